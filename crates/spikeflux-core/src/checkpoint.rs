@@ -1,0 +1,97 @@
+//! Trained weights as safetensors files.
+//!
+//! Tensor names and layouts (PyTorch's `[out, in]`, f32, so stork code can load them directly):
+//!
+//! | name | shape |
+//! |---|---|
+//! | `hidden.{l}.ff.weight` | `[n_l, n_in_l]` |
+//! | `hidden.{l}.rec.weight` | `[n_l, n_l]` (only for recurrent layers; `[dst, src]`) |
+//! | `readout.weight` | `[n_out, n_last]` |
+//!
+//! The file's metadata holds `format = "spikeflux-weights-v1"` and anything the caller adds (the
+//! CLI stores the config). Files are written to a temporary name and renamed, so a crash never
+//! leaves a half-written checkpoint.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+
+use crate::error::{Error, Result};
+use crate::network::Network;
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// Serializes the network's weights (PyTorch layout) with `metadata`.
+pub fn to_bytes(net: &Network, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+    let mut meta = metadata;
+    meta.insert("format".into(), "spikeflux-weights-v1".into());
+    let tensors = net.layout.tensors(&net.spec);
+    let bufs: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
+        .into_iter()
+        .map(|(name, range, [n_in, n_out])| {
+            let w = &net.params[range];
+            let mut bytes = Vec::with_capacity(4 * w.len());
+            for o in 0..n_out {
+                for i in 0..n_in {
+                    bytes.extend_from_slice(&w[i * n_out + o].to_le_bytes());
+                }
+            }
+            (name, bytes, vec![n_out, n_in])
+        })
+        .collect();
+    let views: Vec<(String, TensorView)> = bufs
+        .iter()
+        .map(|(n, b, s)| TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v)))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::Weights { path: "<memory>".into(), message: e.to_string() })?;
+    safetensors::serialize(views, Some(meta)).map_err(|e| Error::Weights { path: "<memory>".into(), message: e.to_string() })
+}
+
+/// Saves the weights to `path` atomically.
+pub fn save(net: &Network, path: &Path, metadata: HashMap<String, String>) -> Result<()> {
+    write_atomic(path, &to_bytes(net, metadata)?)
+}
+
+/// Loads weights from `path` into `net`, checking every name and shape; returns the metadata.
+///
+/// # Errors
+/// [`Error::Weights`] naming the missing or mis-shaped tensor.
+pub fn load(net: &mut Network, path: &Path) -> Result<HashMap<String, String>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let err = |m: String| Error::Weights { path: path.into(), message: m };
+    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
+    for (name, range, [n_in, n_out]) in net.layout.tensors(&net.spec) {
+        let t = st.tensor(&name).map_err(|_| {
+            err(format!("tensor `{name}` is missing: the file was saved for a different architecture than the config"))
+        })?;
+        if t.dtype() != Dtype::F32 || t.shape() != [n_out, n_in] {
+            return Err(err(format!(
+                "tensor `{name}` has {:?} {:?}, expected F32 [{n_out}, {n_in}]: the config's layer sizes differ from the file's",
+                t.dtype(),
+                t.shape()
+            )));
+        }
+        let d = t.data();
+        let w = &mut net.params[range];
+        for o in 0..n_out {
+            for i in 0..n_in {
+                let k = 4 * (o * n_in + i);
+                w[i * n_out + o] = f32::from_le_bytes([d[k], d[k + 1], d[k + 2], d[k + 3]]);
+            }
+        }
+    }
+    if net.params.iter().any(|x| !x.is_finite()) {
+        return Err(err("contains NaN or infinite weights".into()));
+    }
+    Ok(meta.metadata().clone().unwrap_or_default())
+}

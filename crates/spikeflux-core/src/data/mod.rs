@@ -1,0 +1,178 @@
+//! Spike data sets: binned events per sample, the Randman generator (spec §5.3) and the SHD HDF5
+//! reader (`datasets.md`).
+//!
+//! A sample is a list of `(step, unit)` events, sorted and de-duplicated (the input is binary:
+//! duplicates in a bin count once, as in the reference's dense conversion).
+
+pub mod randman;
+pub mod shd;
+
+use crate::error::{Error, Result};
+use crate::rng::{rng_for, shuffle, stream};
+
+/// A labelled set of binned spike trains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpikeDataset {
+    /// Number of input channels.
+    pub n_in: usize,
+    /// Number of classes.
+    pub n_classes: usize,
+    /// Steps per sample.
+    pub t_steps: usize,
+    /// Step length in seconds.
+    pub dt: f64,
+    offsets: Vec<usize>,
+    events: Vec<(u32, u32)>,
+    /// Class of each sample, `0..n_classes`.
+    pub labels: Vec<usize>,
+    /// Speaker of each sample, where the source has one.
+    pub speakers: Option<Vec<u32>>,
+}
+
+impl SpikeDataset {
+    /// Builds a data set from per-sample events `(step, unit)`; sorts and de-duplicates them.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when an event lies outside `t_steps × n_in` or a label ≥ `n_classes`.
+    pub fn from_samples(
+        n_in: usize,
+        n_classes: usize,
+        t_steps: usize,
+        dt: f64,
+        samples: Vec<Vec<(u32, u32)>>,
+        labels: Vec<usize>,
+    ) -> Result<Self> {
+        if samples.len() != labels.len() {
+            return Err(Error::Shape {
+                what: "data set".into(),
+                expected: format!("{} labels", samples.len()),
+                got: format!("{}", labels.len()),
+            });
+        }
+        let mut offsets = Vec::with_capacity(samples.len() + 1);
+        let mut events = Vec::new();
+        offsets.push(0);
+        for (i, mut s) in samples.into_iter().enumerate() {
+            s.sort_unstable();
+            s.dedup();
+            if let Some(&(t, u)) = s.iter().find(|&&(t, u)| t as usize >= t_steps || u as usize >= n_in) {
+                return Err(Error::Shape {
+                    what: format!("sample {i}"),
+                    expected: format!("events within {t_steps} steps × {n_in} units"),
+                    got: format!("event at step {t}, unit {u}"),
+                });
+            }
+            events.extend(s);
+            offsets.push(events.len());
+        }
+        if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= n_classes) {
+            return Err(Error::Shape {
+                what: format!("label of sample {i}"),
+                expected: format!("< {n_classes}"),
+                got: l.to_string(),
+            });
+        }
+        Ok(SpikeDataset { n_in, n_classes, t_steps, dt, offsets, events, labels, speakers: None })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Events `(step, unit)` of sample `i`, sorted by step then unit.
+    pub fn events(&self, i: usize) -> &[(u32, u32)] {
+        &self.events[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Total number of events.
+    pub fn total_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Mean input rate per channel in Hz (binned spikes / (samples · channels · duration)).
+    pub fn mean_rate_hz(&self) -> f64 {
+        self.events.len() as f64 / (self.len() as f64 * self.n_in as f64 * self.t_steps as f64 * self.dt)
+    }
+
+    /// The samples at `idx`, in that order.
+    pub fn subset(&self, idx: &[usize]) -> SpikeDataset {
+        let mut offsets = vec![0];
+        let mut events = Vec::new();
+        for &i in idx {
+            events.extend_from_slice(self.events(i));
+            offsets.push(events.len());
+        }
+        SpikeDataset {
+            offsets,
+            events,
+            labels: idx.iter().map(|&i| self.labels[i]).collect(),
+            speakers: self.speakers.as_ref().map(|s| idx.iter().map(|&i| s[i]).collect()),
+            ..*self
+        }
+    }
+
+    /// Consecutive split by fractions (normalized), like stork's `split_dataset(shuffle=False)`:
+    /// slice `k` has `int(frac_k · n)` samples.
+    pub fn split(&self, fractions: &[f64]) -> Vec<SpikeDataset> {
+        let total: f64 = fractions.iter().sum();
+        let n = self.len();
+        let mut start = 0;
+        fractions
+            .iter()
+            .map(|f| {
+                let k = ((f / total) * n as f64) as usize;
+                let idx: Vec<usize> = (start..(start + k).min(n)).collect();
+                start += k;
+                self.subset(&idx)
+            })
+            .collect()
+    }
+
+    /// A seeded random split: `fraction` of the samples (rounded down) go to the second part.
+    pub fn random_split(&self, fraction: f64, seed: u64) -> (SpikeDataset, SpikeDataset) {
+        let mut idx: Vec<usize> = (0..self.len()).collect();
+        shuffle(&mut idx, &mut rng_for(seed, stream::SPLIT));
+        let k = (fraction * self.len() as f64) as usize;
+        let (b, a) = idx.split_at(k);
+        (self.subset(a), self.subset(b))
+    }
+}
+
+
+/// Bins spike times (seconds) and units into `(step, unit)` events as the reference does: step =
+/// floor(t/dt), events with step ≥ `t_steps`, negative times or unit ≥ `n_in` dropped.
+pub fn bin_events(times: &[f32], units: &[u32], dt: f64, t_steps: usize, n_in: usize) -> Vec<(u32, u32)> {
+    times
+        .iter()
+        .zip(units)
+        .filter_map(|(&t, &u)| {
+            let s = (t as f64 / dt).floor();
+            (s >= 0.0 && (s as usize) < t_steps && (u as usize) < n_in).then(|| (s as u32, u))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedup_and_bounds() {
+        let ds = SpikeDataset::from_samples(3, 2, 4, 1e-3, vec![vec![(1, 2), (0, 1), (1, 2)]], vec![1]).unwrap();
+        assert_eq!(ds.events(0), &[(0, 1), (1, 2)]);
+        let e = SpikeDataset::from_samples(3, 2, 4, 1e-3, vec![vec![(4, 0)]], vec![0]).unwrap_err();
+        assert!(e.to_string().contains("step 4"), "{e}");
+    }
+
+    #[test]
+    fn binning_is_floor_and_drops_out_of_range() {
+        let ev = bin_events(&[0.0, 0.0019, 0.002, 0.6999, 0.7001, 0.01], &[0, 1, 2, 3, 4, 700], 2e-3, 350, 700);
+        assert_eq!(ev, vec![(0, 0), (0, 1), (1, 2), (349, 3)]);
+    }
+}

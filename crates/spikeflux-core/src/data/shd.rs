@@ -1,0 +1,225 @@
+//! Reader for spike data sets in the SHD HDF5 layout (`datasets.md`), in pure Rust (no libhdf5):
+//!
+//! ```text
+//! /spikes/times   (N,) vlen float (float16 in SHD)   seconds
+//! /spikes/units   (N,) vlen integer (uint16 in SHD)  channel
+//! /labels         (N,) integer
+//! /extra/speaker  (N,) integer     (optional)
+//! /extra/keys     (C,) string      (optional)
+//! ```
+//!
+//! Times are widened to f32 *before* any scaling (float16 products overflow and round). Any integer
+//! width and either byte order is accepted; storage layout and filters are handled by `hdf5-reader`.
+//! Binning follows the reference (`step = floor(t/dt)`, out-of-range events dropped, binary), except
+//! that the product `t/dt` is taken in f64 rather than in float16 as stork does.
+
+use std::path::{Path, PathBuf};
+
+use hdf5_reader::{ByteOrder, Dataset, Datatype, Hdf5File, VarLenKind};
+
+use crate::data::{bin_events, SpikeDataset};
+use crate::error::{Error, Result};
+
+/// The raw contents of an SHD-layout file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShdFile {
+    /// Spike times per sample, in seconds (widened from the stored float type).
+    pub times: Vec<Vec<f32>>,
+    /// Spike channels per sample.
+    pub units: Vec<Vec<u32>>,
+    /// Class per sample.
+    pub labels: Vec<u32>,
+    /// Speaker per sample, if `/extra/speaker` exists.
+    pub speakers: Option<Vec<u32>>,
+    /// Class names, if `/extra/keys` exists.
+    pub keys: Option<Vec<String>>,
+}
+
+fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
+    Error::data_file(path, format!("{what}; is this a spike file in the SHD layout (spikes/times, spikes/units, labels)?"))
+}
+
+fn decode(bytes: &[u8], dt: &Datatype, path: &Path, name: &str) -> Result<Vec<f64>> {
+    let chunks = |size: usize| bytes.chunks_exact(size);
+    let le = |order: &ByteOrder| matches!(order, ByteOrder::LittleEndian);
+    Ok(match dt {
+        Datatype::FloatingPoint { size, byte_order } => {
+            let l = le(byte_order);
+            match size {
+                2 => chunks(2)
+                    .map(|c| {
+                        let v = [c[0], c[1]];
+                        f64::from(if l { half::f16::from_le_bytes(v) } else { half::f16::from_be_bytes(v) })
+                    })
+                    .collect(),
+                4 => chunks(4)
+                    .map(|c| {
+                        let v = [c[0], c[1], c[2], c[3]];
+                        f64::from(if l { f32::from_le_bytes(v) } else { f32::from_be_bytes(v) })
+                    })
+                    .collect(),
+                8 => chunks(8)
+                    .map(|c| {
+                        let mut v = [0u8; 8];
+                        v.copy_from_slice(c);
+                        if l {
+                            f64::from_le_bytes(v)
+                        } else {
+                            f64::from_be_bytes(v)
+                        }
+                    })
+                    .collect(),
+                s => return Err(bad(path, format!("`{name}` has a {s}-byte float type"))),
+            }
+        }
+        Datatype::FixedPoint { size, signed, byte_order } => {
+            let (s, l, sg) = (*size as usize, le(byte_order), *signed);
+            if !matches!(s, 1 | 2 | 4 | 8) {
+                return Err(bad(path, format!("`{name}` has a {s}-byte integer type")));
+            }
+            chunks(s)
+                .map(|c| {
+                    let mut v = [0u8; 8];
+                    let mut x: u64 = 0;
+                    if l {
+                        v[..s].copy_from_slice(c);
+                        x = u64::from_le_bytes(v);
+                    } else {
+                        for &byte in c {
+                            x = (x << 8) | byte as u64;
+                        }
+                    }
+                    if sg && s < 8 && (x >> (8 * s - 1)) & 1 == 1 {
+                        x |= !0u64 << (8 * s);
+                    }
+                    if sg {
+                        x as i64 as f64
+                    } else {
+                        x as f64
+                    }
+                })
+                .collect()
+        }
+        Datatype::Enum { base, .. } => decode(bytes, base, path, name)?,
+        other => return Err(bad(path, format!("`{name}` has an unsupported type {other:?}"))),
+    })
+}
+
+fn elem_size(dt: &Datatype) -> Option<usize> {
+    match dt {
+        Datatype::FloatingPoint { size, .. } | Datatype::FixedPoint { size, .. } => Some(*size as usize),
+        Datatype::Enum { base, .. } => elem_size(base),
+        _ => None,
+    }
+}
+
+fn open_ds(file: &Hdf5File, path: &Path, name: &str) -> Result<Dataset> {
+    file.dataset(name).map_err(|e| bad(path, format!("cannot open dataset `{name}` ({e})")))
+}
+
+fn read_numbers(file: &Hdf5File, path: &Path, name: &str) -> Result<Vec<f64>> {
+    let ds = open_ds(file, path, name)?;
+    let bytes = ds.read_raw_bytes().map_err(|e| bad(path, format!("cannot read `{name}` ({e})")))?;
+    decode(&bytes, ds.dtype(), path, name)
+}
+
+fn read_vlen(file: &Hdf5File, path: &Path, name: &str) -> Result<Vec<Vec<f64>>> {
+    let ds = open_ds(file, path, name)?;
+    let Datatype::VarLen { base, kind: VarLenKind::Sequence, .. } = ds.dtype() else {
+        return Err(bad(path, format!("`{name}` is not a variable-length sequence (type {:?})", ds.dtype())));
+    };
+    let base = (**base).clone();
+    let size = elem_size(&base).ok_or_else(|| bad(path, format!("`{name}` has elements of type {base:?}")))?;
+    let raw = ds.read_raw_bytes().map_err(|e| bad(path, format!("cannot read `{name}` ({e})")))?;
+    let rs = ds.vlen_reference_size();
+    raw.chunks_exact(rs)
+        .enumerate()
+        .map(|(i, r)| {
+            let b = ds
+                .resolve_vlen_reference_bytes(r, size)
+                .map_err(|e| bad(path, format!("`{name}` sample {i}: {e}")))?;
+            decode(&b, &base, path, name)
+        })
+        .collect()
+}
+
+fn to_u32(v: Vec<f64>, path: &Path, name: &str) -> Result<Vec<u32>> {
+    v.into_iter()
+        .map(|x| {
+            if x >= 0.0 && x <= u32::MAX as f64 && x.fract() == 0.0 {
+                Ok(x as u32)
+            } else {
+                Err(bad(path, format!("`{name}` holds {x}, not a non-negative integer")))
+            }
+        })
+        .collect()
+}
+
+impl ShdFile {
+    /// Reads a whole file.
+    ///
+    /// # Errors
+    /// [`Error::DataFile`] naming the file and the dataset that is missing, corrupt or of the wrong
+    /// type; [`Error::Io`] when the file cannot be opened.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        std::fs::metadata(path).map_err(|e| Error::io(PathBuf::from(path), e))?;
+        let file = Hdf5File::open(path).map_err(|e| bad(path, format!("not a readable HDF5 file ({e})")))?;
+        let times = read_vlen(&file, path, "spikes/times")?;
+        let units = read_vlen(&file, path, "spikes/units")?;
+        let labels = to_u32(read_numbers(&file, path, "labels")?, path, "labels")?;
+        if times.len() != units.len() || times.len() != labels.len() {
+            return Err(bad(
+                path,
+                format!(
+                    "spikes/times has {} samples, spikes/units {}, labels {}",
+                    times.len(),
+                    units.len(),
+                    labels.len()
+                ),
+            ));
+        }
+        for (i, (t, u)) in times.iter().zip(&units).enumerate() {
+            if t.len() != u.len() {
+                return Err(bad(path, format!("sample {i} has {} times but {} units", t.len(), u.len())));
+            }
+            if let Some(x) = t.iter().find(|x| !x.is_finite()) {
+                return Err(bad(path, format!("sample {i} has a non-finite spike time {x}")));
+            }
+        }
+        let speakers = match file.dataset("extra/speaker") {
+            Ok(_) => Some(to_u32(read_numbers(&file, path, "extra/speaker")?, path, "extra/speaker")?),
+            Err(_) => None,
+        };
+        let keys = match file.dataset("extra/keys") {
+            Ok(ds) => Some(ds.read_strings().map_err(|e| bad(path, format!("cannot read `extra/keys` ({e})")))?),
+            Err(_) => None,
+        };
+        let units = units
+            .into_iter()
+            .enumerate()
+            .map(|(i, u)| to_u32(u, path, &format!("spikes/units[{i}]")))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ShdFile {
+            times: times.into_iter().map(|t| t.into_iter().map(|x| x as f32).collect()).collect(),
+            units,
+            labels,
+            speakers,
+            keys,
+        })
+    }
+
+    /// Bins the file into a data set with `t_steps` steps of `dt` seconds and `n_in` channels.
+    /// `n_classes` defaults to max(label) + 1 (or the number of keys, if larger).
+    pub fn to_dataset(&self, dt: f64, t_steps: usize, n_in: usize, n_classes: Option<usize>) -> Result<SpikeDataset> {
+        let n_classes = n_classes.unwrap_or_else(|| {
+            let m = self.labels.iter().max().map_or(0, |&m| m as usize + 1);
+            m.max(self.keys.as_ref().map_or(0, |k| k.len()))
+        });
+        let samples = self.times.iter().zip(&self.units).map(|(t, u)| bin_events(t, u, dt, t_steps, n_in)).collect();
+        let labels = self.labels.iter().map(|&l| l as usize).collect();
+        let mut ds = SpikeDataset::from_samples(n_in, n_classes, t_steps, dt, samples, labels)?;
+        ds.speakers = self.speakers.clone();
+        Ok(ds)
+    }
+}

@@ -1,0 +1,628 @@
+//! The fused forward and backward passes over time for one batch slice (spec §1.1, §1.5, §1.6).
+//!
+//! Buffers are time-major `[T, b, n]` (row `t·b + i` holds sample `i` at step `t`). Feed-forward
+//! projections for all `T` steps run as one product over `T·b` rows (event-driven for spikes,
+//! GEMM when dense); only recurrent products run step by step. The step order is the reference's:
+//! with `A_t` the input accumulated in step `t` (`A_t = W·x_t + V·S_t`),
+//!
+//! ```text
+//! S_t = H(U_{t−1} − 1)
+//! I_t = β_s I_{t−1} + A_{t−1}
+//! U_t = (β_m U_{t−1} + (1−β_m)(I_{t−1} − a q_{t−1}))(1 − S_t),   q_t = β_a q_{t−1} + S_{t−1}
+//! ```
+//!
+//! so an input spike at `t` first moves the hidden spike output at `t+3`, and the readout
+//! `V_t = β_m V_{t−1} + (1−β_m) I_{t−1}` two steps after its input.
+//!
+//! ## Backward (hand-derived adjoint)
+//! With `r_t = 1 − S_t` held constant (the reset is detached) and σ' the surrogate, going from
+//! `t = T−1` down to 0 with all `·_T` terms zero:
+//!
+//! ```text
+//! ∂A_t = ∂I_{t+1}
+//! ∂S_t = ∂S_t(ext) + ∂A_t·Vᵀ + ∂q_{t+1}
+//! ∂U_t = β_m r_{t+1} ∂U_{t+1} + σ'(U_t − 1) ∂S_{t+1}
+//! ∂I_t = (1−β_m) r_{t+1} ∂U_{t+1} + β_s ∂I_{t+1}
+//! ∂q_t = −a(1−β_m) r_{t+1} ∂U_{t+1} + β_a ∂q_{t+1}
+//! ```
+//!
+//! then `∂W = Σ_t x_tᵀ ∂A_t`, `∂V = Σ_t S_tᵀ ∂A_t`, `∂x_t = ∂A_t Wᵀ`. The readout's adjoint is the
+//! same without spike and reset: `∂V_t = ∂V_t(ext) + β_m ∂V_{t+1}`,
+//! `∂I_t = (1−β_m)∂V_{t+1} + β_s ∂I_{t+1}`, `∂A_t = ∂I_{t+1}`.
+
+use crate::data::SpikeDataset;
+use crate::linalg::{self, Csr};
+use crate::network::{Network, NetworkSpec};
+use crate::neuron::{Decays, SpikeMode};
+
+/// How the network output over time becomes class logits (spec §1.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LossKind {
+    /// Max of the readout over time, then cross-entropy (every paper example).
+    #[default]
+    MaxOverTime,
+    /// Sum of the readout over time, then cross-entropy.
+    SumOverTime,
+    /// Readout at the last step, then cross-entropy.
+    LastStep,
+}
+
+/// Which side of an activity bound is penalized (spec §4.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// `s·mean(relu(cnt − θ)²)`.
+    Upper,
+    /// `s·mean(relu(θ − cnt)²)`.
+    Lower,
+}
+
+/// Over what a spike count is taken before the bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegScope {
+    /// Per neuron and sample (stork `dims=False`).
+    Neuron,
+    /// Mean over the layer's neurons, per sample (stork `dims=1` on a dense layer).
+    Population,
+}
+
+/// An L2 activity regularizer on a hidden layer's spike counts per sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Regularizer {
+    /// Upper or lower bound.
+    pub bound: Bound,
+    /// Strength s.
+    pub strength: f32,
+    /// Threshold θ_r in spikes per sample.
+    pub threshold: f32,
+    /// Per neuron or population mean.
+    pub scope: RegScope,
+}
+
+/// How feed-forward spike products are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProjectionPath {
+    /// Event-driven for binary spikes, GEMM in smooth mode.
+    #[default]
+    Auto,
+    /// Always GEMM (for cross-path tests).
+    Dense,
+}
+
+/// Options of a forward/backward pass.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EngineOptions {
+    /// Spiking (reference) or smooth (gradient checks).
+    pub mode: SpikeMode,
+    /// Product path.
+    pub path: ProjectionPath,
+    /// Loss.
+    pub loss: LossKind,
+    /// Regularizers applied to every hidden layer.
+    pub regularizers: Vec<Regularizer>,
+}
+
+/// Buffers of one hidden layer for one slice.
+#[derive(Debug, Clone, Default)]
+struct LayerBuf {
+    /// Input accumulated in each step `[T, b, n]`.
+    a: Vec<f32>,
+    /// Membrane `[T, b, n]`.
+    u: Vec<f32>,
+    /// Spikes `[T, b, n]`.
+    s: Vec<f32>,
+    /// ∂A `[T, b, n]`.
+    ga: Vec<f32>,
+    /// ∂S from above `[T, b, n]`, completed in place.
+    gs: Vec<f32>,
+    /// Per-neuron state and adjoint carries `[b, n]`.
+    i: Vec<f32>,
+    q: Vec<f32>,
+    c_gu: Vec<f32>,
+    c_gi: Vec<f32>,
+    c_gq: Vec<f32>,
+    c_gs: Vec<f32>,
+    /// Spike counts per sample and neuron `[b, n]`, and the regularizer gradient on them.
+    cnt: Vec<f32>,
+    dcnt: Vec<f32>,
+}
+
+/// Sums over a slice, combined across slices by [`SliceStats::add`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SliceStats {
+    /// Σ over samples of the cross-entropy.
+    pub ce_sum: f64,
+    /// Regularizer loss (already divided by the batch size).
+    pub reg_loss: f64,
+    /// Correct predictions.
+    pub correct: usize,
+    /// Samples.
+    pub samples: usize,
+    /// Spikes per hidden layer.
+    pub spikes: Vec<f64>,
+}
+
+impl SliceStats {
+    /// Adds another slice's sums.
+    pub fn add(&mut self, o: &SliceStats) {
+        self.ce_sum += o.ce_sum;
+        self.reg_loss += o.reg_loss;
+        self.correct += o.correct;
+        self.samples += o.samples;
+        if self.spikes.len() < o.spikes.len() {
+            self.spikes.resize(o.spikes.len(), 0.0);
+        }
+        for (a, b) in self.spikes.iter_mut().zip(&o.spikes) {
+            *a += b;
+        }
+    }
+}
+
+/// All buffers for one batch slice of at most `b_cap` samples, allocated once.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    t: usize,
+    b_cap: usize,
+    b: usize,
+    /// Input events of the slice, rows `t·b + i`.
+    pub input: Csr,
+    labels: Vec<usize>,
+    layers: Vec<LayerBuf>,
+    ra: Vec<f32>,
+    /// Readout membrane `[T, b, n_out]`.
+    pub rv: Vec<f32>,
+    rga: Vec<f32>,
+    rgv: Vec<f32>,
+    r_i: Vec<f32>,
+    r_c_gv: Vec<f32>,
+    r_c_gi: Vec<f32>,
+    /// Gradient of the loss (batch-mean) w.r.t. all parameters, from this slice.
+    pub grads: Vec<f32>,
+    /// Statistics of the last pass.
+    pub stats: SliceStats,
+}
+
+impl Workspace {
+    /// Buffers for `t` steps and up to `b_cap` samples of `spec`.
+    pub fn new(spec: &NetworkSpec, n_params: usize, t: usize, b_cap: usize) -> Self {
+        let layers = spec
+            .hidden
+            .iter()
+            .map(|h| {
+                let full = t * b_cap * h.size;
+                let per = b_cap * h.size;
+                LayerBuf {
+                    a: vec![0.0; full],
+                    u: vec![0.0; full],
+                    s: vec![0.0; full],
+                    ga: vec![0.0; full],
+                    gs: vec![0.0; full],
+                    i: vec![0.0; per],
+                    q: vec![0.0; per],
+                    c_gu: vec![0.0; per],
+                    c_gi: vec![0.0; per],
+                    c_gq: vec![0.0; per],
+                    c_gs: vec![0.0; per],
+                    cnt: vec![0.0; per],
+                    dcnt: vec![0.0; per],
+                }
+            })
+            .collect();
+        let ro = t * b_cap * spec.n_out;
+        Workspace {
+            t,
+            b_cap,
+            b: 0,
+            input: Csr::default(),
+            labels: Vec::with_capacity(b_cap),
+            layers,
+            ra: vec![0.0; ro],
+            rv: vec![0.0; ro],
+            rga: vec![0.0; ro],
+            rgv: vec![0.0; ro],
+            r_i: vec![0.0; b_cap * spec.n_out],
+            r_c_gv: vec![0.0; b_cap * spec.n_out],
+            r_c_gi: vec![0.0; b_cap * spec.n_out],
+            grads: vec![0.0; n_params],
+            stats: SliceStats::default(),
+        }
+    }
+
+    /// Bytes held by this workspace (for memory estimates).
+    pub fn bytes(&self) -> usize {
+        let l: usize = self
+            .layers
+            .iter()
+            .map(|b| 5 * b.a.len() + 8 * b.i.len())
+            .sum();
+        4 * (l + 4 * self.ra.len() + 3 * self.r_i.len() + self.grads.len())
+    }
+
+    /// Number of samples currently loaded.
+    pub fn batch(&self) -> usize {
+        self.b
+    }
+
+    /// Steps per sample.
+    pub fn steps(&self) -> usize {
+        self.t
+    }
+
+    /// Loads samples `idx` of `ds` as time-major input events.
+    ///
+    /// # Panics
+    /// If `idx` has more than `b_cap` samples (a caller bug, not user input).
+    pub fn load(&mut self, ds: &SpikeDataset, idx: &[usize]) {
+        assert!(idx.len() <= self.b_cap, "slice larger than the workspace");
+        let b = idx.len();
+        self.b = b;
+        self.labels.clear();
+        self.labels.extend(idx.iter().map(|&i| ds.labels[i]));
+        let rows = self.t * b;
+        let csr = &mut self.input;
+        csr.ptr.clear();
+        csr.ptr.resize(rows + 1, 0);
+        for (bi, &s) in idx.iter().enumerate() {
+            for &(t, _) in ds.events(s) {
+                csr.ptr[t as usize * b + bi + 1] += 1;
+            }
+        }
+        for r in 0..rows {
+            csr.ptr[r + 1] += csr.ptr[r];
+        }
+        let nnz = csr.ptr[rows] as usize;
+        csr.idx.clear();
+        csr.idx.resize(nnz, 0);
+        csr.val.clear();
+        csr.val.resize(nnz, 1.0);
+        let mut fill: Vec<u32> = csr.ptr[..rows].to_vec();
+        for (bi, &s) in idx.iter().enumerate() {
+            for &(t, u) in ds.events(s) {
+                let r = t as usize * b + bi;
+                csr.idx[fill[r] as usize] = u;
+                fill[r] += 1;
+            }
+        }
+    }
+
+    /// Spikes of hidden layer `l`, `[T, b, n_l]` (valid after [`forward`]).
+    pub fn spikes(&self, l: usize) -> &[f32] {
+        let n = self.layers[l].cnt.len() / self.b_cap;
+        &self.layers[l].s[..self.t * self.b * n]
+    }
+
+    /// Membrane of hidden layer `l`, `[T, b, n_l]` (valid after [`forward`]).
+    pub fn membrane(&self, l: usize) -> &[f32] {
+        let n = self.layers[l].cnt.len() / self.b_cap;
+        &self.layers[l].u[..self.t * self.b * n]
+    }
+}
+
+fn decays(net: &Network) -> Vec<Decays> {
+    net.spec.hidden.iter().map(|h| h.lif.decays(net.spec.dt)).collect()
+}
+
+/// Feed-forward product of the layer input into `out` (replaced).
+fn project_in(
+    src: Option<&[f32]>,
+    csr: &Csr,
+    n_in: usize,
+    w: &[f32],
+    n_out: usize,
+    out: &mut [f32],
+    dense: bool,
+) {
+    let rows = out.len() / n_out;
+    match src {
+        None => {
+            out.fill(0.0);
+            linalg::csr_project(csr, w, n_out, out);
+        }
+        Some(x) if dense => linalg::gemm(out, false, x, w, rows, n_in, n_out),
+        Some(x) => {
+            out.fill(0.0);
+            linalg::scan_project(x, n_in, w, n_out, out);
+        }
+    }
+}
+
+/// Runs the forward pass of the loaded slice through all layers and the readout.
+pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
+    let spec = &net.spec;
+    let (t_steps, b) = (ws.t, ws.b);
+    let dense = opts.mode == SpikeMode::Smooth || opts.path == ProjectionPath::Dense;
+    let smooth = opts.mode == SpikeMode::Smooth;
+    let sur = spec.surrogate;
+    let dec = decays(net);
+    let mut spikes = vec![0.0f64; spec.hidden.len()];
+    for (l, h) in spec.hidden.iter().enumerate() {
+        let n = h.size;
+        let n_in = spec.layer_in(l);
+        let bn = b * n;
+        let len = t_steps * bn;
+        let (before, rest) = ws.layers.split_at_mut(l);
+        let lb = &mut rest[0];
+        let src = if l == 0 { None } else { Some(&before[l - 1].s[..t_steps * b * n_in]) };
+        let w = &net.params[net.layout.ff[l].clone()];
+        project_in(src, &ws.input, n_in, w, n, &mut lb.a[..len], dense);
+        let d = dec[l];
+        let (a, u, s) = (&mut lb.a, &mut lb.u, &mut lb.s);
+        let (ist, qst) = (&mut lb.i[..bn], &mut lb.q[..bn]);
+        ist.fill(0.0);
+        qst.fill(0.0);
+        let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
+        for t in 0..t_steps {
+            let off = t * bn;
+            for j in 0..bn {
+                let (u_prev, a_prev, s_prev) =
+                    if t > 0 { (u[off - bn + j], a[off - bn + j], s[off - bn + j]) } else { (0.0, 0.0, 0.0) };
+                let (i_prev, q_prev) = (ist[j], qst[j]);
+                let st = if smooth {
+                    sur.primitive(u_prev - 1.0)
+                } else if u_prev > 1.0 {
+                    1.0
+                } else {
+                    0.0
+                };
+                let mut un = d.mem * u_prev + (1.0 - d.mem) * (i_prev - d.a * q_prev);
+                if !smooth {
+                    un *= 1.0 - st;
+                }
+                s[off + j] = st;
+                u[off + j] = un;
+                ist[j] = d.syn * i_prev + a_prev;
+                qst[j] = d.ada * q_prev + s_prev;
+            }
+            if let Some(v) = rec {
+                let (s_t, a_t) = (&s[off..off + bn], &mut a[off..off + bn]);
+                if dense {
+                    linalg::gemm(a_t, true, s_t, v, b, n, n);
+                } else {
+                    linalg::scan_project(s_t, n, v, n, a_t);
+                }
+            }
+        }
+        spikes[l] = s[..len].iter().map(|&x| x as f64).sum();
+    }
+    // readout
+    let c = spec.n_out;
+    let n_last = spec.last_hidden();
+    let l_last = spec.hidden.len() - 1;
+    let bc = b * c;
+    let len = t_steps * bc;
+    let src = &ws.layers[l_last].s[..t_steps * b * n_last];
+    let w = &net.params[net.layout.readout.clone()];
+    project_in(Some(src), &ws.input, n_last, w, c, &mut ws.ra[..len], dense);
+    let bm = (-spec.dt / spec.readout.tau_mem).exp() as f32;
+    let bs = (-spec.dt / spec.readout.tau_syn).exp() as f32;
+    let v0 = spec.readout.initial_state;
+    let ri = &mut ws.r_i[..bc];
+    ri.fill(0.0);
+    for t in 0..t_steps {
+        let off = t * bc;
+        for j in 0..bc {
+            let (v_prev, a_prev) = if t > 0 { (ws.rv[off - bc + j], ws.ra[off - bc + j]) } else { (v0, 0.0) };
+            let i_prev = ri[j];
+            ws.rv[off + j] = bm * v_prev + (1.0 - bm) * i_prev;
+            ri[j] = bs * i_prev + a_prev;
+        }
+    }
+    ws.stats = SliceStats { spikes, samples: b, ..Default::default() };
+}
+
+/// Cross-entropy (and regularizer) loss of the last forward pass and its gradient seeds.
+/// `batch_total` is the size of the whole mini-batch the loss is averaged over.
+pub fn loss(net: &Network, opts: &EngineOptions, ws: &mut Workspace, batch_total: usize) {
+    let spec = &net.spec;
+    let (t_steps, b, c) = (ws.t, ws.b, spec.n_out);
+    let bc = b * c;
+    let inv_b = 1.0 / batch_total as f64;
+    ws.rgv[..t_steps * bc].fill(0.0);
+    let mut z = vec![0.0f64; c];
+    let mut at = vec![0usize; c];
+    for bi in 0..b {
+        for k in 0..c {
+            let col = |t: usize| ws.rv[t * bc + bi * c + k] as f64;
+            match opts.loss {
+                LossKind::MaxOverTime => {
+                    let (mut best, mut bt) = (f64::NEG_INFINITY, 0);
+                    for t in 0..t_steps {
+                        let v = col(t);
+                        if v > best {
+                            best = v;
+                            bt = t;
+                        }
+                    }
+                    z[k] = best;
+                    at[k] = bt;
+                }
+                LossKind::SumOverTime => z[k] = (0..t_steps).map(col).sum(),
+                LossKind::LastStep => z[k] = col(t_steps - 1),
+            }
+        }
+        let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        let y = ws.labels[bi];
+        ws.stats.ce_sum += lse - z[y];
+        let mut pred = 0;
+        for k in 1..c {
+            if z[k] > z[pred] {
+                pred = k;
+            }
+        }
+        if pred == y {
+            ws.stats.correct += 1;
+        }
+        for k in 0..c {
+            let p = (z[k] - lse).exp();
+            let g = ((p - if k == y { 1.0 } else { 0.0 }) * inv_b) as f32;
+            match opts.loss {
+                LossKind::MaxOverTime => ws.rgv[at[k] * bc + bi * c + k] = g,
+                LossKind::SumOverTime => {
+                    for t in 0..t_steps {
+                        ws.rgv[t * bc + bi * c + k] = g;
+                    }
+                }
+                LossKind::LastStep => ws.rgv[(t_steps - 1) * bc + bi * c + k] = g,
+            }
+        }
+    }
+    // regularizers: counts per sample and neuron
+    for (l, h) in spec.hidden.iter().enumerate() {
+        let n = h.size;
+        let bn = b * n;
+        let lb = &mut ws.layers[l];
+        let (cnt, dcnt) = (&mut lb.cnt[..bn], &mut lb.dcnt[..bn]);
+        cnt.fill(0.0);
+        dcnt.fill(0.0);
+        for t in 0..t_steps {
+            for (c, s) in cnt.iter_mut().zip(&lb.s[t * bn..(t + 1) * bn]) {
+                *c += s;
+            }
+        }
+        for r in &opts.regularizers {
+            let sign = match r.bound {
+                Bound::Upper => 1.0f64,
+                Bound::Lower => -1.0,
+            };
+            let excess = |x: f64| (sign * (x - r.threshold as f64)).max(0.0);
+            match r.scope {
+                RegScope::Neuron => {
+                    let norm = inv_b / n as f64;
+                    for (c, d) in cnt.iter().zip(dcnt.iter_mut()) {
+                        let e = excess(*c as f64);
+                        ws.stats.reg_loss += r.strength as f64 * e * e * norm;
+                        *d += (2.0 * r.strength as f64 * e * sign * norm) as f32;
+                    }
+                }
+                RegScope::Population => {
+                    for bi in 0..b {
+                        let row = &cnt[bi * n..(bi + 1) * n];
+                        let mean = row.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+                        let e = excess(mean);
+                        ws.stats.reg_loss += r.strength as f64 * e * e * inv_b;
+                        let g = (2.0 * r.strength as f64 * e * sign * inv_b / n as f64) as f32;
+                        for d in &mut dcnt[bi * n..(bi + 1) * n] {
+                            *d += g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Backpropagation through time of the loss seeded by [`loss`]; writes `ws.grads` (replaced).
+pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
+    let spec = &net.spec;
+    let (t_steps, b) = (ws.t, ws.b);
+    let dense = opts.mode == SpikeMode::Smooth || opts.path == ProjectionPath::Dense;
+    let smooth = opts.mode == SpikeMode::Smooth;
+    let sur = spec.surrogate;
+    let dec = decays(net);
+    ws.grads.fill(0.0);
+    // readout
+    let c = spec.n_out;
+    let bc = b * c;
+    let len = t_steps * bc;
+    let bm = (-spec.dt / spec.readout.tau_mem).exp() as f32;
+    let bs = (-spec.dt / spec.readout.tau_syn).exp() as f32;
+    {
+        let (cgv, cgi) = (&mut ws.r_c_gv[..bc], &mut ws.r_c_gi[..bc]);
+        cgv.fill(0.0);
+        cgi.fill(0.0);
+        for t in (0..t_steps).rev() {
+            let off = t * bc;
+            ws.rga[off..off + bc].copy_from_slice(cgi);
+            for j in 0..bc {
+                let gv = ws.rgv[off + j] + bm * cgv[j];
+                let gi = (1.0 - bm) * cgv[j] + bs * cgi[j];
+                cgv[j] = gv;
+                cgi[j] = gi;
+            }
+        }
+    }
+    let l_last = spec.hidden.len() - 1;
+    let n_last = spec.last_hidden();
+    {
+        let s_last = &ws.layers[l_last].s[..t_steps * b * n_last];
+        let dw = &mut ws.grads[net.layout.readout.clone()];
+        if dense {
+            linalg::gemm_tn(dw, true, s_last, &ws.rga[..len], t_steps * b, n_last, c);
+        } else {
+            linalg::scan_weight_grad(s_last, n_last, &ws.rga[..len], c, dw);
+        }
+        let w = &net.params[net.layout.readout.clone()];
+        let gs = &mut ws.layers[l_last].gs[..t_steps * b * n_last];
+        linalg::gemm_nt(gs, false, &ws.rga[..len], w, t_steps * b, c, n_last);
+    }
+    for l in (0..spec.hidden.len()).rev() {
+        let n = spec.hidden[l].size;
+        let n_in = spec.layer_in(l);
+        let bn = b * n;
+        let len = t_steps * bn;
+        let d = dec[l];
+        let (before, rest) = ws.layers.split_at_mut(l);
+        let lb = &mut rest[0];
+        // regularizer gradient, the same for every step
+        for t in 0..t_steps {
+            for (g, dc) in lb.gs[t * bn..(t + 1) * bn].iter_mut().zip(&lb.dcnt[..bn]) {
+                *g += dc;
+            }
+        }
+        let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
+        let (cgu, cgi, cgq, cgs) = (&mut lb.c_gu[..bn], &mut lb.c_gi[..bn], &mut lb.c_gq[..bn], &mut lb.c_gs[..bn]);
+        cgu.fill(0.0);
+        cgi.fill(0.0);
+        cgq.fill(0.0);
+        cgs.fill(0.0);
+        let adaptive = d.a != 0.0;
+        for t in (0..t_steps).rev() {
+            let off = t * bn;
+            lb.ga[off..off + bn].copy_from_slice(cgi);
+            if let Some(v) = rec {
+                linalg::gemm_nt(&mut lb.gs[off..off + bn], true, &lb.ga[off..off + bn], v, b, n, n);
+            }
+            if adaptive {
+                for (g, q) in lb.gs[off..off + bn].iter_mut().zip(cgq.iter()) {
+                    *g += q;
+                }
+            }
+            let last = t + 1 == t_steps;
+            for j in 0..bn {
+                let r_next = if smooth || last { 1.0 } else { 1.0 - lb.s[off + bn + j] };
+                let gun = cgu[j] * r_next;
+                let sg = sur.grad(lb.u[off + j] - 1.0);
+                let gu = d.mem * gun + sg * cgs[j];
+                let gi = (1.0 - d.mem) * gun + d.syn * cgi[j];
+                let gq = -d.a * (1.0 - d.mem) * gun + d.ada * cgq[j];
+                cgu[j] = gu;
+                cgi[j] = gi;
+                cgq[j] = gq;
+                cgs[j] = lb.gs[off + j];
+            }
+        }
+        // weight gradients
+        let ga = &lb.ga[..len];
+        if let Some(r) = net.layout.rec[l].clone() {
+            let dv = &mut ws.grads[r];
+            if dense {
+                linalg::gemm_tn(dv, true, &lb.s[..len], ga, t_steps * b, n, n);
+            } else {
+                linalg::scan_weight_grad(&lb.s[..len], n, ga, n, dv);
+            }
+        }
+        let dw = &mut ws.grads[net.layout.ff[l].clone()];
+        if l == 0 {
+            linalg::csr_weight_grad(&ws.input, ga, n, dw);
+        } else {
+            let x = &before[l - 1].s[..t_steps * b * n_in];
+            if dense {
+                linalg::gemm_tn(dw, true, x, ga, t_steps * b, n_in, n);
+            } else {
+                linalg::scan_weight_grad(x, n_in, ga, n, dw);
+            }
+            let w = &net.params[net.layout.ff[l].clone()];
+            linalg::gemm_nt(&mut before[l - 1].gs[..t_steps * b * n_in], false, ga, w, t_steps * b, n, n_in);
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Network description and parameters: any number of dense LIF layers (feed-forward, optionally
+//! recurrent all-to-all within the layer) followed by a non-spiking readout (spec §3).
+//!
+//! Parameters live in one flat `Vec<f32>` so that optimizers, gradient reduction and checkpoints see
+//! a single buffer; [`ParamLayout`] says where each connection's weights are. Every weight matrix is
+//! stored input-major, `[n_in, n_out]` row-major (the transpose of PyTorch's `[out, in]`).
+
+use std::ops::Range;
+
+use crate::error::{Error, Result};
+use crate::init::{self, Afferent, EpsilonMode, FdTarget};
+use crate::neuron::{check_positive, LifParams, ReadoutParams, Surrogate};
+use crate::rng::{rng_for, stream};
+
+/// One hidden layer of LIF neurons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerSpec {
+    /// Number of neurons.
+    pub size: usize,
+    /// Whether the layer has an all-to-all recurrent connection onto itself.
+    pub recurrent: bool,
+    /// Neuron parameters.
+    pub lif: LifParams,
+}
+
+/// A network: input → hidden layers → readout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSpec {
+    /// Number of input channels.
+    pub n_in: usize,
+    /// Number of classes (readout units).
+    pub n_out: usize,
+    /// Simulation step in seconds.
+    pub dt: f64,
+    /// Hidden layers, input side first.
+    pub hidden: Vec<LayerSpec>,
+    /// Readout parameters.
+    pub readout: ReadoutParams,
+    /// Surrogate derivative of the spike.
+    pub surrogate: Surrogate,
+}
+
+impl NetworkSpec {
+    /// Validates sizes and time constants; errors name the config field.
+    pub fn validate(&self) -> Result<()> {
+        check_positive("model.dt", self.dt)?;
+        if self.n_in == 0 {
+            return Err(Error::config("data.n_in", "the network needs at least one input channel"));
+        }
+        if self.n_out < 2 {
+            return Err(Error::config("data.n_classes", "a classifier needs at least 2 classes"));
+        }
+        if self.hidden.is_empty() {
+            return Err(Error::config("model.hidden", "add at least one hidden layer"));
+        }
+        for (l, h) in self.hidden.iter().enumerate() {
+            if h.size == 0 {
+                return Err(Error::config(format!("model.hidden[{l}].size"), "must be at least 1"));
+            }
+            h.lif.validate(&format!("model.hidden[{l}]"))?;
+        }
+        check_positive("model.readout.tau_mem", self.readout.tau_mem)?;
+        check_positive("model.readout.tau_syn", self.readout.tau_syn)?;
+        let Surrogate::SuperSpike { beta } = self.surrogate;
+        if !(beta.is_finite() && beta > 0.0) {
+            return Err(Error::config("model.surrogate_beta", format!("must be positive, got {beta}")));
+        }
+        Ok(())
+    }
+
+    /// Input width of hidden layer `l`.
+    pub fn layer_in(&self, l: usize) -> usize {
+        if l == 0 {
+            self.n_in
+        } else {
+            self.hidden[l - 1].size
+        }
+    }
+
+    /// Width of the last hidden layer (the readout's fan-in).
+    pub fn last_hidden(&self) -> usize {
+        self.hidden.last().map_or(0, |h| h.size)
+    }
+}
+
+/// Where each connection's weights sit in the flat parameter vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamLayout {
+    /// Feed-forward weights of hidden layer l, `[n_in_l, n_l]`.
+    pub ff: Vec<Range<usize>>,
+    /// Recurrent weights of hidden layer l, `[n_l, n_l]` (source-major), if recurrent.
+    pub rec: Vec<Option<Range<usize>>>,
+    /// Readout weights, `[n_last, n_out]`.
+    pub readout: Range<usize>,
+    /// Total number of parameters.
+    pub total: usize,
+}
+
+impl ParamLayout {
+    /// Lays out the parameters of `spec`.
+    pub fn new(spec: &NetworkSpec) -> Self {
+        let mut off = 0;
+        let mut take = |n: usize| {
+            let r = off..off + n;
+            off += n;
+            r
+        };
+        let mut ff = Vec::new();
+        let mut rec = Vec::new();
+        for (l, h) in spec.hidden.iter().enumerate() {
+            ff.push(take(spec.layer_in(l) * h.size));
+            rec.push(h.recurrent.then(|| take(h.size * h.size)));
+        }
+        let readout = take(spec.last_hidden() * spec.n_out);
+        ParamLayout { ff, rec, readout, total: off }
+    }
+
+    /// Every tensor as (name, range, [n_in, n_out]) in a fixed order; names are the checkpoint keys.
+    pub fn tensors(&self, spec: &NetworkSpec) -> Vec<(String, Range<usize>, [usize; 2])> {
+        let mut v = Vec::new();
+        for (l, h) in spec.hidden.iter().enumerate() {
+            v.push((format!("hidden.{l}.ff.weight"), self.ff[l].clone(), [spec.layer_in(l), h.size]));
+            if let Some(r) = &self.rec[l] {
+                v.push((format!("hidden.{l}.rec.weight"), r.clone(), [h.size, h.size]));
+            }
+        }
+        v.push(("readout.weight".into(), self.readout.clone(), [spec.last_hidden(), spec.n_out]));
+        v
+    }
+}
+
+/// How hidden-layer weights are initialized.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HiddenInit {
+    /// Fluctuation-driven normal (spec §2.3).
+    FluctuationDriven {
+        /// Target μ_U, ξ and rate ν.
+        target: FdTarget,
+        /// Share of the variance given to feed-forward afferents when the layer is recurrent.
+        alpha: f64,
+        /// How ε̄/ε̂ are computed.
+        epsilon: EpsilonMode,
+        /// Layer-wise (shared N_total and α split) or each connection on its own.
+        layerwise: bool,
+    },
+    /// Kaiming normal N(0, gain²/fan_in).
+    KaimingNormal {
+        /// Gain.
+        gain: f64,
+    },
+    /// PyTorch's default: U(−1/√fan_in, 1/√fan_in).
+    TorchDefault,
+}
+
+/// How readout weights are initialized.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReadoutInit {
+    /// FD centered normal per connection, with the readout's own time constants (notebooks 01, 02).
+    FluctuationDriven {
+        /// Target (μ_U, ξ, ν).
+        target: FdTarget,
+        /// How ε̄/ε̂ are computed.
+        epsilon: EpsilonMode,
+    },
+    /// N(0,1)/√fan_in (notebooks 03–05).
+    ScaledNormal,
+    /// Kaiming normal with a gain.
+    KaimingNormal {
+        /// Gain.
+        gain: f64,
+    },
+    /// PyTorch's default uniform.
+    TorchDefault,
+}
+
+/// Initialization of a whole network.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InitSpec {
+    /// Hidden layers.
+    pub hidden: HiddenInit,
+    /// Readout.
+    pub readout: ReadoutInit,
+}
+
+/// The standard deviation (and mean) chosen for one connection, for reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionInit {
+    /// Checkpoint name of the connection.
+    pub name: String,
+    /// Fan-in.
+    pub fan_in: usize,
+    /// Weight mean.
+    pub mean: f64,
+    /// Weight standard deviation.
+    pub std: f64,
+}
+
+/// A network with its parameters.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// The architecture.
+    pub spec: NetworkSpec,
+    /// Where each tensor is in `params`.
+    pub layout: ParamLayout,
+    /// All weights, flat.
+    pub params: Vec<f32>,
+}
+
+impl Network {
+    /// A network with all weights zero.
+    pub fn zeros(spec: NetworkSpec) -> Result<Self> {
+        spec.validate()?;
+        let layout = ParamLayout::new(&spec);
+        let params = vec![0.0; layout.total];
+        Ok(Network { spec, layout, params })
+    }
+
+    /// A network initialized by `init` from `seed`; returns it and the moments per connection.
+    ///
+    /// # Errors
+    /// Invalid spec or an impossible FD target.
+    pub fn initialized(spec: NetworkSpec, init: &InitSpec, seed: u64) -> Result<(Self, Vec<ConnectionInit>)> {
+        let mut net = Network::zeros(spec)?;
+        let report = net.initialize(init, seed)?;
+        Ok((net, report))
+    }
+
+    /// (Re)initializes all weights. Each connection draws from its own seeded stream.
+    pub fn initialize(&mut self, init: &InitSpec, seed: u64) -> Result<Vec<ConnectionInit>> {
+        let spec = self.spec.clone();
+        let mut report = Vec::new();
+        let names = self.layout.tensors(&spec);
+        let name_of = |r: &Range<usize>| names.iter().find(|t| &t.1 == r).map(|t| t.0.clone()).unwrap_or_default();
+        let mut k = 0u64;
+        for (l, h) in spec.hidden.iter().enumerate() {
+            let n_in = spec.layer_in(l);
+            let ff = self.layout.ff[l].clone();
+            let rec = self.layout.rec[l].clone();
+            let mut conns = vec![(ff, n_in, false)];
+            if let Some(r) = rec {
+                conns.push((r, h.size, true));
+            }
+            let moments: Vec<(f64, f64)> = match init.hidden {
+                HiddenInit::FluctuationDriven { target, alpha, epsilon, layerwise } => {
+                    let eps = init::epsilon(h.lif.tau_mem, h.lif.tau_syn, spec.dt, epsilon);
+                    let aff: Vec<Afferent> =
+                        conns.iter().map(|c| Afferent { fan_in: c.1, recurrent: c.2 }).collect();
+                    if layerwise {
+                        init::fd_normal_layerwise(target, eps, &aff, alpha)?
+                            .into_iter()
+                            .map(|m| (m.mean, m.std))
+                            .collect()
+                    } else {
+                        let mut v = Vec::new();
+                        for a in &aff {
+                            let m = init::fd_normal_layerwise(target, eps, std::slice::from_ref(a), alpha)?;
+                            v.push((m[0].mean, m[0].std));
+                        }
+                        v
+                    }
+                }
+                HiddenInit::KaimingNormal { gain } => {
+                    conns.iter().map(|c| (0.0, gain / (c.1 as f64).sqrt())).collect()
+                }
+                HiddenInit::TorchDefault => conns.iter().map(|c| (0.0, 1.0 / (3.0 * c.1 as f64).sqrt())).collect(),
+            };
+            for (c, (mean, std)) in conns.iter().zip(moments) {
+                let mut rng = rng_for(seed, stream::INIT + k);
+                k += 1;
+                let w = &mut self.params[c.0.clone()];
+                if let HiddenInit::TorchDefault = init.hidden {
+                    init::fill_torch_default_uniform(w, c.1, &mut rng);
+                } else {
+                    init::fill_normal(w, init::NormalMoments { mean, std }, &mut rng);
+                }
+                report.push(ConnectionInit { name: name_of(&c.0), fan_in: c.1, mean, std });
+            }
+        }
+        let n_last = spec.last_hidden();
+        let r = self.layout.readout.clone();
+        let mut rng = rng_for(seed, stream::INIT + k);
+        let (mean, std) = match init.readout {
+            ReadoutInit::FluctuationDriven { target, epsilon } => {
+                let eps = init::epsilon(spec.readout.tau_mem, spec.readout.tau_syn, spec.dt, epsilon);
+                let m = init::fd_normal_layerwise(target, eps, &[Afferent { fan_in: n_last, recurrent: false }], 1.0)?;
+                (m[0].mean, m[0].std)
+            }
+            ReadoutInit::ScaledNormal => (0.0, 1.0 / (n_last as f64).sqrt()),
+            ReadoutInit::KaimingNormal { gain } => (0.0, gain / (n_last as f64).sqrt()),
+            ReadoutInit::TorchDefault => (0.0, 1.0 / (3.0 * n_last as f64).sqrt()),
+        };
+        if let ReadoutInit::TorchDefault = init.readout {
+            init::fill_torch_default_uniform(&mut self.params[r.clone()], n_last, &mut rng);
+        } else {
+            init::fill_normal(&mut self.params[r.clone()], init::NormalMoments { mean, std }, &mut rng);
+        }
+        report.push(ConnectionInit { name: name_of(&r), fan_in: n_last, mean, std });
+        Ok(report)
+    }
+}
