@@ -1,0 +1,61 @@
+//! Small networks and data shared by the tests.
+use spikeflux_core::data::SpikeDataset;
+use spikeflux_core::network::{LayerSpec, Network, NetworkSpec};
+use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
+use spikeflux_core::rng::{normal, rng_for, uniform};
+
+/// Random binary input: each (t, unit) fires with probability `p`.
+pub fn random_data(n_in: usize, n_classes: usize, t: usize, n: usize, p: f64, seed: u64) -> SpikeDataset {
+    let mut rng = rng_for(seed, 99);
+    let mut samples = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let mut ev = Vec::new();
+        for s in 0..t {
+            for u in 0..n_in {
+                if uniform(&mut rng) < p {
+                    ev.push((s as u32, u as u32));
+                }
+            }
+        }
+        samples.push(ev);
+        labels.push(i % n_classes);
+    }
+    SpikeDataset::from_samples(n_in, n_classes, t, 1e-3, samples, labels).unwrap()
+}
+
+/// A small network with every layer kind: recurrent adaptive, recurrent, feed-forward.
+pub fn mixed_spec(beta: f32) -> NetworkSpec {
+    NetworkSpec {
+        n_in: 5,
+        n_out: 3,
+        dt: 1e-3,
+        hidden: vec![
+            LayerSpec {
+                size: 6,
+                recurrent: true,
+                lif: LifParams {
+                    tau_mem: 5e-3,
+                    tau_syn: 3e-3,
+                    adaptation: Some(Adaptation { tau_ada: 20e-3, a: 0.5 }),
+                },
+            },
+            LayerSpec { size: 4, recurrent: true, lif: LifParams { tau_mem: 6e-3, tau_syn: 2e-3, adaptation: None } },
+            LayerSpec { size: 5, recurrent: false, lif: LifParams { tau_mem: 4e-3, tau_syn: 3e-3, adaptation: None } },
+        ],
+        readout: ReadoutParams { tau_mem: 8e-3, tau_syn: 3e-3, initial_state: -1e-2 },
+        surrogate: Surrogate::SuperSpike { beta },
+    }
+}
+
+/// Fills all weights with N(0, scale²/fan_in)-like values from `seed`.
+pub fn random_weights(spec: NetworkSpec, scale: f64, seed: u64) -> Network {
+    let mut net = Network::zeros(spec).unwrap();
+    let mut rng = rng_for(seed, 5);
+    for (_, r, [n_in, _]) in net.layout.tensors(&net.spec) {
+        for w in &mut net.params[r] {
+            *w = (scale * normal(&mut rng) / (n_in as f64).sqrt()) as f32;
+        }
+    }
+    net
+}

@@ -1,0 +1,141 @@
+//! The reference step order and delays (spec §1.1, §1.5), reset, threshold, and cross-path agreement.
+
+use spikeflux_core::data::SpikeDataset;
+use spikeflux_core::engine::{self, EngineOptions, ProjectionPath, Workspace};
+use spikeflux_core::network::{LayerSpec, Network, NetworkSpec};
+use spikeflux_core::neuron::{LifParams, ReadoutParams, Surrogate};
+
+use crate::common::*;
+
+fn chain(n_layers: usize) -> Network {
+    let spec = NetworkSpec {
+        n_in: 1,
+        n_out: 2,
+        dt: 1e-3,
+        hidden: (0..n_layers)
+            .map(|_| LayerSpec { size: 1, recurrent: false, lif: LifParams::default() })
+            .collect(),
+        readout: ReadoutParams { tau_mem: 20e-3, tau_syn: 10e-3, initial_state: -1e-3 },
+        surrogate: Surrogate::default(),
+    };
+    let mut net = Network::zeros(spec).unwrap();
+    // a single weight strong enough that one input spike makes one output spike
+    net.params.fill(500.0);
+    net
+}
+
+fn run(net: &Network, events: Vec<(u32, u32)>, t: usize) -> Workspace {
+    let ds = SpikeDataset::from_samples(1, 2, t, 1e-3, vec![events], vec![0]).unwrap();
+    let mut ws = Workspace::new(&net.spec, net.layout.total, t, 1);
+    ws.load(&ds, &[0]);
+    engine::forward(net, &EngineOptions::default(), &mut ws);
+    ws
+}
+
+#[test]
+fn each_layer_adds_three_steps_and_the_readout_two() {
+    let net = chain(2);
+    let ws = run(&net, vec![(4, 0)], 20);
+    let first = |s: &[f32]| s.iter().position(|&x| x > 0.0);
+    assert_eq!(first(ws.spikes(0)), Some(7), "input at t=4 → hidden spike at t+3");
+    assert_eq!(first(ws.spikes(1)), Some(10), "second layer three steps later");
+    // readout: V_t = β V_{t−1}·… leaves its initial decay only at t = 10 + 2
+    let v0 = -1e-3f32;
+    let bm = (-1e-3f64 / 20e-3).exp() as f32;
+    for t in 0..20 {
+        let free = v0 * bm.powi(t as i32 + 1);
+        let v = ws.rv[t * 2];
+        if t < 12 {
+            assert!((v - free).abs() < 1e-9, "t={t}: readout moved early ({v} vs {free})");
+        } else {
+            assert!(v > free + 1e-3, "t={t}: readout should have moved");
+        }
+    }
+}
+
+#[test]
+fn reset_is_multiplicative_to_zero_and_threshold_strict() {
+    let net = chain(1);
+    let ws = run(&net, vec![(0, 0)], 12);
+    let u = ws.membrane(0);
+    let s = ws.spikes(0);
+    // the membrane crosses 1 at t = 2, the spike is emitted at t = 3 and the membrane is zeroed then
+    assert!(u[2] > 1.0 && s[3] == 1.0 && u[3] == 0.0);
+    assert_eq!(s.iter().filter(|&&x| x > 0.0).count() as f32, s.iter().sum::<f32>());
+    // exactly at threshold: no spike (strict >)
+    let mut net = chain(1);
+    let bm = (-1e-3f64 / 20e-3).exp() as f32;
+    // U_1 = 0; U_2 = β_m U_1 + (1−β_m) I_1 with I_1 = w: find an f32 w with (1−β_m)·w == 1 exactly
+    let k = 1.0 - bm;
+    let mut w = 1.0 / k;
+    for _ in 0..1000 {
+        if k * w == 1.0 {
+            break;
+        }
+        w = if k * w > 1.0 { w.next_down() } else { w.next_up() };
+    }
+    assert_eq!(k * w, 1.0, "no f32 weight reaches U = 1 exactly");
+    net.params[0] = w;
+    let ws = run(&net, vec![(0, 0)], 4);
+    assert_eq!(ws.membrane(0)[2], 1.0);
+    assert_eq!(ws.spikes(0)[3], 0.0, "U = 1 exactly must not spike");
+}
+
+#[test]
+fn zero_input_leaves_only_the_readout_decay() {
+    let net = random_weights(mixed_spec(20.0), 3.0, 1);
+    let ds = SpikeDataset::from_samples(5, 3, 15, 1e-3, vec![vec![]], vec![0]).unwrap();
+    let mut ws = Workspace::new(&net.spec, net.layout.total, 15, 1);
+    ws.load(&ds, &[0]);
+    engine::forward(&net, &EngineOptions::default(), &mut ws);
+    for l in 0..3 {
+        assert!(ws.spikes(l).iter().all(|&x| x == 0.0));
+        assert!(ws.membrane(l).iter().all(|&x| x == 0.0));
+    }
+}
+
+#[test]
+fn event_driven_and_dense_paths_agree() {
+    let net = random_weights(mixed_spec(20.0), 6.0, 2);
+    let data = random_data(5, 3, 40, 4, 0.3, 8);
+    let mut a = Workspace::new(&net.spec, net.layout.total, 40, 4);
+    let mut b = a.clone();
+    a.load(&data, &[0, 1, 2, 3]);
+    b.load(&data, &[0, 1, 2, 3]);
+    let ev = EngineOptions::default();
+    let de = EngineOptions { path: ProjectionPath::Dense, ..Default::default() };
+    for (ws, o) in [(&mut a, &ev), (&mut b, &de)] {
+        engine::forward(&net, o, ws);
+        engine::loss(&net, o, ws, 4);
+        engine::backward(&net, o, ws);
+    }
+    assert!(a.stats.spikes.iter().sum::<f64>() > 10.0, "the test needs spikes");
+    assert_eq!(a.stats.spikes, b.stats.spikes);
+    for (x, y) in a.rv.iter().zip(&b.rv) {
+        assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{x} vs {y}");
+    }
+    for (x, y) in a.grads.iter().zip(&b.grads) {
+        assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{x} vs {y}");
+    }
+}
+
+#[test]
+fn batch_permutation_equivariance() {
+    let net = random_weights(mixed_spec(20.0), 6.0, 3);
+    let data = random_data(5, 3, 30, 3, 0.3, 9);
+    let mut a = Workspace::new(&net.spec, net.layout.total, 30, 3);
+    let mut b = a.clone();
+    a.load(&data, &[0, 1, 2]);
+    b.load(&data, &[2, 0, 1]);
+    let o = EngineOptions::default();
+    engine::forward(&net, &o, &mut a);
+    engine::forward(&net, &o, &mut b);
+    let c = 3;
+    for t in 0..30 {
+        for (ia, ib) in [(0, 1), (1, 2), (2, 0)] {
+            for k in 0..c {
+                assert_eq!(a.rv[t * 9 + ia * c + k], b.rv[t * 9 + ib * c + k]);
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The SHD reader returns exactly the contents of the h5py-written fixture (compared with its JSON twin).
+
+use spikeflux_core::data::shd::ShdFile;
+use spikeflux_core::Error;
+
+const H5: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/fixtures/shd_like_fixture.h5");
+const JSON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/fixtures/shd_like_fixture.json");
+
+#[test]
+fn reads_the_h5py_fixture_exactly() {
+    let f = ShdFile::read(H5).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(JSON).unwrap()).unwrap();
+    let samples = j["samples"].as_array().unwrap();
+    assert_eq!(f.times.len(), samples.len());
+    for (i, s) in samples.iter().enumerate() {
+        let t: Vec<f32> = s["times_f16_as_f32"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        let u: Vec<u32> = s["units"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect();
+        assert_eq!(f.times[i], t, "sample {i} times");
+        assert_eq!(f.units[i], u, "sample {i} units");
+        assert_eq!(f.labels[i] as u64, s["label"].as_u64().unwrap());
+        assert_eq!(f.speakers.as_ref().unwrap()[i] as u64, s["speaker"].as_u64().unwrap());
+    }
+    let keys: Vec<String> = j["keys"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+    assert_eq!(f.keys.as_ref().unwrap(), &keys);
+    // binning to the paper's grid keeps only events before 0.7 s
+    let ds = f.to_dataset(2e-3, 350, 700, None).unwrap();
+    assert_eq!(ds.n_classes, 20);
+    let kept: usize = f.times.iter().flatten().filter(|&&t| (t as f64 / 2e-3) < 350.0).count();
+    assert!(ds.total_events() <= kept && ds.total_events() > 0);
+}
+
+#[test]
+fn missing_truncated_and_wrong_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.h5");
+    let e = ShdFile::read(&missing).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }) && e.to_string().contains("nope.h5"), "{e}");
+
+    let bytes = std::fs::read(H5).unwrap();
+    let trunc = dir.path().join("trunc.h5");
+    std::fs::write(&trunc, &bytes[..bytes.len() / 2]).unwrap();
+    let e = ShdFile::read(&trunc).unwrap_err();
+    assert!(matches!(e, Error::DataFile { .. }) && e.to_string().contains("trunc.h5"), "{e}");
+
+    let junk = dir.path().join("junk.h5");
+    std::fs::write(&junk, b"this is not hdf5 at all").unwrap();
+    let e = ShdFile::read(&junk).unwrap_err();
+    assert!(e.to_string().contains("not a readable HDF5 file"), "{e}");
+}
