@@ -1,1 +1,292 @@
-fn main() {}
+//! `spikeflux`: train and evaluate spiking neural networks from TOML configs.
+
+mod config;
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use spikeflux_core::checkpoint;
+use spikeflux_core::network::Network;
+use spikeflux_core::train::{evaluate, Metrics, TrainOptions, Trainer};
+use spikeflux_core::Error;
+
+use config::{RunConfig, DEFAULT_CONFIG};
+
+#[derive(Parser)]
+#[command(name = "spikeflux", version, about = "Train spiking neural networks with surrogate gradients and fluctuation-driven initialization")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct Overrides {
+    /// Override train.epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override train.seed (shuffling and weight init).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (0 = all cores); results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Override train.batch_size.
+    #[arg(long)]
+    batch_size: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train a network. Without --config, runs the paper's shallow Randman experiment.
+    Train {
+        /// Config file (TOML); see the README's config reference.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        ov: Overrides,
+        /// Write one JSON object per epoch and a final summary object to this file.
+        #[arg(long)]
+        log: Option<PathBuf>,
+        /// Output directory for weights, log and summary (default: runs/<name>-seed<seed>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Evaluate saved weights on the config's test set.
+    Eval {
+        /// Config file the weights were trained with (default: the embedded default).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Weights file (safetensors) written by `spikeflux train`.
+        #[arg(long)]
+        weights: PathBuf,
+        /// Worker threads (0 = all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+}
+
+fn load_config(path: Option<&Path>, ov: &Overrides) -> Result<(RunConfig, PathBuf)> {
+    let (mut cfg, base) = match path {
+        Some(p) => (RunConfig::load(p)?, p.parent().map(Path::to_path_buf).unwrap_or_default()),
+        None => (RunConfig::parse(DEFAULT_CONFIG, "<embedded randman-shallow.toml>")?, PathBuf::from(".")),
+    };
+    if let Some(e) = ov.epochs {
+        cfg.train.epochs = e;
+    }
+    if let Some(s) = ov.seed {
+        cfg.train.seed = s;
+    }
+    if let Some(t) = ov.threads {
+        cfg.train.threads = t;
+    }
+    if let Some(b) = ov.batch_size {
+        cfg.train.batch_size = b;
+    }
+    cfg.validate()?;
+    Ok((cfg, base))
+}
+
+fn set_threads(n: usize) -> Result<()> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if n > 0 {
+        b = b.num_threads(n);
+    }
+    b.build_global().context("starting the worker threads")?;
+    Ok(())
+}
+
+fn metrics_json(m: &Metrics) -> serde_json::Value {
+    json!({ "loss": m.loss(), "ce": m.ce, "reg": m.reg, "acc": m.acc, "rates_hz": m.rates_hz, "samples": m.samples })
+}
+
+struct Log {
+    files: Vec<std::fs::File>,
+}
+
+impl Log {
+    fn open(paths: &[PathBuf]) -> Result<Self> {
+        let files = paths
+            .iter()
+            .map(|p| std::fs::File::create(p).map_err(|e| Error::io(p, e).into()))
+            .collect::<Result<_>>()?;
+        Ok(Log { files })
+    }
+    fn write(&mut self, v: &serde_json::Value) -> Result<()> {
+        for f in &mut self.files {
+            writeln!(f, "{v}").context("writing the log")?;
+            f.flush().ok();
+        }
+        Ok(())
+    }
+}
+
+fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
+    let (cfg, base) = load_config(config.as_deref(), &ov)?;
+    set_threads(cfg.train.threads)?;
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", cfg.name, cfg.train.seed)));
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    eprintln!("spikeflux {}: {} ({} threads)", env!("CARGO_PKG_VERSION"), cfg.name, rayon::current_num_threads());
+
+    let t0 = Instant::now();
+    let data = cfg.load_data(&base)?;
+    eprintln!(
+        "data: {} train / {} valid / {} test samples, {} inputs, {} classes, T = {} × {} ms, input rate {:.2} Hz ({:.1} s)",
+        data.train.len(),
+        data.valid.as_ref().map_or(0, |v| v.len()),
+        data.test.len(),
+        data.train.n_in,
+        data.train.n_classes,
+        data.train.t_steps,
+        cfg.model.dt * 1e3,
+        data.train.mean_rate_hz(),
+        t0.elapsed().as_secs_f64()
+    );
+    let spec = cfg.network_spec(data.train.n_in, data.train.n_classes);
+    let (net, inits) = Network::initialized(spec, &cfg.init_spec()?, cfg.train.seed)?;
+    for c in &inits {
+        eprintln!("init {:<22} fan-in {:>5}  mean {:+.5}  std {:.5}", c.name, c.fan_in, c.mean, c.std);
+    }
+    let engine = cfg.engine_options();
+    let initial = evaluate(&net, &engine, &data.train, cfg.train.batch_size);
+    let rates: Vec<String> = initial.rates_hz.iter().map(|r| format!("{r:.2}")).collect();
+    eprintln!("initial hidden firing rates [{}] Hz on the training set", rates.join(", "));
+
+    let opts = TrainOptions {
+        epochs: cfg.train.epochs,
+        batch_size: cfg.train.batch_size,
+        optimizer: cfg.optimizer(),
+        seed: cfg.train.seed,
+        engine: engine.clone(),
+    };
+    let mut trainer = Trainer::new(net, opts, data.train.t_steps)?;
+    eprintln!("activation memory per mini-batch: {:.1} MiB", trainer.workspace_bytes() as f64 / (1 << 20) as f64);
+
+    let mut log_paths = vec![out.join("log.jsonl")];
+    log_paths.extend(log);
+    let mut log = Log::open(&log_paths)?;
+    let tty = std::io::stderr().is_terminal();
+    let epochs = cfg.train.epochs;
+    let bar = if tty {
+        let b = ProgressBar::new(epochs as u64);
+        b.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] epoch {pos}/{len} {msg} (eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut train_seconds = 0.0;
+    for _ in 0..epochs {
+        let rec = trainer.epoch(&data.train, data.valid.as_ref(), &mut |_, _| {})?;
+        train_seconds += rec.train_seconds;
+        let v = rec.valid.as_ref();
+        let msg = format!(
+            "loss {:.4} acc {:.3} | valid loss {} acc {}",
+            rec.train.loss(),
+            rec.train.acc,
+            v.map_or("-".into(), |m| format!("{:.4}", m.loss())),
+            v.map_or("-".into(), |m| format!("{:.3}", m.acc))
+        );
+        if tty {
+            bar.set_message(msg);
+            bar.inc(1);
+        } else {
+            eprintln!("epoch {:>4}/{epochs} {msg} ({:.2} s)", rec.epoch, rec.train_seconds);
+        }
+        log.write(&json!({
+            "epoch": rec.epoch,
+            "train": metrics_json(&rec.train),
+            "valid": v.map(metrics_json),
+            "train_seconds": rec.train_seconds,
+        }))?;
+    }
+    bar.finish_and_clear();
+    let net = &trainer.net;
+    let test = evaluate(net, &engine, &data.test, cfg.train.batch_size);
+    let valid = data.valid.as_ref().map(|v| evaluate(net, &engine, v, cfg.train.batch_size));
+    let final_rates = evaluate(net, &engine, &data.train, cfg.train.batch_size).rates_hz;
+    let weights = out.join("weights.safetensors");
+    let mut meta = HashMap::new();
+    meta.insert("config".into(), toml::to_string(&cfg).context("serializing the config")?);
+    meta.insert("epochs".into(), epochs.to_string());
+    checkpoint::save(net, &weights, meta)?;
+    let summary = json!({
+        "final": true,
+        "name": cfg.name,
+        "seed": cfg.train.seed,
+        "epochs": epochs,
+        "threads": rayon::current_num_threads(),
+        "test_acc": test.acc,
+        "test_loss": test.loss(),
+        "test_ce": test.ce,
+        "valid_acc": valid.as_ref().map(|v| v.acc),
+        "valid_loss": valid.as_ref().map(|v| v.loss()),
+        "initial_rates_hz": initial.rates_hz,
+        "final_rates_hz": final_rates,
+        "train_seconds": train_seconds,
+        "seconds_per_epoch": train_seconds / epochs as f64,
+        "weights": weights.display().to_string(),
+    });
+    log.write(&summary)?;
+    let text = format!(
+        "# {}\n\nseed {}, {} epochs, {} threads, {:.1} s training ({:.3} s/epoch)\n\n| set | loss | accuracy |\n|---|---|---|\n| test | {:.4} | {:.2} % |\n{}\ninitial hidden rates (Hz): {:?}\nfinal hidden rates (Hz): {:?}\nweights: {}\n",
+        cfg.name,
+        cfg.train.seed,
+        epochs,
+        rayon::current_num_threads(),
+        train_seconds,
+        train_seconds / epochs as f64,
+        test.loss(),
+        100.0 * test.acc,
+        valid.as_ref().map_or(String::new(), |v| format!("| valid | {:.4} | {:.2} % |\n", v.loss(), 100.0 * v.acc)),
+        initial.rates_hz.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        final_rates.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        weights.display()
+    );
+    checkpoint::write_atomic(&out.join("summary.md"), text.as_bytes())?;
+    println!("test accuracy {:.2} %, test loss {:.4} ({} epochs, {:.1} s); results in {}", 100.0 * test.acc, test.loss(), epochs, train_seconds, out.display());
+    Ok(())
+}
+
+fn eval(config: Option<PathBuf>, weights: PathBuf, threads: Option<usize>) -> Result<()> {
+    let ov = Overrides { epochs: None, seed: None, threads, batch_size: None };
+    let (cfg, base) = load_config(config.as_deref(), &ov)?;
+    set_threads(cfg.train.threads)?;
+    let data = cfg.load_data(&base)?;
+    let spec = cfg.network_spec(data.test.n_in, data.test.n_classes);
+    let mut net = Network::zeros(spec)?;
+    checkpoint::load(&mut net, &weights)?;
+    let m = evaluate(&net, &cfg.engine_options(), &data.test, cfg.train.batch_size);
+    println!("{}", json!({ "test_acc": m.acc, "test_loss": m.loss(), "test_ce": m.ce, "samples": m.samples, "rates_hz": m.rates_hz }));
+    Ok(())
+}
+
+fn exit_code(e: &anyhow::Error) -> i32 {
+    match e.downcast_ref::<Error>() {
+        Some(Error::Config { .. }) => 2,
+        Some(Error::DataFile { .. } | Error::Shape { .. }) => 3,
+        Some(Error::NonFinite { .. }) => 4,
+        Some(Error::Io { .. } | Error::Weights { .. }) => 5,
+        None => 1,
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Train { config, ov, log, out } => train(config, ov, log, out),
+        Cmd::Eval { config, weights, threads } => eval(config, weights, threads),
+    };
+    if let Err(e) = r {
+        eprintln!("error: {e:#}");
+        std::process::exit(exit_code(&e));
+    }
+}

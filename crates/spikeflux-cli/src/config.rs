@@ -1,0 +1,499 @@
+//! The TOML run configuration: parsed once, validated with field names, turned into core types.
+//!
+//! Every field is documented in the README's config reference. Unknown fields are rejected by serde
+//! (`deny_unknown_fields`); ranges are checked in [`RunConfig::validate`].
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use spikeflux_core::data::randman::{self, RandmanParams};
+use spikeflux_core::data::shd::ShdFile;
+use spikeflux_core::data::SpikeDataset;
+use spikeflux_core::engine::{Bound, EngineOptions, LossKind, RegScope, Regularizer};
+use spikeflux_core::init::{EpsilonMode, FdTarget};
+use spikeflux_core::network::{HiddenInit, InitSpec, LayerSpec, NetworkSpec, ReadoutInit};
+use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
+use spikeflux_core::optim::OptimizerKind;
+use spikeflux_core::Error;
+
+/// The embedded default experiment (`configs/randman-shallow.toml`).
+pub const DEFAULT_CONFIG: &str = include_str!("../../../configs/randman-shallow.toml");
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    #[serde(default = "default_name")]
+    pub name: String,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub init: InitConfig,
+    pub train: TrainConfig,
+}
+
+fn default_name() -> String {
+    "run".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub randman: Option<RandmanConfig>,
+    pub hdf5: Option<Hdf5Config>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandmanConfig {
+    pub n_classes: usize,
+    pub n_units: usize,
+    pub n_steps: usize,
+    pub step_frac: f64,
+    #[serde(default)]
+    pub offset_frac: f64,
+    pub dim_manifold: usize,
+    pub n_spikes: usize,
+    pub samples_per_class: usize,
+    pub alpha: f64,
+    pub seed: u64,
+    pub split: [f64; 3],
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hdf5Config {
+    pub train_file: PathBuf,
+    pub test_file: PathBuf,
+    pub n_steps: usize,
+    pub n_in: usize,
+    pub n_classes: Option<usize>,
+    #[serde(default = "default_valid")]
+    pub valid_fraction: f64,
+}
+
+fn default_valid() -> f64 {
+    0.1
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub dt: f64,
+    #[serde(default = "default_beta")]
+    pub surrogate_beta: f32,
+    pub hidden: Vec<HiddenConfig>,
+    pub readout: ReadoutConfig,
+}
+
+fn default_beta() -> f32 {
+    20.0
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HiddenConfig {
+    pub size: usize,
+    #[serde(default)]
+    pub recurrent: bool,
+    #[serde(default = "default_tau_mem")]
+    pub tau_mem: f64,
+    #[serde(default = "default_tau_syn")]
+    pub tau_syn: f64,
+    pub adaptation: Option<AdaptationConfig>,
+}
+
+fn default_tau_mem() -> f64 {
+    20e-3
+}
+fn default_tau_syn() -> f64 {
+    10e-3
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdaptationConfig {
+    pub tau_ada: f64,
+    pub a: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadoutConfig {
+    pub tau_mem: f64,
+    #[serde(default = "default_tau_syn")]
+    pub tau_syn: f64,
+    #[serde(default = "default_initial")]
+    pub initial_state: f32,
+}
+
+fn default_initial() -> f32 {
+    -1e-3
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitMethod {
+    FluctuationDriven,
+    Kaiming,
+    Uniform,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadoutMethod {
+    FluctuationDriven,
+    ScaledNormal,
+    Kaiming,
+    Uniform,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum EpsilonConfig {
+    Numerical,
+    Analytical,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitConfig {
+    pub method: InitMethod,
+    /// Centered form: σ_U (μ_U = 0, ξ = 1/σ_U). Exclusive with mu_u/xi.
+    pub sigma_u: Option<f64>,
+    pub mu_u: Option<f64>,
+    pub xi: Option<f64>,
+    pub nu: Option<f64>,
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    #[serde(default = "default_eps")]
+    pub epsilon: EpsilonConfig,
+    #[serde(default)]
+    pub layerwise: bool,
+    #[serde(default = "default_gain")]
+    pub gain: f64,
+    pub readout: ReadoutMethod,
+}
+
+fn default_alpha() -> f64 {
+    0.9
+}
+fn default_eps() -> EpsilonConfig {
+    EpsilonConfig::Numerical
+}
+fn default_gain() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerName {
+    Smorms3,
+    Adam,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossName {
+    MaxOverTime,
+    SumOverTime,
+    LastStep,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BoundName {
+    Upper,
+    Lower,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScopeName {
+    Neuron,
+    Population,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegularizerConfig {
+    pub bound: BoundName,
+    pub strength: f32,
+    pub threshold: f32,
+    pub scope: ScopeName,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    #[serde(default = "default_opt")]
+    pub optimizer: OptimizerName,
+    pub lr: f32,
+    #[serde(default = "default_loss")]
+    pub loss: LossName,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub threads: usize,
+    #[serde(default)]
+    pub regularizer: Vec<RegularizerConfig>,
+}
+
+fn default_opt() -> OptimizerName {
+    OptimizerName::Smorms3
+}
+fn default_loss() -> LossName {
+    LossName::MaxOverTime
+}
+
+/// Train / validation / test sets.
+pub struct Splits {
+    pub train: SpikeDataset,
+    pub valid: Option<SpikeDataset>,
+    pub test: SpikeDataset,
+}
+
+fn cfg_err(field: &str, msg: impl Into<String>) -> anyhow::Error {
+    Error::config(field, msg).into()
+}
+
+impl RunConfig {
+    /// Parses TOML text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        let cfg: RunConfig = toml::from_str(text)
+            .map_err(|e| Error::config(origin, format!("{}", e.to_string().trim_end())))
+            .with_context(|| format!("reading config {origin}"))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Range checks that serde cannot express; errors name the field.
+    pub fn validate(&self) -> Result<()> {
+        match (&self.data.randman, &self.data.hdf5) {
+            (Some(r), None) => {
+                self.randman_params(r).validate()?;
+                let s: f64 = r.split.iter().sum();
+                if r.split.iter().any(|&x| !(x >= 0.0)) || !(s > 0.0) || r.split[0] <= 0.0 || r.split[2] <= 0.0 {
+                    return Err(cfg_err("data.randman.split", "three non-negative fractions (train, valid, test) with train and test > 0"));
+                }
+            }
+            (None, Some(h)) => {
+                if h.n_steps == 0 {
+                    return Err(cfg_err("data.hdf5.n_steps", "must be at least 1"));
+                }
+                if h.n_in == 0 {
+                    return Err(cfg_err("data.hdf5.n_in", "must be at least 1"));
+                }
+                if !(0.0..1.0).contains(&h.valid_fraction) {
+                    return Err(cfg_err("data.hdf5.valid_fraction", "must be in [0, 1)"));
+                }
+            }
+            _ => return Err(cfg_err("data", "give exactly one of [data.randman] or [data.hdf5]")),
+        }
+        if !(self.model.dt.is_finite() && self.model.dt > 0.0) {
+            return Err(cfg_err("model.dt", format!("must be a positive number of seconds, got {}", self.model.dt)));
+        }
+        let i = &self.init;
+        if i.method == InitMethod::FluctuationDriven || i.readout == ReadoutMethod::FluctuationDriven {
+            self.fd_target()?;
+        }
+        if !(0.0..=1.0).contains(&i.alpha) {
+            return Err(cfg_err("init.alpha", format!("must be in [0, 1], got {}", i.alpha)));
+        }
+        if !(i.gain.is_finite() && i.gain > 0.0) {
+            return Err(cfg_err("init.gain", "must be positive"));
+        }
+        let t = &self.train;
+        if t.batch_size == 0 {
+            return Err(cfg_err("train.batch_size", "must be at least 1"));
+        }
+        if t.epochs == 0 {
+            return Err(cfg_err("train.epochs", "must be at least 1"));
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return Err(cfg_err("train.lr", format!("must be positive, got {}", t.lr)));
+        }
+        for (k, r) in t.regularizer.iter().enumerate() {
+            if !(r.strength.is_finite() && r.strength >= 0.0) {
+                return Err(cfg_err(&format!("train.regularizer[{k}].strength"), "must be non-negative"));
+            }
+            if !r.threshold.is_finite() {
+                return Err(cfg_err(&format!("train.regularizer[{k}].threshold"), "must be finite"));
+            }
+        }
+        self.network_spec(20, 2).validate()?;
+        Ok(())
+    }
+
+    fn randman_params(&self, r: &RandmanConfig) -> RandmanParams {
+        RandmanParams {
+            n_classes: r.n_classes,
+            n_units: r.n_units,
+            n_steps: r.n_steps,
+            step_frac: r.step_frac,
+            offset_frac: r.offset_frac,
+            dim_manifold: r.dim_manifold,
+            n_spikes: r.n_spikes,
+            samples_per_class: r.samples_per_class,
+            alpha: r.alpha,
+            seed: r.seed,
+        }
+    }
+
+    /// The FD target from `init` (centered σ_U, or μ_U with ξ).
+    pub fn fd_target(&self) -> Result<FdTarget> {
+        let i = &self.init;
+        let nu = i.nu.ok_or_else(|| cfg_err("init.nu", "the fluctuation-driven init needs the presynaptic rate nu in Hz"))?;
+        if !(nu.is_finite() && nu > 0.0) {
+            return Err(cfg_err("init.nu", format!("must be a positive rate in Hz, got {nu}")));
+        }
+        match (i.sigma_u, i.mu_u, i.xi) {
+            (Some(s), None, None) => {
+                if !(s.is_finite() && s > 0.0) {
+                    return Err(cfg_err("init.sigma_u", format!("must be positive, got {s}")));
+                }
+                Ok(FdTarget::centered(s, nu))
+            }
+            (None, Some(mu), Some(xi)) => {
+                if !(mu.is_finite() && mu < 1.0) {
+                    return Err(cfg_err("init.mu_u", "must be below the threshold 1"));
+                }
+                if !(xi.is_finite() && xi > 0.0) {
+                    return Err(cfg_err("init.xi", "must be positive"));
+                }
+                Ok(FdTarget { mu_u: mu, xi, nu })
+            }
+            _ => Err(cfg_err("init", "give either sigma_u (centered form) or both mu_u and xi")),
+        }
+    }
+
+    /// The network for `n_in` inputs and `n_out` classes.
+    pub fn network_spec(&self, n_in: usize, n_out: usize) -> NetworkSpec {
+        NetworkSpec {
+            n_in,
+            n_out,
+            dt: self.model.dt,
+            hidden: self
+                .model
+                .hidden
+                .iter()
+                .map(|h| LayerSpec {
+                    size: h.size,
+                    recurrent: h.recurrent,
+                    lif: LifParams {
+                        tau_mem: h.tau_mem,
+                        tau_syn: h.tau_syn,
+                        adaptation: h.adaptation.as_ref().map(|a| Adaptation { tau_ada: a.tau_ada, a: a.a }),
+                    },
+                })
+                .collect(),
+            readout: ReadoutParams {
+                tau_mem: self.model.readout.tau_mem,
+                tau_syn: self.model.readout.tau_syn,
+                initial_state: self.model.readout.initial_state,
+            },
+            surrogate: Surrogate::SuperSpike { beta: self.model.surrogate_beta },
+        }
+    }
+
+    /// The initialization.
+    pub fn init_spec(&self) -> Result<InitSpec> {
+        let i = &self.init;
+        let eps = match i.epsilon {
+            EpsilonConfig::Numerical => EpsilonMode::Numerical,
+            EpsilonConfig::Analytical => EpsilonMode::Analytical,
+        };
+        let hidden = match i.method {
+            InitMethod::FluctuationDriven => HiddenInit::FluctuationDriven {
+                target: self.fd_target()?,
+                alpha: i.alpha,
+                epsilon: eps,
+                layerwise: i.layerwise,
+            },
+            InitMethod::Kaiming => HiddenInit::KaimingNormal { gain: i.gain },
+            InitMethod::Uniform => HiddenInit::TorchDefault,
+        };
+        let readout = match i.readout {
+            ReadoutMethod::FluctuationDriven => ReadoutInit::FluctuationDriven { target: self.fd_target()?, epsilon: eps },
+            ReadoutMethod::ScaledNormal => ReadoutInit::ScaledNormal,
+            ReadoutMethod::Kaiming => ReadoutInit::KaimingNormal { gain: i.gain },
+            ReadoutMethod::Uniform => ReadoutInit::TorchDefault,
+        };
+        Ok(InitSpec { hidden, readout })
+    }
+
+    /// Engine options (loss and regularizers).
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            loss: match self.train.loss {
+                LossName::MaxOverTime => LossKind::MaxOverTime,
+                LossName::SumOverTime => LossKind::SumOverTime,
+                LossName::LastStep => LossKind::LastStep,
+            },
+            regularizers: self
+                .train
+                .regularizer
+                .iter()
+                .map(|r| Regularizer {
+                    bound: match r.bound {
+                        BoundName::Upper => Bound::Upper,
+                        BoundName::Lower => Bound::Lower,
+                    },
+                    strength: r.strength,
+                    threshold: r.threshold,
+                    scope: match r.scope {
+                        ScopeName::Neuron => RegScope::Neuron,
+                        ScopeName::Population => RegScope::Population,
+                    },
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The optimizer.
+    pub fn optimizer(&self) -> OptimizerKind {
+        match self.train.optimizer {
+            OptimizerName::Smorms3 => OptimizerKind::Smorms3 { lr: self.train.lr },
+            OptimizerName::Adam => OptimizerKind::Adam { lr: self.train.lr },
+        }
+    }
+
+    /// Loads or generates the data and splits it. Relative HDF5 paths are taken relative to `base`.
+    pub fn load_data(&self, base: &Path) -> Result<Splits> {
+        if let Some(r) = &self.data.randman {
+            let ds = randman::generate(&self.randman_params(r), self.model.dt)?;
+            let mut parts = ds.split(&r.split).into_iter();
+            let (train, valid, test) = (parts.next(), parts.next(), parts.next());
+            let (Some(train), Some(valid), Some(test)) = (train, valid, test) else {
+                bail!("internal: split did not return three parts");
+            };
+            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
+        }
+        let Some(h) = &self.data.hdf5 else { bail!("no data section") };
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let read = |p: &Path| -> Result<SpikeDataset> {
+            let p = resolve(p);
+            let f = ShdFile::read(&p)?;
+            Ok(f.to_dataset(self.model.dt, h.n_steps, h.n_in, h.n_classes)?)
+        };
+        let full = read(&h.train_file)?;
+        let mut test = read(&h.test_file)?;
+        let n_classes = full.n_classes.max(test.n_classes);
+        test.n_classes = n_classes;
+        let (mut train, mut valid) = full.random_split(h.valid_fraction, self.train.seed);
+        train.n_classes = n_classes;
+        valid.n_classes = n_classes;
+        if train.is_empty() {
+            return Err(Error::data_file(resolve(&h.train_file), "has no training samples").into());
+        }
+        Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test })
+    }
+}
