@@ -1,0 +1,78 @@
+"""Writes golden BPTT values from the independent PyTorch implementation (tools/reference_torch.py).
+
+Spiking mode, reset on, f64. Cases are chosen so that no membrane sits within 1e-3 of the threshold
+(otherwise f32 vs f64 rounding could flip a spike). Output: crates/spikeflux-core/tests/fixtures/golden.json
+
+    /opt/refvenv/bin/python tools/make_golden.py    # torch version and seeds are recorded in the file
+"""
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from reference_torch import ReferenceNet, loss_fn  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "crates", "spikeflux-core", "tests", "fixtures", "golden.json")
+
+CASES = [
+    dict(name="ff-2layer", n_in=6, n_out=3, T=40, B=4, p=0.15, scale=4.0, loss="max-over-time",
+         layers=[dict(size=8, recurrent=False, tau_mem=20e-3, tau_syn=10e-3),
+                 dict(size=5, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
+         regs=[dict(bound="upper", strength=0.1, threshold=1.0, scope="population"),
+               dict(bound="lower", strength=1.0, threshold=0.5, scope="neuron")]),
+    dict(name="recurrent-adaptive", n_in=5, n_out=4, T=50, B=3, p=0.2, scale=4.0, loss="max-over-time",
+         layers=[dict(size=7, recurrent=True, tau_mem=10e-3, tau_syn=5e-3, adaptation=[30e-3, 0.3]),
+                 dict(size=6, recurrent=True, tau_mem=20e-3, tau_syn=10e-3)],
+         regs=[dict(bound="upper", strength=0.05, threshold=2.0, scope="neuron")]),
+    dict(name="sum-and-last", n_in=4, n_out=2, T=30, B=2, p=0.25, scale=5.0, loss="sum-over-time",
+         layers=[dict(size=6, recurrent=True, tau_mem=15e-3, tau_syn=5e-3)], regs=[]),
+    dict(name="last-step", n_in=4, n_out=2, T=30, B=2, p=0.25, scale=5.0, loss="last-step",
+         layers=[dict(size=6, recurrent=False, tau_mem=15e-3, tau_syn=5e-3)], regs=[]),
+]
+
+
+def build(case, seed):
+    g = torch.Generator().manual_seed(seed)
+    net = ReferenceNet(case["n_in"], case["n_out"], case["layers"],
+                       dict(tau_mem=50e-3, tau_syn=10e-3, initial_state=-1e-2), dt=1e-3, beta=20.0,
+                       dtype=torch.float64)
+    with torch.no_grad():
+        for _, w in net.named_weights():
+            # round to f32 so both implementations start from the same numbers
+            w.copy_(((torch.randn(w.shape, generator=g, dtype=torch.float64) * case["scale"] / w.shape[1] ** 0.5)
+                     .float().double()))
+    x = (torch.rand(case["B"], case["T"], case["n_in"], generator=g) < case["p"]).double()
+    labels = torch.arange(case["B"]) % case["n_out"]
+    return net, x, labels
+
+
+def main():
+    out = dict(torch_version=torch.__version__, generator="tools/make_golden.py", dtype="float64", cases=[])
+    for case in CASES:
+        for seed in range(1000):
+            net, x, labels = build(case, seed)
+            V, spikes, mems = net(x)
+            margin = min((m - 1.0).abs().min().item() for m in mems)
+            n_spikes = sum(s.sum().item() for s in spikes)
+            if margin < 1e-3 or n_spikes < 10 or any(s.sum().item() == 0 for s in spikes):
+                continue
+            ce, reg, _ = loss_fn(V, spikes, labels, case["loss"], case["regs"])
+            (ce + reg).backward()
+            events = [[[t, u] for t in range(case["T"]) for u in range(case["n_in"]) if x[b, t, u] > 0]
+                      for b in range(case["B"])]
+            out["cases"].append(dict(
+                case, seed=seed, threshold_margin=margin, events=events, labels=labels.tolist(),
+                weights={n: w.detach().tolist() for n, w in net.named_weights()},
+                grads={n: w.grad.tolist() for n, w in net.named_weights()},
+                ce=ce.item(), reg=reg.item(), spike_counts=[s.sum().item() for s in spikes],
+                readout=V.detach().tolist()))
+            print(f"{case['name']}: seed {seed}, margin {margin:.2e}, spikes {n_spikes:.0f}")
+            break
+    with open(OUT, "w") as f:
+        json.dump(out, f)
+
+
+if __name__ == "__main__":
+    main()

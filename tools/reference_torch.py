@@ -1,0 +1,149 @@
+"""Independent PyTorch (autograd) implementation of the reference semantics of spec §1 (stork).
+
+Written from the spec, not from spikeflux's code: a straight loop over time with an evolve phase
+(every group updates from its own previous state and its input buffer) followed by a propagate phase
+(every connection adds W @ out_t into its target's buffer), autograd for the backward pass, and the
+SuperSpike surrogate as a custom autograd function. Used for golden fixtures (tools/make_golden.py)
+and as a peer in the benchmarks (bench/).
+
+Weights use PyTorch's layout [out, in]; recurrent weights are [dst, src].
+"""
+import math
+
+import torch
+
+
+class SuperSpike(torch.autograd.Function):
+    """Heaviside forward (strict >), SuperSpike surrogate 1/(beta|x|+1)^2 backward."""
+
+    beta = 20.0
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (SuperSpike.beta * x.abs() + 1.0) ** 2
+
+
+def decay(dt, tau):
+    return math.exp(-dt / tau)
+
+
+class ReferenceNet(torch.nn.Module):
+    """Input -> LIF layers (optionally recurrent / adaptive) -> leaky readout.
+
+    layers: list of dicts {size, recurrent, tau_mem, tau_syn, adaptation: None or (tau_ada, a)}
+    """
+
+    def __init__(self, n_in, n_out, layers, readout, dt, beta=20.0, dtype=torch.float32):
+        super().__init__()
+        self.n_in, self.n_out, self.layers, self.readout, self.dt, self.beta = n_in, n_out, layers, readout, dt, beta
+        self.ff = torch.nn.ParameterList()
+        self.rec = torch.nn.ParameterList()
+        self.has_rec = []
+        prev = n_in
+        for l in layers:
+            self.ff.append(torch.nn.Parameter(torch.zeros(l["size"], prev, dtype=dtype)))
+            if l["recurrent"]:
+                self.rec.append(torch.nn.Parameter(torch.zeros(l["size"], l["size"], dtype=dtype)))
+            self.has_rec.append(l["recurrent"])
+            prev = l["size"]
+        self.w_out = torch.nn.Parameter(torch.zeros(n_out, prev, dtype=dtype))
+
+    def named_weights(self):
+        out, r = [], 0
+        for i, l in enumerate(self.layers):
+            out.append((f"hidden.{i}.ff.weight", self.ff[i]))
+            if l["recurrent"]:
+                out.append((f"hidden.{i}.rec.weight", self.rec[r]))
+                r += 1
+        out.append(("readout.weight", self.w_out))
+        return out
+
+    def forward(self, x):
+        """x: dense input [B, T, n_in]. Returns (V [B, T, C], spikes per layer [B, T, n], membranes)."""
+        SuperSpike.beta = self.beta
+        B, T, _ = x.shape
+        dt = self.dt
+        dev, dt_ = x.device, x.dtype
+        U = [torch.zeros(B, l["size"], device=dev, dtype=dt_) for l in self.layers]
+        I = [torch.zeros_like(u) for u in U]
+        Q = [torch.zeros_like(u) for u in U]
+        S = [torch.zeros_like(u) for u in U]
+        X = [torch.zeros_like(u) for u in U]
+        V = torch.full((B, self.n_out), self.readout["initial_state"], device=dev, dtype=dt_)
+        Ir = torch.zeros(B, self.n_out, device=dev, dtype=dt_)
+        Xr = torch.zeros_like(Ir)
+        outs, spikes, mems = [], [[] for _ in self.layers], [[] for _ in self.layers]
+        bmr, bsr = decay(dt, self.readout["tau_mem"]), decay(dt, self.readout["tau_syn"])
+        for t in range(T):
+            # evolve phase: each group from its own previous state and the buffer filled at t-1
+            for i, l in enumerate(self.layers):
+                bm, bs = decay(dt, l["tau_mem"]), decay(dt, l["tau_syn"])
+                s_new = SuperSpike.apply(U[i] - 1.0)
+                if l.get("adaptation"):
+                    tau_a, a = l["adaptation"]
+                    drive = I[i] - a * Q[i]
+                    Q[i] = decay(dt, tau_a) * Q[i] + S[i]  # previous step's spike
+                else:
+                    drive = I[i]
+                U[i] = (bm * U[i] + (1.0 - bm) * drive) * (1.0 - s_new.detach())
+                I[i] = bs * I[i] + X[i]
+                S[i] = s_new
+                X[i] = torch.zeros_like(X[i])
+                spikes[i].append(S[i])
+                mems[i].append(U[i])
+            V = bmr * V + (1.0 - bmr) * Ir
+            Ir = bsr * Ir + Xr
+            Xr = torch.zeros_like(Xr)
+            outs.append(V)
+            # propagate phase, connections in insertion order
+            src = x[:, t]
+            r = 0
+            for i in range(len(self.layers)):
+                X[i] = X[i] + src @ self.ff[i].T
+                if self.has_rec[i]:
+                    X[i] = X[i] + S[i] @ self.rec[r].T
+                    r += 1
+                src = S[i]
+            Xr = Xr + src @ self.w_out.T
+        V = torch.stack(outs, 1)
+        return V, [torch.stack(s, 1) for s in spikes], [torch.stack(m, 1) for m in mems]
+
+
+def loss_fn(V, spikes, labels, loss="max-over-time", regs=()):
+    if loss == "max-over-time":
+        z = V.max(1).values
+    elif loss == "sum-over-time":
+        z = V.sum(1)
+    else:
+        z = V[:, -1]
+    ce = torch.nn.functional.cross_entropy(z, labels)
+    reg = torch.zeros((), dtype=V.dtype)
+    for s in spikes:
+        cnt = s.sum(1)  # [B, n]
+        for r in regs:
+            c = cnt.mean(1) if r["scope"] == "population" else cnt
+            e = torch.relu(c - r["threshold"]) if r["bound"] == "upper" else torch.relu(r["threshold"] - c)
+            reg = reg + r["strength"] * (e ** 2).mean()
+    return ce, reg, z
+
+
+def smorms3_step(params, state, lr=5e-3, eps=1e-16):
+    """stork's SMORMS3 (spec §3.3)."""
+    with torch.no_grad():
+        for p in params:
+            if p.grad is None:
+                continue
+            st = state.setdefault(id(p), [torch.ones_like(p), torch.zeros_like(p), torch.zeros_like(p)])
+            mem, g, g2 = st
+            r = 1.0 / (mem + 1.0)
+            g.mul_(1 - r).addcmul_(r, p.grad)
+            g2.mul_(1 - r).addcmul_(r, p.grad * p.grad)
+            q = g * g / (g2 + eps)
+            mem.mul_(1 - q).add_(1.0)
+            p.sub_(torch.minimum(q, torch.full_like(q, lr)) * p.grad / (g2.sqrt() + eps))
