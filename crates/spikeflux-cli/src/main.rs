@@ -69,6 +69,25 @@ enum Cmd {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Data utilities.
+    Data {
+        #[command(subcommand)]
+        cmd: DataCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCmd {
+    /// Write the binned train/valid/test sets of a config as JSON (for peer benchmarks and other tools):
+    /// {n_in, n_classes, t_steps, dt, splits: {train: {events: [[t0, u0, t1, u1, ...], ...], labels}, ...}}.
+    Export {
+        /// Config file (default: the embedded default).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Output JSON file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn load_config(path: Option<&Path>, ov: &Overrides) -> Result<(RunConfig, PathBuf)> {
@@ -269,6 +288,30 @@ fn eval(config: Option<PathBuf>, weights: PathBuf, threads: Option<usize>) -> Re
     Ok(())
 }
 
+fn export(config: Option<PathBuf>, out: PathBuf) -> Result<()> {
+    let ov = Overrides { epochs: None, seed: None, threads: None, batch_size: None };
+    let (cfg, base) = load_config(config.as_deref(), &ov)?;
+    let data = cfg.load_data(&base)?;
+    let split = |d: &spikeflux_core::data::SpikeDataset| {
+        let events: Vec<Vec<u32>> =
+            (0..d.len()).map(|i| d.events(i).iter().flat_map(|&(t, u)| [t, u]).collect()).collect();
+        json!({ "events": events, "labels": d.labels })
+    };
+    let mut splits = serde_json::Map::new();
+    splits.insert("train".into(), split(&data.train));
+    if let Some(v) = &data.valid {
+        splits.insert("valid".into(), split(v));
+    }
+    splits.insert("test".into(), split(&data.test));
+    let v = json!({
+        "n_in": data.train.n_in, "n_classes": data.train.n_classes, "t_steps": data.train.t_steps,
+        "dt": cfg.model.dt, "splits": splits,
+    });
+    checkpoint::write_atomic(&out, v.to_string().as_bytes())?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
 fn exit_code(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<Error>() {
         Some(Error::Config { .. }) => 2,
@@ -284,6 +327,7 @@ fn main() {
     let r = match cli.cmd {
         Cmd::Train { config, ov, log, out } => train(config, ov, log, out),
         Cmd::Eval { config, weights, threads } => eval(config, weights, threads),
+        Cmd::Data { cmd: DataCmd::Export { config, out } } => export(config, out),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

@@ -1,0 +1,105 @@
+"""One PyTorch peer for the end-to-end benchmark: trains the default experiment (Randman shallow,
+spec §4.2) for a few epochs on data exported by `spikeflux data export`, and prints one JSON line
+with seconds per epoch.
+
+--impl reference : the independent reference implementation of stork's semantics (tools/reference_torch.py)
+--impl snntorch  : the same network built from snnTorch's `Synaptic` neurons (reset to zero, fast-sigmoid
+                   surrogate with slope 20; readout = Synaptic membrane with reset off)
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+from reference_torch import ReferenceNet, loss_fn, smorms3_step  # noqa: E402
+
+REGS = [dict(bound="lower", strength=100.0, threshold=1e-3, scope="neuron"),
+        dict(bound="upper", strength=0.1, threshold=4.0, scope="population")]
+
+
+def dense(split, n_in, T):
+    ev, labels = split["events"], split["labels"]
+    x = torch.zeros(len(ev), T, n_in)
+    for i, e in enumerate(ev):
+        if e:
+            t = torch.tensor(e[0::2])
+            u = torch.tensor(e[1::2])
+            x[i, t, u] = 1.0
+    return x, torch.tensor(labels)
+
+
+class SnnTorchNet(torch.nn.Module):
+    def __init__(self, n_in, n_hidden, n_out, dt):
+        super().__init__()
+        import snntorch as snn
+        from snntorch import surrogate
+        bm, bs = math.exp(-dt / 20e-3), math.exp(-dt / 10e-3)
+        bmr = math.exp(-dt / 0.2)
+        self.fc1 = torch.nn.Linear(n_in, n_hidden, bias=False)
+        self.lif1 = snn.Synaptic(alpha=bs, beta=bm, threshold=1.0, reset_mechanism="zero",
+                                 spike_grad=surrogate.fast_sigmoid(slope=20))
+        self.fc2 = torch.nn.Linear(n_hidden, n_out, bias=False)
+        self.out = snn.Synaptic(alpha=bs, beta=bmr, threshold=1e9, reset_mechanism="none")
+
+    def forward(self, x):
+        syn1, mem1 = self.lif1.reset_mem()
+        syn2, mem2 = self.out.reset_mem()
+        spk, mems = [], []
+        for t in range(x.shape[1]):
+            s1, syn1, mem1 = self.lif1(self.fc1(x[:, t]), syn1, mem1)
+            _, syn2, mem2 = self.out(self.fc2(s1), syn2, mem2)
+            spk.append(s1)
+            mems.append(mem2)
+        return torch.stack(mems, 1), [torch.stack(spk, 1)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--impl", choices=["reference", "snntorch"], required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=250)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    d = json.load(open(a.data))
+    n_in, T, C, dt = d["n_in"], d["t_steps"], d["n_classes"], d["dt"]
+    x, y = dense(d["splits"]["train"], n_in, T)
+    if a.impl == "reference":
+        net = ReferenceNet(n_in, C, [dict(size=128, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
+                           dict(tau_mem=0.2, tau_syn=10e-3, initial_state=-1e-2), dt=dt)
+        with torch.no_grad():
+            net.ff[0].normal_(0, 2.2164)
+            net.w_out.normal_(0, 2.3214)
+    else:
+        net = SnnTorchNet(n_in, 128, C, dt)
+    params = list(net.parameters())
+    state = {}
+    times, accs = [], []
+    for ep in range(a.epochs):
+        perm = torch.randperm(len(y))
+        t0 = time.perf_counter()
+        correct = 0
+        for i in range(0, len(y), a.batch_size):
+            idx = perm[i:i + a.batch_size]
+            V, spikes = net(x[idx])[:2]
+            ce, reg, z = loss_fn(V, spikes, y[idx], "max-over-time", REGS)
+            for p in params:
+                p.grad = None
+            (ce + reg).backward()
+            smorms3_step(params, state, lr=5e-3)
+            correct += (z.argmax(1) == y[idx]).sum().item()
+        times.append(time.perf_counter() - t0)
+        accs.append(correct / len(y))
+    print(json.dumps(dict(impl=a.impl, seconds_per_epoch=sum(times) / len(times), epoch_seconds=times,
+                          train_acc=accs, threads=a.threads, torch=torch.__version__)))
+
+
+if __name__ == "__main__":
+    main()

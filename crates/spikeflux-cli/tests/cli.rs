@@ -1,0 +1,154 @@
+//! The CLI run as a user would: real commands in temp dirs. Every failure message a user can trigger
+//! from a config or data file is triggered once here.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_spikeflux");
+const DEFAULT: &str = include_str!("../../../configs/randman-shallow.toml");
+
+/// The default experiment shrunk to run in a second.
+fn small_config() -> String {
+    DEFAULT
+        .replace("samples_per_class = 1000", "samples_per_class = 40")
+        .replace("size = 128", "size = 32")
+        .replace("batch_size = 250", "batch_size = 50")
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).current_dir(dir).output().expect("spikeflux runs")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+fn fails_with(out: &Output, code: i32, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn train_log_weights_and_eval_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    let out = run(dir.path(), &["train", "--config", &cfg, "--epochs", "3", "--threads", "2", "--log", "log.jsonl", "--out", "run"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "3 epochs and a final object");
+    for (i, l) in lines[..3].iter().enumerate() {
+        assert_eq!(l["epoch"], i + 1);
+        assert!(l["train"]["loss"].as_f64().unwrap().is_finite());
+        assert!(l["valid"]["acc"].as_f64().is_some());
+    }
+    let fin = &lines[3];
+    for k in ["test_acc", "test_loss", "epochs", "train_seconds", "initial_rates_hz"] {
+        assert!(!fin[k].is_null(), "final object lacks {k}");
+    }
+    assert_eq!(fin["epochs"], 3);
+    assert!(dir.path().join("run/summary.md").exists());
+    // the log in the output directory is the same
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("run/log.jsonl")).unwrap(),
+        std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap()
+    );
+    let ev = run(dir.path(), &["eval", "--config", &cfg, "--weights", "run/weights.safetensors"]);
+    assert!(ev.status.success(), "{}", String::from_utf8_lossy(&ev.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&ev.stdout).unwrap();
+    assert_eq!(e["test_acc"], fin["test_acc"]);
+    assert_eq!(e["test_loss"], fin["test_loss"]);
+}
+
+#[test]
+fn same_seed_same_numbers_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    let mut finals = Vec::new();
+    for t in ["1", "2"] {
+        let out = run(dir.path(), &["train", "--config", &cfg, "--epochs", "2", "--threads", t, "--out", &format!("r{t}")]);
+        assert!(out.status.success());
+        let log = std::fs::read_to_string(dir.path().join(format!("r{t}/log.jsonl"))).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+        for k in ["train_seconds", "seconds_per_epoch", "threads", "weights"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        finals.push(v);
+    }
+    assert_eq!(finals[0], finals[1]);
+    // tensor bytes (after the JSON header, whose metadata records the thread count) are identical
+    let data = |p: &str| {
+        let b = std::fs::read(dir.path().join(p)).unwrap();
+        let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+        b[8 + n..].to_vec()
+    };
+    assert!(data("r1/weights.safetensors") == data("r2/weights.safetensors"), "weights differ");
+}
+
+#[test]
+fn unknown_field_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "c.toml", &small_config().replace("lr = 5e-3", "lr = 5e-3\nlearning_rate = 1"));
+    fails_with(&run(dir.path(), &["train", "--config", &cfg]), 2, &["learning_rate", "c.toml"]);
+}
+
+#[test]
+fn nonpositive_tau_and_dt_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "c.toml", &small_config().replace("tau_mem = 20e-3", "tau_mem = 0.0"));
+    fails_with(&run(dir.path(), &["train", "--config", &cfg]), 2, &["model.hidden[0].tau_mem", "positive"]);
+    let cfg = write(dir.path(), "d.toml", &small_config().replace("dt = 2e-3", "dt = -1e-3"));
+    fails_with(&run(dir.path(), &["train", "--config", &cfg]), 2, &["model.dt"]);
+}
+
+#[test]
+fn zero_batch_size_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "c.toml", &small_config());
+    fails_with(&run(dir.path(), &["train", "--config", &cfg, "--batch-size", "0"]), 2, &["train.batch_size"]);
+}
+
+#[test]
+fn missing_and_corrupt_data_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let hdf5 = |train: &str| {
+        let mut c = small_config();
+        let start = c.find("[data.randman]").unwrap();
+        let end = c.find("[model]").unwrap();
+        c.replace_range(
+            start..end,
+            &format!("[data.hdf5]\ntrain_file = \"{train}\"\ntest_file = \"{train}\"\nn_steps = 350\nn_in = 700\n\n"),
+        );
+        c.replace("nu = 5.0", "nu = 15.8")
+    };
+    let cfg = write(dir.path(), "m.toml", &hdf5("absent.h5"));
+    fails_with(&run(dir.path(), &["train", "--config", &cfg]), 5, &["absent.h5"]);
+    write(dir.path(), "corrupt.h5", "\u{89}HDF\r\n garbage");
+    let cfg = write(dir.path(), "c.toml", &hdf5("corrupt.h5"));
+    fails_with(&run(dir.path(), &["train", "--config", &cfg]), 3, &["corrupt.h5", "SHD layout"]);
+}
+
+#[test]
+fn nan_loss_names_the_epoch_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "c.toml", &small_config().replace("sigma_u = 1.0", "sigma_u = 1e37"));
+    fails_with(&run(dir.path(), &["train", "--config", &cfg, "--epochs", "1"]), 4, &["non-finite", "epoch 1", "lower"]);
+}
+
+#[test]
+fn wrong_weights_file_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "c.toml", &small_config());
+    assert!(run(dir.path(), &["train", "--config", &cfg, "--epochs", "1", "--out", "r"]).status.success());
+    let big = write(dir.path(), "big.toml", &small_config().replace("size = 32", "size = 64"));
+    fails_with(&run(dir.path(), &["eval", "--config", &big, "--weights", "r/weights.safetensors"]), 5, &["hidden.0.ff.weight", "layer sizes"]);
+}
