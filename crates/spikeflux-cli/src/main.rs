@@ -207,6 +207,7 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         let rec = trainer.epoch(&data.train, data.valid.as_ref(), &mut |_, _| {})?;
         train_seconds += rec.train_seconds;
         let v = rec.valid.as_ref();
+        let test_m = evaluate(&trainer.net, &engine, &data.test, cfg.train.batch_size);
         let msg = format!(
             "loss {:.4} acc {:.3} | valid loss {} acc {}",
             rec.train.loss(),
@@ -224,6 +225,7 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
             "epoch": rec.epoch,
             "train": metrics_json(&rec.train),
             "valid": v.map(metrics_json),
+            "test": metrics_json(&test_m),
             "train_seconds": rec.train_seconds,
         }))?;
     }
