@@ -274,6 +274,15 @@ impl RunConfig {
         Self::parse(&text, &path.display().to_string())
     }
 
+    /// The config without the settings that do not change results (epochs, threads), for comparing
+    /// a checkpoint's config with the current one.
+    pub fn train_independent(&self) -> RunConfig {
+        let mut c = self.clone();
+        c.train.epochs = 1;
+        c.train.threads = 0;
+        c
+    }
+
     /// Range checks that serde cannot express; errors name the field.
     pub fn validate(&self) -> Result<()> {
         match (&self.data.randman, &self.data.hdf5) {

@@ -56,6 +56,10 @@ enum Cmd {
         /// Output directory for weights, log and summary (default: runs/<name>-seed<seed>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Continue an interrupted run from DIR/checkpoint.safetensors (written after every epoch);
+        /// the config must be the same. The result is identical to an uninterrupted run.
+        #[arg(long)]
+        resume: bool,
     },
     /// Evaluate saved weights on the config's test set.
     Eval {
@@ -129,10 +133,18 @@ struct Log {
 }
 
 impl Log {
-    fn open(paths: &[PathBuf]) -> Result<Self> {
+    fn open(paths: &[PathBuf], append: bool) -> Result<Self> {
         let files = paths
             .iter()
-            .map(|p| std::fs::File::create(p).map_err(|e| Error::io(p, e).into()))
+            .map(|p| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .append(append)
+                    .truncate(!append)
+                    .open(p)
+                    .map_err(|e| Error::io(p, e).into())
+            })
             .collect::<Result<_>>()?;
         Ok(Log { files })
     }
@@ -145,7 +157,7 @@ impl Log {
     }
 }
 
-fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
+fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Option<PathBuf>, resume: bool) -> Result<()> {
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", cfg.name, cfg.train.seed)));
@@ -175,6 +187,7 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
     let initial = evaluate(&net, &engine, &data.train, cfg.train.batch_size);
     let rates: Vec<String> = initial.rates_hz.iter().map(|r| format!("{r:.2}")).collect();
     eprintln!("initial hidden firing rates [{}] Hz on the training set", rates.join(", "));
+    let config_text = toml::to_string(&cfg.train_independent()).context("serializing the config")?;
 
     let opts = TrainOptions {
         epochs: cfg.train.epochs,
@@ -184,11 +197,26 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         engine: engine.clone(),
     };
     let mut trainer = Trainer::new(net, opts, data.train.t_steps)?;
+    let ckpt = out.join("checkpoint.safetensors");
+    let mut train_seconds = 0.0;
+    if resume {
+        let (done, meta) = checkpoint::load_training(&mut trainer.net, &mut trainer.optimizer, &ckpt)?;
+        if meta.get("config") != Some(&config_text) {
+            return Err(Error::config(
+                "--resume",
+                format!("{} was written with a different config; resume with the same config (epochs and threads may differ)", ckpt.display()),
+            )
+            .into());
+        }
+        trainer.epochs_done = done;
+        train_seconds = meta.get("train_seconds").and_then(|s| s.parse().ok()).unwrap_or(0.0);
+        eprintln!("resuming after epoch {done} from {}", ckpt.display());
+    }
     eprintln!("activation memory per mini-batch: {:.1} MiB", trainer.workspace_bytes() as f64 / (1 << 20) as f64);
 
     let mut log_paths = vec![out.join("log.jsonl")];
     log_paths.extend(log);
-    let mut log = Log::open(&log_paths)?;
+    let mut log = Log::open(&log_paths, resume)?;
     let tty = std::io::stderr().is_terminal();
     let epochs = cfg.train.epochs;
     let bar = if tty {
@@ -202,8 +230,8 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
     } else {
         ProgressBar::hidden()
     };
-    let mut train_seconds = 0.0;
-    for _ in 0..epochs {
+    bar.set_position(trainer.epochs_done as u64);
+    while trainer.epochs_done < epochs {
         let rec = trainer.epoch(&data.train, data.valid.as_ref(), &mut |_, _| {})?;
         train_seconds += rec.train_seconds;
         let v = rec.valid.as_ref();
@@ -228,6 +256,10 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
             "test": metrics_json(&test_m),
             "train_seconds": rec.train_seconds,
         }))?;
+        let mut meta = HashMap::new();
+        meta.insert("config".into(), config_text.clone());
+        meta.insert("train_seconds".into(), train_seconds.to_string());
+        checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
     }
     bar.finish_and_clear();
     let net = &trainer.net;
@@ -236,7 +268,7 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
     let final_rates = evaluate(net, &engine, &data.train, cfg.train.batch_size).rates_hz;
     let weights = out.join("weights.safetensors");
     let mut meta = HashMap::new();
-    meta.insert("config".into(), toml::to_string(&cfg).context("serializing the config")?);
+    meta.insert("config".into(), config_text.clone());
     meta.insert("epochs".into(), epochs.to_string());
     checkpoint::save(net, &weights, meta)?;
     let summary = json!({
@@ -327,7 +359,7 @@ fn exit_code(e: &anyhow::Error) -> i32 {
 fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
-        Cmd::Train { config, ov, log, out } => train(config, ov, log, out),
+        Cmd::Train { config, ov, log, out, resume } => train(config, ov, log, out, resume),
         Cmd::Eval { config, weights, threads } => eval(config, weights, threads),
         Cmd::Data { cmd: DataCmd::Export { config, out } } => export(config, out),
     };

@@ -152,3 +152,33 @@ fn wrong_weights_file_is_explained() {
     let big = write(dir.path(), "big.toml", &small_config().replace("size = 32", "size = 64"));
     fails_with(&run(dir.path(), &["eval", "--config", &big, "--weights", "r/weights.safetensors"]), 5, &["hidden.0.ff.weight", "layer sizes"]);
 }
+
+#[test]
+fn interrupted_run_resumes_to_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    let final_of = |d: &str| {
+        let log = std::fs::read_to_string(dir.path().join(d).join("log.jsonl")).unwrap();
+        let lines: Vec<serde_json::Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let mut v = lines.last().unwrap().clone();
+        for k in ["train_seconds", "seconds_per_epoch", "weights"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        (lines.len(), v)
+    };
+    assert!(run(dir.path(), &["train", "--config", &cfg, "--epochs", "3", "--out", "a"]).status.success());
+    assert!(run(dir.path(), &["train", "--config", &cfg, "--epochs", "1", "--out", "b"]).status.success());
+    let r = run(dir.path(), &["train", "--config", &cfg, "--epochs", "3", "--out", "b", "--resume"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("resuming after epoch 1"));
+    let (na, fa) = final_of("a");
+    let (nb, fb) = final_of("b");
+    assert_eq!(fa, fb);
+    assert_eq!(na, 4);
+    assert_eq!(nb, 5, "two runs: 1 epoch + final, then 2 epochs + final");
+    // a changed config is refused
+    let other = write(dir.path(), "other.toml", &small_config().replace("lr = 5e-3", "lr = 1e-3"));
+    fails_with(&run(dir.path(), &["train", "--config", &other, "--epochs", "4", "--out", "b", "--resume"]), 2, &["different config"]);
+    // no checkpoint there
+    fails_with(&run(dir.path(), &["train", "--config", &cfg, "--out", "c", "--resume"]), 5, &["checkpoint.safetensors"]);
+}

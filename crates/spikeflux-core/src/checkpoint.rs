@@ -95,3 +95,64 @@ pub fn load(net: &mut Network, path: &Path) -> Result<HashMap<String, String>> {
     }
     Ok(meta.metadata().clone().unwrap_or_default())
 }
+
+/// Saves a resumable training checkpoint: the weights (as in [`save`]), the optimizer state
+/// (`optim.state0`, `optim.state1`, `optim.state2`, flat f32) and `epochs_done` / `optim_step` in the
+/// metadata. Written atomically, so an interrupted run always finds the last complete epoch.
+pub fn save_training(
+    net: &Network,
+    opt: &crate::optim::Optimizer,
+    epochs_done: usize,
+    path: &Path,
+    metadata: HashMap<String, String>,
+) -> Result<()> {
+    let mut meta = metadata;
+    let (a, b, c, step) = opt.state();
+    meta.insert("epochs_done".into(), epochs_done.to_string());
+    meta.insert("optim_step".into(), step.to_string());
+    // weights first, then the optimizer state appended as extra tensors
+    let weights = to_bytes(net, meta.clone())?;
+    let st = SafeTensors::deserialize(&weights).map_err(|e| Error::Weights { path: path.into(), message: e.to_string() })?;
+    let mut owned: Vec<(String, Vec<u8>, Vec<usize>)> =
+        st.tensors().into_iter().map(|(n, v)| (n, v.data().to_vec(), v.shape().to_vec())).collect();
+    for (k, v) in [a, b, c].iter().enumerate() {
+        owned.push((format!("optim.state{k}"), v.iter().flat_map(|x| x.to_le_bytes()).collect(), vec![v.len()]));
+    }
+    let views: Vec<(String, TensorView)> = owned
+        .iter()
+        .map(|(n, d, s)| TensorView::new(Dtype::F32, s.clone(), d).map(|v| (n.clone(), v)))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::Weights { path: path.into(), message: e.to_string() })?;
+    meta.insert("format".into(), "spikeflux-weights-v1".into());
+    let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| Error::Weights { path: path.into(), message: e.to_string() })?;
+    write_atomic(path, &bytes)
+}
+
+/// Loads a checkpoint written by [`save_training`] into `net` and `opt`; returns the epochs done
+/// and the metadata.
+///
+/// # Errors
+/// [`Error::Weights`] when the file does not match the network or lacks the optimizer state.
+pub fn load_training(
+    net: &mut Network,
+    opt: &mut crate::optim::Optimizer,
+    path: &Path,
+) -> Result<(usize, HashMap<String, String>)> {
+    let meta = load(net, path)?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let err = |m: String| Error::Weights { path: path.into(), message: m };
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| err(e.to_string()))?;
+    let read = |k: usize| -> Result<Vec<f32>> {
+        let t = st.tensor(&format!("optim.state{k}")).map_err(|_| err("has no optimizer state; it is a weights file, not a checkpoint".into()))?;
+        Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    };
+    let (a, b, c) = (read(0)?, read(1)?, read(2)?);
+    let num = |k: &str| -> Result<u64> {
+        meta.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| err(format!("metadata lacks `{k}`")))
+    };
+    let (epochs, step) = (num("epochs_done")? as usize, num("optim_step")?);
+    if !opt.set_state(&a, &b, &c, step) {
+        return Err(err("optimizer state has the wrong size for this network".into()));
+    }
+    Ok((epochs, meta))
+}

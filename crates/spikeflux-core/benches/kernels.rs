@@ -1,0 +1,101 @@
+//! Criterion micro-benchmarks of the fused forward and backward kernels on one 16-sample slice,
+//! for named shapes. Throughput is reported in neuron-steps (hidden neurons × T × samples).
+//!
+//!     cargo bench -p spikeflux-core --bench kernels
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use spikeflux_core::data::SpikeDataset;
+use spikeflux_core::engine::{self, EngineOptions, Workspace};
+use spikeflux_core::init::{EpsilonMode, FdTarget};
+use spikeflux_core::network::*;
+use spikeflux_core::neuron::*;
+use spikeflux_core::rng::{rng_for, uniform};
+
+struct Shape {
+    name: &'static str,
+    n_in: usize,
+    hidden: &'static [(usize, bool)],
+    n_out: usize,
+    t: usize,
+    rate_hz: f64,
+    nu: f64,
+}
+
+const SHAPES: &[Shape] = &[
+    Shape { name: "randman-20-128-10", n_in: 20, hidden: &[(128, false)], n_out: 10, t: 100, rate_hz: 5.0, nu: 5.0 },
+    Shape {
+        name: "shd-dense-700-3x128-20",
+        n_in: 700,
+        hidden: &[(128, false), (128, false), (128, false)],
+        n_out: 20,
+        t: 350,
+        rate_hz: 15.8,
+        nu: 15.8,
+    },
+    Shape { name: "shd-recurrent-700-256r-20", n_in: 700, hidden: &[(256, true)], n_out: 20, t: 350, rate_hz: 15.8, nu: 15.8 },
+];
+
+const B: usize = 16;
+
+fn setup(s: &Shape) -> (Network, Workspace) {
+    let dt = 2e-3;
+    let spec = NetworkSpec {
+        n_in: s.n_in,
+        n_out: s.n_out,
+        dt,
+        hidden: s.hidden.iter().map(|&(size, recurrent)| LayerSpec { size, recurrent, lif: LifParams::default() }).collect(),
+        readout: ReadoutParams { tau_mem: s.t as f64 * dt, ..Default::default() },
+        surrogate: Surrogate::default(),
+    };
+    let target = FdTarget::centered(1.0, s.nu);
+    let init = InitSpec {
+        hidden: HiddenInit::FluctuationDriven { target, alpha: 0.9, epsilon: EpsilonMode::Numerical, layerwise: true },
+        readout: ReadoutInit::ScaledNormal,
+    };
+    let (net, _) = Network::initialized(spec, &init, 1).unwrap();
+    let mut rng = rng_for(1, 1);
+    let p = s.rate_hz * dt;
+    let samples: Vec<Vec<(u32, u32)>> = (0..B)
+        .map(|_| {
+            let mut ev = Vec::new();
+            for t in 0..s.t {
+                for u in 0..s.n_in {
+                    if uniform(&mut rng) < p {
+                        ev.push((t as u32, u as u32));
+                    }
+                }
+            }
+            ev
+        })
+        .collect();
+    let ds = SpikeDataset::from_samples(s.n_in, s.n_out, s.t, dt, samples, (0..B).map(|i| i % s.n_out).collect()).unwrap();
+    let mut ws = Workspace::new(&net.spec, net.layout.total, s.t, B);
+    ws.load(&ds, &(0..B).collect::<Vec<_>>());
+    (net, ws)
+}
+
+fn kernels(c: &mut Criterion) {
+    let opts = EngineOptions::default();
+    let mut g = c.benchmark_group("slice16");
+    for s in SHAPES {
+        let (net, mut ws) = setup(s);
+        let neuron_steps: usize = s.hidden.iter().map(|h| h.0).sum::<usize>() * s.t * B;
+        g.throughput(Throughput::Elements(neuron_steps as u64));
+        g.bench_function(BenchmarkId::new("forward", s.name), |b| b.iter(|| engine::forward(&net, &opts, &mut ws)));
+        engine::forward(&net, &opts, &mut ws);
+        g.bench_function(BenchmarkId::new("loss+backward", s.name), |b| {
+            b.iter(|| {
+                engine::loss(&net, &opts, &mut ws, B);
+                engine::backward(&net, &opts, &mut ws)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(3));
+    targets = kernels
+}
+criterion_main!(benches);
