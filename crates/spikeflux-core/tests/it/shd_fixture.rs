@@ -3,13 +3,16 @@
 use spikeflux_core::data::shd::ShdFile;
 use spikeflux_core::Error;
 
-const H5: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/fixtures/shd_like_fixture.h5");
-const JSON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/fixtures/shd_like_fixture.json");
+use crate::common::shared_data;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    shared_data().join("fixtures").join(name)
+}
 
 #[test]
 fn reads_the_h5py_fixture_exactly() {
-    let f = ShdFile::read(H5).unwrap();
-    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(JSON).unwrap()).unwrap();
+    let f = ShdFile::read(fixture("shd_like_fixture.h5")).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture("shd_like_fixture.json")).unwrap()).unwrap();
     let samples = j["samples"].as_array().unwrap();
     assert_eq!(f.times.len(), samples.len());
     for (i, s) in samples.iter().enumerate() {
@@ -36,7 +39,7 @@ fn missing_truncated_and_wrong_files_are_clear_errors() {
     let e = ShdFile::read(&missing).unwrap_err();
     assert!(matches!(e, Error::Io { .. }) && e.to_string().contains("nope.h5"), "{e}");
 
-    let bytes = std::fs::read(H5).unwrap();
+    let bytes = std::fs::read(fixture("shd_like_fixture.h5")).unwrap();
     let trunc = dir.path().join("trunc.h5");
     std::fs::write(&trunc, &bytes[..bytes.len() / 2]).unwrap();
     let e = ShdFile::read(&trunc).unwrap_err();
