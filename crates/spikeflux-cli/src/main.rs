@@ -53,7 +53,7 @@ enum Cmd {
         /// Write one JSON object per epoch and a final summary object to this file.
         #[arg(long)]
         log: Option<PathBuf>,
-        /// Output directory for weights, log and summary (default: runs/<name>-seed<seed>).
+        /// Output directory for weights, log and summary (default: `runs/<name>-seed<seed>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Continue an interrupted run from DIR/checkpoint.safetensors (written after every epoch);

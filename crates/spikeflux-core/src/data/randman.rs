@@ -7,7 +7,7 @@
 //! y_e(x) = Π_d Σ_{j=0}^{F−1} θ[e,d,0,j]·s_j·sin(2π(j·x_d·θ[e,d,1,j] + θ[e,d,2,j])),   s_j = 1/((j+1)^α + 1)
 //! ```
 //!
-//! with θ ~ U[0,1) (θ[e,d,0,0] = 0) and F = min(⌈1e-3^(−1/α)⌉, 1000); y is min–max normalized per unit
+//! with `θ ~ U[0,1)` (`θ[e,d,0,0] = 0`) and F = min(⌈1e-3^(−1/α)⌉, 1000); y is min–max normalized per unit
 //! over the class's samples. Times become steps `int(T·(step_frac·(1−offset)·y + offset))`. Our own
 //! seeded generator replaces NumPy's and torch's, so samples match the reference in distribution,
 //! not bit for bit.
