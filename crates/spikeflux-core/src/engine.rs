@@ -179,6 +179,8 @@ pub struct Workspace {
     pub grads: Vec<f32>,
     /// Statistics of the last pass.
     pub stats: SliceStats,
+    /// Zeros `[b, max n]`: the state before t = 0 and the spikes after the last step.
+    zeros: Vec<f32>,
 }
 
 impl Workspace {
@@ -224,6 +226,7 @@ impl Workspace {
             r_c_gi: vec![0.0; b_cap * spec.n_out],
             grads: vec![0.0; n_params],
             stats: SliceStats::default(),
+            zeros: vec![0.0; b_cap * spec.hidden.iter().map(|h| h.size).max().unwrap_or(0)],
         }
     }
 
@@ -297,6 +300,95 @@ impl Workspace {
     }
 }
 
+/// One LIF step for `b·n` neurons: from the previous membrane `up`, accumulated input `ap` and
+/// spikes `sp` (zeros at t = 0) and the carried current `ist` / adaptation `qst`, writes the new
+/// membrane `u` and spikes `s` and advances `ist`, `qst` (module doc for the equations).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn lif_step(
+    up: &[f32],
+    ap: &[f32],
+    sp: &[f32],
+    u: &mut [f32],
+    s: &mut [f32],
+    ist: &mut [f32],
+    qst: &mut [f32],
+    d: Decays,
+    smooth: bool,
+    sur: crate::neuron::Surrogate,
+) {
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    if !smooth && d.a == 0.0 {
+        for ((((u, s), i), &up), &ap) in u.iter_mut().zip(s.iter_mut()).zip(ist.iter_mut()).zip(up).zip(ap) {
+            let st = if up > 1.0 { 1.0 } else { 0.0 };
+            *u = (dm * up + dm1 * *i) * (1.0 - st);
+            *s = st;
+            *i = ds * *i + ap;
+        }
+        return;
+    }
+    for j in 0..u.len() {
+        let (u_prev, i_prev, q_prev) = (up[j], ist[j], qst[j]);
+        let st = if smooth {
+            sur.primitive(u_prev - 1.0)
+        } else if u_prev > 1.0 {
+            1.0
+        } else {
+            0.0
+        };
+        let mut un = dm * u_prev + dm1 * (i_prev - d.a * q_prev);
+        if !smooth {
+            un *= 1.0 - st;
+        }
+        s[j] = st;
+        u[j] = un;
+        ist[j] = ds * i_prev + ap[j];
+        qst[j] = d.ada * q_prev + sp[j];
+    }
+}
+
+/// One step of the LIF adjoint (module doc): from `∂·_{t+1}` in the carries to `∂·_t`, with `u` the
+/// membrane at t, `gs` the complete `∂S_t` and `s_next` the spikes at t+1 (zeros where the reset is
+/// off or t is the last step).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn lif_adjoint(
+    u: &[f32],
+    gs: &[f32],
+    s_next: &[f32],
+    cgu: &mut [f32],
+    cgi: &mut [f32],
+    cgq: &mut [f32],
+    cgs: &mut [f32],
+    d: Decays,
+    sur: crate::neuron::Surrogate,
+) {
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    if d.a == 0.0 {
+        for (((((gu, gi), gsc), &u), &gs), &sn) in
+            cgu.iter_mut().zip(cgi.iter_mut()).zip(cgs.iter_mut()).zip(u).zip(gs).zip(s_next)
+        {
+            let gun = *gu * (1.0 - sn);
+            let sg = sur.grad(u - 1.0);
+            *gu = dm * gun + sg * *gsc;
+            *gi = dm1 * gun + ds * *gi;
+            *gsc = gs;
+        }
+        return;
+    }
+    for j in 0..u.len() {
+        let gun = cgu[j] * (1.0 - s_next[j]);
+        let sg = sur.grad(u[j] - 1.0);
+        let gu = dm * gun + sg * cgs[j];
+        let gi = dm1 * gun + ds * cgi[j];
+        let gq = -d.a * dm1 * gun + d.ada * cgq[j];
+        cgu[j] = gu;
+        cgi[j] = gi;
+        cgq[j] = gq;
+        cgs[j] = gs[j];
+    }
+}
+
 fn decays(net: &Network) -> Vec<Decays> {
     net.spec.hidden.iter().map(|h| h.lif.decays(net.spec.dt)).collect()
 }
@@ -352,25 +444,13 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
         for t in 0..t_steps {
             let off = t * bn;
-            for j in 0..bn {
-                let (u_prev, a_prev, s_prev) =
-                    if t > 0 { (u[off - bn + j], a[off - bn + j], s[off - bn + j]) } else { (0.0, 0.0, 0.0) };
-                let (i_prev, q_prev) = (ist[j], qst[j]);
-                let st = if smooth {
-                    sur.primitive(u_prev - 1.0)
-                } else if u_prev > 1.0 {
-                    1.0
-                } else {
-                    0.0
-                };
-                let mut un = d.mem * u_prev + (1.0 - d.mem) * (i_prev - d.a * q_prev);
-                if !smooth {
-                    un *= 1.0 - st;
-                }
-                s[off + j] = st;
-                u[off + j] = un;
-                ist[j] = d.syn * i_prev + a_prev;
-                qst[j] = d.ada * q_prev + s_prev;
+            {
+                let (uh, ut) = u.split_at_mut(off);
+                let (sh, st) = s.split_at_mut(off);
+                let zeros = &ws.zeros[..bn];
+                let (up, ap, sp) =
+                    if t > 0 { (&uh[off - bn..], &a[off - bn..off], &sh[off - bn..]) } else { (zeros, zeros, zeros) };
+                lif_step(up, ap, sp, &mut ut[..bn], &mut st[..bn], ist, qst, d, smooth, sur);
             }
             if let Some(v) = rec {
                 let (s_t, a_t) = (&s[off..off + bn], &mut a[off..off + bn]);
@@ -381,7 +461,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 }
             }
         }
-        spikes[l] = s[..len].iter().map(|&x| x as f64).sum();
+        spikes[l] = linalg::lane_sum(&s[..len]);
     }
     // readout
     let c = spec.n_out;
@@ -588,18 +668,8 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 }
             }
             let last = t + 1 == t_steps;
-            for j in 0..bn {
-                let r_next = if smooth || last { 1.0 } else { 1.0 - lb.s[off + bn + j] };
-                let gun = cgu[j] * r_next;
-                let sg = sur.grad(lb.u[off + j] - 1.0);
-                let gu = d.mem * gun + sg * cgs[j];
-                let gi = (1.0 - d.mem) * gun + d.syn * cgi[j];
-                let gq = -d.a * (1.0 - d.mem) * gun + d.ada * cgq[j];
-                cgu[j] = gu;
-                cgi[j] = gi;
-                cgq[j] = gq;
-                cgs[j] = lb.gs[off + j];
-            }
+            let s_next = if smooth || last { &ws.zeros[..bn] } else { &lb.s[off + bn..off + 2 * bn] };
+            lif_adjoint(&lb.u[off..off + bn], &lb.gs[off..off + bn], s_next, cgu, cgi, cgq, cgs, d, sur);
         }
         // weight gradients
         let ga = &lb.ga[..len];

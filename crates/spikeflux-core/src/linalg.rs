@@ -59,27 +59,56 @@ pub fn csr_weight_grad(x: &Csr, g: &[f32], n_out: usize, dw: &mut [f32]) {
     }
 }
 
+/// Calls `f(i, x_i)` for every non-zero entry of `row`, in ascending `i`. Blocks of 16 entries are
+/// skipped with one vectorizable test, which is what makes scanning sparse spike rows cheap.
+#[inline(always)]
+fn for_each_nonzero(row: &[f32], mut f: impl FnMut(usize, f32)) {
+    const K: usize = 16;
+    let mut base = 0;
+    let mut chunks = row.chunks_exact(K);
+    for c in &mut chunks {
+        if c.iter().fold(0u32, |acc, x| acc | (x.to_bits() << 1)) != 0 {
+            for (k, &x) in c.iter().enumerate() {
+                if x != 0.0 {
+                    f(base + k, x);
+                }
+            }
+        }
+        base += K;
+    }
+    for (k, &x) in chunks.remainder().iter().enumerate() {
+        if x != 0.0 {
+            f(base + k, x);
+        }
+    }
+}
+
 /// Event-driven `out += X·W` for a dense `x: [rows, n_in]` that is mostly zero: each row is scanned
 /// and only its non-zero entries touch `w`. Same summation order as [`csr_project`].
 pub fn scan_project(x: &[f32], n_in: usize, w: &[f32], n_out: usize, out: &mut [f32]) {
     for (xr, o) in x.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
-        for (i, &xi) in xr.iter().enumerate() {
-            if xi != 0.0 {
-                axpy(o, xi, &w[i * n_out..(i + 1) * n_out]);
-            }
-        }
+        for_each_nonzero(xr, |i, xi| axpy(o, xi, &w[i * n_out..(i + 1) * n_out]));
     }
 }
 
 /// Event-driven `dw += Xᵀ·G` for a mostly-zero dense `x: [rows, n_in]`, `g: [rows, n_out]`.
 pub fn scan_weight_grad(x: &[f32], n_in: usize, g: &[f32], n_out: usize, dw: &mut [f32]) {
     for (xr, gr) in x.chunks_exact(n_in).zip(g.chunks_exact(n_out)) {
-        for (i, &xi) in xr.iter().enumerate() {
-            if xi != 0.0 {
-                axpy(&mut dw[i * n_out..(i + 1) * n_out], xi, gr);
-            }
+        for_each_nonzero(xr, |i, xi| axpy(&mut dw[i * n_out..(i + 1) * n_out], xi, gr));
+    }
+}
+
+/// Sum of `x` with 16 independent f32 lanes (vectorizable), then combined in f64. Exact for spike
+/// counts below 2^24 per lane.
+pub fn lane_sum(x: &[f32]) -> f64 {
+    let mut acc = [0.0f32; 16];
+    let mut chunks = x.chunks_exact(16);
+    for c in &mut chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            *a += v;
         }
     }
+    acc.iter().map(|&a| a as f64).sum::<f64>() + chunks.remainder().iter().map(|&v| v as f64).sum::<f64>()
 }
 
 /// Dense `out (+)= A·B` with row-major `a: [m, k]`, `b: [k, n]`, `out: [m, n]`.
