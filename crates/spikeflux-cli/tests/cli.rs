@@ -182,3 +182,35 @@ fn interrupted_run_resumes_to_the_same_result() {
     // no checkpoint there
     fails_with(&run(dir.path(), &["train", "--config", &cfg, "--out", "c", "--resume"]), 5, &["checkpoint.safetensors"]);
 }
+
+/// The shared data directory, found as in the core tests.
+fn shared_data() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("SPIKEFLUX_SHARED_DATA") {
+        return p.into();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/data"))
+        .chain([std::path::PathBuf::from("/work/shared/data")])
+        .find(|p| p.join("fixtures").is_dir())
+        .expect("shared/data/fixtures not found beside the checkout; set SPIKEFLUX_SHARED_DATA")
+}
+
+#[test]
+fn trains_on_a_users_spike_file_in_the_shd_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let h5 = shared_data().join("fixtures/shd_like_fixture.h5");
+    let mut c = small_config();
+    let start = c.find("[data.randman]").unwrap();
+    let end = c.find("[model]").unwrap();
+    c.replace_range(
+        start..end,
+        &format!("[data.hdf5]\ntrain_file = \"{}\"\ntest_file = \"{}\"\nn_steps = 500\nn_in = 700\nvalid_fraction = 0.0\n\n", h5.display(), h5.display()),
+    );
+    let c = c.replace("nu = 5.0", "nu = 0.5").replace("tau_mem = 0.2", "tau_mem = 1.0").replace("batch_size = 50", "batch_size = 4");
+    let cfg = write(dir.path(), "h.toml", &c);
+    let out = run(dir.path(), &["train", "--config", &cfg, "--epochs", "2", "--out", "r"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("6 train / 0 valid / 6 test samples, 700 inputs, 20 classes, T = 500"), "{err}");
+}
