@@ -12,7 +12,8 @@ use spikeflux_core::data::shd::ShdFile;
 use spikeflux_core::data::SpikeDataset;
 use spikeflux_core::engine::{Bound, EngineOptions, LossKind, RegScope, Regularizer};
 use spikeflux_core::init::{EpsilonMode, FdTarget};
-use spikeflux_core::network::{HiddenInit, InitSpec, LayerSpec, NetworkSpec, ReadoutInit};
+use spikeflux_core::layer::Shape;
+use spikeflux_core::network::{ConvSpec, HiddenInit, InitSpec, LayerSpec, NetworkSpec, ReadoutInit};
 use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
 use spikeflux_core::optim::OptimizerKind;
 use spikeflux_core::Error;
@@ -79,6 +80,8 @@ fn default_valid() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     pub dt: f64,
+    /// Input as [channels, positions] (e.g. [1, 700] for SHD into a convolution); default [n_in, 1].
+    pub input_shape: Option<[usize; 2]>,
     #[serde(default = "default_beta")]
     pub surrogate_beta: f32,
     pub hidden: Vec<HiddenConfig>,
@@ -100,6 +103,23 @@ pub struct HiddenConfig {
     #[serde(default = "default_tau_syn")]
     pub tau_syn: f64,
     pub adaptation: Option<AdaptationConfig>,
+    /// Set for a convolutional layer (then `size` is the number of filters).
+    pub kernel: Option<usize>,
+    #[serde(default = "one")]
+    pub stride: usize,
+    #[serde(default)]
+    pub padding: usize,
+    #[serde(default = "five")]
+    pub rec_kernel: usize,
+    #[serde(default = "one")]
+    pub pool: usize,
+}
+
+fn one() -> usize {
+    1
+}
+fn five() -> usize {
+    5
 }
 
 fn default_tau_mem() -> f64 {
@@ -337,7 +357,24 @@ impl RunConfig {
                 return Err(cfg_err(&format!("train.regularizer[{k}].threshold"), "must be finite"));
             }
         }
-        self.network_spec(20, 2).validate()?;
+        if let Some([c, p]) = self.model.input_shape {
+            if c == 0 || p == 0 {
+                return Err(cfg_err("model.input_shape", "channels and positions must be at least 1"));
+            }
+            let n_in = self.data.randman.as_ref().map(|r| r.n_units).or(self.data.hdf5.as_ref().map(|h| h.n_in));
+            if let Some(n) = n_in {
+                if c * p != n {
+                    return Err(cfg_err("model.input_shape", format!("[{c}, {p}] has {} units but the data has {n} input channels", c * p)));
+                }
+            }
+        }
+        for (l, h) in self.model.hidden.iter().enumerate() {
+            if h.kernel.is_none() && (h.stride != 1 || h.padding != 0) {
+                return Err(cfg_err(&format!("model.hidden[{l}].stride"), "stride and padding need `kernel` (a convolutional layer)"));
+            }
+        }
+        let n_in = self.data.randman.as_ref().map(|r| r.n_units).or(self.data.hdf5.as_ref().map(|h| h.n_in)).unwrap_or(1);
+        self.network_spec(n_in, 2).validate()?;
         Ok(())
     }
 
@@ -385,8 +422,12 @@ impl RunConfig {
 
     /// The network for `n_in` inputs and `n_out` classes.
     pub fn network_spec(&self, n_in: usize, n_out: usize) -> NetworkSpec {
+        let input = match self.model.input_shape {
+            Some([c, p]) if c * p == n_in => Shape { channels: c, positions: p },
+            _ => Shape::flat(n_in),
+        };
         NetworkSpec {
-            n_in,
+            input,
             n_out,
             dt: self.model.dt,
             hidden: self
@@ -401,6 +442,13 @@ impl RunConfig {
                         tau_syn: h.tau_syn,
                         adaptation: h.adaptation.as_ref().map(|a| Adaptation { tau_ada: a.tau_ada, a: a.a }),
                     },
+                    conv: h.kernel.map(|kernel| ConvSpec {
+                        kernel,
+                        stride: h.stride,
+                        padding: h.padding,
+                        rec_kernel: h.rec_kernel,
+                    }),
+                    pool: h.pool,
                 })
                 .collect(),
             readout: ReadoutParams {

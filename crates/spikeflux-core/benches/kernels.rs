@@ -7,6 +7,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use spikeflux_core::data::SpikeDataset;
 use spikeflux_core::engine::{self, EngineOptions, Workspace};
 use spikeflux_core::init::{EpsilonMode, FdTarget};
+use spikeflux_core::layer::Shape as Geom;
 use spikeflux_core::network::*;
 use spikeflux_core::neuron::*;
 use spikeflux_core::rng::{rng_for, uniform};
@@ -40,10 +41,10 @@ const B: usize = 16;
 fn setup(s: &Shape) -> (Network, Workspace) {
     let dt = 2e-3;
     let spec = NetworkSpec {
-        n_in: s.n_in,
+        input: Geom::flat(s.n_in),
         n_out: s.n_out,
         dt,
-        hidden: s.hidden.iter().map(|&(size, recurrent)| LayerSpec { size, recurrent, lif: LifParams::default() }).collect(),
+        hidden: s.hidden.iter().map(|&(size, recurrent)| LayerSpec::dense(size, recurrent, LifParams::default())).collect(),
         readout: ReadoutParams { tau_mem: s.t as f64 * dt, ..Default::default() },
         surrogate: Surrogate::default(),
     };

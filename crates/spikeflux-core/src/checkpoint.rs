@@ -4,9 +4,9 @@
 //!
 //! | name | shape |
 //! |---|---|
-//! | `hidden.{l}.ff.weight` | `[n_l, n_in_l]` |
-//! | `hidden.{l}.rec.weight` | `[n_l, n_l]` (only for recurrent layers; `[dst, src]`) |
-//! | `readout.weight` | `[n_out, n_last]` |
+//! | `hidden.{l}.ff.weight` | dense `[n_l, n_in_l]`; convolution `[filters, c_in, kernel]` |
+//! | `hidden.{l}.rec.weight` | dense `[n_l, n_l]` (`[dst, src]`); convolution `[filters, filters, rec_kernel]` (recurrent layers only) |
+//! | `readout.weight` | `[n_out, n_last]` (n_last = flattened, pooled last layer, channel-major) |
 //!
 //! The file's metadata holds `format = "spikeflux-weights-v1"` and anything the caller adds (the
 //! CLI stores the config). Files are written to a temporary name and renamed, so a crash never
@@ -37,15 +37,16 @@ pub fn to_bytes(net: &Network, metadata: HashMap<String, String>) -> Result<Vec<
     let tensors = net.layout.tensors(&net.spec);
     let bufs: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
         .into_iter()
-        .map(|(name, range, [n_in, n_out])| {
-            let w = &net.params[range];
+        .map(|t| {
+            let [n_in, n_out] = t.rest_out;
+            let w = &net.params[t.range];
             let mut bytes = Vec::with_capacity(4 * w.len());
             for o in 0..n_out {
                 for i in 0..n_in {
                     bytes.extend_from_slice(&w[i * n_out + o].to_le_bytes());
                 }
             }
-            (name, bytes, vec![n_out, n_in])
+            (t.name, bytes, t.torch_shape)
         })
         .collect();
     let views: Vec<(String, TensorView)> = bufs
@@ -70,19 +71,22 @@ pub fn load(net: &mut Network, path: &Path) -> Result<HashMap<String, String>> {
     let err = |m: String| Error::Weights { path: path.into(), message: m };
     let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
-    for (name, range, [n_in, n_out]) in net.layout.tensors(&net.spec) {
-        let t = st.tensor(&name).map_err(|_| {
+    for info in net.layout.tensors(&net.spec) {
+        let name = &info.name;
+        let [n_in, n_out] = info.rest_out;
+        let t = st.tensor(name).map_err(|_| {
             err(format!("tensor `{name}` is missing: the file was saved for a different architecture than the config"))
         })?;
-        if t.dtype() != Dtype::F32 || t.shape() != [n_out, n_in] {
+        if t.dtype() != Dtype::F32 || t.shape() != info.torch_shape.as_slice() {
             return Err(err(format!(
-                "tensor `{name}` has {:?} {:?}, expected F32 [{n_out}, {n_in}]: the config's layer sizes differ from the file's",
+                "tensor `{name}` has {:?} {:?}, expected F32 {:?}: the config's layer sizes differ from the file's",
                 t.dtype(),
-                t.shape()
+                t.shape(),
+                info.torch_shape
             )));
         }
         let d = t.data();
-        let w = &mut net.params[range];
+        let w = &mut net.params[info.range.clone()];
         for o in 0..n_out {
             for i in 0..n_in {
                 let k = 4 * (o * n_in + i);

@@ -31,7 +31,8 @@
 //! `∂I_t = (1−β_m)∂V_{t+1} + β_s ∂I_{t+1}`, `∂A_t = ∂I_{t+1}`.
 
 use crate::data::SpikeDataset;
-use crate::linalg::{self, Csr};
+use crate::layer::ConnGeom;
+use crate::linalg::{self, Conv1d, Csr};
 use crate::network::{Network, NetworkSpec};
 use crate::neuron::{Decays, SpikeMode};
 
@@ -61,8 +62,12 @@ pub enum Bound {
 pub enum RegScope {
     /// Per neuron and sample (stork `dims=False`).
     Neuron,
-    /// Mean over the layer's neurons, per sample (stork `dims=1` on a dense layer).
+    /// Mean over the layer's neurons, per sample (stork `dims=1` on a dense layer, `dims=[−2,−1]`
+    /// on a convolutional one).
     Population,
+    /// Mean over positions, per channel and sample (stork `dims=−1` on a convolutional layer; the
+    /// same as `Neuron` on a dense layer).
+    Channel,
 }
 
 /// An L2 activity regularizer on a hidden layer's spike counts per sample.
@@ -114,6 +119,11 @@ struct LayerBuf {
     ga: Vec<f32>,
     /// ∂S from above `[T, b, n]`, completed in place.
     gs: Vec<f32>,
+    /// Max-pooled spikes `[T, b, n/pool]`, the first maximum's position, and ∂ of the pooled output
+    /// (empty without pooling).
+    p: Vec<f32>,
+    pidx: Vec<u32>,
+    gp: Vec<f32>,
     /// Per-neuron state and adjoint carries `[b, n]`.
     i: Vec<f32>,
     q: Vec<f32>,
@@ -181,23 +191,30 @@ pub struct Workspace {
     pub stats: SliceStats,
     /// Zeros `[b, max n]`: the state before t = 0 and the spikes after the last step.
     zeros: Vec<f32>,
+    /// One transposed output row for convolution input gradients.
+    scratch: Vec<f32>,
 }
 
 impl Workspace {
-    /// Buffers for `t` steps and up to `b_cap` samples of `spec`.
+    /// Buffers for `t` steps and up to `b_cap` samples of `spec` (which must be valid).
     pub fn new(spec: &NetworkSpec, n_params: usize, t: usize, b_cap: usize) -> Self {
-        let layers = spec
-            .hidden
+        let geoms = spec.geometry().unwrap_or_default();
+        let layers = geoms
             .iter()
-            .map(|h| {
-                let full = t * b_cap * h.size;
-                let per = b_cap * h.size;
+            .map(|g| {
+                let n = g.n();
+                let full = t * b_cap * n;
+                let per = b_cap * n;
+                let pooled = if g.pool > 1 { t * b_cap * g.output().n() } else { 0 };
                 LayerBuf {
                     a: vec![0.0; full],
                     u: vec![0.0; full],
                     s: vec![0.0; full],
                     ga: vec![0.0; full],
                     gs: vec![0.0; full],
+                    p: vec![0.0; pooled],
+                    pidx: vec![0; pooled],
+                    gp: vec![0.0; pooled],
                     i: vec![0.0; per],
                     q: vec![0.0; per],
                     c_gu: vec![0.0; per],
@@ -210,6 +227,7 @@ impl Workspace {
             })
             .collect();
         let ro = t * b_cap * spec.n_out;
+        let max_n = geoms.iter().map(|g| g.n()).max().unwrap_or(0);
         Workspace {
             t,
             b_cap,
@@ -226,7 +244,8 @@ impl Workspace {
             r_c_gi: vec![0.0; b_cap * spec.n_out],
             grads: vec![0.0; n_params],
             stats: SliceStats::default(),
-            zeros: vec![0.0; b_cap * spec.hidden.iter().map(|h| h.size).max().unwrap_or(0)],
+            zeros: vec![0.0; b_cap * max_n],
+            scratch: vec![0.0; max_n],
         }
     }
 
@@ -235,9 +254,10 @@ impl Workspace {
         let l: usize = self
             .layers
             .iter()
-            .map(|b| 5 * b.a.len() + 8 * b.i.len())
+            .map(|b| 4 * (5 * b.a.len() + 2 * b.p.len() + 8 * b.i.len()) + 4 * b.pidx.len())
             .sum();
-        4 * (l + 4 * self.ra.len() + 3 * self.r_i.len() + self.grads.len())
+        l + 4 * (4 * self.ra.len() + 3 * self.r_i.len() + self.grads.len() + self.zeros.len() + self.scratch.len())
+            + 8 * self.input.idx.capacity()
     }
 
     /// Number of samples currently loaded.
@@ -393,49 +413,81 @@ fn decays(net: &Network) -> Vec<Decays> {
     net.spec.hidden.iter().map(|h| h.lif.decays(net.spec.dt)).collect()
 }
 
-/// Feed-forward product of the layer input into `out` (replaced).
-fn project_in(
-    src: Option<&[f32]>,
-    csr: &Csr,
-    n_in: usize,
-    w: &[f32],
-    n_out: usize,
-    out: &mut [f32],
-    dense: bool,
-) {
-    let rows = out.len() / n_out;
-    match src {
-        None => {
-            out.fill(0.0);
-            linalg::csr_project(csr, w, n_out, out);
+/// The source of a connection: the input events, or a dense `[rows, n_src]` buffer.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Events(&'a Csr),
+    Dense(&'a [f32]),
+}
+
+fn conv1d(g: &ConnGeom) -> Option<Conv1d> {
+    match *g {
+        ConnGeom::Conv { c_in, l_in, c_out, l_out, kernel, stride, padding } => {
+            Some(Conv1d { c_in, l_in, c_out, l_out, k: kernel, stride, pad: padding })
         }
-        Some(x) if dense => linalg::gemm(out, false, x, w, rows, n_in, n_out),
-        Some(x) => {
-            out.fill(0.0);
-            linalg::scan_project(x, n_in, w, n_out, out);
-        }
+        ConnGeom::Dense { .. } => None,
+    }
+}
+
+/// `out += W·src` over `rows` rows (event-driven, or GEMM when `gemm` and the connection is dense).
+fn conn_forward(g: &ConnGeom, src: Src, w: &[f32], out: &mut [f32], rows: usize, gemm: bool) {
+    let (ns, nd) = (g.n_src(), g.n_dst());
+    match (conv1d(g), src) {
+        (None, Src::Events(c)) => linalg::csr_project(c, w, nd, out),
+        (None, Src::Dense(x)) if gemm => linalg::gemm(out, true, x, w, rows, ns, nd),
+        (None, Src::Dense(x)) => linalg::scan_project(x, ns, w, nd, out),
+        (Some(cv), Src::Events(c)) => linalg::conv_project_csr(&cv, c, w, out),
+        (Some(cv), Src::Dense(x)) => linalg::conv_project_scan(&cv, x, w, out),
+    }
+}
+
+/// `dw += ∂W` from the source and `∂A` (`ga: [rows, n_dst]`).
+fn conn_weight_grad(g: &ConnGeom, src: Src, ga: &[f32], dw: &mut [f32], rows: usize, gemm: bool) {
+    let (ns, nd) = (g.n_src(), g.n_dst());
+    match (conv1d(g), src) {
+        (None, Src::Events(c)) => linalg::csr_weight_grad(c, ga, nd, dw),
+        (None, Src::Dense(x)) if gemm => linalg::gemm_tn(dw, true, x, ga, rows, ns, nd),
+        (None, Src::Dense(x)) => linalg::scan_weight_grad(x, ns, ga, nd, dw),
+        (Some(cv), Src::Events(c)) => linalg::conv_weight_grad_csr(&cv, c, ga, dw),
+        (Some(cv), Src::Dense(x)) => linalg::conv_weight_grad_scan(&cv, x, ga, dw),
+    }
+}
+
+/// `gx (+)= ∂src` from `∂A` (`ga: [rows, n_dst]`, `gx: [rows, n_src]`).
+fn conn_input_grad(g: &ConnGeom, ga: &[f32], w: &[f32], gx: &mut [f32], rows: usize, accumulate: bool, scratch: &mut [f32]) {
+    match conv1d(g) {
+        None => linalg::gemm_nt(gx, accumulate, ga, w, rows, g.n_dst(), g.n_src()),
+        Some(cv) => linalg::conv_input_grad(&cv, ga, w, gx, accumulate, scratch),
     }
 }
 
 /// Runs the forward pass of the loaded slice through all layers and the readout.
 pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let spec = &net.spec;
+    let geoms = &net.layout.geoms;
     let (t_steps, b) = (ws.t, ws.b);
+    let rows = t_steps * b;
     let dense = opts.mode == SpikeMode::Smooth || opts.path == ProjectionPath::Dense;
     let smooth = opts.mode == SpikeMode::Smooth;
     let sur = spec.surrogate;
     let dec = decays(net);
-    let mut spikes = vec![0.0f64; spec.hidden.len()];
-    for (l, h) in spec.hidden.iter().enumerate() {
-        let n = h.size;
-        let n_in = spec.layer_in(l);
+    let mut spikes = vec![0.0f64; geoms.len()];
+    for (l, g) in geoms.iter().enumerate() {
+        let n = g.n();
         let bn = b * n;
         let len = t_steps * bn;
         let (before, rest) = ws.layers.split_at_mut(l);
         let lb = &mut rest[0];
-        let src = if l == 0 { None } else { Some(&before[l - 1].s[..t_steps * b * n_in]) };
+        let src = if l == 0 {
+            Src::Events(&ws.input)
+        } else {
+            let pb = &before[l - 1];
+            let n_prev = g.input.n();
+            Src::Dense(if geoms[l - 1].pool > 1 { &pb.p[..rows * n_prev] } else { &pb.s[..rows * n_prev] })
+        };
         let w = &net.params[net.layout.ff[l].clone()];
-        project_in(src, &ws.input, n_in, w, n, &mut lb.a[..len], dense);
+        lb.a[..len].fill(0.0);
+        conn_forward(&g.ff, src, w, &mut lb.a[..len], rows, dense);
         let d = dec[l];
         let (a, u, s) = (&mut lb.a, &mut lb.u, &mut lb.s);
         let (ist, qst) = (&mut lb.i[..bn], &mut lb.q[..bn]);
@@ -452,26 +504,27 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                     if t > 0 { (&uh[off - bn..], &a[off - bn..off], &sh[off - bn..]) } else { (zeros, zeros, zeros) };
                 lif_step(up, ap, sp, &mut ut[..bn], &mut st[..bn], ist, qst, d, smooth, sur);
             }
-            if let Some(v) = rec {
-                let (s_t, a_t) = (&s[off..off + bn], &mut a[off..off + bn]);
-                if dense {
-                    linalg::gemm(a_t, true, s_t, v, b, n, n);
-                } else {
-                    linalg::scan_project(s_t, n, v, n, a_t);
-                }
+            if let (Some(v), Some(rg)) = (rec, &g.rec) {
+                conn_forward(rg, Src::Dense(&s[off..off + bn]), v, &mut a[off..off + bn], b, dense);
             }
         }
         spikes[l] = linalg::lane_sum(&s[..len]);
+        if g.pool > 1 {
+            let np = g.output().n();
+            linalg::maxpool_forward(g.group.channels, g.group.positions, g.pool, &s[..len], &mut lb.p[..rows * np], &mut lb.pidx[..rows * np]);
+        }
     }
-    // readout
+    // readout, from the flattened (pooled) last layer
     let c = spec.n_out;
-    let n_last = spec.last_hidden();
-    let l_last = spec.hidden.len() - 1;
+    let l_last = geoms.len() - 1;
+    let n_last = geoms[l_last].output().n();
     let bc = b * c;
     let len = t_steps * bc;
-    let src = &ws.layers[l_last].s[..t_steps * b * n_last];
+    let lb = &ws.layers[l_last];
+    let src = if geoms[l_last].pool > 1 { &lb.p[..rows * n_last] } else { &lb.s[..rows * n_last] };
     let w = &net.params[net.layout.readout.clone()];
-    project_in(Some(src), &ws.input, n_last, w, c, &mut ws.ra[..len], dense);
+    ws.ra[..len].fill(0.0);
+    conn_forward(&ConnGeom::Dense { n_src: n_last, n_dst: c }, Src::Dense(src), w, &mut ws.ra[..len], rows, dense);
     let bm = (-spec.dt / spec.readout.tau_mem).exp() as f32;
     let bs = (-spec.dt / spec.readout.tau_syn).exp() as f32;
     let v0 = spec.readout.initial_state;
@@ -547,8 +600,9 @@ pub fn loss(net: &Network, opts: &EngineOptions, ws: &mut Workspace, batch_total
         }
     }
     // regularizers: counts per sample and neuron
-    for (l, h) in spec.hidden.iter().enumerate() {
-        let n = h.size;
+    for (l, g) in net.layout.geoms.iter().enumerate() {
+        let n = g.n();
+        let (nc, np) = (g.group.channels, g.group.positions);
         let bn = b * n;
         let lb = &mut ws.layers[l];
         let (cnt, dcnt) = (&mut lb.cnt[..bn], &mut lb.dcnt[..bn]);
@@ -565,25 +619,21 @@ pub fn loss(net: &Network, opts: &EngineOptions, ws: &mut Workspace, batch_total
                 Bound::Lower => -1.0,
             };
             let excess = |x: f64| (sign * (x - r.threshold as f64)).max(0.0);
-            match r.scope {
-                RegScope::Neuron => {
-                    let norm = inv_b / n as f64;
-                    for (c, d) in cnt.iter().zip(dcnt.iter_mut()) {
-                        let e = excess(*c as f64);
-                        ws.stats.reg_loss += r.strength as f64 * e * e * norm;
-                        *d += (2.0 * r.strength as f64 * e * sign * norm) as f32;
-                    }
-                }
-                RegScope::Population => {
-                    for bi in 0..b {
-                        let row = &cnt[bi * n..(bi + 1) * n];
-                        let mean = row.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
-                        let e = excess(mean);
-                        ws.stats.reg_loss += r.strength as f64 * e * e * inv_b;
-                        let g = (2.0 * r.strength as f64 * e * sign * inv_b / n as f64) as f32;
-                        for d in &mut dcnt[bi * n..(bi + 1) * n] {
-                            *d += g;
-                        }
+            // groups of neurons whose counts are averaged before the bound: size and number per sample
+            let (group, groups) = match r.scope {
+                RegScope::Neuron => (1, n),
+                RegScope::Population => (n, 1),
+                RegScope::Channel => (np, nc),
+            };
+            let norm = inv_b / groups as f64;
+            for (cg, dg) in cnt.chunks_exact(group).zip(dcnt.chunks_exact_mut(group)) {
+                let mean = cg.iter().map(|&x| x as f64).sum::<f64>() / group as f64;
+                let e = excess(mean);
+                ws.stats.reg_loss += r.strength as f64 * e * e * norm;
+                let gr = (2.0 * r.strength as f64 * e * sign * norm / group as f64) as f32;
+                if gr != 0.0 {
+                    for d in dg {
+                        *d += gr;
                     }
                 }
             }
@@ -594,7 +644,9 @@ pub fn loss(net: &Network, opts: &EngineOptions, ws: &mut Workspace, batch_total
 /// Backpropagation through time of the loss seeded by [`loss`]; writes `ws.grads` (replaced).
 pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let spec = &net.spec;
+    let geoms = &net.layout.geoms;
     let (t_steps, b) = (ws.t, ws.b);
+    let rows = t_steps * b;
     let dense = opts.mode == SpikeMode::Smooth || opts.path == ProjectionPath::Dense;
     let smooth = opts.mode == SpikeMode::Smooth;
     let sur = spec.surrogate;
@@ -621,32 +673,35 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
         }
     }
-    let l_last = spec.hidden.len() - 1;
-    let n_last = spec.last_hidden();
+    let l_last = geoms.len() - 1;
+    let n_last = geoms[l_last].output().n();
     {
-        let s_last = &ws.layers[l_last].s[..t_steps * b * n_last];
-        let dw = &mut ws.grads[net.layout.readout.clone()];
-        if dense {
-            linalg::gemm_tn(dw, true, s_last, &ws.rga[..len], t_steps * b, n_last, c);
-        } else {
-            linalg::scan_weight_grad(s_last, n_last, &ws.rga[..len], c, dw);
-        }
+        let ro = ConnGeom::Dense { n_src: n_last, n_dst: c };
+        let lb = &mut ws.layers[l_last];
+        let pooled = geoms[l_last].pool > 1;
+        let src = if pooled { &lb.p[..rows * n_last] } else { &lb.s[..rows * n_last] };
+        conn_weight_grad(&ro, Src::Dense(src), &ws.rga[..len], &mut ws.grads[net.layout.readout.clone()], rows, dense);
         let w = &net.params[net.layout.readout.clone()];
-        let gs = &mut ws.layers[l_last].gs[..t_steps * b * n_last];
-        linalg::gemm_nt(gs, false, &ws.rga[..len], w, t_steps * b, c, n_last);
+        let gout = if pooled { &mut lb.gp[..rows * n_last] } else { &mut lb.gs[..rows * n_last] };
+        conn_input_grad(&ro, &ws.rga[..len], w, gout, rows, false, &mut ws.scratch);
     }
-    for l in (0..spec.hidden.len()).rev() {
-        let n = spec.hidden[l].size;
-        let n_in = spec.layer_in(l);
+    for l in (0..geoms.len()).rev() {
+        let g = &geoms[l];
+        let n = g.n();
         let bn = b * n;
         let len = t_steps * bn;
         let d = dec[l];
         let (before, rest) = ws.layers.split_at_mut(l);
         let lb = &mut rest[0];
+        if g.pool > 1 {
+            let np = g.output().n();
+            lb.gs[..len].fill(0.0);
+            linalg::maxpool_backward(g.group.channels, g.group.positions, g.pool, &lb.gp[..rows * np], &lb.pidx[..rows * np], &mut lb.gs[..len]);
+        }
         // regularizer gradient, the same for every step
         for t in 0..t_steps {
-            for (g, dc) in lb.gs[t * bn..(t + 1) * bn].iter_mut().zip(&lb.dcnt[..bn]) {
-                *g += dc;
+            for (gv, dc) in lb.gs[t * bn..(t + 1) * bn].iter_mut().zip(&lb.dcnt[..bn]) {
+                *gv += dc;
             }
         }
         let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
@@ -659,12 +714,12 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         for t in (0..t_steps).rev() {
             let off = t * bn;
             lb.ga[off..off + bn].copy_from_slice(cgi);
-            if let Some(v) = rec {
-                linalg::gemm_nt(&mut lb.gs[off..off + bn], true, &lb.ga[off..off + bn], v, b, n, n);
+            if let (Some(v), Some(rg)) = (rec, &g.rec) {
+                conn_input_grad(rg, &lb.ga[off..off + bn], v, &mut lb.gs[off..off + bn], b, true, &mut ws.scratch);
             }
             if adaptive {
-                for (g, q) in lb.gs[off..off + bn].iter_mut().zip(cgq.iter()) {
-                    *g += q;
+                for (gv, q) in lb.gs[off..off + bn].iter_mut().zip(cgq.iter()) {
+                    *gv += q;
                 }
             }
             let last = t + 1 == t_steps;
@@ -673,26 +728,21 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         }
         // weight gradients
         let ga = &lb.ga[..len];
-        if let Some(r) = net.layout.rec[l].clone() {
-            let dv = &mut ws.grads[r];
-            if dense {
-                linalg::gemm_tn(dv, true, &lb.s[..len], ga, t_steps * b, n, n);
-            } else {
-                linalg::scan_weight_grad(&lb.s[..len], n, ga, n, dv);
-            }
+        if let (Some(r), Some(rg)) = (net.layout.rec[l].clone(), &g.rec) {
+            conn_weight_grad(rg, Src::Dense(&lb.s[..len]), ga, &mut ws.grads[r], rows, dense);
         }
+        let n_prev = g.input.n();
         let dw = &mut ws.grads[net.layout.ff[l].clone()];
         if l == 0 {
-            linalg::csr_weight_grad(&ws.input, ga, n, dw);
+            conn_weight_grad(&g.ff, Src::Events(&ws.input), ga, dw, rows, dense);
         } else {
-            let x = &before[l - 1].s[..t_steps * b * n_in];
-            if dense {
-                linalg::gemm_tn(dw, true, x, ga, t_steps * b, n_in, n);
-            } else {
-                linalg::scan_weight_grad(x, n_in, ga, n, dw);
-            }
+            let pb = &mut before[l - 1];
+            let pooled = geoms[l - 1].pool > 1;
+            let x = if pooled { &pb.p[..rows * n_prev] } else { &pb.s[..rows * n_prev] };
+            conn_weight_grad(&g.ff, Src::Dense(x), ga, dw, rows, dense);
             let w = &net.params[net.layout.ff[l].clone()];
-            linalg::gemm_nt(&mut before[l - 1].gs[..t_steps * b * n_in], false, ga, w, t_steps * b, n, n_in);
+            let gx = if pooled { &mut pb.gp[..rows * n_prev] } else { &mut pb.gs[..rows * n_prev] };
+            conn_input_grad(&g.ff, ga, w, gx, rows, false, &mut ws.scratch);
         }
     }
 }

@@ -22,8 +22,8 @@
 //!
 //! let data = generate(&RandmanParams { samples_per_class: 10, ..Default::default() }, 2e-3).unwrap();
 //! let spec = NetworkSpec {
-//!     n_in: 20, n_out: 10, dt: 2e-3,
-//!     hidden: vec![LayerSpec { size: 32, recurrent: false, lif: LifParams::default() }],
+//!     input: spikeflux_core::layer::Shape::flat(20), n_out: 10, dt: 2e-3,
+//!     hidden: vec![LayerSpec::dense(32, false, LifParams::default())],
 //!     readout: ReadoutParams::default(), surrogate: Surrogate::default(),
 //! };
 //! let target = FdTarget::centered(1.0, 5.0);
@@ -42,6 +42,7 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod init;
+pub mod layer;
 pub mod linalg;
 pub mod network;
 pub mod neuron;

@@ -147,6 +147,180 @@ pub fn gemm_tn(out: &mut [f32], accumulate: bool, a: &[f32], b: &[f32], m: usize
     matmul(dst, acc, lhs, rhs, 1.0f32, Par::Seq);
 }
 
+/// Geometry of a 1-D convolution as the kernels below use it (see [`crate::layer::ConnGeom::Conv`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv1d {
+    /// Source channels.
+    pub c_in: usize,
+    /// Source positions.
+    pub l_in: usize,
+    /// Filters.
+    pub c_out: usize,
+    /// Output positions.
+    pub l_out: usize,
+    /// Kernel size.
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding.
+    pub pad: usize,
+}
+
+impl Conv1d {
+    /// Calls `f(kk, o)` for every kernel tap `kk` through which input position `pos` reaches output
+    /// position `o` (`o·stride + kk − pad = pos`).
+    #[inline(always)]
+    fn taps(&self, pos: usize, mut f: impl FnMut(usize, usize)) {
+        for kk in 0..self.k {
+            let q = pos + self.pad;
+            if q < kk {
+                break;
+            }
+            let q = q - kk;
+            if q % self.stride == 0 && q / self.stride < self.l_out {
+                f(kk, q / self.stride);
+            }
+        }
+    }
+
+    /// Adds one input event (`unit = c·l_in + pos`, value `x`) to one output row `[c_out, l_out]`.
+    #[inline(always)]
+    fn scatter(&self, unit: usize, x: f32, w: &[f32], out: &mut [f32]) {
+        let (ci, pos) = (unit / self.l_in, unit % self.l_in);
+        let (c_out, l_out) = (self.c_out, self.l_out);
+        self.taps(pos, |kk, o| {
+            let wr = &w[(ci * self.k + kk) * c_out..(ci * self.k + kk + 1) * c_out];
+            for (co, &wv) in wr.iter().enumerate() {
+                out[co * l_out + o] += x * wv;
+            }
+        });
+    }
+
+    /// Accumulates one input event's weight gradient against one output-gradient row.
+    #[inline(always)]
+    fn gather_grad(&self, unit: usize, x: f32, g: &[f32], dw: &mut [f32]) {
+        let (ci, pos) = (unit / self.l_in, unit % self.l_in);
+        let (c_out, l_out) = (self.c_out, self.l_out);
+        self.taps(pos, |kk, o| {
+            let d = &mut dw[(ci * self.k + kk) * c_out..(ci * self.k + kk + 1) * c_out];
+            for (co, dv) in d.iter_mut().enumerate() {
+                *dv += x * g[co * l_out + o];
+            }
+        });
+    }
+
+    fn n_src(&self) -> usize {
+        self.c_in * self.l_in
+    }
+    fn n_dst(&self) -> usize {
+        self.c_out * self.l_out
+    }
+}
+
+/// Event-driven convolution `out += conv(x)` from events, rows `[rows, c_out·l_out]`.
+pub fn conv_project_csr(g: &Conv1d, x: &Csr, w: &[f32], out: &mut [f32]) {
+    let nd = g.n_dst();
+    for r in 0..x.rows() {
+        let o = &mut out[r * nd..(r + 1) * nd];
+        for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
+            g.scatter(x.idx[k] as usize, x.val[k], w, o);
+        }
+    }
+}
+
+/// Event-driven convolution `out += conv(x)` from a mostly-zero dense `x: [rows, c_in·l_in]`.
+pub fn conv_project_scan(g: &Conv1d, x: &[f32], w: &[f32], out: &mut [f32]) {
+    for (xr, o) in x.chunks_exact(g.n_src()).zip(out.chunks_exact_mut(g.n_dst())) {
+        for_each_nonzero(xr, |i, xi| g.scatter(i, xi, w, o));
+    }
+}
+
+/// Weight gradient of a convolution from events: `dw[ci, kk, co] += x · g[co, o]`.
+pub fn conv_weight_grad_csr(g: &Conv1d, x: &Csr, grad: &[f32], dw: &mut [f32]) {
+    let nd = g.n_dst();
+    for r in 0..x.rows() {
+        let gr = &grad[r * nd..(r + 1) * nd];
+        for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
+            g.gather_grad(x.idx[k] as usize, x.val[k], gr, dw);
+        }
+    }
+}
+
+/// Weight gradient of a convolution from a mostly-zero dense `x: [rows, c_in·l_in]`.
+pub fn conv_weight_grad_scan(g: &Conv1d, x: &[f32], grad: &[f32], dw: &mut [f32]) {
+    for (xr, gr) in x.chunks_exact(g.n_src()).zip(grad.chunks_exact(g.n_dst())) {
+        for_each_nonzero(xr, |i, xi| g.gather_grad(i, xi, gr, dw));
+    }
+}
+
+/// Input gradient of a convolution (a transposed convolution), for every input unit:
+/// `gx[ci, pos] (+)= Σ_{kk, co} w[ci, kk, co] · g[co, o(pos, kk)]`. `scratch` holds one output row
+/// transposed to `[l_out, c_out]` so the inner products run over contiguous memory.
+pub fn conv_input_grad(g: &Conv1d, grad: &[f32], w: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
+    let (ns, nd, c_out, l_out) = (g.n_src(), g.n_dst(), g.c_out, g.l_out);
+    let gt = &mut scratch[..nd];
+    for (gr, xr) in grad.chunks_exact(nd).zip(gx.chunks_exact_mut(ns)) {
+        if !accumulate {
+            xr.fill(0.0);
+        }
+        if gr.iter().all(|&v| v == 0.0) {
+            continue;
+        }
+        for co in 0..c_out {
+            for o in 0..l_out {
+                gt[o * c_out + co] = gr[co * l_out + o];
+            }
+        }
+        for pos in 0..g.l_in {
+            g.taps(pos, |kk, o| {
+                let go = &gt[o * c_out..(o + 1) * c_out];
+                for ci in 0..g.c_in {
+                    let wr = &w[(ci * g.k + kk) * c_out..(ci * g.k + kk + 1) * c_out];
+                    let mut acc = 0.0f32;
+                    for (a, b) in wr.iter().zip(go) {
+                        acc += a * b;
+                    }
+                    xr[ci * g.l_in + pos] += acc;
+                }
+            });
+        }
+    }
+}
+
+/// Max-pooling over positions with kernel = stride `k` (floor), per row `[c, l] → [c, l/k]`; `idx`
+/// records the position of the first maximum in each window (PyTorch's tie rule).
+pub fn maxpool_forward(c: usize, l: usize, k: usize, x: &[f32], out: &mut [f32], idx: &mut [u32]) {
+    let lp = l / k;
+    for ((xr, or), ir) in x.chunks_exact(c * l).zip(out.chunks_exact_mut(c * lp)).zip(idx.chunks_exact_mut(c * lp)) {
+        for ch in 0..c {
+            for j in 0..lp {
+                let base = ch * l + j * k;
+                let (mut best, mut bi) = (xr[base], 0);
+                for w in 1..k {
+                    if xr[base + w] > best {
+                        best = xr[base + w];
+                        bi = w;
+                    }
+                }
+                or[ch * lp + j] = best;
+                ir[ch * lp + j] = (j * k + bi) as u32;
+            }
+        }
+    }
+}
+
+/// Backward of [`maxpool_forward`]: `gx[c, idx] += g` (gx not cleared here).
+pub fn maxpool_backward(c: usize, l: usize, k: usize, g: &[f32], idx: &[u32], gx: &mut [f32]) {
+    let lp = l / k;
+    for ((gr, ir), xr) in g.chunks_exact(c * lp).zip(idx.chunks_exact(c * lp)).zip(gx.chunks_exact_mut(c * l)) {
+        for ch in 0..c {
+            for j in 0..lp {
+                xr[ch * l + ir[ch * lp + j] as usize] += gr[ch * lp + j];
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +360,28 @@ mod tests {
         for i in 0..d1.len() {
             assert_eq!(d1[i], d2[i]);
             assert!((d1[i] - d3[i]).abs() < 1e-5);
+        }
+        // convolution kernels against a naive definition
+        let cg = Conv1d { c_in: 2, l_in: 11, c_out: 3, l_out: (11 + 2 * 2 - 4) / 3 + 1, k: 4, stride: 3, pad: 2 };
+        let xr: Vec<f32> = (0..2 * 11 * 2).map(|i| if i % 3 == 0 { 1.0 } else { 0.0 }).collect();
+        let wc: Vec<f32> = (0..2 * 4 * 3).map(|i| (i as f32 * 0.7).cos()).collect();
+        let mut oc = vec![0.0; 2 * 3 * cg.l_out];
+        conv_project_scan(&cg, &xr, &wc, &mut oc);
+        for r in 0..2 {
+            for co in 0..3 {
+                for o in 0..cg.l_out {
+                    let mut acc = 0.0;
+                    for ci in 0..2 {
+                        for kk in 0..4 {
+                            let p = (o * 3 + kk) as isize - 2;
+                            if (0..11).contains(&p) {
+                                acc += wc[(ci * 4 + kk) * 3 + co] * xr[r * 22 + ci * 11 + p as usize];
+                            }
+                        }
+                    }
+                    assert!((oc[r * 3 * cg.l_out + co * cg.l_out + o] - acc).abs() < 1e-5);
+                }
+            }
         }
         // A·Bᵀ against a hand loop
         let mut e = vec![0.0; rows * n_in];

@@ -1,33 +1,72 @@
-//! Network description and parameters: any number of dense LIF layers (feed-forward, optionally
-//! recurrent all-to-all within the layer) followed by a non-spiking readout (spec §3).
+//! Network description and parameters: any number of LIF layers, dense or 1-D convolutional, each
+//! optionally recurrent (all-to-all, or a same-size convolution within the layer) and optionally
+//! max-pooled, followed by a non-spiking readout on the flattened last layer (spec §3).
 //!
 //! Parameters live in one flat `Vec<f32>` so that optimizers, gradient reduction and checkpoints see
-//! a single buffer; [`ParamLayout`] says where each connection's weights are. Every weight matrix is
-//! stored input-major, `[n_in, n_out]` row-major (the transpose of PyTorch's `[out, in]`).
+//! a single buffer; [`ParamLayout`] says where each connection's weights are, in the output-minor
+//! layout of [`crate::layer`].
 
 use std::ops::Range;
 
 use crate::error::{Error, Result};
 use crate::init::{self, Afferent, EpsilonMode, FdTarget};
+use crate::layer::{ConnGeom, LayerGeom, Shape};
 use crate::neuron::{check_positive, LifParams, ReadoutParams, Surrogate};
 use crate::rng::{rng_for, stream};
 
 /// One hidden layer of LIF neurons.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerSpec {
-    /// Number of neurons.
+    /// Number of neurons (dense) or of filters (convolutional).
     pub size: usize,
-    /// Whether the layer has an all-to-all recurrent connection onto itself.
+    /// Whether the layer has a recurrent connection onto itself: all-to-all for a dense layer, a
+    /// same-size convolution (kernel `conv.rec_kernel`, stride 1) for a convolutional one.
     pub recurrent: bool,
     /// Neuron parameters.
     pub lif: LifParams,
+    /// `Some` for a 1-D convolutional layer.
+    pub conv: Option<ConvSpec>,
+    /// Max-pooling kernel (= stride) over positions applied to the layer's spikes before the next
+    /// layer, with no added delay (stork's `MaxPool1d` group); 1 = none.
+    pub pool: usize,
+}
+
+/// The feed-forward convolution of a convolutional layer (spec §2.5, §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvSpec {
+    /// Kernel size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on both sides.
+    pub padding: usize,
+    /// Kernel of the recurrent convolution (odd; padding (k−1)/2 keeps the size). The reference uses 5.
+    pub rec_kernel: usize,
+}
+
+impl LayerSpec {
+    /// A dense layer of `size` neurons.
+    pub fn dense(size: usize, recurrent: bool, lif: LifParams) -> Self {
+        LayerSpec { size, recurrent, lif, conv: None, pool: 1 }
+    }
+    /// A convolutional layer of `filters` filters.
+    pub fn conv(filters: usize, kernel: usize, stride: usize, padding: usize, recurrent: bool, lif: LifParams) -> Self {
+        LayerSpec {
+            size: filters,
+            recurrent,
+            lif,
+            conv: Some(ConvSpec { kernel, stride, padding, rec_kernel: 5 }),
+            pool: 1,
+        }
+    }
 }
 
 /// A network: input → hidden layers → readout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSpec {
-    /// Number of input channels.
-    pub n_in: usize,
+    /// Shape of the input: channels × positions (`Shape::flat(n)` for n plain input channels; SHD
+    /// as one channel over 700 positions for a convolutional network).
+    pub input: Shape,
     /// Number of classes (readout units).
     pub n_out: usize,
     /// Simulation step in seconds.
@@ -44,7 +83,7 @@ impl NetworkSpec {
     /// Validates sizes and time constants; errors name the config field.
     pub fn validate(&self) -> Result<()> {
         check_positive("model.dt", self.dt)?;
-        if self.n_in == 0 {
+        if self.input.n() == 0 {
             return Err(Error::config("data.n_in", "the network needs at least one input channel"));
         }
         if self.n_out < 2 {
@@ -58,6 +97,20 @@ impl NetworkSpec {
                 return Err(Error::config(format!("model.hidden[{l}].size"), "must be at least 1"));
             }
             h.lif.validate(&format!("model.hidden[{l}]"))?;
+            if h.pool == 0 {
+                return Err(Error::config(format!("model.hidden[{l}].pool"), "must be at least 1 (1 = no pooling)"));
+            }
+            if let Some(c) = h.conv {
+                if c.rec_kernel % 2 == 0 {
+                    return Err(Error::config(format!("model.hidden[{l}].rec_kernel"), "must be odd so that the recurrent convolution keeps the size"));
+                }
+            }
+        }
+        let geoms = self.geometry()?;
+        for (l, g) in geoms.iter().enumerate() {
+            if g.output().n() == 0 {
+                return Err(Error::config(format!("model.hidden[{l}].pool"), format!("pooling {} positions by {} leaves nothing", g.group.positions, g.pool)));
+            }
         }
         check_positive("model.readout.tau_mem", self.readout.tau_mem)?;
         check_positive("model.readout.tau_syn", self.readout.tau_syn)?;
@@ -68,27 +121,49 @@ impl NetworkSpec {
         Ok(())
     }
 
-    /// Input width of hidden layer `l`.
-    pub fn layer_in(&self, l: usize) -> usize {
-        if l == 0 {
-            self.n_in
-        } else {
-            self.hidden[l - 1].size
+    /// The geometry of every hidden layer.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a convolution does not fit its input.
+    pub fn geometry(&self) -> Result<Vec<LayerGeom>> {
+        let mut input = self.input;
+        let mut out = Vec::with_capacity(self.hidden.len());
+        for (l, h) in self.hidden.iter().enumerate() {
+            let field = format!("model.hidden[{l}].kernel");
+            let ff = match h.conv {
+                None => ConnGeom::Dense { n_src: input.n(), n_dst: h.size },
+                Some(c) => ConnGeom::conv(input, h.size, c.kernel, c.stride, c.padding, &field)?,
+            };
+            let group = ff.out_shape();
+            let rec = if !h.recurrent {
+                None
+            } else {
+                Some(match h.conv {
+                    None => ConnGeom::Dense { n_src: group.n(), n_dst: group.n() },
+                    Some(c) => ConnGeom::conv(group, h.size, c.rec_kernel, 1, c.rec_kernel / 2, &format!("model.hidden[{l}].rec_kernel"))?,
+                })
+            };
+            let g = LayerGeom { input, group, pool: h.pool.max(1), ff, rec };
+            input = g.output();
+            out.push(g);
         }
+        Ok(out)
     }
 
-    /// Width of the last hidden layer (the readout's fan-in).
+    /// Units of the last hidden layer's (pooled) output: the readout's fan-in.
     pub fn last_hidden(&self) -> usize {
-        self.hidden.last().map_or(0, |h| h.size)
+        self.geometry().ok().and_then(|g| g.last().map(|g| g.output().n())).unwrap_or(0)
     }
 }
 
 /// Where each connection's weights sit in the flat parameter vector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamLayout {
-    /// Feed-forward weights of hidden layer l, `[n_in_l, n_l]`.
+    /// Geometry of every hidden layer.
+    pub geoms: Vec<LayerGeom>,
+    /// Feed-forward weights of hidden layer l.
     pub ff: Vec<Range<usize>>,
-    /// Recurrent weights of hidden layer l, `[n_l, n_l]` (source-major), if recurrent.
+    /// Recurrent weights of hidden layer l, if recurrent.
     pub rec: Vec<Option<Range<usize>>>,
     /// Readout weights, `[n_last, n_out]`.
     pub readout: Range<usize>,
@@ -96,9 +171,23 @@ pub struct ParamLayout {
     pub total: usize,
 }
 
+/// One weight tensor as checkpoints and initializers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorInfo {
+    /// Checkpoint name, e.g. `hidden.0.ff.weight`.
+    pub name: String,
+    /// Range in the flat parameter vector.
+    pub range: Range<usize>,
+    /// Internal layout `[rest, n_out]` (rest = fan-in): `range` holds `rest · n_out` values.
+    pub rest_out: [usize; 2],
+    /// Shape in PyTorch's layout (output first).
+    pub torch_shape: Vec<usize>,
+}
+
 impl ParamLayout {
-    /// Lays out the parameters of `spec`.
+    /// Lays out the parameters of `spec` (which must be valid).
     pub fn new(spec: &NetworkSpec) -> Self {
+        let geoms = spec.geometry().unwrap_or_default();
         let mut off = 0;
         let mut take = |n: usize| {
             let r = off..off + n;
@@ -107,24 +196,31 @@ impl ParamLayout {
         };
         let mut ff = Vec::new();
         let mut rec = Vec::new();
-        for (l, h) in spec.hidden.iter().enumerate() {
-            ff.push(take(spec.layer_in(l) * h.size));
-            rec.push(h.recurrent.then(|| take(h.size * h.size)));
+        for g in &geoms {
+            ff.push(take(g.ff.n_weights()));
+            rec.push(g.rec.map(|r| take(r.n_weights())));
         }
         let readout = take(spec.last_hidden() * spec.n_out);
-        ParamLayout { ff, rec, readout, total: off }
+        ParamLayout { geoms, ff, rec, readout, total: off }
     }
 
-    /// Every tensor as (name, range, [n_in, n_out]) in a fixed order; names are the checkpoint keys.
-    pub fn tensors(&self, spec: &NetworkSpec) -> Vec<(String, Range<usize>, [usize; 2])> {
+    /// Every tensor in a fixed order; names are the checkpoint keys.
+    pub fn tensors(&self, spec: &NetworkSpec) -> Vec<TensorInfo> {
+        let info = |name: String, range: Range<usize>, g: &ConnGeom| TensorInfo {
+            name,
+            range,
+            rest_out: [g.fan_in(), g.n_out_features()],
+            torch_shape: g.torch_shape(),
+        };
         let mut v = Vec::new();
-        for (l, h) in spec.hidden.iter().enumerate() {
-            v.push((format!("hidden.{l}.ff.weight"), self.ff[l].clone(), [spec.layer_in(l), h.size]));
-            if let Some(r) = &self.rec[l] {
-                v.push((format!("hidden.{l}.rec.weight"), r.clone(), [h.size, h.size]));
+        for (l, g) in self.geoms.iter().enumerate() {
+            v.push(info(format!("hidden.{l}.ff.weight"), self.ff[l].clone(), &g.ff));
+            if let (Some(r), Some(rg)) = (&self.rec[l], &g.rec) {
+                v.push(info(format!("hidden.{l}.rec.weight"), r.clone(), rg));
             }
         }
-        v.push(("readout.weight".into(), self.readout.clone(), [spec.last_hidden(), spec.n_out]));
+        let ro = ConnGeom::Dense { n_src: spec.last_hidden(), n_dst: spec.n_out };
+        v.push(info("readout.weight".into(), self.readout.clone(), &ro));
         v
     }
 }
@@ -230,15 +326,15 @@ impl Network {
         let spec = self.spec.clone();
         let mut report = Vec::new();
         let names = self.layout.tensors(&spec);
-        let name_of = |r: &Range<usize>| names.iter().find(|t| &t.1 == r).map(|t| t.0.clone()).unwrap_or_default();
+        let name_of = |r: &Range<usize>| names.iter().find(|t| &t.range == r).map(|t| t.name.clone()).unwrap_or_default();
         let mut k = 0u64;
         for (l, h) in spec.hidden.iter().enumerate() {
-            let n_in = spec.layer_in(l);
+            let g = &self.layout.geoms[l];
             let ff = self.layout.ff[l].clone();
             let rec = self.layout.rec[l].clone();
-            let mut conns = vec![(ff, n_in, false)];
-            if let Some(r) = rec {
-                conns.push((r, h.size, true));
+            let mut conns = vec![(ff, g.ff.fan_in(), false)];
+            if let (Some(r), Some(rg)) = (rec, g.rec) {
+                conns.push((r, rg.fan_in(), true));
             }
             let moments: Vec<(f64, f64)> = match init.hidden {
                 HiddenInit::FluctuationDriven { target, alpha, epsilon, layerwise } => {

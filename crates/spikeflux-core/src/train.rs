@@ -63,11 +63,11 @@ impl Acc {
             reg: self.reg_weighted / n,
             acc: self.stats.correct as f64 / n,
             rates_hz: net
-                .spec
-                .hidden
+                .layout
+                .geoms
                 .iter()
                 .zip(&self.stats.spikes)
-                .map(|(h, s)| s / (n * h.size as f64 * dur))
+                .map(|(g, s)| s / (n * g.n() as f64 * dur))
                 .collect(),
             samples: self.stats.samples,
         }

@@ -27,21 +27,17 @@ pub fn random_data(n_in: usize, n_classes: usize, t: usize, n: usize, p: f64, se
 /// A small network with every layer kind: recurrent adaptive, recurrent, feed-forward.
 pub fn mixed_spec(beta: f32) -> NetworkSpec {
     NetworkSpec {
-        n_in: 5,
+        input: spikeflux_core::layer::Shape::flat(5),
         n_out: 3,
         dt: 1e-3,
         hidden: vec![
-            LayerSpec {
-                size: 6,
-                recurrent: true,
-                lif: LifParams {
-                    tau_mem: 5e-3,
-                    tau_syn: 3e-3,
-                    adaptation: Some(Adaptation { tau_ada: 20e-3, a: 0.5 }),
-                },
-            },
-            LayerSpec { size: 4, recurrent: true, lif: LifParams { tau_mem: 6e-3, tau_syn: 2e-3, adaptation: None } },
-            LayerSpec { size: 5, recurrent: false, lif: LifParams { tau_mem: 4e-3, tau_syn: 3e-3, adaptation: None } },
+            LayerSpec::dense(
+                6,
+                true,
+                LifParams { tau_mem: 5e-3, tau_syn: 3e-3, adaptation: Some(Adaptation { tau_ada: 20e-3, a: 0.5 }) },
+            ),
+            LayerSpec::dense(4, true, LifParams { tau_mem: 6e-3, tau_syn: 2e-3, adaptation: None }),
+            LayerSpec::dense(5, false, LifParams { tau_mem: 4e-3, tau_syn: 3e-3, adaptation: None }),
         ],
         readout: ReadoutParams { tau_mem: 8e-3, tau_syn: 3e-3, initial_state: -1e-2 },
         surrogate: Surrogate::SuperSpike { beta },
@@ -52,9 +48,9 @@ pub fn mixed_spec(beta: f32) -> NetworkSpec {
 pub fn random_weights(spec: NetworkSpec, scale: f64, seed: u64) -> Network {
     let mut net = Network::zeros(spec).unwrap();
     let mut rng = rng_for(seed, 5);
-    for (_, r, [n_in, _]) in net.layout.tensors(&net.spec) {
-        for w in &mut net.params[r] {
-            *w = (scale * normal(&mut rng) / (n_in as f64).sqrt()) as f32;
+    for t in net.layout.tensors(&net.spec) {
+        for w in &mut net.params[t.range] {
+            *w = (scale * normal(&mut rng) / (t.rest_out[0] as f64).sqrt()) as f32;
         }
     }
     net

@@ -13,12 +13,12 @@ fn train(threads: usize) -> (Vec<f32>, f64) {
     pool.install(|| {
         let data = generate(&RandmanParams { samples_per_class: 30, ..Default::default() }, 2e-3).unwrap();
         let spec = NetworkSpec {
-            n_in: 20,
+            input: spikeflux_core::layer::Shape::flat(20),
             n_out: 10,
             dt: 2e-3,
             hidden: vec![
-                LayerSpec { size: 24, recurrent: true, lif: LifParams::default() },
-                LayerSpec { size: 16, recurrent: false, lif: LifParams::default() },
+                LayerSpec::dense(24, true, LifParams::default()),
+                LayerSpec::dense(16, false, LifParams::default()),
             ],
             readout: ReadoutParams::default(),
             surrogate: Surrogate::default(),

@@ -4,7 +4,8 @@
 
 use spikeflux_core::data::SpikeDataset;
 use spikeflux_core::engine::{self, Bound, EngineOptions, LossKind, RegScope, Regularizer, Workspace};
-use spikeflux_core::network::{LayerSpec, Network, NetworkSpec};
+use spikeflux_core::layer::Shape;
+use spikeflux_core::network::{ConvSpec, LayerSpec, Network, NetworkSpec};
 use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
 use serde_json::Value;
 
@@ -12,6 +13,14 @@ const FIXTURE: &str = include_str!("../fixtures/golden.json");
 
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap()
+}
+
+/// A nested JSON array flattened in row-major order.
+fn flat(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Array(a) => a.iter().flat_map(flat).collect(),
+        x => vec![f(x)],
+    }
 }
 
 fn close(a: f64, b: f64, scale: f64, what: &str) {
@@ -36,18 +45,29 @@ fn matches_pytorch_autograd_reference() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|l| LayerSpec {
-                size: l["size"].as_u64().unwrap() as usize,
-                recurrent: l["recurrent"].as_bool().unwrap(),
-                lif: LifParams {
+            .map(|l| {
+                let lif = LifParams {
                     tau_mem: f(&l["tau_mem"]),
                     tau_syn: f(&l["tau_syn"]),
                     adaptation: l.get("adaptation").map(|a| Adaptation { tau_ada: f(&a[0]), a: f(&a[1]) }),
-                },
+                };
+                let size = l["size"].as_u64().unwrap() as usize;
+                let recurrent = l["recurrent"].as_bool().unwrap();
+                let mut spec = LayerSpec::dense(size, recurrent, lif);
+                if let Some(cv) = l.get("conv") {
+                    let u = |k: &str| cv[k].as_u64().unwrap() as usize;
+                    spec.conv = Some(ConvSpec { kernel: u("kernel"), stride: u("stride"), padding: u("padding"), rec_kernel: u("rec_kernel") });
+                }
+                spec.pool = l.get("pool").map_or(1, |p| p.as_u64().unwrap() as usize);
+                spec
             })
             .collect();
+        let input = match c.get("input_shape") {
+            Some(s) => Shape { channels: s[0].as_u64().unwrap() as usize, positions: s[1].as_u64().unwrap() as usize },
+            None => Shape::flat(n_in),
+        };
         let spec = NetworkSpec {
-            n_in,
+            input,
             n_out,
             dt: 1e-3,
             hidden,
@@ -55,11 +75,13 @@ fn matches_pytorch_autograd_reference() {
             surrogate: Surrogate::SuperSpike { beta: 20.0 },
         };
         let mut net = Network::zeros(spec).unwrap();
-        for (tname, range, [ni, no]) in net.layout.tensors(&net.spec) {
-            let w = c["weights"][&tname].as_array().unwrap();
+        for t in net.layout.tensors(&net.spec) {
+            let w = flat(&c["weights"][&t.name]);
+            let [ni, no] = t.rest_out;
+            assert_eq!(w.len(), ni * no, "{name}: {}", t.name);
             for o in 0..no {
                 for i in 0..ni {
-                    net.params[range.start + i * no + o] = f(&w[o][i]) as f32;
+                    net.params[t.range.start + i * no + o] = w[o * ni + i] as f32;
                 }
             }
         }
@@ -108,13 +130,15 @@ fn matches_pytorch_autograd_reference() {
         }
         close(ws.stats.ce_sum / b as f64, f(&c["ce"]), 1.0, &format!("{name}: cross-entropy"));
         close(ws.stats.reg_loss, f(&c["reg"]), 1.0, &format!("{name}: regularizer loss"));
-        for (tname, range, [ni, no]) in net.layout.tensors(&net.spec) {
-            let g = c["grads"][&tname].as_array().unwrap();
-            let scale = g.iter().flat_map(|r| r.as_array().unwrap().iter().map(|x| f(x).abs())).fold(0.0, f64::max);
+        for t in net.layout.tensors(&net.spec) {
+            let g = flat(&c["grads"][&t.name]);
+            let [ni, no] = t.rest_out;
+            let tname = &t.name;
+            let scale = g.iter().map(|x| x.abs()).fold(0.0, f64::max);
             assert!(scale > 0.0, "{name}: {tname} has an all-zero reference gradient");
             for o in 0..no {
                 for i in 0..ni {
-                    close(ws.grads[range.start + i * no + o] as f64, f(&g[o][i]), scale, &format!("{name}: ∂{tname}[{o},{i}]"));
+                    close(ws.grads[t.range.start + i * no + o] as f64, g[o * ni + i], scale, &format!("{name}: ∂{tname}[{o},{i}]"));
                 }
             }
         }

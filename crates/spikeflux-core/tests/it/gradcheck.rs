@@ -27,7 +27,8 @@ fn check(loss: LossKind, regs: Vec<Regularizer>) {
     ws.load(&data, &[0, 1, 2]);
     let (_, g) = loss_and_grad(&net0, &opts, &mut ws);
     let mut rng = rng_for(3, 3);
-    for (name, range, _) in net0.layout.tensors(&net0.spec) {
+    for t in net0.layout.tensors(&net0.spec) {
+        let (name, range) = (t.name, t.range);
         let dir: Vec<f32> = range.clone().map(|_| normal(&mut rng) as f32).collect();
         let analytic: f64 = range.clone().zip(&dir).map(|(i, d)| g[i] as f64 * *d as f64).sum();
         let h = 1e-2f32;

@@ -2,6 +2,7 @@
 
 use spikeflux_core::data::SpikeDataset;
 use spikeflux_core::engine::{self, EngineOptions, ProjectionPath, Workspace};
+use spikeflux_core::layer::Shape;
 use spikeflux_core::network::{LayerSpec, Network, NetworkSpec};
 use spikeflux_core::neuron::{LifParams, ReadoutParams, Surrogate};
 
@@ -9,11 +10,11 @@ use crate::common::*;
 
 fn chain(n_layers: usize) -> Network {
     let spec = NetworkSpec {
-        n_in: 1,
+        input: Shape::flat(1),
         n_out: 2,
         dt: 1e-3,
         hidden: (0..n_layers)
-            .map(|_| LayerSpec { size: 1, recurrent: false, lif: LifParams::default() })
+            .map(|_| LayerSpec::dense(1, false, LifParams::default()))
             .collect(),
         readout: ReadoutParams { tau_mem: 20e-3, tau_syn: 10e-3, initial_state: -1e-3 },
         surrogate: Surrogate::default(),

@@ -1,0 +1,160 @@
+//! Layer geometry: shapes of groups and the connections between them (spec §3.1, §3.2).
+//!
+//! A group's neurons are indexed channel-major, `c·positions + p`, so flattening a convolutional
+//! group into a dense connection uses the same order as PyTorch's `reshape(B, −1)`.
+//!
+//! Weights are stored "output-minor": `[rest…, n_out]` row-major, where `rest` is the source unit for a
+//! dense connection and `(c_in, k)` for a 1-D convolution. One presynaptic event therefore touches
+//! contiguous rows of weights. Checkpoints transpose to PyTorch's output-major layout
+//! (`[out, in]`, `[c_out, c_in, k]`).
+
+use crate::error::{Error, Result};
+
+/// Shape of a group's output: channels × positions (positions = 1 for dense groups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Channels (filters).
+    pub channels: usize,
+    /// Positions along the 1-D axis.
+    pub positions: usize,
+}
+
+impl Shape {
+    /// A flat shape of `n` units.
+    pub fn flat(n: usize) -> Self {
+        Shape { channels: n, positions: 1 }
+    }
+    /// Number of units.
+    pub fn n(&self) -> usize {
+        self.channels * self.positions
+    }
+}
+
+/// Geometry of one connection (feed-forward or recurrent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnGeom {
+    /// All-to-all from the flattened source; weights `[n_src, n_dst]`.
+    Dense {
+        /// Source units.
+        n_src: usize,
+        /// Destination units.
+        n_dst: usize,
+    },
+    /// 1-D convolution; weights `[c_in, kernel, c_out]`.
+    Conv {
+        /// Source channels.
+        c_in: usize,
+        /// Source positions.
+        l_in: usize,
+        /// Destination channels (filters).
+        c_out: usize,
+        /// Destination positions, `(l_in + 2·padding − kernel)/stride + 1`.
+        l_out: usize,
+        /// Kernel size.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Zero padding on both sides.
+        padding: usize,
+    },
+}
+
+impl ConnGeom {
+    /// A convolution from `src` with `c_out` filters.
+    ///
+    /// # Errors
+    /// [`Error::Config`] (naming `field`) when the kernel does not fit the padded input or the stride is 0.
+    pub fn conv(src: Shape, c_out: usize, kernel: usize, stride: usize, padding: usize, field: &str) -> Result<Self> {
+        if kernel == 0 || stride == 0 {
+            return Err(Error::config(field, "kernel and stride must be at least 1"));
+        }
+        let padded = src.positions + 2 * padding;
+        if kernel > padded {
+            return Err(Error::config(
+                field,
+                format!("kernel {kernel} is longer than the padded input ({} positions + 2×{padding} padding)", src.positions),
+            ));
+        }
+        Ok(ConnGeom::Conv {
+            c_in: src.channels,
+            l_in: src.positions,
+            c_out,
+            l_out: (padded - kernel) / stride + 1,
+            kernel,
+            stride,
+            padding,
+        })
+    }
+    /// Source units.
+    pub fn n_src(&self) -> usize {
+        match *self {
+            ConnGeom::Dense { n_src, .. } => n_src,
+            ConnGeom::Conv { c_in, l_in, .. } => c_in * l_in,
+        }
+    }
+    /// Destination units.
+    pub fn n_dst(&self) -> usize {
+        match *self {
+            ConnGeom::Dense { n_dst, .. } => n_dst,
+            ConnGeom::Conv { c_out, l_out, .. } => c_out * l_out,
+        }
+    }
+    /// Output shape.
+    pub fn out_shape(&self) -> Shape {
+        match *self {
+            ConnGeom::Dense { n_dst, .. } => Shape::flat(n_dst),
+            ConnGeom::Conv { c_out, l_out, .. } => Shape { channels: c_out, positions: l_out },
+        }
+    }
+    /// Fan-in as PyTorch computes it from the weight tensor: in_features, or c_in × kernel.
+    pub fn fan_in(&self) -> usize {
+        match *self {
+            ConnGeom::Dense { n_src, .. } => n_src,
+            ConnGeom::Conv { c_in, kernel, .. } => c_in * kernel,
+        }
+    }
+    /// Number of weights.
+    pub fn n_weights(&self) -> usize {
+        self.fan_in() * self.n_out_features()
+    }
+    /// Output features of the weight tensor: n_dst (dense) or c_out (conv).
+    pub fn n_out_features(&self) -> usize {
+        match *self {
+            ConnGeom::Dense { n_dst, .. } => n_dst,
+            ConnGeom::Conv { c_out, .. } => c_out,
+        }
+    }
+    /// The weight tensor's shape in PyTorch's layout.
+    pub fn torch_shape(&self) -> Vec<usize> {
+        match *self {
+            ConnGeom::Dense { n_src, n_dst } => vec![n_dst, n_src],
+            ConnGeom::Conv { c_in, c_out, kernel, .. } => vec![c_out, c_in, kernel],
+        }
+    }
+}
+
+/// Geometry of one hidden layer, derived from the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerGeom {
+    /// Shape of the layer's input (the previous layer's pooled output, or the data).
+    pub input: Shape,
+    /// Shape of the LIF group.
+    pub group: Shape,
+    /// Max-pooling kernel (= stride) over positions on the output; 1 = none.
+    pub pool: usize,
+    /// Feed-forward connection.
+    pub ff: ConnGeom,
+    /// Recurrent connection, if any.
+    pub rec: Option<ConnGeom>,
+}
+
+impl LayerGeom {
+    /// Neurons in the group.
+    pub fn n(&self) -> usize {
+        self.group.n()
+    }
+    /// Shape of the output seen by the next layer (after pooling).
+    pub fn output(&self) -> Shape {
+        Shape { channels: self.group.channels, positions: self.group.positions / self.pool }
+    }
+}
