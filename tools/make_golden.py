@@ -1,7 +1,7 @@
 """Writes golden BPTT values from the independent PyTorch implementation (tools/reference_torch.py).
 
 Spiking mode, reset on, f64. Cases are chosen so that no membrane sits within 1e-3 of the threshold
-(otherwise f32 vs f64 rounding could flip a spike). Output: crates/spikeflux-core/tests/fixtures/golden.json
+(otherwise f32 vs f64 rounding could flip a spike) and every weight tensor gets a non-zero gradient. Output: crates/spikeflux-core/tests/fixtures/golden.json
 
     /opt/refvenv/bin/python tools/make_golden.py    # torch version and seeds are recorded in the file
 """
@@ -30,6 +30,15 @@ CASES = [
          layers=[dict(size=6, recurrent=True, tau_mem=15e-3, tau_syn=5e-3)], regs=[]),
     dict(name="last-step", n_in=4, n_out=2, T=30, B=2, p=0.25, scale=5.0, loss="last-step",
          layers=[dict(size=6, recurrent=False, tau_mem=15e-3, tau_syn=5e-3)], regs=[]),
+    dict(name="rcsnn-small", n_in=2 * 24, input_shape=[2, 24], n_out=3, T=40, B=3, p=0.15, scale=4.0,
+         loss="max-over-time",
+         layers=[dict(size=4, recurrent=True, tau_mem=20e-3, tau_syn=10e-3,
+                      conv=dict(kernel=5, stride=2, padding=1, rec_kernel=5), pool=2),
+                 dict(size=3, recurrent=True, tau_mem=20e-3, tau_syn=10e-3,
+                      conv=dict(kernel=3, stride=1, padding=0, rec_kernel=3)),
+                 dict(size=5, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
+         regs=[dict(bound="upper", strength=0.05, threshold=1.0, scope="channel"),
+               dict(bound="lower", strength=0.5, threshold=0.5, scope="population")]),
 ]
 
 
@@ -37,11 +46,12 @@ def build(case, seed):
     g = torch.Generator().manual_seed(seed)
     net = ReferenceNet(case["n_in"], case["n_out"], case["layers"],
                        dict(tau_mem=50e-3, tau_syn=10e-3, initial_state=-1e-2), dt=1e-3, beta=20.0,
-                       dtype=torch.float64)
+                       dtype=torch.float64, input_shape=case.get("input_shape"))
     with torch.no_grad():
         for _, w in net.named_weights():
             # round to f32 so both implementations start from the same numbers
-            w.copy_(((torch.randn(w.shape, generator=g, dtype=torch.float64) * case["scale"] / w.shape[1] ** 0.5)
+            fan_in = w[0].numel()
+            w.copy_(((torch.randn(w.shape, generator=g, dtype=torch.float64) * case["scale"] / fan_in ** 0.5)
                      .float().double()))
     x = (torch.rand(case["B"], case["T"], case["n_in"], generator=g) < case["p"]).double()
     labels = torch.arange(case["B"]) % case["n_out"]
@@ -58,8 +68,11 @@ def main():
             n_spikes = sum(s.sum().item() for s in spikes)
             if margin < 1e-3 or n_spikes < 10 or any(s.sum().item() == 0 for s in spikes):
                 continue
-            ce, reg, _ = loss_fn(V, spikes, labels, case["loss"], case["regs"])
+            ce, reg, _ = loss_fn(V, spikes, labels, case["loss"], case["regs"],
+                                 channels=[l["size"] for l in case["layers"]])
             (ce + reg).backward()
+            if any(w.grad.abs().max().item() == 0 for _, w in net.named_weights()):
+                continue  # a vanishing gradient would make the comparison vacuous
             events = [[[t, u] for t in range(case["T"]) for u in range(case["n_in"]) if x[b, t, u] > 0]
                       for b in range(case["B"])]
             out["cases"].append(dict(

@@ -11,6 +11,7 @@ Weights use PyTorch's layout [out, in]; recurrent weights are [dst, src].
 import math
 
 import torch
+import torch.nn.functional as F
 
 
 class SuperSpike(torch.autograd.Function):
@@ -34,25 +35,40 @@ def decay(dt, tau):
 
 
 class ReferenceNet(torch.nn.Module):
-    """Input -> LIF layers (optionally recurrent / adaptive) -> leaky readout.
+    """Input -> LIF layers (dense or conv1d, optionally recurrent / adaptive / max-pooled) -> leaky readout.
 
-    layers: list of dicts {size, recurrent, tau_mem, tau_syn, adaptation: None or (tau_ada, a)}
+    layers: list of dicts {size, recurrent, tau_mem, tau_syn, adaptation: None or (tau_ada, a),
+            conv: None or {kernel, stride, padding, rec_kernel}, pool: 1}
+    input_shape: (channels, positions) of the input; a dense layer flattens its source (C order).
     """
 
-    def __init__(self, n_in, n_out, layers, readout, dt, beta=20.0, dtype=torch.float32):
+    def __init__(self, n_in, n_out, layers, readout, dt, beta=20.0, dtype=torch.float32, input_shape=None):
         super().__init__()
         self.n_in, self.n_out, self.layers, self.readout, self.dt, self.beta = n_in, n_out, layers, readout, dt, beta
         self.ff = torch.nn.ParameterList()
         self.rec = torch.nn.ParameterList()
         self.has_rec = []
-        prev = n_in
+        self.shapes = []  # (in_shape, group_shape, out_shape) per layer
+        shape = tuple(input_shape) if input_shape else (n_in, 1)
         for l in layers:
-            self.ff.append(torch.nn.Parameter(torch.zeros(l["size"], prev, dtype=dtype)))
-            if l["recurrent"]:
-                self.rec.append(torch.nn.Parameter(torch.zeros(l["size"], l["size"], dtype=dtype)))
+            cv = l.get("conv")
+            if cv:
+                c_in, L = shape
+                l_out = (L + 2 * cv["padding"] - cv["kernel"]) // cv["stride"] + 1
+                group = (l["size"], l_out)
+                self.ff.append(torch.nn.Parameter(torch.zeros(l["size"], c_in, cv["kernel"], dtype=dtype)))
+                if l["recurrent"]:
+                    self.rec.append(torch.nn.Parameter(torch.zeros(l["size"], l["size"], cv["rec_kernel"], dtype=dtype)))
+            else:
+                group = (l["size"], 1)
+                self.ff.append(torch.nn.Parameter(torch.zeros(l["size"], shape[0] * shape[1], dtype=dtype)))
+                if l["recurrent"]:
+                    self.rec.append(torch.nn.Parameter(torch.zeros(l["size"], l["size"], dtype=dtype)))
             self.has_rec.append(l["recurrent"])
-            prev = l["size"]
-        self.w_out = torch.nn.Parameter(torch.zeros(n_out, prev, dtype=dtype))
+            out = (group[0], group[1] // l.get("pool", 1))
+            self.shapes.append((shape, group, out))
+            shape = out
+        self.w_out = torch.nn.Parameter(torch.zeros(n_out, shape[0] * shape[1], dtype=dtype))
 
     def named_weights(self):
         out, r = [], 0
@@ -70,7 +86,7 @@ class ReferenceNet(torch.nn.Module):
         B, T, _ = x.shape
         dt = self.dt
         dev, dt_ = x.device, x.dtype
-        U = [torch.zeros(B, l["size"], device=dev, dtype=dt_) for l in self.layers]
+        U = [torch.zeros(B, g[1][0] * g[1][1], device=dev, dtype=dt_) for g in self.shapes]
         I = [torch.zeros_like(u) for u in U]
         Q = [torch.zeros_like(u) for u in U]
         S = [torch.zeros_like(u) for u in U]
@@ -104,18 +120,30 @@ class ReferenceNet(torch.nn.Module):
             # propagate phase, connections in insertion order
             src = x[:, t]
             r = 0
-            for i in range(len(self.layers)):
-                X[i] = X[i] + src @ self.ff[i].T
+            for i, l in enumerate(self.layers):
+                (ci, li), (cg, lg), _ = self.shapes[i]
+                cv = l.get("conv")
+                if cv:
+                    X[i] = X[i] + F.conv1d(src.reshape(B, ci, li), self.ff[i], stride=cv["stride"],
+                                           padding=cv["padding"]).reshape(B, -1)
+                else:
+                    X[i] = X[i] + src @ self.ff[i].T
                 if self.has_rec[i]:
-                    X[i] = X[i] + S[i] @ self.rec[r].T
+                    if cv:
+                        X[i] = X[i] + F.conv1d(S[i].reshape(B, cg, lg), self.rec[r],
+                                               padding=cv["rec_kernel"] // 2).reshape(B, -1)
+                    else:
+                        X[i] = X[i] + S[i] @ self.rec[r].T
                     r += 1
-                src = S[i]
+                # a pooling group evolves in the same step as its parent: no added delay
+                k = l.get("pool", 1)
+                src = F.max_pool1d(S[i].reshape(B, cg, lg), k).reshape(B, -1) if k > 1 else S[i]
             Xr = Xr + src @ self.w_out.T
         V = torch.stack(outs, 1)
         return V, [torch.stack(s, 1) for s in spikes], [torch.stack(m, 1) for m in mems]
 
 
-def loss_fn(V, spikes, labels, loss="max-over-time", regs=()):
+def loss_fn(V, spikes, labels, loss="max-over-time", regs=(), channels=None):
     if loss == "max-over-time":
         z = V.max(1).values
     elif loss == "sum-over-time":
@@ -124,10 +152,16 @@ def loss_fn(V, spikes, labels, loss="max-over-time", regs=()):
         z = V[:, -1]
     ce = torch.nn.functional.cross_entropy(z, labels)
     reg = torch.zeros((), dtype=V.dtype)
-    for s in spikes:
+    for li, s in enumerate(spikes):
         cnt = s.sum(1)  # [B, n]
         for r in regs:
-            c = cnt.mean(1) if r["scope"] == "population" else cnt
+            if r["scope"] == "population":
+                c = cnt.mean(1)
+            elif r["scope"] == "channel":
+                nc = channels[li] if channels else cnt.shape[1]
+                c = cnt.reshape(cnt.shape[0], nc, -1).mean(-1)
+            else:
+                c = cnt
             e = torch.relu(c - r["threshold"]) if r["bound"] == "upper" else torch.relu(r["threshold"] - c)
             reg = reg + r["strength"] * (e ** 2).mean()
     return ce, reg, z

@@ -19,11 +19,12 @@ fn loss_and_grad(net: &Network, opts: &EngineOptions, ws: &mut Workspace) -> (f6
 }
 
 fn check(loss: LossKind, regs: Vec<Regularizer>) {
-    let beta = 2.0;
-    let net0 = random_weights(mixed_spec(beta), 3.0, 11);
-    let data = random_data(5, 3, 25, 3, 0.3, 4);
+    check_net(random_weights(mixed_spec(2.0), 3.0, 11), random_data(5, 3, 25, 3, 0.3, 4), loss, regs);
+}
+
+fn check_net(net0: Network, data: spikeflux_core::data::SpikeDataset, loss: LossKind, regs: Vec<Regularizer>) {
     let opts = EngineOptions { mode: SpikeMode::Smooth, loss, regularizers: regs, ..Default::default() };
-    let mut ws = Workspace::new(&net0.spec, net0.layout.total, 25, 4);
+    let mut ws = Workspace::new(&net0.spec, net0.layout.total, data.t_steps, 4);
     ws.load(&data, &[0, 1, 2]);
     let (_, g) = loss_and_grad(&net0, &opts, &mut ws);
     let mut rng = rng_for(3, 3);
@@ -64,4 +65,35 @@ fn sum_over_time() {
 fn last_step_with_upper_bound_per_neuron() {
     let regs = vec![Regularizer { bound: Bound::Upper, strength: 0.2, threshold: -0.5, scope: RegScope::Neuron }];
     check(LossKind::LastStep, regs);
+}
+
+/// Convolution (strided, padded), recurrent convolution, max-pooling, a dense layer on the flattened
+/// pooled output, and the per-channel regularizer.
+#[test]
+fn convolutional_recurrent_pooled() {
+    use spikeflux_core::layer::Shape;
+    use spikeflux_core::network::{LayerSpec, NetworkSpec};
+    use spikeflux_core::neuron::{LifParams, ReadoutParams, Surrogate};
+    let lif = LifParams { tau_mem: 5e-3, tau_syn: 3e-3, adaptation: None };
+    let mut l0 = LayerSpec::conv(3, 4, 2, 1, true, lif);
+    l0.pool = 2;
+    if let Some(c) = l0.conv.as_mut() {
+        c.rec_kernel = 3;
+    }
+    let spec = NetworkSpec {
+        input: Shape { channels: 2, positions: 12 },
+        n_out: 3,
+        dt: 1e-3,
+        hidden: vec![l0, LayerSpec::conv(2, 2, 1, 0, true, lif), LayerSpec::dense(4, false, lif)],
+        readout: ReadoutParams { tau_mem: 8e-3, tau_syn: 3e-3, initial_state: -1e-2 },
+        surrogate: Surrogate::SuperSpike { beta: 2.0 },
+    };
+    let net = random_weights(spec, 3.0, 12);
+    assert_eq!(net.layout.geoms[0].group, Shape { channels: 3, positions: 6 });
+    assert_eq!(net.layout.geoms[1].input, Shape { channels: 3, positions: 3 });
+    let regs = vec![
+        Regularizer { bound: Bound::Upper, strength: 0.3, threshold: -1.0, scope: RegScope::Channel },
+        Regularizer { bound: Bound::Lower, strength: 0.2, threshold: 1.0, scope: RegScope::Population },
+    ];
+    check_net(net, random_data(24, 3, 25, 3, 0.2, 5), LossKind::MaxOverTime, regs);
 }
