@@ -92,6 +92,25 @@ enum DataCmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write a synthetic SHD-sized spike file in the SHD layout (700 channels, 20 classes, ~8000
+    /// spikes per sample; times at float16 precision, stored as float32) for trying configs and tests.
+    SynthShd {
+        /// Output HDF5 file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of samples.
+        #[arg(long, default_value_t = 256)]
+        samples: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Print what a spike file in the SHD layout holds: samples, classes, speakers, spikes per sample,
+    /// duration range.
+    Info {
+        /// HDF5 file in the SHD layout.
+        file: PathBuf,
+    },
 }
 
 fn load_config(path: Option<&Path>, ov: &Overrides) -> Result<(RunConfig, PathBuf)> {
@@ -346,6 +365,36 @@ fn export(config: Option<PathBuf>, out: PathBuf) -> Result<()> {
     Ok(())
 }
 
+fn synth_shd(out: PathBuf, samples: usize, seed: u64) -> Result<()> {
+    let f = spikeflux_core::data::synthetic::SyntheticShd { samples, seed, ..Default::default() }.generate();
+    f.write(&out)?;
+    eprintln!("wrote {} samples to {}", samples, out.display());
+    Ok(())
+}
+
+fn info(file: PathBuf) -> Result<()> {
+    let f = spikeflux_core::data::shd::ShdFile::read(&file)?;
+    let n = f.times.len();
+    let counts: Vec<usize> = f.times.iter().map(|t| t.len()).collect();
+    let classes = f.labels.iter().collect::<std::collections::BTreeSet<_>>().len();
+    let speakers = f.speakers.as_ref().map(|s| s.iter().collect::<std::collections::BTreeSet<_>>().len());
+    let max_t: Vec<f32> = f.times.iter().map(|t| t.iter().cloned().fold(0.0, f32::max)).collect();
+    let units_max = f.units.iter().flatten().max().copied().unwrap_or(0);
+    let mean = counts.iter().sum::<usize>() as f64 / n.max(1) as f64;
+    let v = json!({
+        "file": file.display().to_string(),
+        "samples": n,
+        "classes": classes,
+        "keys": f.keys,
+        "speakers": speakers,
+        "channels_max": units_max + 1,
+        "spikes_per_sample": { "min": counts.iter().min(), "mean": mean, "max": counts.iter().max() },
+        "last_spike_s": { "min": max_t.iter().cloned().fold(f32::INFINITY, f32::min), "max": max_t.iter().cloned().fold(0.0, f32::max) },
+    });
+    println!("{}", serde_json::to_string_pretty(&v).context("formatting")?);
+    Ok(())
+}
+
 fn exit_code(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<Error>() {
         Some(Error::Config { .. }) => 2,
@@ -362,6 +411,8 @@ fn main() {
         Cmd::Train { config, ov, log, out, resume } => train(config, ov, log, out, resume),
         Cmd::Eval { config, weights, threads } => eval(config, weights, threads),
         Cmd::Data { cmd: DataCmd::Export { config, out } } => export(config, out),
+        Cmd::Data { cmd: DataCmd::SynthShd { out, samples, seed } } => synth_shd(out, samples, seed),
+        Cmd::Data { cmd: DataCmd::Info { file } } => info(file),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

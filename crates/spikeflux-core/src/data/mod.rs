@@ -6,6 +6,7 @@
 
 pub mod randman;
 pub mod shd;
+pub mod synthetic;
 
 use crate::error::{Error, Result};
 use crate::rng::{rng_for, shuffle, stream};

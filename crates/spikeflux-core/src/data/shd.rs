@@ -223,3 +223,67 @@ impl ShdFile {
         Ok(ds)
     }
 }
+
+impl ShdFile {
+    /// Writes the file in the SHD layout: vlen `spikes/times`, vlen uint16 `spikes/units`, uint16
+    /// `labels`, uint16 `extra/speaker` (if any) and vlen-string `extra/keys` (if any). Written to a
+    /// temporary name and renamed.
+    ///
+    /// **Deviation:** times are stored as float32, not float16 as in the real SHD files, because the
+    /// pure-Rust HDF5 writer we use (`hdf5-writer` 0.12) cannot encode a 2-byte float type. Times are
+    /// rounded to float16 precision first, so the values are exactly those an SHD file would hold,
+    /// and every reader of the layout (ours, h5py/stork, tonic) widens either type the same way.
+    ///
+    /// # Errors
+    /// [`Error::DataFile`] when a unit or label does not fit uint16 or a time does not fit float16;
+    /// [`Error::Io`] on write failure.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
+        use hdf5_writer::{DatasetBuilder, Hdf5Builder, Hdf5Writer, WriteOptions};
+        let path = path.as_ref();
+        let werr = |e: hdf5_writer::Error| Error::data_file(path, format!("cannot encode HDF5: {e}"));
+        let n = self.times.len() as u64;
+        let u16_of = |x: u32, what: &str| -> Result<u16> {
+            u16::try_from(x).map_err(|_| Error::data_file(path, format!("{what} {x} does not fit uint16")))
+        };
+        let mut times = Vec::with_capacity(self.times.len());
+        for t in &self.times {
+            let mut b = Vec::with_capacity(4 * t.len());
+            for &x in t {
+                let h = half::f16::from_f32(x);
+                if !h.is_finite() {
+                    return Err(Error::data_file(path, format!("spike time {x} s does not fit float16")));
+                }
+                b.extend_from_slice(&h.to_f32().to_le_bytes());
+            }
+            times.push(b);
+        }
+        let mut units = Vec::with_capacity(self.units.len());
+        for u in &self.units {
+            let mut b = Vec::with_capacity(2 * u.len());
+            for &x in u {
+                b.extend_from_slice(&u16_of(x, "unit")?.to_le_bytes());
+            }
+            units.push(b);
+        }
+        let f32t = Datatype::FloatingPoint { size: 4, byte_order: ByteOrder::LittleEndian };
+        let u16t = Datatype::FixedPoint { size: 2, signed: false, byte_order: ByteOrder::LittleEndian };
+        let labels: Vec<u16> = self.labels.iter().map(|&l| u16_of(l, "label")).collect::<Result<_>>()?;
+        let mut b = Hdf5Builder::new()
+            .dataset(DatasetBuilder::vlen_sequence_data("spikes/times", f32t, vec![n], times).map_err(werr)?)
+            .dataset(DatasetBuilder::vlen_sequence_data("spikes/units", u16t, vec![n], units).map_err(werr)?)
+            .dataset(DatasetBuilder::typed_data("labels", vec![n], &labels).map_err(werr)?);
+        if let Some(sp) = &self.speakers {
+            let sp: Vec<u16> = sp.iter().map(|&s| u16_of(s, "speaker")).collect::<Result<_>>()?;
+            b = b.dataset(DatasetBuilder::typed_data("extra/speaker", vec![n], &sp).map_err(werr)?);
+        }
+        if let Some(k) = &self.keys {
+            b = b.dataset(DatasetBuilder::vlen_string_data("extra/keys", vec![k.len() as u64], k).map_err(werr)?);
+        }
+        let plan = b.into_plan().map_err(werr)?;
+        let bytes = Hdf5Writer::new(std::io::Cursor::new(Vec::new()), WriteOptions::default())
+            .finish(plan)
+            .map_err(werr)?
+            .into_inner();
+        crate::checkpoint::write_atomic(path, &bytes)
+    }
+}

@@ -50,3 +50,17 @@ fn missing_truncated_and_wrong_files_are_clear_errors() {
     let e = ShdFile::read(&junk).unwrap_err();
     assert!(e.to_string().contains("not a readable HDF5 file"), "{e}");
 }
+
+#[test]
+fn written_files_read_back_exactly() {
+    let f = ShdFile::read(fixture("shd_like_fixture.h5")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("copy.h5");
+    f.write(&out).unwrap();
+    assert_eq!(ShdFile::read(&out).unwrap(), f);
+    // a unit that does not fit the SHD layout's uint16 is refused, naming the file
+    let mut bad = f.clone();
+    bad.units[0][0] = 70_000;
+    let e = bad.write(dir.path().join("bad.h5")).unwrap_err();
+    assert!(e.to_string().contains("bad.h5") && e.to_string().contains("uint16"), "{e}");
+}
