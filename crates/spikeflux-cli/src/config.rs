@@ -231,6 +231,7 @@ pub enum BoundName {
 pub enum ScopeName {
     Neuron,
     Population,
+    Channel,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -508,6 +509,7 @@ impl RunConfig {
                     scope: match r.scope {
                         ScopeName::Neuron => RegScope::Neuron,
                         ScopeName::Population => RegScope::Population,
+                        ScopeName::Channel => RegScope::Channel,
                     },
                 })
                 .collect(),

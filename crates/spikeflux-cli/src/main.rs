@@ -60,6 +60,9 @@ enum Cmd {
         /// the config must be the same. The result is identical to an uninterrupted run.
         #[arg(long)]
         resume: bool,
+        /// Load the data, initialize and print the initial statistics and memory estimate, then stop.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Evaluate saved weights on the config's test set.
     Eval {
@@ -176,11 +179,13 @@ impl Log {
     }
 }
 
-fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Option<PathBuf>, resume: bool) -> Result<()> {
+fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Option<PathBuf>, resume: bool, dry_run: bool) -> Result<()> {
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", cfg.name, cfg.train.seed)));
-    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    if !dry_run {
+        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    }
     eprintln!("spikeflux {}: {} ({} threads)", env!("CARGO_PKG_VERSION"), cfg.name, rayon::current_num_threads());
 
     let t0 = Instant::now();
@@ -232,6 +237,9 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         eprintln!("resuming after epoch {done} from {}", ckpt.display());
     }
     eprintln!("activation memory per mini-batch: {:.1} MiB", trainer.workspace_bytes() as f64 / (1 << 20) as f64);
+    if dry_run {
+        return Ok(());
+    }
 
     let mut log_paths = vec![out.join("log.jsonl")];
     log_paths.extend(log);
@@ -408,7 +416,7 @@ fn exit_code(e: &anyhow::Error) -> i32 {
 fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
-        Cmd::Train { config, ov, log, out, resume } => train(config, ov, log, out, resume),
+        Cmd::Train { config, ov, log, out, resume, dry_run } => train(config, ov, log, out, resume, dry_run),
         Cmd::Eval { config, weights, threads } => eval(config, weights, threads),
         Cmd::Data { cmd: DataCmd::Export { config, out } } => export(config, out),
         Cmd::Data { cmd: DataCmd::SynthShd { out, samples, seed } } => synth_shd(out, samples, seed),

@@ -214,3 +214,66 @@ fn trains_on_a_users_spike_file_in_the_shd_layout() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("6 train / 0 valid / 6 test samples, 700 inputs, 20 classes, T = 500"), "{err}");
 }
+
+/// The paper configs, pointed at a synthetic SHD-sized file: the printed initial σ_w per connection
+/// matches spec §2.6, and the RCSNN trains (loss decreases) on it.
+#[test]
+fn paper_shd_configs_print_the_spec_sigma_w_and_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["data", "synth-shd", "--out", "synth.h5", "--samples", "40"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let info = run(dir.path(), &["data", "info", "synth.h5"]);
+    let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(v["samples"], 40);
+    assert_eq!(v["channels_max"], 700);
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cfg = |name: &str| {
+        let text = std::fs::read_to_string(repo.join("configs").join(name)).unwrap();
+        let synth = dir.path().join("synth.h5");
+        let text = text.replace("../data/shd_train.h5", &synth.display().to_string()).replace("../data/shd_test.h5", &synth.display().to_string());
+        write(dir.path(), name, &text)
+    };
+    let expect = |cfg: &str, lines: &[(&str, &str)]| {
+        let out = run(dir.path(), &["train", "--config", cfg, "--dry-run"]);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        for (name, std) in lines {
+            let line = err.lines().find(|l| l.contains(&format!("init {name} "))).unwrap_or_else(|| panic!("no init line for {name}: {err}"));
+            assert!(line.ends_with(&format!("std {std}")), "{line}");
+        }
+        err
+    };
+    expect(
+        &cfg("shd-deep-ff.toml"),
+        &[
+            ("hidden.0.ff.weight", "0.21075"),
+            ("hidden.1.ff.weight", "0.49285"),
+            ("hidden.2.ff.weight", "0.49285"),
+            ("readout.weight", "2.40151"),
+        ],
+    );
+    let rc = cfg("shd-rcsnn.toml");
+    let err = expect(
+        &rc,
+        &[
+            ("hidden.0.ff.weight", "1.15435"),
+            ("hidden.0.rec.weight", "0.19714"),
+            ("hidden.1.ff.weight", "0.49985"),
+            ("hidden.1.rec.weight", "0.13940"),
+            ("hidden.2.ff.weight", "0.35344"),
+            ("hidden.2.rec.weight", "0.09857"),
+            ("readout.weight", "0.05590"),
+        ],
+    );
+    assert!(err.contains("activation memory per mini-batch"), "{err}");
+    let out = run(dir.path(), &["train", "--config", &rc, "--epochs", "3", "--batch-size", "12", "--out", "r"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = std::fs::read_to_string(dir.path().join("r/log.jsonl")).unwrap();
+    let losses: Vec<f64> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["train"]["loss"].as_f64())
+        .collect();
+    assert_eq!(losses.len(), 3);
+    assert!(losses[2] < losses[0], "training loss should decrease: {losses:?}");
+}
