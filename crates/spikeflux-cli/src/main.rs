@@ -208,9 +208,6 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         eprintln!("init {:<22} fan-in {:>5}  mean {:+.5}  std {:.5}", c.name, c.fan_in, c.mean, c.std);
     }
     let engine = cfg.engine_options();
-    let initial = evaluate(&net, &engine, &data.train, cfg.train.batch_size);
-    let rates: Vec<String> = initial.rates_hz.iter().map(|r| format!("{r:.2}")).collect();
-    eprintln!("initial hidden firing rates [{}] Hz on the training set", rates.join(", "));
     let config_text = toml::to_string(&cfg.train_independent()).context("serializing the config")?;
 
     let opts = TrainOptions {
@@ -221,6 +218,9 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         engine: engine.clone(),
     };
     let mut trainer = Trainer::new(net, opts, data.train.t_steps)?;
+    let initial = trainer.evaluate(&data.train);
+    let rates: Vec<String> = initial.rates_hz.iter().map(|r| format!("{r:.2}")).collect();
+    eprintln!("initial hidden firing rates [{}] Hz on the training set", rates.join(", "));
     let ckpt = out.join("checkpoint.safetensors");
     let mut train_seconds = 0.0;
     if resume {
@@ -262,7 +262,7 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         let rec = trainer.epoch(&data.train, data.valid.as_ref(), &mut |_, _| {})?;
         train_seconds += rec.train_seconds;
         let v = rec.valid.as_ref();
-        let test_m = evaluate(&trainer.net, &engine, &data.test, cfg.train.batch_size);
+        let test_m = trainer.evaluate(&data.test);
         let msg = format!(
             "loss {:.4} acc {:.3} | valid loss {} acc {}",
             rec.train.loss(),
@@ -289,10 +289,10 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
     }
     bar.finish_and_clear();
+    let test = trainer.evaluate(&data.test);
+    let valid = data.valid.as_ref().map(|v| trainer.evaluate(v));
+    let final_rates = trainer.evaluate(&data.train).rates_hz;
     let net = &trainer.net;
-    let test = evaluate(net, &engine, &data.test, cfg.train.batch_size);
-    let valid = data.valid.as_ref().map(|v| evaluate(net, &engine, v, cfg.train.batch_size));
-    let final_rates = evaluate(net, &engine, &data.train, cfg.train.batch_size).rates_hz;
     let weights = out.join("weights.safetensors");
     let mut meta = HashMap::new();
     meta.insert("config".into(), config_text.clone());

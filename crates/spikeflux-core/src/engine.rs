@@ -191,7 +191,7 @@ pub struct Workspace {
     pub stats: SliceStats,
     /// Zeros `[b, max n]`: the state before t = 0 and the spikes after the last step.
     zeros: Vec<f32>,
-    /// One transposed output row for convolution input gradients.
+    /// Scratch of the convolution input gradients.
     scratch: Vec<f32>,
 }
 
@@ -228,6 +228,14 @@ impl Workspace {
             .collect();
         let ro = t * b_cap * spec.n_out;
         let max_n = geoms.iter().map(|g| g.n()).max().unwrap_or(0);
+        let scratch = geoms
+            .iter()
+            .flat_map(|g| [Some(g.ff), g.rec])
+            .flatten()
+            .filter_map(|c| conv1d(&c))
+            .map(|c| linalg::conv_input_grad_scratch(&c))
+            .max()
+            .unwrap_or(0);
         Workspace {
             t,
             b_cap,
@@ -245,7 +253,7 @@ impl Workspace {
             grads: vec![0.0; n_params],
             stats: SliceStats::default(),
             zeros: vec![0.0; b_cap * max_n],
-            scratch: vec![0.0; max_n],
+            scratch: vec![0.0; scratch],
         }
     }
 

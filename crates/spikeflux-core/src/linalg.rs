@@ -253,37 +253,71 @@ pub fn conv_weight_grad_scan(g: &Conv1d, x: &[f32], grad: &[f32], dw: &mut [f32]
     }
 }
 
+/// Rows processed per block by [`conv_input_grad`]; its scratch must hold
+/// [`conv_input_grad_scratch`] floats.
+pub const CONV_BLOCK: usize = 16;
+
+/// Scratch floats needed by [`conv_input_grad`] for geometry `g`.
+pub fn conv_input_grad_scratch(g: &Conv1d) -> usize {
+    CONV_BLOCK * g.l_out * (g.c_out + g.c_in) + g.k * g.c_out * g.c_in
+}
+
 /// Input gradient of a convolution (a transposed convolution), for every input unit:
-/// `gx[ci, pos] (+)= Σ_{kk, co} w[ci, kk, co] · g[co, o(pos, kk)]`. `scratch` holds one output row
-/// transposed to `[l_out, c_out]` so the inner products run over contiguous memory.
+/// `gx[ci, pos] (+)= Σ_{kk, co} w[ci, kk, co] · g[co, o]` with `o·stride + kk − pad = pos`.
+///
+/// Runs as GEMMs: for a block of rows, the output gradient is transposed to `[(row, o), c_out]`, and
+/// for every tap `kk` one product `[(row, o), c_out] × [c_out, c_in]` gives the contributions that
+/// are then added at input position `o·stride + kk − pad`.
 pub fn conv_input_grad(g: &Conv1d, grad: &[f32], w: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
-    let (ns, nd, c_out, l_out) = (g.n_src(), g.n_dst(), g.c_out, g.l_out);
-    let gt = &mut scratch[..nd];
-    for (gr, xr) in grad.chunks_exact(nd).zip(gx.chunks_exact_mut(ns)) {
-        if !accumulate {
-            xr.fill(0.0);
-        }
-        if gr.iter().all(|&v| v == 0.0) {
-            continue;
-        }
-        for co in 0..c_out {
-            for o in 0..l_out {
-                gt[o * c_out + co] = gr[co * l_out + o];
+    let (ns, nd, c_in, c_out, l_in, l_out) = (g.n_src(), g.n_dst(), g.c_in, g.c_out, g.l_in, g.l_out);
+    let rows = grad.len() / nd;
+    if !accumulate {
+        gx[..rows * ns].fill(0.0);
+    }
+    let (gt, rest) = scratch.split_at_mut(CONV_BLOCK * l_out * c_out);
+    let (tmp, wt) = rest.split_at_mut(CONV_BLOCK * l_out * c_in);
+    // w[ci, kk, co] → wt[kk][co, ci]
+    for ci in 0..c_in {
+        for kk in 0..g.k {
+            for co in 0..c_out {
+                wt[(kk * c_out + co) * c_in + ci] = w[(ci * g.k + kk) * c_out + co];
             }
         }
-        for pos in 0..g.l_in {
-            g.taps(pos, |kk, o| {
-                let go = &gt[o * c_out..(o + 1) * c_out];
-                for ci in 0..g.c_in {
-                    let wr = &w[(ci * g.k + kk) * c_out..(ci * g.k + kk + 1) * c_out];
-                    let mut acc = 0.0f32;
-                    for (a, b) in wr.iter().zip(go) {
-                        acc += a * b;
-                    }
-                    xr[ci * g.l_in + pos] += acc;
-                }
-            });
+    }
+    let mut r0 = 0;
+    while r0 < rows {
+        let nb = CONV_BLOCK.min(rows - r0);
+        let gb = &grad[r0 * nd..(r0 + nb) * nd];
+        if gb.iter().all(|&v| v == 0.0) {
+            r0 += nb;
+            continue;
         }
+        for r in 0..nb {
+            for co in 0..c_out {
+                for o in 0..l_out {
+                    gt[(r * l_out + o) * c_out + co] = gb[r * nd + co * l_out + o];
+                }
+            }
+        }
+        let m = nb * l_out;
+        for kk in 0..g.k {
+            gemm(&mut tmp[..m * c_in], false, &gt[..m * c_out], &wt[kk * c_out * c_in..(kk + 1) * c_out * c_in], m, c_out, c_in);
+            for r in 0..nb {
+                let xr = &mut gx[(r0 + r) * ns..(r0 + r + 1) * ns];
+                for o in 0..l_out {
+                    let q = o * g.stride + kk;
+                    if q < g.pad || q - g.pad >= l_in {
+                        continue;
+                    }
+                    let pos = q - g.pad;
+                    let tr = &tmp[(r * l_out + o) * c_in..(r * l_out + o + 1) * c_in];
+                    for (ci, &v) in tr.iter().enumerate() {
+                        xr[ci * l_in + pos] += v;
+                    }
+                }
+            }
+        }
+        r0 += nb;
     }
 }
 

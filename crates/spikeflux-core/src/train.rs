@@ -116,13 +116,18 @@ pub fn run_batch(
     stats
 }
 
-/// Evaluates `net` on `ds` in batches of `batch_size` (no update).
+/// Evaluates `net` on `ds` in batches of `batch_size` (no update). Allocates its workspaces; a
+/// [`Trainer`] reuses its own with [`Trainer::evaluate`].
 pub fn evaluate(net: &Network, opts: &EngineOptions, ds: &SpikeDataset, batch_size: usize) -> Metrics {
     let mut wss = workspaces(net, ds.t_steps, batch_size);
+    evaluate_with(net, opts, ds, batch_size, &mut wss)
+}
+
+fn evaluate_with(net: &Network, opts: &EngineOptions, ds: &SpikeDataset, batch_size: usize, wss: &mut [Workspace]) -> Metrics {
     let idx: Vec<usize> = (0..ds.len()).collect();
     let mut acc = Acc::default();
     for b in idx.chunks(batch_size) {
-        let s = run_batch(net, opts, &mut wss, ds, b, None);
+        let s = run_batch(net, opts, wss, ds, b, None);
         acc.add_batch(&s);
     }
     acc.finish(net, ds.t_steps)
@@ -192,6 +197,12 @@ impl Trainer {
         Ok(Trainer { net, opts, optimizer, epochs_done: 0, wss, grad })
     }
 
+    /// Evaluates the current network on `ds` (which must have the trainer's number of steps), reusing
+    /// the training workspaces.
+    pub fn evaluate(&mut self, ds: &SpikeDataset) -> Metrics {
+        evaluate_with(&self.net, &self.opts.engine, ds, self.opts.batch_size, &mut self.wss)
+    }
+
     /// Bytes of the workspaces (activation memory of one mini-batch).
     pub fn workspace_bytes(&self) -> usize {
         self.wss.iter().map(|w| w.bytes()).sum()
@@ -247,7 +258,7 @@ impl Trainer {
         }
         let train_seconds = start.elapsed().as_secs_f64();
         let train_m = acc.finish(&self.net, train.t_steps);
-        let valid = valid.map(|v| evaluate(&self.net, &self.opts.engine, v, self.opts.batch_size));
+        let valid = valid.map(|v| self.evaluate(v));
         self.epochs_done = epoch;
         Ok(EpochRecord { epoch, train: train_m, valid, train_seconds })
     }
