@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use spikeflux_core::data::images::{self, LatencyCode};
 use spikeflux_core::data::randman::{self, RandmanParams};
 use spikeflux_core::data::shd::ShdFile;
 use spikeflux_core::data::SpikeDataset;
@@ -41,6 +42,57 @@ fn default_name() -> String {
 pub struct DataConfig {
     pub randman: Option<RandmanConfig>,
     pub hdf5: Option<Hdf5Config>,
+    pub fashion_mnist: Option<FashionMnistConfig>,
+    pub digits: Option<DigitsConfig>,
+}
+
+/// Fashion-MNIST (IDX files), latency coded.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FashionMnistConfig {
+    #[serde(default = "default_fmnist_dir")]
+    pub dir: PathBuf,
+    #[serde(default = "default_img_steps")]
+    pub n_steps: usize,
+    #[serde(default = "default_thr")]
+    pub threshold: f64,
+    #[serde(default = "default_tau_eff")]
+    pub tau_eff: f64,
+    #[serde(default = "default_valid")]
+    pub valid_fraction: f64,
+}
+
+/// The 8×8 digits CSV, latency coded, split at random (seeded) into train/valid/test.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigitsConfig {
+    pub file: PathBuf,
+    #[serde(default = "default_img_steps")]
+    pub n_steps: usize,
+    #[serde(default = "default_thr")]
+    pub threshold: f64,
+    #[serde(default = "default_tau_eff")]
+    pub tau_eff: f64,
+    #[serde(default = "default_digits_frac")]
+    pub valid_fraction: f64,
+    #[serde(default = "default_digits_frac")]
+    pub test_fraction: f64,
+}
+
+fn default_fmnist_dir() -> PathBuf {
+    PathBuf::from("/usr/share/datasets/fashion-mnist")
+}
+fn default_img_steps() -> usize {
+    100
+}
+fn default_thr() -> f64 {
+    0.2
+}
+fn default_tau_eff() -> f64 {
+    20e-3
+}
+fn default_digits_frac() -> f64 {
+    0.15
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -259,6 +311,8 @@ pub struct TrainConfig {
     pub threads: usize,
     #[serde(default)]
     pub regularizer: Vec<RegularizerConfig>,
+    /// Refuse runs whose activation memory exceeds this many GiB (default: 90 % of available RAM).
+    pub max_memory_gib: Option<f64>,
 }
 
 fn default_opt() -> OptimizerName {
@@ -306,7 +360,40 @@ impl RunConfig {
 
     /// Range checks that serde cannot express; errors name the field.
     pub fn validate(&self) -> Result<()> {
+        let d = &self.data;
+        let n_sources = [d.randman.is_some(), d.hdf5.is_some(), d.fashion_mnist.is_some(), d.digits.is_some()]
+            .iter()
+            .filter(|&&x| x)
+            .count();
+        if n_sources != 1 {
+            return Err(cfg_err("data", "give exactly one of [data.randman], [data.hdf5], [data.fashion_mnist], [data.digits]"));
+        }
+        let check_code = |sec: &str, n_steps: usize, thr: f64, tau: f64| -> Result<()> {
+            if n_steps == 0 {
+                return Err(cfg_err(&format!("data.{sec}.n_steps"), "must be at least 1"));
+            }
+            if !(0.0..1.0).contains(&thr) {
+                return Err(cfg_err(&format!("data.{sec}.threshold"), "must be in [0, 1)"));
+            }
+            if !(tau.is_finite() && tau > 0.0) {
+                return Err(cfg_err(&format!("data.{sec}.tau_eff"), "must be a positive number of seconds"));
+            }
+            Ok(())
+        };
+        if let Some(f) = &d.fashion_mnist {
+            check_code("fashion_mnist", f.n_steps, f.threshold, f.tau_eff)?;
+            if !(0.0..1.0).contains(&f.valid_fraction) {
+                return Err(cfg_err("data.fashion_mnist.valid_fraction", "must be in [0, 1)"));
+            }
+        }
+        if let Some(f) = &d.digits {
+            check_code("digits", f.n_steps, f.threshold, f.tau_eff)?;
+            if !(f.valid_fraction >= 0.0 && f.test_fraction > 0.0 && f.valid_fraction + f.test_fraction < 1.0) {
+                return Err(cfg_err("data.digits.test_fraction", "valid_fraction ≥ 0, test_fraction > 0, and their sum < 1"));
+            }
+        }
         match (&self.data.randman, &self.data.hdf5) {
+            (None, None) => {}
             (Some(r), None) => {
                 self.randman_params(r).validate()?;
                 let s: f64 = r.split.iter().sum();
@@ -347,6 +434,11 @@ impl RunConfig {
         if t.epochs == 0 {
             return Err(cfg_err("train.epochs", "must be at least 1"));
         }
+        if let Some(m) = t.max_memory_gib {
+            if !(m.is_finite() && m > 0.0) {
+                return Err(cfg_err("train.max_memory_gib", "must be a positive number of GiB"));
+            }
+        }
         if !(t.lr.is_finite() && t.lr > 0.0) {
             return Err(cfg_err("train.lr", format!("must be positive, got {}", t.lr)));
         }
@@ -362,7 +454,7 @@ impl RunConfig {
             if c == 0 || p == 0 {
                 return Err(cfg_err("model.input_shape", "channels and positions must be at least 1"));
             }
-            let n_in = self.data.randman.as_ref().map(|r| r.n_units).or(self.data.hdf5.as_ref().map(|h| h.n_in));
+            let n_in = self.n_in();
             if let Some(n) = n_in {
                 if c * p != n {
                     return Err(cfg_err("model.input_shape", format!("[{c}, {p}] has {} units but the data has {n} input channels", c * p)));
@@ -374,9 +466,20 @@ impl RunConfig {
                 return Err(cfg_err(&format!("model.hidden[{l}].stride"), "stride and padding need `kernel` (a convolutional layer)"));
             }
         }
-        let n_in = self.data.randman.as_ref().map(|r| r.n_units).or(self.data.hdf5.as_ref().map(|h| h.n_in)).unwrap_or(1);
+        let n_in = self.n_in().unwrap_or(1);
         self.network_spec(n_in, 2).validate()?;
         Ok(())
+    }
+
+    /// Input channels, where the config alone determines them.
+    fn n_in(&self) -> Option<usize> {
+        let d = &self.data;
+        d.randman
+            .as_ref()
+            .map(|r| r.n_units)
+            .or(d.hdf5.as_ref().map(|h| h.n_in))
+            .or(d.fashion_mnist.as_ref().map(|_| 784))
+            .or(d.digits.as_ref().map(|_| 64))
     }
 
     fn randman_params(&self, r: &RandmanConfig) -> RandmanParams {
@@ -536,8 +639,26 @@ impl RunConfig {
             };
             return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
         }
-        let Some(h) = &self.data.hdf5 else { bail!("no data section") };
         let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let code = |n_steps: usize, threshold: f64, tau_eff: f64| LatencyCode { threshold, tau_eff, dt: self.model.dt, t_steps: n_steps };
+        if let Some(f) = &self.data.fashion_mnist {
+            let dir = resolve(&f.dir);
+            let c = code(f.n_steps, f.threshold, f.tau_eff);
+            let full = images::fashion_mnist(&dir, "train")
+                .with_context(|| "Fashion-MNIST: install it with `apt-get install dataset-fashion-mnist` or set data.fashion_mnist.dir")?
+                .to_dataset(&c, 10)?;
+            let test = images::fashion_mnist(&dir, "t10k")?.to_dataset(&c, 10)?;
+            let (train, valid) = full.random_split(f.valid_fraction, self.train.seed);
+            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
+        }
+        if let Some(f) = &self.data.digits {
+            let c = code(f.n_steps, f.threshold, f.tau_eff);
+            let full = images::digits_csv(&resolve(&f.file))?.to_dataset(&c, 10)?;
+            let (rest, test) = full.random_split(f.test_fraction, self.train.seed ^ 0x5eed);
+            let (train, valid) = rest.random_split(f.valid_fraction / (1.0 - f.test_fraction), self.train.seed);
+            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
+        }
+        let Some(h) = &self.data.hdf5 else { bail!("no data section") };
         let read = |p: &Path| -> Result<SpikeDataset> {
             let p = resolve(p);
             let f = ShdFile::read(&p)?;

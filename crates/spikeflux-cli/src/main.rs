@@ -137,6 +137,13 @@ fn load_config(path: Option<&Path>, ov: &Overrides) -> Result<(RunConfig, PathBu
     Ok((cfg, base))
 }
 
+/// 90 % of the memory the kernel reports as available, if it can be read.
+fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: f64 = text.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(0.9 * kb * 1024.0)
+}
+
 fn set_threads(n: usize) -> Result<()> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if n > 0 {
@@ -217,6 +224,31 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         seed: cfg.train.seed,
         engine: engine.clone(),
     };
+    let need = spikeflux_core::train::estimate_bytes(&net, data.train.t_steps, cfg.train.batch_size);
+    let gib = |b: f64| b / (1u64 << 30) as f64;
+    let limit = cfg.train.max_memory_gib.map(|g| g * (1u64 << 30) as f64).or_else(available_memory);
+    eprintln!(
+        "estimated activation memory: {:.2} GiB (batch {} × T {}){}",
+        gib(need as f64),
+        cfg.train.batch_size,
+        data.train.t_steps,
+        limit.map_or(String::new(), |l| format!(", limit {:.2} GiB", gib(l)))
+    );
+    if let Some(l) = limit {
+        if need as f64 > l {
+            return Err(Error::config(
+                "train.batch_size",
+                format!(
+                    "the run needs {:.2} GiB of activation memory (batch {} × T {} steps) but {:.2} GiB are available (train.max_memory_gib or free RAM); lower train.batch_size, or the data's n_steps",
+                    gib(need as f64),
+                    cfg.train.batch_size,
+                    data.train.t_steps,
+                    gib(l)
+                ),
+            )
+            .into());
+        }
+    }
     let mut trainer = Trainer::new(net, opts, data.train.t_steps)?;
     let initial = trainer.evaluate(&data.train);
     let rates: Vec<String> = initial.rates_hz.iter().map(|r| format!("{r:.2}")).collect();
@@ -236,7 +268,6 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         train_seconds = meta.get("train_seconds").and_then(|s| s.parse().ok()).unwrap_or(0.0);
         eprintln!("resuming after epoch {done} from {}", ckpt.display());
     }
-    eprintln!("activation memory per mini-batch: {:.1} MiB", trainer.workspace_bytes() as f64 / (1 << 20) as f64);
     if dry_run {
         return Ok(());
     }

@@ -257,6 +257,30 @@ impl Workspace {
         }
     }
 
+    /// Bytes a workspace for `t` steps and `b_cap` samples of `spec` will hold, without allocating
+    /// it (the input events, which grow with the data, are not included).
+    pub fn estimate_bytes(spec: &NetworkSpec, n_params: usize, t: usize, b_cap: usize) -> usize {
+        let geoms = spec.geometry().unwrap_or_default();
+        let layers: usize = geoms
+            .iter()
+            .map(|g| {
+                let full = t * b_cap * g.n();
+                let pooled = if g.pool > 1 { t * b_cap * g.output().n() } else { 0 };
+                4 * (5 * full + 2 * pooled + 8 * b_cap * g.n()) + 4 * pooled
+            })
+            .sum();
+        let max_n = geoms.iter().map(|g| g.n()).max().unwrap_or(0);
+        let scratch = geoms
+            .iter()
+            .flat_map(|g| [Some(g.ff), g.rec])
+            .flatten()
+            .filter_map(|c| conv1d(&c))
+            .map(|c| linalg::conv_input_grad_scratch(&c))
+            .max()
+            .unwrap_or(0);
+        layers + 4 * (4 * t * b_cap * spec.n_out + 3 * b_cap * spec.n_out + n_params + b_cap * max_n + scratch)
+    }
+
     /// Bytes held by this workspace (for memory estimates).
     pub fn bytes(&self) -> usize {
         let l: usize = self

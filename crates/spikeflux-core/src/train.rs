@@ -80,6 +80,12 @@ pub fn workspaces(net: &Network, t_steps: usize, batch_size: usize) -> Vec<Works
     (0..n).map(|_| Workspace::new(&net.spec, net.layout.total, t_steps, SLICE)).collect()
 }
 
+/// Activation memory in bytes that training `net` with mini-batches of `batch_size` samples of
+/// `t_steps` steps will allocate (all slices of a batch are held at once).
+pub fn estimate_bytes(net: &Network, t_steps: usize, batch_size: usize) -> usize {
+    batch_size.div_ceil(SLICE) * Workspace::estimate_bytes(&net.spec, net.layout.total, t_steps, SLICE)
+}
+
 /// Runs one mini-batch `idx` of `ds`; with `grad` set, sums the slice gradients into `grad`
 /// (replaced). Returns the batch statistics.
 pub fn run_batch(

@@ -4,6 +4,7 @@
 //! A sample is a list of `(step, unit)` events, sorted and de-duplicated (the input is binary:
 //! duplicates in a bin count once, as in the reference's dense conversion).
 
+pub mod images;
 pub mod randman;
 pub mod shd;
 pub mod synthetic;
