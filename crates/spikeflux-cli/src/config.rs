@@ -117,11 +117,27 @@ pub struct RandmanConfig {
 pub struct Hdf5Config {
     pub train_file: PathBuf,
     pub test_file: PathBuf,
+    /// A separate validation file (SSC has one); otherwise a share of the training file.
+    pub valid_file: Option<PathBuf>,
+    /// How the validation share is drawn from the training file: "random" or "speaker".
+    #[serde(default = "default_split")]
+    pub valid_split: SplitName,
     pub n_steps: usize,
     pub n_in: usize,
     pub n_classes: Option<usize>,
     #[serde(default = "default_valid")]
     pub valid_fraction: f64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SplitName {
+    Random,
+    Speaker,
+}
+
+fn default_split() -> SplitName {
+    SplitName::Random
 }
 
 fn default_valid() -> f64 {
@@ -668,12 +684,36 @@ impl RunConfig {
         let mut test = read(&h.test_file)?;
         let n_classes = full.n_classes.max(test.n_classes);
         test.n_classes = n_classes;
-        let (mut train, mut valid) = full.random_split(h.valid_fraction, self.train.seed);
+        let (mut train, mut valid) = match (&h.valid_file, h.valid_split) {
+            (Some(v), _) => (full, read(v)?),
+            (None, SplitName::Random) => full.random_split(h.valid_fraction, self.train.seed),
+            (None, SplitName::Speaker) => full.speaker_split(h.valid_fraction, self.train.seed)?,
+        };
         train.n_classes = n_classes;
         valid.n_classes = n_classes;
         if train.is_empty() {
             return Err(Error::data_file(resolve(&h.train_file), "has no training samples").into());
         }
         Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shipped config parses and validates (data files are only opened when training).
+    #[test]
+    fn every_config_in_configs_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                RunConfig::load(&p).unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
+                n += 1;
+            }
+        }
+        assert!(n >= 7, "found {n} configs");
     }
 }

@@ -136,6 +136,33 @@ impl SpikeDataset {
             .collect()
     }
 
+    /// A split that holds out whole speakers: speakers are shuffled (seeded) and moved to the second
+    /// part until it holds at least `fraction` of the samples.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the data set has no speaker ids.
+    pub fn speaker_split(&self, fraction: f64, seed: u64) -> Result<(SpikeDataset, SpikeDataset)> {
+        let Some(sp) = &self.speakers else {
+            return Err(Error::config("data.hdf5.valid_split", "\"speaker\" needs /extra/speaker in the file; use \"random\""));
+        };
+        let mut ids: Vec<u32> = sp.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        shuffle(&mut ids, &mut rng_for(seed, stream::SPLIT + 1));
+        let want = (fraction * self.len() as f64).ceil() as usize;
+        let mut held = std::collections::HashSet::new();
+        let mut count = 0;
+        for id in ids {
+            if count >= want {
+                break;
+            }
+            count += sp.iter().filter(|&&s| s == id).count();
+            held.insert(id);
+        }
+        let (b, a): (Vec<usize>, Vec<usize>) = (0..self.len()).partition(|&i| held.contains(&sp[i]));
+        Ok((self.subset(&a), self.subset(&b)))
+    }
+
     /// A seeded random split: `fraction` of the samples (rounded down) go to the second part.
     pub fn random_split(&self, fraction: f64, seed: u64) -> (SpikeDataset, SpikeDataset) {
         let mut idx: Vec<usize> = (0..self.len()).collect();
@@ -170,6 +197,19 @@ mod tests {
         assert_eq!(ds.events(0), &[(0, 1), (1, 2)]);
         let e = SpikeDataset::from_samples(3, 2, 4, 1e-3, vec![vec![(4, 0)]], vec![0]).unwrap_err();
         assert!(e.to_string().contains("step 4"), "{e}");
+    }
+
+    #[test]
+    fn speaker_split_holds_out_whole_speakers() {
+        let samples = vec![vec![]; 10];
+        let mut ds = SpikeDataset::from_samples(1, 2, 1, 1e-3, samples, vec![0; 10]).unwrap();
+        assert!(ds.speaker_split(0.2, 1).is_err());
+        ds.speakers = Some(vec![0, 0, 1, 1, 1, 2, 2, 3, 3, 3]);
+        let (a, b) = ds.speaker_split(0.2, 1).unwrap();
+        assert_eq!(a.len() + b.len(), 10);
+        assert!(b.len() >= 2);
+        let (sa, sb) = (a.speakers.unwrap(), b.speakers.unwrap());
+        assert!(sa.iter().all(|s| !sb.contains(s)));
     }
 
     #[test]
