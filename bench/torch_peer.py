@@ -61,6 +61,7 @@ class SnnTorchNet(torch.nn.Module):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--impl", choices=["reference", "snntorch"], required=True)
+    ap.add_argument("--arch", choices=["randman", "rcsnn"], default="randman")
     ap.add_argument("--data", required=True)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
@@ -71,7 +72,24 @@ def main():
     d = json.load(open(a.data))
     n_in, T, C, dt = d["n_in"], d["t_steps"], d["n_classes"], d["dt"]
     x, y = dense(d["splits"]["train"], n_in, T)
-    if a.impl == "reference":
+    regs = REGS
+    if a.arch == "rcsnn":
+        # notebook 03 (spec §4.4), as in configs/shd-rcsnn.toml
+        conv = lambda k, s: dict(kernel=k, stride=s, padding=0, rec_kernel=5)
+        layers = [dict(size=16, recurrent=True, tau_mem=20e-3, tau_syn=10e-3, conv=conv(21, 10)),
+                  dict(size=32, recurrent=True, tau_mem=20e-3, tau_syn=10e-3, conv=conv(7, 3)),
+                  dict(size=64, recurrent=True, tau_mem=20e-3, tau_syn=10e-3, conv=conv(7, 3))]
+        net = ReferenceNet(n_in, C, layers, dict(tau_mem=0.7, tau_syn=10e-3, initial_state=-1e-3), dt=dt,
+                           input_shape=(1, n_in))
+        with torch.no_grad():
+            for w, s in zip(net.ff, [1.15435, 0.49985, 0.35344]):
+                w.normal_(0, s)
+            for w, s in zip(net.rec, [0.19714, 0.13940, 0.09857]):
+                w.normal_(0, s)
+            net.w_out.normal_(0, 320 ** -0.5)
+        regs = [dict(bound="upper", strength=0.01, threshold=7.0, scope="channel")]
+        channels = [16, 32, 64]
+    elif a.impl == "reference":
         net = ReferenceNet(n_in, C, [dict(size=128, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
                            dict(tau_mem=0.2, tau_syn=10e-3, initial_state=-1e-2), dt=dt)
         with torch.no_grad():
@@ -79,6 +97,8 @@ def main():
             net.w_out.normal_(0, 2.3214)
     else:
         net = SnnTorchNet(n_in, 128, C, dt)
+    if a.arch != "rcsnn":
+        channels = None
     params = list(net.parameters())
     state = {}
     times, accs = [], []
@@ -89,7 +109,7 @@ def main():
         for i in range(0, len(y), a.batch_size):
             idx = perm[i:i + a.batch_size]
             V, spikes = net(x[idx])[:2]
-            ce, reg, z = loss_fn(V, spikes, y[idx], "max-over-time", REGS)
+            ce, reg, z = loss_fn(V, spikes, y[idx], "max-over-time", regs, channels=channels)
             for p in params:
                 p.grad = None
             (ce + reg).backward()
@@ -97,7 +117,8 @@ def main():
             correct += (z.argmax(1) == y[idx]).sum().item()
         times.append(time.perf_counter() - t0)
         accs.append(correct / len(y))
-    print(json.dumps(dict(impl=a.impl, seconds_per_epoch=sum(times) / len(times), epoch_seconds=times,
+    print(json.dumps(dict(impl=a.impl, arch=a.arch, samples=len(y), seconds_per_epoch=sum(times) / len(times),
+                          epoch_seconds=times,
                           train_acc=accs, threads=a.threads, torch=torch.__version__)))
 
 

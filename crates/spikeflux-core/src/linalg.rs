@@ -190,8 +190,16 @@ impl Conv1d {
         let (c_out, l_out) = (self.c_out, self.l_out);
         self.taps(pos, |kk, o| {
             let wr = &w[(ci * self.k + kk) * c_out..(ci * self.k + kk + 1) * c_out];
-            for (co, &wv) in wr.iter().enumerate() {
-                out[co * l_out + o] += x * wv;
+            // output channel co of position o sits at co·l_out + o
+            let col = out[o..].iter_mut().step_by(l_out);
+            if x == 1.0 {
+                for (y, &wv) in col.zip(wr) {
+                    *y += wv;
+                }
+            } else {
+                for (y, &wv) in col.zip(wr) {
+                    *y += x * wv;
+                }
             }
         });
     }
@@ -203,8 +211,8 @@ impl Conv1d {
         let (c_out, l_out) = (self.c_out, self.l_out);
         self.taps(pos, |kk, o| {
             let d = &mut dw[(ci * self.k + kk) * c_out..(ci * self.k + kk + 1) * c_out];
-            for (co, dv) in d.iter_mut().enumerate() {
-                *dv += x * g[co * l_out + o];
+            for (dv, &gv) in d.iter_mut().zip(g[o..].iter().step_by(l_out)) {
+                *dv += x * gv;
             }
         });
     }
