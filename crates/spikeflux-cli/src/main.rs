@@ -224,14 +224,15 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         seed: cfg.train.seed,
         engine: engine.clone(),
     };
-    let need = spikeflux_core::train::estimate_bytes(&net, data.train.t_steps, cfg.train.batch_size);
+    let need = spikeflux_core::train::estimate_bytes(&net, data.train.t_steps, cfg.train.batch_size, rayon::current_num_threads());
     let gib = |b: f64| b / (1u64 << 30) as f64;
     let limit = cfg.train.max_memory_gib.map(|g| g * (1u64 << 30) as f64).or_else(available_memory);
     eprintln!(
-        "estimated activation memory: {:.2} GiB (batch {} × T {}){}",
+        "estimated activation memory: {:.2} GiB (batch {} × T {}, {} threads){}",
         gib(need as f64),
         cfg.train.batch_size,
         data.train.t_steps,
+        rayon::current_num_threads(),
         limit.map_or(String::new(), |l| format!(", limit {:.2} GiB", gib(l)))
     );
     if let Some(l) = limit {

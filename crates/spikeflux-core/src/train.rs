@@ -2,8 +2,10 @@
 //! per-epoch metrics (spec §4.0).
 //!
 //! A mini-batch is cut into slices of [`SLICE`] samples, a fixed size that does not depend on the
-//! thread count; threads run whole slices through the time loop and the slice gradients are summed in
-//! slice order, so results are bitwise identical for any number of threads.
+//! thread count; threads run whole slices through the time loop (forward, loss, backward) in a
+//! workspace taken from a [`SlicePool`], and the slice gradients are summed in slice order, so results
+//! are bitwise identical for any number of threads while activation memory grows with the thread
+//! count, not the batch size.
 //!
 //! Metrics are **per-sample means** over the whole set (loss = cross-entropy + regularizer loss,
 //! accuracy = correct / samples). stork reports the unweighted mean of per-batch means, which differs
@@ -74,16 +76,69 @@ impl Acc {
     }
 }
 
-/// Workspaces for mini-batches of up to `batch_size` samples.
-pub fn workspaces(net: &Network, t_steps: usize, batch_size: usize) -> Vec<Workspace> {
-    let n = batch_size.div_ceil(SLICE);
-    (0..n).map(|_| Workspace::new(&net.spec, net.layout.total, t_steps, SLICE)).collect()
+/// Workspaces and per-slice results for mini-batches.
+///
+/// A workspace holds everything one slice needs through forward and backward; threads take one from
+/// the pool per slice and give it back, so only as many exist as run at once (about the thread
+/// count), not one per slice. Each slice's gradient and statistics are copied into `slots[slice]`
+/// and reduced in slice order, so the result does not depend on which thread or workspace ran it.
+#[derive(Debug)]
+pub struct SlicePool {
+    spec: crate::network::NetworkSpec,
+    n_params: usize,
+    t_steps: usize,
+    free: std::sync::Mutex<Vec<Workspace>>,
+    slots: Vec<(Vec<f32>, SliceStats)>,
+    created: std::sync::atomic::AtomicUsize,
+}
+
+impl SlicePool {
+    /// A pool for `net`, `t_steps` steps and batches of up to `batch_size` samples.
+    pub fn new(net: &Network, t_steps: usize, batch_size: usize) -> Self {
+        let n = batch_size.div_ceil(SLICE);
+        SlicePool {
+            spec: net.spec.clone(),
+            n_params: net.layout.total,
+            t_steps,
+            free: std::sync::Mutex::new(Vec::new()),
+            slots: (0..n).map(|_| (vec![0.0; net.layout.total], SliceStats::default())).collect(),
+            created: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn take(&self) -> Workspace {
+        let ws = self.free.lock().map(|mut f| f.pop()).unwrap_or(None);
+        ws.unwrap_or_else(|| {
+            self.created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Workspace::new(&self.spec, self.n_params, self.t_steps, SLICE)
+        })
+    }
+
+    fn give(&self, ws: Workspace) {
+        if let Ok(mut f) = self.free.lock() {
+            f.push(ws);
+        }
+    }
+
+    /// Workspaces created so far (at most the number of slices that ran at once).
+    pub fn workspaces(&self) -> usize {
+        self.created.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Bytes held: the workspaces created so far and the per-slice gradient slots.
+    pub fn bytes(&self) -> usize {
+        let ws = Workspace::estimate_bytes(&self.spec, self.n_params, self.t_steps, SLICE);
+        self.workspaces() * ws + self.slots.len() * 4 * self.n_params
+    }
 }
 
 /// Activation memory in bytes that training `net` with mini-batches of `batch_size` samples of
-/// `t_steps` steps will allocate (all slices of a batch are held at once).
-pub fn estimate_bytes(net: &Network, t_steps: usize, batch_size: usize) -> usize {
-    batch_size.div_ceil(SLICE) * Workspace::estimate_bytes(&net.spec, net.layout.total, t_steps, SLICE)
+/// `t_steps` steps on `threads` threads will allocate: one workspace per concurrently running slice
+/// and one gradient slot per slice.
+pub fn estimate_bytes(net: &Network, t_steps: usize, batch_size: usize, threads: usize) -> usize {
+    let slices = batch_size.div_ceil(SLICE);
+    slices.min(threads.max(1)) * Workspace::estimate_bytes(&net.spec, net.layout.total, t_steps, SLICE)
+        + slices * 4 * net.layout.total
 }
 
 /// Runs one mini-batch `idx` of `ds`; with `grad` set, sums the slice gradients into `grad`
@@ -91,7 +146,7 @@ pub fn estimate_bytes(net: &Network, t_steps: usize, batch_size: usize) -> usize
 pub fn run_batch(
     net: &Network,
     opts: &EngineOptions,
-    wss: &mut [Workspace],
+    pool: &mut SlicePool,
     ds: &SpikeDataset,
     idx: &[usize],
     grad: Option<&mut [f32]>,
@@ -99,41 +154,47 @@ pub fn run_batch(
     let slices: Vec<&[usize]> = idx.chunks(SLICE).collect();
     let backward = grad.is_some();
     let total = idx.len();
-    wss[..slices.len()].par_iter_mut().zip(slices.par_iter()).for_each(|(ws, sl)| {
+    let mut slots = std::mem::take(&mut pool.slots);
+    slots[..slices.len()].par_iter_mut().zip(slices.par_iter()).for_each(|(slot, sl)| {
+        let mut ws = pool.take();
         ws.load(ds, sl);
-        engine::forward(net, opts, ws);
-        engine::loss(net, opts, ws, total);
+        engine::forward(net, opts, &mut ws);
+        engine::loss(net, opts, &mut ws, total);
         if backward {
-            engine::backward(net, opts, ws);
+            engine::backward(net, opts, &mut ws);
+            slot.0.copy_from_slice(&ws.grads);
         }
+        slot.1 = ws.stats.clone();
+        pool.give(ws);
     });
     let mut stats = SliceStats::default();
-    for ws in &wss[..slices.len()] {
-        stats.add(&ws.stats);
+    for slot in &slots[..slices.len()] {
+        stats.add(&slot.1);
     }
     if let Some(g) = grad {
-        g.copy_from_slice(&wss[0].grads);
-        for ws in &wss[1..slices.len()] {
-            for (a, b) in g.iter_mut().zip(&ws.grads) {
+        g.copy_from_slice(&slots[0].0);
+        for slot in &slots[1..slices.len()] {
+            for (a, b) in g.iter_mut().zip(&slot.0) {
                 *a += b;
             }
         }
     }
+    pool.slots = slots;
     stats
 }
 
 /// Evaluates `net` on `ds` in batches of `batch_size` (no update). Allocates its workspaces; a
 /// [`Trainer`] reuses its own with [`Trainer::evaluate`].
 pub fn evaluate(net: &Network, opts: &EngineOptions, ds: &SpikeDataset, batch_size: usize) -> Metrics {
-    let mut wss = workspaces(net, ds.t_steps, batch_size);
-    evaluate_with(net, opts, ds, batch_size, &mut wss)
+    let mut pool = SlicePool::new(net, ds.t_steps, batch_size);
+    evaluate_with(net, opts, ds, batch_size, &mut pool)
 }
 
-fn evaluate_with(net: &Network, opts: &EngineOptions, ds: &SpikeDataset, batch_size: usize, wss: &mut [Workspace]) -> Metrics {
+fn evaluate_with(net: &Network, opts: &EngineOptions, ds: &SpikeDataset, batch_size: usize, pool: &mut SlicePool) -> Metrics {
     let idx: Vec<usize> = (0..ds.len()).collect();
     let mut acc = Acc::default();
     for b in idx.chunks(batch_size) {
-        let s = run_batch(net, opts, wss, ds, b, None);
+        let s = run_batch(net, opts, pool, ds, b, None);
         acc.add_batch(&s);
     }
     acc.finish(net, ds.t_steps)
@@ -178,7 +239,7 @@ pub struct Trainer {
     pub optimizer: Optimizer,
     /// Epochs completed.
     pub epochs_done: usize,
-    wss: Vec<Workspace>,
+    pool: SlicePool,
     grad: Vec<f32>,
 }
 
@@ -197,21 +258,21 @@ impl Trainer {
         if !(lr.is_finite() && lr > 0.0) {
             return Err(Error::config("train.lr", format!("must be positive, got {lr}")));
         }
-        let wss = workspaces(&net, t_steps, opts.batch_size);
+        let pool = SlicePool::new(&net, t_steps, opts.batch_size);
         let optimizer = Optimizer::new(opts.optimizer, net.layout.total);
         let grad = vec![0.0; net.layout.total];
-        Ok(Trainer { net, opts, optimizer, epochs_done: 0, wss, grad })
+        Ok(Trainer { net, opts, optimizer, epochs_done: 0, pool, grad })
     }
 
     /// Evaluates the current network on `ds` (which must have the trainer's number of steps), reusing
     /// the training workspaces.
     pub fn evaluate(&mut self, ds: &SpikeDataset) -> Metrics {
-        evaluate_with(&self.net, &self.opts.engine, ds, self.opts.batch_size, &mut self.wss)
+        evaluate_with(&self.net, &self.opts.engine, ds, self.opts.batch_size, &mut self.pool)
     }
 
-    /// Bytes of the workspaces (activation memory of one mini-batch).
+    /// Bytes of the workspaces created so far and the per-slice gradient slots.
     pub fn workspace_bytes(&self) -> usize {
-        self.wss.iter().map(|w| w.bytes()).sum()
+        self.pool.bytes()
     }
 
     /// Trains one epoch on `train`, then evaluates `valid`. `progress(batch, n_batches)` is called
@@ -232,7 +293,7 @@ impl Trainer {
         let n_batches = order.len().div_ceil(self.opts.batch_size);
         let mut acc = Acc::default();
         for (bi, idx) in order.chunks(self.opts.batch_size).enumerate() {
-            let s = run_batch(&self.net, &self.opts.engine, &mut self.wss, train, idx, Some(&mut self.grad));
+            let s = run_batch(&self.net, &self.opts.engine, &mut self.pool, train, idx, Some(&mut self.grad));
             let loss = s.ce_sum / s.samples as f64 + s.reg_loss;
             if !loss.is_finite() {
                 return Err(Error::NonFinite {
