@@ -269,8 +269,8 @@ fn paper_shd_configs_print_the_spec_sigma_w_and_train() {
     // the RCSNN at the paper's batch 400 and T = 350 fits in 8 GiB; a limit below that is refused, naming the knob
     let gib: f64 = err.split("estimated activation memory: ").nth(1).unwrap().split(" GiB").next().unwrap().parse().unwrap();
     assert!(gib < 8.0, "RCSNN needs {gib} GiB");
-    let small = write(dir.path(), "rc-small.toml", &std::fs::read_to_string(&rc).unwrap().replace("seed = 1", "seed = 1\nmax_memory_gib = 2.0"));
-    fails_with(&run(dir.path(), &["train", "--config", &small, "--dry-run"]), 2, &["train.batch_size", "n_steps", "2.00 GiB"]);
+    let small = write(dir.path(), "rc-small.toml", &std::fs::read_to_string(&rc).unwrap().replace("seed = 1", "seed = 1\nmax_memory_gib = 0.1"));
+    fails_with(&run(dir.path(), &["train", "--config", &small, "--dry-run"]), 2, &["train.batch_size", "n_steps", "0.10 GiB"]);
     let out = run(dir.path(), &["train", "--config", &rc, "--epochs", "3", "--batch-size", "12", "--out", "r"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let log = std::fs::read_to_string(dir.path().join("r/log.jsonl")).unwrap();
