@@ -39,13 +39,15 @@ pub fn to_bytes(net: &Network, metadata: HashMap<String, String>) -> Result<Vec<
         .into_iter()
         .map(|t| {
             let [n_in, n_out] = t.rest_out;
-            let w = &net.params[t.range];
-            let mut bytes = Vec::with_capacity(4 * w.len());
-            for o in 0..n_out {
-                for i in 0..n_in {
-                    bytes.extend_from_slice(&w[i * n_out + o].to_le_bytes());
+            let w = &net.params[t.range.clone()];
+            let mut torch = vec![0.0f32; w.len()];
+            for i in 0..n_in {
+                let ti = t.torch_rest(i);
+                for o in 0..n_out {
+                    torch[o * n_in + ti] = w[i * n_out + o];
                 }
             }
+            let bytes = torch.iter().flat_map(|x| x.to_le_bytes()).collect();
             (t.name, bytes, t.torch_shape)
         })
         .collect();
@@ -87,9 +89,10 @@ pub fn load(net: &mut Network, path: &Path) -> Result<HashMap<String, String>> {
         }
         let d = t.data();
         let w = &mut net.params[info.range.clone()];
-        for o in 0..n_out {
-            for i in 0..n_in {
-                let k = 4 * (o * n_in + i);
+        for i in 0..n_in {
+            let ti = info.torch_rest(i);
+            for o in 0..n_out {
+                let k = 4 * (o * n_in + ti);
                 w[i * n_out + o] = f32::from_le_bytes([d[k], d[k + 1], d[k + 2], d[k + 3]]);
             }
         }

@@ -651,21 +651,26 @@ pub fn loss(net: &Network, opts: &EngineOptions, ws: &mut Workspace, batch_total
                 Bound::Lower => -1.0,
             };
             let excess = |x: f64| (sign * (x - r.threshold as f64)).max(0.0);
-            // groups of neurons whose counts are averaged before the bound: size and number per sample
-            let (group, groups) = match r.scope {
-                RegScope::Neuron => (1, n),
-                RegScope::Population => (n, 1),
-                RegScope::Channel => (np, nc),
+            // groups of neurons whose counts are averaged before the bound; neurons are
+            // position-major (p·channels + c), so a channel's neurons are `channels` apart
+            let (size, stride, groups) = match r.scope {
+                RegScope::Neuron => (1, 1, n),
+                RegScope::Population => (n, 1, 1),
+                RegScope::Channel => (np, nc, nc),
             };
             let norm = inv_b / groups as f64;
-            for (cg, dg) in cnt.chunks_exact(group).zip(dcnt.chunks_exact_mut(group)) {
-                let mean = cg.iter().map(|&x| x as f64).sum::<f64>() / group as f64;
-                let e = excess(mean);
-                ws.stats.reg_loss += r.strength as f64 * e * e * norm;
-                let gr = (2.0 * r.strength as f64 * e * sign * norm / group as f64) as f32;
-                if gr != 0.0 {
-                    for d in dg {
-                        *d += gr;
+            for (cs, ds) in cnt.chunks_exact(n).zip(dcnt.chunks_exact_mut(n)) {
+                for gi in 0..groups {
+                    // group gi starts at gi·size (Neuron/Population) or at channel gi (Channel)
+                    let start = if stride == 1 { gi * size } else { gi };
+                    let mean = (0..size).map(|j| cs[start + j * stride] as f64).sum::<f64>() / size as f64;
+                    let e = excess(mean);
+                    ws.stats.reg_loss += r.strength as f64 * e * e * norm;
+                    let gr = (2.0 * r.strength as f64 * e * sign * norm / size as f64) as f32;
+                    if gr != 0.0 {
+                        for j in 0..size {
+                            ds[start + j * stride] += gr;
+                        }
                     }
                 }
             }

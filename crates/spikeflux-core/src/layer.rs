@@ -1,7 +1,10 @@
 //! Layer geometry: shapes of groups and the connections between them (spec §3.1, §3.2).
 //!
-//! A group's neurons are indexed channel-major, `c·positions + p`, so flattening a convolutional
-//! group into a dense connection uses the same order as PyTorch's `reshape(B, −1)`.
+//! Hidden groups are stored **position-major**, neuron `p·channels + c`, so that one presynaptic
+//! event updates a contiguous run of output channels. Input data keep the channel-major convention
+//! of the data sets (`c·positions + p`). A dense connection from a convolutional group therefore sees
+//! its inputs in position-major order; checkpoints permute those weights to PyTorch's channel-major
+//! `reshape(B, −1)` order ([`crate::network::TensorInfo::torch_rest`]).
 //!
 //! Weights are stored "output-minor": `[rest…, n_out]` row-major, where `rest` is the source unit for a
 //! dense connection and `(c_in, k)` for a 1-D convolution. One presynaptic event therefore touches

@@ -183,37 +183,30 @@ impl Conv1d {
         }
     }
 
-    /// Adds one input event (`unit = c·l_in + pos`, value `x`) to one output row `[c_out, l_out]`.
+    /// Adds one input event at (`ci`, `pos`) with value `x` to one position-major output row
+    /// `[l_out, c_out]`: a contiguous `c_out`-wide update per tap.
     #[inline(always)]
-    fn scatter(&self, unit: usize, x: f32, w: &[f32], out: &mut [f32]) {
-        let (ci, pos) = (unit / self.l_in, unit % self.l_in);
-        let (c_out, l_out) = (self.c_out, self.l_out);
+    fn scatter(&self, ci: usize, pos: usize, x: f32, w: &[f32], out: &mut [f32]) {
+        let c_out = self.c_out;
         self.taps(pos, |kk, o| {
             let wr = &w[(ci * self.k + kk) * c_out..(ci * self.k + kk + 1) * c_out];
-            // output channel co of position o sits at co·l_out + o
-            let col = out[o..].iter_mut().step_by(l_out);
+            let y = &mut out[o * c_out..(o + 1) * c_out];
             if x == 1.0 {
-                for (y, &wv) in col.zip(wr) {
+                for (y, &wv) in y.iter_mut().zip(wr) {
                     *y += wv;
                 }
             } else {
-                for (y, &wv) in col.zip(wr) {
-                    *y += x * wv;
-                }
+                axpy(y, x, wr);
             }
         });
     }
 
-    /// Accumulates one input event's weight gradient against one output-gradient row.
+    /// Accumulates one input event's weight gradient against one position-major gradient row.
     #[inline(always)]
-    fn gather_grad(&self, unit: usize, x: f32, g: &[f32], dw: &mut [f32]) {
-        let (ci, pos) = (unit / self.l_in, unit % self.l_in);
-        let (c_out, l_out) = (self.c_out, self.l_out);
+    fn gather_grad(&self, ci: usize, pos: usize, x: f32, g: &[f32], dw: &mut [f32]) {
+        let c_out = self.c_out;
         self.taps(pos, |kk, o| {
-            let d = &mut dw[(ci * self.k + kk) * c_out..(ci * self.k + kk + 1) * c_out];
-            for (dv, &gv) in d.iter_mut().zip(g[o..].iter().step_by(l_out)) {
-                *dv += x * gv;
-            }
+            axpy(&mut dw[(ci * self.k + kk) * c_out..(ci * self.k + kk + 1) * c_out], x, &g[o * c_out..(o + 1) * c_out]);
         });
     }
 
@@ -225,65 +218,65 @@ impl Conv1d {
     }
 }
 
-/// Event-driven convolution `out += conv(x)` from events, rows `[rows, c_out·l_out]`.
+/// Event-driven convolution `out += conv(x)` from input events. Event units are **channel-major**
+/// (`c·l_in + pos`, the data's convention); `out` rows are position-major `[l_out, c_out]`.
 pub fn conv_project_csr(g: &Conv1d, x: &Csr, w: &[f32], out: &mut [f32]) {
     let nd = g.n_dst();
     for r in 0..x.rows() {
         let o = &mut out[r * nd..(r + 1) * nd];
         for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            g.scatter(x.idx[k] as usize, x.val[k], w, o);
+            let u = x.idx[k] as usize;
+            g.scatter(u / g.l_in, u % g.l_in, x.val[k], w, o);
         }
     }
 }
 
-/// Event-driven convolution `out += conv(x)` from a mostly-zero dense `x: [rows, c_in·l_in]`.
+/// Event-driven convolution `out += conv(x)` from a mostly-zero dense, **position-major**
+/// `x: [rows, l_in, c_in]` (a hidden group); `out` rows are position-major `[l_out, c_out]`.
 pub fn conv_project_scan(g: &Conv1d, x: &[f32], w: &[f32], out: &mut [f32]) {
     for (xr, o) in x.chunks_exact(g.n_src()).zip(out.chunks_exact_mut(g.n_dst())) {
-        for_each_nonzero(xr, |i, xi| g.scatter(i, xi, w, o));
+        for_each_nonzero(xr, |i, xi| g.scatter(i % g.c_in, i / g.c_in, xi, w, o));
     }
 }
 
-/// Weight gradient of a convolution from events: `dw[ci, kk, co] += x · g[co, o]`.
+/// Weight gradient of a convolution from (channel-major) input events: `dw[ci, kk, co] += x · g[o, co]`.
 pub fn conv_weight_grad_csr(g: &Conv1d, x: &Csr, grad: &[f32], dw: &mut [f32]) {
     let nd = g.n_dst();
     for r in 0..x.rows() {
         let gr = &grad[r * nd..(r + 1) * nd];
         for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            g.gather_grad(x.idx[k] as usize, x.val[k], gr, dw);
+            let u = x.idx[k] as usize;
+            g.gather_grad(u / g.l_in, u % g.l_in, x.val[k], gr, dw);
         }
     }
 }
 
-/// Weight gradient of a convolution from a mostly-zero dense `x: [rows, c_in·l_in]`.
+/// Weight gradient of a convolution from a mostly-zero dense, position-major `x: [rows, l_in, c_in]`.
 pub fn conv_weight_grad_scan(g: &Conv1d, x: &[f32], grad: &[f32], dw: &mut [f32]) {
     for (xr, gr) in x.chunks_exact(g.n_src()).zip(grad.chunks_exact(g.n_dst())) {
-        for_each_nonzero(xr, |i, xi| g.gather_grad(i, xi, gr, dw));
+        for_each_nonzero(xr, |i, xi| g.gather_grad(i % g.c_in, i / g.c_in, xi, gr, dw));
     }
 }
 
-/// Rows processed per block by [`conv_input_grad`]; its scratch must hold
-/// [`conv_input_grad_scratch`] floats.
+/// Rows processed per block by [`conv_input_grad`].
 pub const CONV_BLOCK: usize = 16;
 
 /// Scratch floats needed by [`conv_input_grad`] for geometry `g`.
 pub fn conv_input_grad_scratch(g: &Conv1d) -> usize {
-    CONV_BLOCK * g.l_out * (g.c_out + g.c_in) + g.k * g.c_out * g.c_in
+    CONV_BLOCK * g.l_out * g.c_in + g.k * g.c_out * g.c_in
 }
 
-/// Input gradient of a convolution (a transposed convolution), for every input unit:
-/// `gx[ci, pos] (+)= Σ_{kk, co} w[ci, kk, co] · g[co, o]` with `o·stride + kk − pad = pos`.
-///
-/// Runs as GEMMs: for a block of rows, the output gradient is transposed to `[(row, o), c_out]`, and
-/// for every tap `kk` one product `[(row, o), c_out] × [c_out, c_in]` gives the contributions that
-/// are then added at input position `o·stride + kk − pad`.
+/// Input gradient of a convolution (a transposed convolution) for every input unit of a hidden,
+/// position-major source: `gx[pos, ci] (+)= Σ_{kk, co} w[ci, kk, co] · g[o, co]` with
+/// `o·stride + kk − pad = pos`. For a block of rows, each tap is one GEMM
+/// `[(row, o), c_out] × [c_out, c_in]` whose rows are then added at input position `o·stride + kk − pad`.
 pub fn conv_input_grad(g: &Conv1d, grad: &[f32], w: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
     let (ns, nd, c_in, c_out, l_in, l_out) = (g.n_src(), g.n_dst(), g.c_in, g.c_out, g.l_in, g.l_out);
     let rows = grad.len() / nd;
     if !accumulate {
         gx[..rows * ns].fill(0.0);
     }
-    let (gt, rest) = scratch.split_at_mut(CONV_BLOCK * l_out * c_out);
-    let (tmp, wt) = rest.split_at_mut(CONV_BLOCK * l_out * c_in);
+    let (tmp, wt) = scratch.split_at_mut(CONV_BLOCK * l_out * c_in);
     // w[ci, kk, co] → wt[kk][co, ci]
     for ci in 0..c_in {
         for kk in 0..g.k {
@@ -300,16 +293,9 @@ pub fn conv_input_grad(g: &Conv1d, grad: &[f32], w: &[f32], gx: &mut [f32], accu
             r0 += nb;
             continue;
         }
-        for r in 0..nb {
-            for co in 0..c_out {
-                for o in 0..l_out {
-                    gt[(r * l_out + o) * c_out + co] = gb[r * nd + co * l_out + o];
-                }
-            }
-        }
         let m = nb * l_out;
         for kk in 0..g.k {
-            gemm(&mut tmp[..m * c_in], false, &gt[..m * c_out], &wt[kk * c_out * c_in..(kk + 1) * c_out * c_in], m, c_out, c_in);
+            gemm(&mut tmp[..m * c_in], false, gb, &wt[kk * c_out * c_in..(kk + 1) * c_out * c_in], m, c_out, c_in);
             for r in 0..nb {
                 let xr = &mut gx[(r0 + r) * ns..(r0 + r + 1) * ns];
                 for o in 0..l_out {
@@ -319,8 +305,8 @@ pub fn conv_input_grad(g: &Conv1d, grad: &[f32], w: &[f32], gx: &mut [f32], accu
                     }
                     let pos = q - g.pad;
                     let tr = &tmp[(r * l_out + o) * c_in..(r * l_out + o + 1) * c_in];
-                    for (ci, &v) in tr.iter().enumerate() {
-                        xr[ci * l_in + pos] += v;
+                    for (x, &v) in xr[pos * c_in..(pos + 1) * c_in].iter_mut().zip(tr) {
+                        *x += v;
                     }
                 }
             }
@@ -329,35 +315,35 @@ pub fn conv_input_grad(g: &Conv1d, grad: &[f32], w: &[f32], gx: &mut [f32], accu
     }
 }
 
-/// Max-pooling over positions with kernel = stride `k` (floor), per row `[c, l] → [c, l/k]`; `idx`
-/// records the position of the first maximum in each window (PyTorch's tie rule).
+/// Max-pooling over positions with kernel = stride `k` (floor) on position-major rows
+/// `[l, c] → [l/k, c]`; `idx` records the position of the first maximum in each window (PyTorch's
+/// tie rule).
 pub fn maxpool_forward(c: usize, l: usize, k: usize, x: &[f32], out: &mut [f32], idx: &mut [u32]) {
     let lp = l / k;
     for ((xr, or), ir) in x.chunks_exact(c * l).zip(out.chunks_exact_mut(c * lp)).zip(idx.chunks_exact_mut(c * lp)) {
-        for ch in 0..c {
-            for j in 0..lp {
-                let base = ch * l + j * k;
-                let (mut best, mut bi) = (xr[base], 0);
-                for w in 1..k {
-                    if xr[base + w] > best {
-                        best = xr[base + w];
-                        bi = w;
+        for j in 0..lp {
+            for ch in 0..c {
+                let (mut best, mut bp) = (xr[j * k * c + ch], j * k);
+                for p in j * k + 1..(j + 1) * k {
+                    if xr[p * c + ch] > best {
+                        best = xr[p * c + ch];
+                        bp = p;
                     }
                 }
-                or[ch * lp + j] = best;
-                ir[ch * lp + j] = (j * k + bi) as u32;
+                or[j * c + ch] = best;
+                ir[j * c + ch] = bp as u32;
             }
         }
     }
 }
 
-/// Backward of [`maxpool_forward`]: `gx[c, idx] += g` (gx not cleared here).
+/// Backward of [`maxpool_forward`]: `gx[idx, ch] += g[j, ch]` (gx not cleared here).
 pub fn maxpool_backward(c: usize, l: usize, k: usize, g: &[f32], idx: &[u32], gx: &mut [f32]) {
     let lp = l / k;
     for ((gr, ir), xr) in g.chunks_exact(c * lp).zip(idx.chunks_exact(c * lp)).zip(gx.chunks_exact_mut(c * l)) {
-        for ch in 0..c {
-            for j in 0..lp {
-                xr[ch * l + ir[ch * lp + j] as usize] += gr[ch * lp + j];
+        for j in 0..lp {
+            for ch in 0..c {
+                xr[ir[j * c + ch] as usize * c + ch] += gr[j * c + ch];
             }
         }
     }
@@ -403,7 +389,7 @@ mod tests {
             assert_eq!(d1[i], d2[i]);
             assert!((d1[i] - d3[i]).abs() < 1e-5);
         }
-        // convolution kernels against a naive definition
+        // convolution kernels against a naive definition (hidden sources and outputs position-major)
         let cg = Conv1d { c_in: 2, l_in: 11, c_out: 3, l_out: (11 + 2 * 2 - 4) / 3 + 1, k: 4, stride: 3, pad: 2 };
         let xr: Vec<f32> = (0..2 * 11 * 2).map(|i| if i % 3 == 0 { 1.0 } else { 0.0 }).collect();
         let wc: Vec<f32> = (0..2 * 4 * 3).map(|i| (i as f32 * 0.7).cos()).collect();
@@ -417,11 +403,11 @@ mod tests {
                         for kk in 0..4 {
                             let p = (o * 3 + kk) as isize - 2;
                             if (0..11).contains(&p) {
-                                acc += wc[(ci * 4 + kk) * 3 + co] * xr[r * 22 + ci * 11 + p as usize];
+                                acc += wc[(ci * 4 + kk) * 3 + co] * xr[r * 22 + p as usize * 2 + ci];
                             }
                         }
                     }
-                    assert!((oc[r * 3 * cg.l_out + co * cg.l_out + o] - acc).abs() < 1e-5);
+                    assert!((oc[r * 3 * cg.l_out + o * 3 + co] - acc).abs() < 1e-5);
                 }
             }
         }

@@ -182,6 +182,19 @@ pub struct TensorInfo {
     pub rest_out: [usize; 2],
     /// Shape in PyTorch's layout (output first).
     pub torch_shape: Vec<usize>,
+    /// For a dense connection from a hidden group with several positions: that group's shape, whose
+    /// position-major order differs from PyTorch's channel-major flattening.
+    pub src_position_major: Option<Shape>,
+}
+
+impl TensorInfo {
+    /// The index along PyTorch's input dimensions (flattened) of internal input index `i`.
+    pub fn torch_rest(&self, i: usize) -> usize {
+        match self.src_position_major {
+            Some(sh) => (i % sh.channels) * sh.positions + i / sh.channels,
+            None => i,
+        }
+    }
 }
 
 impl ParamLayout {
@@ -206,21 +219,28 @@ impl ParamLayout {
 
     /// Every tensor in a fixed order; names are the checkpoint keys.
     pub fn tensors(&self, spec: &NetworkSpec) -> Vec<TensorInfo> {
-        let info = |name: String, range: Range<usize>, g: &ConnGeom| TensorInfo {
+        let info = |name: String, range: Range<usize>, g: &ConnGeom, src: Option<Shape>| TensorInfo {
             name,
             range,
             rest_out: [g.fan_in(), g.n_out_features()],
             torch_shape: g.torch_shape(),
+            src_position_major: match g {
+                ConnGeom::Dense { .. } => src.filter(|s| s.positions > 1 && s.channels > 1),
+                ConnGeom::Conv { .. } => None,
+            },
         };
         let mut v = Vec::new();
         for (l, g) in self.geoms.iter().enumerate() {
-            v.push(info(format!("hidden.{l}.ff.weight"), self.ff[l].clone(), &g.ff));
+            // a hidden source is position-major; the data (layer 0's source) is channel-major
+            let src = (l > 0).then_some(g.input);
+            v.push(info(format!("hidden.{l}.ff.weight"), self.ff[l].clone(), &g.ff, src));
             if let (Some(r), Some(rg)) = (&self.rec[l], &g.rec) {
-                v.push(info(format!("hidden.{l}.rec.weight"), r.clone(), rg));
+                v.push(info(format!("hidden.{l}.rec.weight"), r.clone(), rg, Some(g.group)));
             }
         }
         let ro = ConnGeom::Dense { n_src: spec.last_hidden(), n_dst: spec.n_out };
-        v.push(info("readout.weight".into(), self.readout.clone(), &ro));
+        let last = self.geoms.last().map(|g| g.output());
+        v.push(info("readout.weight".into(), self.readout.clone(), &ro, last));
         v
     }
 }

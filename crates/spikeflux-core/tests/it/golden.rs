@@ -85,7 +85,7 @@ fn matches_pytorch_autograd_reference() {
             assert_eq!(w.len(), ni * no, "{name}: {}", t.name);
             for o in 0..no {
                 for i in 0..ni {
-                    net.params[t.range.start + i * no + o] = w[o * ni + i] as f32;
+                    net.params[t.range.start + i * no + o] = w[o * ni + t.torch_rest(i)] as f32;
                 }
             }
         }
@@ -146,7 +146,7 @@ fn matches_pytorch_autograd_reference() {
             assert!(scale > 0.0, "{name}: {tname} has an all-zero reference gradient");
             for o in 0..no {
                 for i in 0..ni {
-                    close(ws.grads[t.range.start + i * no + o] as f64, g[o * ni + i], scale, &format!("{name}: ∂{tname}[{o},{i}]"));
+                    close(ws.grads[t.range.start + i * no + o] as f64, g[o * ni + t.torch_rest(i)], scale, &format!("{name}: ∂{tname}[{o},{i}]"));
                 }
             }
         }

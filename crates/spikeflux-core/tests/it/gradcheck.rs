@@ -19,10 +19,11 @@ fn loss_and_grad(net: &Network, opts: &EngineOptions, ws: &mut Workspace) -> (f6
 }
 
 fn check(loss: LossKind, regs: Vec<Regularizer>) {
-    check_net(random_weights(mixed_spec(2.0), 3.0, 11), random_data(5, 3, 25, 3, 0.3, 4), loss, regs);
+    check_net(random_weights(mixed_spec(2.0), 3.0, 11), random_data(5, 3, 25, 3, 0.3, 4), loss, regs, 1e-2);
 }
 
-fn check_net(net0: Network, data: spikeflux_core::data::SpikeDataset, loss: LossKind, regs: Vec<Regularizer>) {
+/// `step`: the finite-difference step along each unit-variance direction.
+fn check_net(net0: Network, data: spikeflux_core::data::SpikeDataset, loss: LossKind, regs: Vec<Regularizer>, step: f32) {
     let opts = EngineOptions { mode: SpikeMode::Smooth, loss, regularizers: regs, ..Default::default() };
     let mut ws = Workspace::new(&net0.spec, net0.layout.total, data.t_steps, 4);
     ws.load(&data, &[0, 1, 2]);
@@ -32,7 +33,7 @@ fn check_net(net0: Network, data: spikeflux_core::data::SpikeDataset, loss: Loss
         let (name, range) = (t.name, t.range);
         let dir: Vec<f32> = range.clone().map(|_| normal(&mut rng) as f32).collect();
         let analytic: f64 = range.clone().zip(&dir).map(|(i, d)| g[i] as f64 * *d as f64).sum();
-        let h = 1e-2f32;
+        let h = step;
         let eval = |sign: f32, ws: &mut Workspace| {
             let mut net = net0.clone();
             for (i, d) in range.clone().zip(&dir) {
@@ -95,5 +96,7 @@ fn convolutional_recurrent_pooled() {
         Regularizer { bound: Bound::Upper, strength: 0.3, threshold: -1.0, scope: RegScope::Channel },
         Regularizer { bound: Bound::Lower, strength: 0.2, threshold: 1.0, scope: RegScope::Population },
     ];
-    check_net(net, random_data(24, 3, 25, 3, 0.2, 5), LossKind::MaxOverTime, regs);
+    // a smaller step than the dense checks: this network's loss has more curvature (the
+    // first-order error of the smooth mode's C¹ kinks dominates at 1e-2)
+    check_net(net, random_data(24, 3, 25, 3, 0.2, 5), LossKind::MaxOverTime, regs, 1e-3);
 }

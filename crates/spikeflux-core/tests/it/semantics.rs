@@ -140,3 +140,30 @@ fn batch_permutation_equivariance() {
         }
     }
 }
+
+#[test]
+fn checkpoint_round_trip_with_conv_layers_and_permuted_flatten() {
+    use spikeflux_core::checkpoint;
+    let lif = LifParams::default();
+    let mut l0 = LayerSpec::conv(3, 4, 2, 1, true, lif);
+    l0.pool = 2;
+    let spec = NetworkSpec {
+        input: Shape { channels: 2, positions: 12 },
+        n_out: 3,
+        dt: 1e-3,
+        hidden: vec![l0, LayerSpec::dense(4, true, lif)],
+        readout: ReadoutParams::default(),
+        surrogate: Surrogate::default(),
+    };
+    let net = random_weights(spec.clone(), 1.0, 9);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.safetensors");
+    checkpoint::save(&net, &p, Default::default()).unwrap();
+    let mut back = Network::zeros(spec).unwrap();
+    checkpoint::load(&mut back, &p).unwrap();
+    assert_eq!(back.params, net.params);
+    // the dense layer after the pooled conv group is permuted to PyTorch's channel-major flattening
+    let t = net.layout.tensors(&net.spec).into_iter().find(|t| t.name == "hidden.1.ff.weight").unwrap();
+    assert_eq!(t.torch_shape, vec![4, 9]);
+    assert_eq!((t.torch_rest(0), t.torch_rest(1), t.torch_rest(3)), (0, 3, 1));
+}
