@@ -522,9 +522,10 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         conn_forward(&g.ff, src, w, &mut lb.a[..len], rows, dense);
         let d = dec[l];
         let (a, u, s) = (&mut lb.a, &mut lb.u, &mut lb.s);
-        let (ist, qst) = (&mut lb.i[..bn], &mut lb.q[..bn]);
+        let (ist, qst, cnt) = (&mut lb.i[..bn], &mut lb.q[..bn], &mut lb.cnt[..bn]);
         ist.fill(0.0);
         qst.fill(0.0);
+        cnt.fill(0.0);
         let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
         for t in 0..t_steps {
             let off = t * bn;
@@ -535,12 +536,15 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 let (up, ap, sp) =
                     if t > 0 { (&uh[off - bn..], &a[off - bn..off], &sh[off - bn..]) } else { (zeros, zeros, zeros) };
                 lif_step(up, ap, sp, &mut ut[..bn], &mut st[..bn], ist, qst, d, smooth, sur);
+                for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
+                    *c += x;
+                }
             }
             if let (Some(v), Some(rg)) = (rec, &g.rec) {
                 conn_forward(rg, Src::Dense(&s[off..off + bn]), v, &mut a[off..off + bn], b, dense);
             }
         }
-        spikes[l] = linalg::lane_sum(&s[..len]);
+        spikes[l] = cnt.iter().map(|&c| c as f64).sum();
         if g.pool > 1 {
             let np = g.output().n();
             linalg::maxpool_forward(g.group.channels, g.group.positions, g.pool, &s[..len], &mut lb.p[..rows * np], &mut lb.pidx[..rows * np]);
@@ -637,14 +641,9 @@ pub fn loss(net: &Network, opts: &EngineOptions, ws: &mut Workspace, batch_total
         let (nc, np) = (g.group.channels, g.group.positions);
         let bn = b * n;
         let lb = &mut ws.layers[l];
-        let (cnt, dcnt) = (&mut lb.cnt[..bn], &mut lb.dcnt[..bn]);
-        cnt.fill(0.0);
+        // spike counts per sample and neuron were summed during the forward pass
+        let (cnt, dcnt) = (&lb.cnt[..bn], &mut lb.dcnt[..bn]);
         dcnt.fill(0.0);
-        for t in 0..t_steps {
-            for (c, s) in cnt.iter_mut().zip(&lb.s[t * bn..(t + 1) * bn]) {
-                *c += s;
-            }
-        }
         for r in &opts.regularizers {
             let sign = match r.bound {
                 Bound::Upper => 1.0f64,
