@@ -1,6 +1,7 @@
 //! `spikeflux`: train and evaluate spiking neural networks from TOML configs.
 
 mod config;
+mod fetch;
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -107,6 +108,18 @@ enum DataCmd {
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+    },
+    /// Download SHD or SSC (gzipped HDF5 from zenkelab.org) with a progress bar; resumes an
+    /// interrupted download, verifies the published md5 sums (SHD), renames into place atomically.
+    Fetch {
+        /// `shd` or `ssc`.
+        dataset: String,
+        /// Target directory.
+        #[arg(long, default_value = "data")]
+        dir: PathBuf,
+        /// Server to download from.
+        #[arg(long, default_value = fetch::DEFAULT_BASE_URL)]
+        base_url: String,
     },
     /// Print what a spike file in the SHD layout holds: samples, classes, speakers, spikes per sample,
     /// duration range.
@@ -421,8 +434,15 @@ fn info(file: PathBuf) -> Result<()> {
     let max_t: Vec<f32> = f.times.iter().map(|t| t.iter().cloned().fold(0.0, f32::max)).collect();
     let units_max = f.units.iter().flatten().max().copied().unwrap_or(0);
     let mean = counts.iter().sum::<usize>() as f64 / n.max(1) as f64;
+    let md5 = fetch::md5_file(&file)?;
+    let known = fetch::files("shd")?
+        .into_iter()
+        .find(|f| f.md5.as_deref() == Some(md5.as_str()))
+        .map(|f| f.name);
     let v = json!({
         "file": file.display().to_string(),
+        "md5": md5,
+        "known_release": known,
         "samples": n,
         "classes": classes,
         "keys": f.keys,
@@ -453,6 +473,9 @@ fn main() {
         Cmd::Data { cmd: DataCmd::Export { config, out } } => export(config, out),
         Cmd::Data { cmd: DataCmd::SynthShd { out, samples, seed } } => synth_shd(out, samples, seed),
         Cmd::Data { cmd: DataCmd::Info { file } } => info(file),
+        Cmd::Data { cmd: DataCmd::Fetch { dataset, dir, base_url } } => fetch::files(&dataset)
+            .and_then(|f| fetch::fetch(&base_url, &f, &dir, std::io::stderr().is_terminal()))
+            .map(|_| ()),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");
