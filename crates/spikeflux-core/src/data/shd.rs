@@ -287,3 +287,23 @@ impl ShdFile {
         crate::checkpoint::write_atomic(path, &bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_both_byte_orders_and_signs() {
+        let p = Path::new("x.h5");
+        let be = |size, signed| Datatype::FixedPoint { size, signed, byte_order: ByteOrder::BigEndian };
+        assert_eq!(decode(&[0x01, 0x02], &be(2, false), p, "a").unwrap(), vec![258.0]);
+        assert_eq!(decode(&[0xff, 0xfe], &be(2, true), p, "a").unwrap(), vec![-2.0]);
+        let le = Datatype::FixedPoint { size: 1, signed: true, byte_order: ByteOrder::LittleEndian };
+        assert_eq!(decode(&[0x80], &le, p, "a").unwrap(), vec![-128.0]);
+        let f16be = Datatype::FloatingPoint { size: 2, byte_order: ByteOrder::BigEndian };
+        assert_eq!(decode(&half::f16::from_f32(0.5).to_be_bytes(), &f16be, p, "t").unwrap(), vec![0.5]);
+        let f64be = Datatype::FloatingPoint { size: 8, byte_order: ByteOrder::BigEndian };
+        assert_eq!(decode(&0.7f64.to_be_bytes(), &f64be, p, "t").unwrap(), vec![0.7]);
+        assert!(decode(&[0; 3], &Datatype::FloatingPoint { size: 3, byte_order: ByteOrder::LittleEndian }, p, "t").is_err());
+    }
+}

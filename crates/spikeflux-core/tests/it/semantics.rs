@@ -167,3 +167,39 @@ fn checkpoint_round_trip_with_conv_layers_and_permuted_flatten() {
     assert_eq!(t.torch_shape, vec![4, 9]);
     assert_eq!((t.torch_rest(0), t.torch_rest(1), t.torch_rest(3)), (0, 3, 1));
 }
+
+#[test]
+fn event_driven_and_dense_paths_agree_on_a_conv_network() {
+    let lif = LifParams::default();
+    let mut l0 = LayerSpec::conv(4, 5, 2, 1, true, lif);
+    l0.pool = 2;
+    let spec = NetworkSpec {
+        input: Shape { channels: 1, positions: 40 },
+        n_out: 3,
+        dt: 1e-3,
+        hidden: vec![l0, LayerSpec::conv(6, 3, 1, 0, true, lif), LayerSpec::dense(8, true, lif)],
+        readout: ReadoutParams::default(),
+        surrogate: Surrogate::default(),
+    };
+    let net = random_weights(spec, 8.0, 4);
+    let data = random_data(40, 3, 50, 4, 0.1, 8);
+    let mut a = Workspace::new(&net.spec, net.layout.total, 50, 4);
+    let mut b = a.clone();
+    a.load(&data, &[0, 1, 2, 3]);
+    b.load(&data, &[0, 1, 2, 3]);
+    let ev = EngineOptions::default();
+    let de = EngineOptions { path: ProjectionPath::Dense, ..Default::default() };
+    for (ws, o) in [(&mut a, &ev), (&mut b, &de)] {
+        engine::forward(&net, o, ws);
+        engine::loss(&net, o, ws, 4);
+        engine::backward(&net, o, ws);
+    }
+    assert!(a.stats.spikes.iter().all(|&s| s > 5.0), "the test needs spikes in every layer: {:?}", a.stats.spikes);
+    assert_eq!(a.stats.spikes, b.stats.spikes);
+    for (x, y) in a.rv.iter().zip(&b.rv) {
+        assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{x} vs {y}");
+    }
+    for (x, y) in a.grads.iter().zip(&b.grads) {
+        assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{x} vs {y}");
+    }
+}

@@ -64,3 +64,43 @@ fn written_files_read_back_exactly() {
     let e = bad.write(dir.path().join("bad.h5")).unwrap_err();
     assert!(e.to_string().contains("bad.h5") && e.to_string().contains("uint16"), "{e}");
 }
+
+/// Layouts other writers may use: chunked + deflate labels of another integer width (signed
+/// int64), unsigned 32-bit units, float64 times, byte speakers and fixed-length key strings.
+#[test]
+fn tolerant_of_chunked_deflate_other_widths_and_fixed_strings() {
+    use hdf5_writer::{ByteOrder as Bo, DatasetBuilder, Datatype as Dt, FilterDescription, Hdf5Builder, Hdf5Writer, WriteOptions};
+    let times: Vec<Vec<u8>> = vec![[0.001f64, 0.5].iter().flat_map(|x| x.to_le_bytes()).collect(), 0.25f64.to_le_bytes().to_vec()];
+    let units: Vec<Vec<u8>> = vec![[3u32, 699].iter().flat_map(|x| x.to_le_bytes()).collect(), 7u32.to_le_bytes().to_vec()];
+    let labels: Vec<u8> = [1i64, 19].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let deflate = FilterDescription { id: hdf5_writer::FILTER_DEFLATE, name: None, client_data: vec![6] };
+    let plan = Hdf5Builder::new()
+        .dataset(
+            DatasetBuilder::vlen_sequence_data("spikes/times", Dt::FloatingPoint { size: 8, byte_order: Bo::LittleEndian }, vec![2], times)
+                .unwrap(),
+        )
+        .dataset(
+            DatasetBuilder::vlen_sequence_data("spikes/units", Dt::FixedPoint { size: 4, signed: false, byte_order: Bo::LittleEndian }, vec![2], units)
+                .unwrap(),
+        )
+        .dataset(
+            DatasetBuilder::new("labels", Dt::FixedPoint { size: 8, signed: true, byte_order: Bo::LittleEndian }, vec![2])
+                .raw_data(labels)
+                .chunked(vec![1])
+                .filter(deflate),
+        )
+        .dataset(DatasetBuilder::typed_data("extra/speaker", vec![2], &[4u8, 2]).unwrap())
+        .dataset(DatasetBuilder::fixed_string_data("extra/keys", vec![2], &["null", "neun"]).unwrap())
+        .into_plan()
+        .unwrap();
+    let bytes = Hdf5Writer::new(std::io::Cursor::new(Vec::new()), WriteOptions::default()).finish(plan).unwrap().into_inner();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("other.h5");
+    std::fs::write(&p, bytes).unwrap();
+    let f = ShdFile::read(&p).unwrap();
+    assert_eq!(f.times, vec![vec![0.001f32, 0.5], vec![0.25]]);
+    assert_eq!(f.units, vec![vec![3, 699], vec![7]]);
+    assert_eq!(f.labels, vec![1, 19]);
+    assert_eq!(f.speakers, Some(vec![4, 2]));
+    assert_eq!(f.keys, Some(vec!["null".to_string(), "neun".to_string()]));
+}
