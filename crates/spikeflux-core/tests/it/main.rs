@@ -5,3 +5,4 @@ mod golden;
 mod gradcheck;
 mod semantics;
 mod shd_fixture;
+mod theory;
