@@ -243,8 +243,9 @@ fn paper_shd_configs_print_the_spec_sigma_w_and_train() {
         }
         err
     };
+    let ff = cfg("shd-deep-ff.toml");
     expect(
-        &cfg("shd-deep-ff.toml"),
+        &ff,
         &[
             ("hidden.0.ff.weight", "0.21075"),
             ("hidden.1.ff.weight", "0.49285"),
@@ -271,14 +272,16 @@ fn paper_shd_configs_print_the_spec_sigma_w_and_train() {
     assert!(gib < 8.0, "RCSNN needs {gib} GiB");
     let small = write(dir.path(), "rc-small.toml", &std::fs::read_to_string(&rc).unwrap().replace("seed = 1", "seed = 1\nmax_memory_gib = 0.1"));
     fails_with(&run(dir.path(), &["train", "--config", &small, "--dry-run"]), 2, &["train.batch_size", "n_steps", "0.10 GiB"]);
-    let out = run(dir.path(), &["train", "--config", &rc, "--epochs", "3", "--batch-size", "12", "--out", "r"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let log = std::fs::read_to_string(dir.path().join("r/log.jsonl")).unwrap();
-    let losses: Vec<f64> = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["train"]["loss"].as_f64())
-        .collect();
-    assert_eq!(losses.len(), 3);
-    assert!(losses[2] < losses[0], "training loss should decrease: {losses:?}");
+    for (c, name) in [(&rc, "rc"), (&ff, "ff")] {
+        let out = run(dir.path(), &["train", "--config", c, "--epochs", "3", "--batch-size", "12", "--out", name]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let log = std::fs::read_to_string(dir.path().join(name).join("log.jsonl")).unwrap();
+        let losses: Vec<f64> = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["train"]["loss"].as_f64())
+            .collect();
+        assert_eq!(losses.len(), 3);
+        assert!(losses[2] < losses[0], "{name}: training loss should decrease: {losses:?}");
+    }
 }
