@@ -169,17 +169,19 @@ pub struct Conv1d {
 impl Conv1d {
     /// Calls `f(kk, o)` for every kernel tap `kk` through which input position `pos` reaches output
     /// position `o` (`o·stride + kk − pad = pos`).
+    ///
+    /// The valid `o` form a range, `⌈(pos + pad − k + 1)/stride⌉ ..= ⌊(pos + pad)/stride⌋` clipped
+    /// to the output, so only two divisions are needed per event; taps come in descending `kk`.
     #[inline(always)]
     fn taps(&self, pos: usize, mut f: impl FnMut(usize, usize)) {
-        for kk in 0..self.k {
-            let q = pos + self.pad;
-            if q < kk {
-                break;
-            }
-            let q = q - kk;
-            if q % self.stride == 0 && q / self.stride < self.l_out {
-                f(kk, q / self.stride);
-            }
+        let q = pos + self.pad;
+        let lo = (q + 1).saturating_sub(self.k).div_ceil(self.stride);
+        let hi = (q / self.stride).min(self.l_out.saturating_sub(1));
+        if self.l_out == 0 {
+            return;
+        }
+        for o in lo..=hi {
+            f(q - o * self.stride, o);
         }
     }
 
