@@ -250,7 +250,7 @@ pub struct InitConfig {
     pub sigma_u: Option<f64>,
     pub mu_u: Option<f64>,
     pub xi: Option<f64>,
-    pub nu: Option<f64>,
+    pub nu: Option<NuConfig>,
     #[serde(default = "default_alpha")]
     pub alpha: f64,
     #[serde(default = "default_eps")]
@@ -270,6 +270,15 @@ fn default_eps() -> EpsilonConfig {
 }
 fn default_gain() -> f64 {
     1.0
+}
+
+/// `nu = 15.8` (Hz, one rate for the whole network, stork's way) or `nu = "data"` (measured
+/// layer by layer).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum NuConfig {
+    Hz(f64),
+    Word(String),
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -516,7 +525,12 @@ impl RunConfig {
     /// The FD target from `init` (centered σ_U, or μ_U with ξ).
     pub fn fd_target(&self) -> Result<FdTarget> {
         let i = &self.init;
-        let nu = i.nu.ok_or_else(|| cfg_err("init.nu", "the fluctuation-driven init needs the presynaptic rate nu in Hz"))?;
+        let nu = match &i.nu {
+            None => return Err(cfg_err("init.nu", "the fluctuation-driven init needs the presynaptic rate: nu = <Hz> or nu = \"data\"")),
+            Some(NuConfig::Hz(v)) => *v,
+            Some(NuConfig::Word(w)) if w == "data" => 1.0, // replaced by the measured rates
+            Some(NuConfig::Word(w)) => return Err(cfg_err("init.nu", format!("`{w}`: give a rate in Hz or \"data\""))),
+        };
         if !(nu.is_finite() && nu > 0.0) {
             return Err(cfg_err("init.nu", format!("must be a positive rate in Hz, got {nu}")));
         }
@@ -604,6 +618,11 @@ impl RunConfig {
             ReadoutMethod::Uniform => ReadoutInit::TorchDefault,
         };
         Ok(InitSpec { hidden, readout })
+    }
+
+    /// Whether ν is measured from the data (`nu = "data"`).
+    pub fn nu_from_data(&self) -> bool {
+        matches!(&self.init.nu, Some(NuConfig::Word(w)) if w == "data")
     }
 
     /// Engine options (loss and regularizers).

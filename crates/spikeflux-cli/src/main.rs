@@ -223,7 +223,16 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         t0.elapsed().as_secs_f64()
     );
     let spec = cfg.network_spec(data.train.n_in, data.train.n_classes);
-    let (net, inits) = Network::initialized(spec, &cfg.init_spec()?, cfg.train.seed)?;
+    let (net, inits, nu_used) = if cfg.nu_from_data() {
+        let (net, inits, rates) =
+            spikeflux_core::train::init_from_data(spec, &cfg.init_spec()?, cfg.train.seed, &data.train, 512, &cfg.engine_options())?;
+        let r: Vec<String> = rates.iter().map(|r| format!("{r:.2}")).collect();
+        eprintln!("nu from data (input, then each hidden layer): [{}] Hz", r.join(", "));
+        (net, inits, Some(rates))
+    } else {
+        let (net, inits) = Network::initialized(spec, &cfg.init_spec()?, cfg.train.seed)?;
+        (net, inits, None)
+    };
     for c in &inits {
         eprintln!("init {:<22} fan-in {:>5}  mean {:+.5}  std {:.5}", c.name, c.fan_in, c.mean, c.std);
     }
@@ -355,6 +364,7 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         "valid_acc": valid.as_ref().map(|v| v.acc),
         "valid_loss": valid.as_ref().map(|v| v.loss()),
         "initial_rates_hz": initial.rates_hz,
+        "init_nu_hz": nu_used,
         "final_rates_hz": final_rates,
         "train_seconds": train_seconds,
         "seconds_per_epoch": train_seconds / epochs as f64,

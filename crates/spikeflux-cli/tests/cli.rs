@@ -285,3 +285,18 @@ fn paper_shd_configs_print_the_spec_sigma_w_and_train() {
         assert!(losses[2] < losses[0], "{name}: training loss should decrease: {losses:?}");
     }
 }
+
+#[test]
+fn nu_from_data_is_reported_and_bad_words_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "d.toml", &small_config().replace("nu = 5.0", "nu = \"data\""));
+    let out = run(dir.path(), &["train", "--config", &cfg, "--epochs", "1", "--log", "l.jsonl", "--out", "r"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("nu from data (input, then each hidden layer): [5.00,"), "{err}");
+    let log = std::fs::read_to_string(dir.path().join("l.jsonl")).unwrap();
+    let fin: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(fin["init_nu_hz"].as_array().unwrap().len(), 2);
+    let bad = write(dir.path(), "b.toml", &small_config().replace("nu = 5.0", "nu = \"auto\""));
+    fails_with(&run(dir.path(), &["train", "--config", &bad]), 2, &["init.nu", "auto"]);
+}

@@ -343,6 +343,17 @@ impl Network {
 
     /// (Re)initializes all weights. Each connection draws from its own seeded stream.
     pub fn initialize(&mut self, init: &InitSpec, seed: u64) -> Result<Vec<ConnectionInit>> {
+        self.initialize_with_rates(init, seed, None)
+    }
+
+    /// Like [`Network::initialize`], but the FD targets of hidden layer `l` use the presynaptic rate
+    /// `rates[l]` (Hz) and the readout uses `rates[L]`, instead of one ν for the whole network
+    /// (missing entries repeat the last one).
+    pub fn initialize_with_rates(&mut self, init: &InitSpec, seed: u64, rates: Option<&[f64]>) -> Result<Vec<ConnectionInit>> {
+        let nu_at = |l: usize, t: FdTarget| match rates {
+            Some(r) if !r.is_empty() => FdTarget { nu: r[l.min(r.len() - 1)], ..t },
+            _ => t,
+        };
         let spec = self.spec.clone();
         let mut report = Vec::new();
         let names = self.layout.tensors(&spec);
@@ -358,6 +369,7 @@ impl Network {
             }
             let moments: Vec<(f64, f64)> = match init.hidden {
                 HiddenInit::FluctuationDriven { target, alpha, epsilon, layerwise } => {
+                    let target = nu_at(l, target);
                     let eps = init::epsilon(h.lif.tau_mem, h.lif.tau_syn, spec.dt, epsilon);
                     let aff: Vec<Afferent> =
                         conns.iter().map(|c| Afferent { fan_in: c.1, recurrent: c.2 }).collect();
@@ -397,6 +409,7 @@ impl Network {
         let mut rng = rng_for(seed, stream::INIT + k);
         let (mean, std) = match init.readout {
             ReadoutInit::FluctuationDriven { target, epsilon } => {
+                let target = nu_at(spec.hidden.len(), target);
                 let eps = init::epsilon(spec.readout.tau_mem, spec.readout.tau_syn, spec.dt, epsilon);
                 let m = init::fd_normal_layerwise(target, eps, &[Afferent { fan_in: n_last, recurrent: false }], 1.0)?;
                 (m[0].mean, m[0].std)

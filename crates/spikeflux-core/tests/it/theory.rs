@@ -96,3 +96,49 @@ fn with_reset_the_tail_above_threshold_is_cut_off() {
     assert!(above_reset < 0.35 * above_free, "reset: {above_reset} vs free {above_free}");
     assert!(sd_reset < sd_free);
 }
+
+/// ν from data: layer 1 gets the measured input rate, each further layer the rate measured after
+/// initializing the layers below; σ_w follows the FD formula with that layer's ν.
+#[test]
+fn nu_from_data_layer_by_layer() {
+    use spikeflux_core::data::randman::{generate, RandmanParams};
+    use spikeflux_core::network::{HiddenInit, InitSpec, ReadoutInit};
+    use spikeflux_core::train::{evaluate, init_from_data};
+    let data = generate(&RandmanParams { samples_per_class: 20, ..Default::default() }, 2e-3).unwrap();
+    let spec = NetworkSpec {
+        input: Shape::flat(20),
+        n_out: 10,
+        dt: 2e-3,
+        hidden: vec![
+            LayerSpec::dense(64, false, LifParams::default()),
+            LayerSpec::dense(48, true, LifParams::default()),
+        ],
+        readout: ReadoutParams::default(),
+        surrogate: Surrogate::default(),
+    };
+    let t = FdTarget::centered(1.0, 1.0);
+    let init = InitSpec {
+        hidden: HiddenInit::FluctuationDriven { target: t, alpha: 0.9, epsilon: EpsilonMode::Numerical, layerwise: true },
+        readout: ReadoutInit::FluctuationDriven { target: t, epsilon: EpsilonMode::Numerical },
+    };
+    let opts = EngineOptions::default();
+    let (net, report, rates) = init_from_data(spec.clone(), &init, 3, &data, 200, &opts).unwrap();
+    assert_eq!(rates.len(), 3);
+    assert!((rates[0] - 5.0).abs() < 1e-9, "Randman's input rate is exactly 5 Hz: {}", rates[0]);
+    // the rates are what the initialized network produces on the subset
+    let m = evaluate(&net, &opts, &data.subset(&(0..200).collect::<Vec<_>>()), 64);
+    assert!((m.rates_hz[0] - rates[1]).abs() < 1e-9 && (m.rates_hz[1] - rates[2]).abs() < 1e-9);
+    // σ_w of layer 1 follows the formula with ν = 5 Hz, fan-in 20
+    let eps = epsilon(20e-3, 10e-3, 2e-3, EpsilonMode::Numerical);
+    let want = fd_normal_layerwise(FdTarget::centered(1.0, 5.0), eps, &[Afferent { fan_in: 20, recurrent: false }], 0.9).unwrap();
+    assert!((report[0].std - want[0].std).abs() < 1e-12);
+    // layer 2 (recurrent, α split) with ν = the measured rate of layer 1
+    let want2 = fd_normal_layerwise(
+        FdTarget::centered(1.0, rates[1]),
+        eps,
+        &[Afferent { fan_in: 64, recurrent: false }, Afferent { fan_in: 48, recurrent: true }],
+        0.9,
+    )
+    .unwrap();
+    assert!((report[1].std - want2[0].std).abs() < 1e-12 && (report[2].std - want2[1].std).abs() < 1e-12);
+}
