@@ -2,6 +2,7 @@
 
 mod config;
 mod fetch;
+mod plots;
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -64,6 +65,9 @@ enum Cmd {
         /// Load the data, initialize and print the initial statistics and memory estimate, then stop.
         #[arg(long)]
         dry_run: bool,
+        /// Write PNG figures here: learning curves and activity snapshots before and after training.
+        #[arg(long)]
+        plots: Option<PathBuf>,
     },
     /// Evaluate saved weights on the config's test set.
     Eval {
@@ -199,7 +203,15 @@ impl Log {
     }
 }
 
-fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Option<PathBuf>, resume: bool, dry_run: bool) -> Result<()> {
+fn train(
+    config: Option<PathBuf>,
+    ov: Overrides,
+    log: Option<PathBuf>,
+    out: Option<PathBuf>,
+    resume: bool,
+    dry_run: bool,
+    plots: Option<PathBuf>,
+) -> Result<()> {
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", cfg.name, cfg.train.seed)));
@@ -272,6 +284,10 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
             .into());
         }
     }
+    if let Some(dir) = &plots {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        plots::activity_snapshot(&net, &data.test, 5, &format!("{}: activity before training (test samples)", cfg.name), &dir.join("snapshot_before.png"))?;
+    }
     let mut trainer = Trainer::new(net, opts, data.train.t_steps)?;
     let initial = trainer.evaluate(&data.train);
     let rates: Vec<String> = initial.rates_hz.iter().map(|r| format!("{r:.2}")).collect();
@@ -298,6 +314,7 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
     let mut log_paths = vec![out.join("log.jsonl")];
     log_paths.extend(log);
     let mut log = Log::open(&log_paths, resume)?;
+    let mut curve: Vec<plots::CurvePoint> = Vec::new();
     let tty = std::io::stderr().is_terminal();
     let epochs = cfg.train.epochs;
     let bar = if tty {
@@ -317,6 +334,12 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         train_seconds += rec.train_seconds;
         let v = rec.valid.as_ref();
         let test_m = trainer.evaluate(&data.test);
+        curve.push(plots::CurvePoint {
+            epoch: rec.epoch,
+            train: (rec.train.loss(), rec.train.acc),
+            valid: v.map(|m| (m.loss(), m.acc)),
+            test: (test_m.loss(), test_m.acc),
+        });
         let msg = format!(
             "loss {:.4} acc {:.3} | valid loss {} acc {}",
             rec.train.loss(),
@@ -387,6 +410,11 @@ fn train(config: Option<PathBuf>, ov: Overrides, log: Option<PathBuf>, out: Opti
         weights.display()
     );
     checkpoint::write_atomic(&out.join("summary.md"), text.as_bytes())?;
+    if let Some(dir) = &plots {
+        plots::learning_curves(&curve, &format!("{}: learning curves (seed {})", cfg.name, cfg.train.seed), &dir.join("learning_curves.png"))?;
+        plots::activity_snapshot(net, &data.test, 5, &format!("{}: activity after training (test samples)", cfg.name), &dir.join("snapshot_after.png"))?;
+        eprintln!("figures in {}", dir.display());
+    }
     println!("test accuracy {:.2} %, test loss {:.4} ({} epochs, {:.1} s); results in {}", 100.0 * test.acc, test.loss(), epochs, train_seconds, out.display());
     Ok(())
 }
@@ -478,7 +506,7 @@ fn exit_code(e: &anyhow::Error) -> i32 {
 fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
-        Cmd::Train { config, ov, log, out, resume, dry_run } => train(config, ov, log, out, resume, dry_run),
+        Cmd::Train { config, ov, log, out, resume, dry_run, plots } => train(config, ov, log, out, resume, dry_run, plots),
         Cmd::Eval { config, weights, threads } => eval(config, weights, threads),
         Cmd::Data { cmd: DataCmd::Export { config, out } } => export(config, out),
         Cmd::Data { cmd: DataCmd::SynthShd { out, samples, seed } } => synth_shd(out, samples, seed),

@@ -300,3 +300,17 @@ fn nu_from_data_is_reported_and_bad_words_are_named() {
     let bad = write(dir.path(), "b.toml", &small_config().replace("nu = 5.0", "nu = \"auto\""));
     fails_with(&run(dir.path(), &["train", "--config", &bad]), 2, &["init.nu", "auto"]);
 }
+
+#[test]
+fn plots_are_written_as_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    let out = run(dir.path(), &["train", "--config", &cfg, "--epochs", "2", "--out", "r", "--plots", "figs"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in ["learning_curves.png", "snapshot_before.png", "snapshot_after.png"] {
+        let b = std::fs::read(dir.path().join("figs").join(f)).unwrap();
+        assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{f} is not a PNG");
+        let (w, h) = (u32::from_be_bytes(b[16..20].try_into().unwrap()), u32::from_be_bytes(b[20..24].try_into().unwrap()));
+        assert!(w >= 800 && h >= 400, "{f}: {w}x{h}");
+    }
+}

@@ -1,0 +1,221 @@
+//! PNG figures: learning curves and activity snapshots (stork's `plot_activity_snapshot`, spec §6).
+//!
+//! Text is drawn with the embedded DejaVu Sans (assets/, Bitstream Vera license), so no system font
+//! library is needed.
+
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use spikeflux_core::data::SpikeDataset;
+use spikeflux_core::engine::{self, EngineOptions, Workspace};
+use spikeflux_core::network::Network;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+fn fonts() {
+    REGISTER.call_once(|| {
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("drawing the figure: {e:?}")
+}
+
+/// One epoch's numbers for the learning curves.
+#[derive(Debug, Clone, Copy)]
+pub struct CurvePoint {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Training loss and accuracy.
+    pub train: (f64, f64),
+    /// Validation loss and accuracy, if any.
+    pub valid: Option<(f64, f64)>,
+    /// Test loss and accuracy.
+    pub test: (f64, f64),
+}
+
+/// Loss and accuracy against epoch (train, validation, test) as a two-panel PNG.
+pub fn learning_curves(points: &[CurvePoint], title: &str, path: &Path) -> Result<()> {
+    fonts();
+    let root = BitMapBackend::new(path, (1200, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 22)).map_err(err)?;
+    let panels = root.split_evenly((1, 2));
+    let last = points.last().map_or(1, |p| p.epoch).max(2);
+    let series = |f: &dyn Fn(&CurvePoint) -> Option<f64>| -> Vec<(f64, f64)> {
+        points.iter().filter_map(|p| f(p).map(|v| (p.epoch as f64, v))).collect()
+    };
+    for (k, (panel, ylabel)) in panels.iter().zip(["loss (cross-entropy + regularizers)", "accuracy (%)"]).enumerate() {
+        let get = |which: usize| {
+            series(&move |p: &CurvePoint| {
+                let v = match which {
+                    0 => Some(p.train),
+                    1 => p.valid,
+                    _ => Some(p.test),
+                }?;
+                Some(if k == 0 { v.0 } else { 100.0 * v.1 })
+            })
+        };
+        let all: Vec<f64> = (0..3).flat_map(|w| get(w).into_iter().map(|p| p.1)).collect();
+        let (lo, hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let (lo, hi) = if k == 1 { (lo.min(0.0).max(0.0), 100.0) } else { (0.0, (hi * 1.05).max(lo + 1e-3)) };
+        let mut c = ChartBuilder::on(panel)
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d(1f64..last as f64, lo..hi)
+            .map_err(err)?;
+        c.configure_mesh()
+            .x_desc("epoch")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| if k == 1 { format!("{v:.0}") } else { format!("{v:.1}") })
+            .y_desc(ylabel)
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .draw()
+            .map_err(err)?;
+        for (w, (name, color)) in [("train", BLUE), ("validation", GREEN), ("test", RED)].into_iter().enumerate() {
+            let s = get(w);
+            if s.is_empty() {
+                continue;
+            }
+            c.draw_series(LineSeries::new(s, color.stroke_width(2)))
+                .map_err(err)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        c.configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .position(if k == 0 { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::LowerRight })
+            .draw()
+            .map_err(err)?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+const CLASS_COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Activity snapshot of the first `n` samples of `ds`: per sample (column), the readout traces (top;
+/// the true class in its colour, the others grey), a spike raster per hidden layer (last layer
+/// above) and the input raster (bottom, coloured by class). Time in ms.
+pub fn activity_snapshot(net: &Network, ds: &SpikeDataset, n: usize, title: &str, path: &Path) -> Result<()> {
+    fonts();
+    let n = n.min(ds.len()).max(1);
+    let t = ds.t_steps;
+    let mut ws = Workspace::new(&net.spec, net.layout.total, t, n);
+    ws.load(ds, &(0..n).collect::<Vec<_>>());
+    engine::forward(net, &EngineOptions::default(), &mut ws);
+    let dt_ms = net.spec.dt * 1e3;
+    let t_ms = t as f64 * dt_ms;
+    let layers = net.layout.geoms.len();
+    let rows = layers + 2;
+    let width = 260 * n as u32 + 120;
+    let height = 170 * rows as u32 + 60;
+    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 22)).map_err(err)?;
+    let grid = root.split_evenly((rows, n));
+    let c_out = net.spec.n_out;
+    for (idx, area) in grid.iter().enumerate() {
+        let (row, col) = (idx / n, idx % n);
+        let label = ds.labels[col];
+        let color = CLASS_COLORS[label % CLASS_COLORS.len()];
+        let first_col = col == 0;
+        let bottom = row == rows - 1;
+        let mut cb = ChartBuilder::on(area);
+        cb.margin(6).x_label_area_size(if bottom { 40 } else { 8 }).y_label_area_size(if first_col { 70 } else { 8 });
+        if row == 0 {
+            // readout traces
+            let mut lo = f32::INFINITY;
+            let mut hi = f32::NEG_INFINITY;
+            for ti in 0..t {
+                for k in 0..c_out {
+                    let v = ws.rv[(ti * n + col) * c_out + k];
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+            let pad = ((hi - lo) * 0.05).max(1e-3);
+            let mut c = cb.caption(format!("sample {col}, class {label}"), ("sans-serif", 16)).build_cartesian_2d(0f64..t_ms, (lo - pad) as f64..(hi + pad) as f64).map_err(err)?;
+            let mut mesh = c.configure_mesh();
+            mesh.disable_mesh()
+                .label_style(("sans-serif", 13))
+                .axis_desc_style(("sans-serif", 14))
+                .y_labels(5)
+                .y_label_formatter(&|v| format!("{v:.1}"));
+            if first_col {
+                mesh.y_desc("readout V (θ = 1)");
+            } else {
+                mesh.y_labels(0);
+            }
+            mesh.x_labels(0).draw().map_err(err)?;
+            for k in (0..c_out).filter(|&k| k != label).chain([label]) {
+                let s: Vec<(f64, f64)> = (0..t).map(|ti| (ti as f64 * dt_ms, ws.rv[(ti * n + col) * c_out + k] as f64)).collect();
+                let style = if k == label { color.stroke_width(2) } else { RGBColor(170, 170, 170).stroke_width(1) };
+                c.draw_series(LineSeries::new(s, style)).map_err(err)?;
+            }
+            continue;
+        }
+        // rasters: rows 1..=layers are hidden layers from the last down; the final row is the input
+        let (units, pts, dot): (usize, Vec<(f64, f64)>, RGBColor) = if bottom {
+            let ev = ds.events(col).iter().map(|&(s, u)| (s as f64 * dt_ms, u as f64)).collect();
+            (ds.n_in, ev, color)
+        } else {
+            let l = layers - row;
+            let nn = net.layout.geoms[l].n();
+            let s = ws.spikes(l);
+            let mut pts = Vec::new();
+            for ti in 0..t {
+                let r = &s[(ti * n + col) * nn..(ti * n + col + 1) * nn];
+                for (u, &x) in r.iter().enumerate() {
+                    if x > 0.0 {
+                        pts.push((ti as f64 * dt_ms, u as f64));
+                    }
+                }
+            }
+            (nn, pts, BLACK)
+        };
+        let mut c = cb.build_cartesian_2d(0f64..t_ms, 0f64..units as f64).map_err(err)?;
+        let mut mesh = c.configure_mesh();
+        mesh.disable_mesh()
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 14))
+            .x_labels(5)
+            .y_labels(5)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| format!("{v:.0}"));
+        if first_col {
+            mesh.y_desc(if bottom { "input unit".to_string() } else { format!("layer {} neuron", layers - row + 1) });
+        } else {
+            mesh.y_labels(0);
+        }
+        if bottom {
+            mesh.x_desc("time (ms)");
+        } else {
+            mesh.x_labels(0);
+        }
+        mesh.draw().map_err(err)?;
+        let r = if bottom && pts.len() < 2000 { 2 } else { 1 };
+        c.draw_series(pts.into_iter().map(|p| Circle::new(p, r, dot.filled()))).map_err(err)?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
