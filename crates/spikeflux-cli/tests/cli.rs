@@ -314,3 +314,24 @@ fn plots_are_written_as_png() {
         assert!(w >= 800 && h >= 400, "{f}: {w}x{h}");
     }
 }
+
+#[test]
+fn init_report_compares_theory_with_measurement() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    let out = run(dir.path(), &["init-report", "--config", &cfg, "--samples", "200", "--out", "rep"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| layer |") && table.contains("hidden.0.ff.weight"), "{table}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("rep/init_report.json")).unwrap()).unwrap();
+    let l = &v["layers"][0];
+    // Randman (every input fires once per sample at 5 Hz): the free membrane's s.d. is the target σ_U = 1
+    let sd = l["free"]["sd"].as_f64().unwrap();
+    assert!((sd - 1.0).abs() < 0.1, "free membrane s.d. {sd}");
+    assert!((l["predicted"]["sd"].as_f64().unwrap() - 1.0).abs() < 1e-9);
+    assert!(l["rate_hz"].as_f64().unwrap() > 1.0);
+    for f in ["weights.png", "membrane.png", "snapshot.png"] {
+        let b = std::fs::read(dir.path().join("rep").join(f)).unwrap();
+        assert_eq!(&b[..4], b"\x89PNG", "{f}");
+    }
+}

@@ -345,6 +345,13 @@ impl Workspace {
         &self.layers[l].s[..self.t * self.b * n]
     }
 
+    /// Input accumulated by hidden layer `l` in each step (`A_t = W·x_t + V·S_t`), `[T, b, n_l]`
+    /// (valid after [`forward`]).
+    pub fn input_current(&self, l: usize) -> &[f32] {
+        let n = self.layers[l].cnt.len() / self.b_cap;
+        &self.layers[l].a[..self.t * self.b * n]
+    }
+
     /// Membrane of hidden layer `l`, `[T, b, n_l]` (valid after [`forward`]).
     pub fn membrane(&self, l: usize) -> &[f32] {
         let n = self.layers[l].cnt.len() / self.b_cap;
@@ -366,11 +373,13 @@ fn lif_step(
     ist: &mut [f32],
     qst: &mut [f32],
     d: Decays,
-    smooth: bool,
+    mode: SpikeMode,
     sur: crate::neuron::Surrogate,
 ) {
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
-    if !smooth && d.a == 0.0 {
+    let smooth = mode == SpikeMode::Smooth;
+    let reset = mode == SpikeMode::Spiking;
+    if reset && d.a == 0.0 {
         for ((((u, s), i), &up), &ap) in u.iter_mut().zip(s.iter_mut()).zip(ist.iter_mut()).zip(up).zip(ap) {
             let st = if up > 1.0 { 1.0 } else { 0.0 };
             *u = (dm * up + dm1 * *i) * (1.0 - st);
@@ -389,7 +398,7 @@ fn lif_step(
             0.0
         };
         let mut un = dm * u_prev + dm1 * (i_prev - d.a * q_prev);
-        if !smooth {
+        if reset {
             un *= 1.0 - st;
         }
         s[j] = st;
@@ -500,7 +509,6 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let (t_steps, b) = (ws.t, ws.b);
     let rows = t_steps * b;
     let dense = opts.mode == SpikeMode::Smooth || opts.path == ProjectionPath::Dense;
-    let smooth = opts.mode == SpikeMode::Smooth;
     let sur = spec.surrogate;
     let dec = decays(net);
     let mut spikes = vec![0.0f64; geoms.len()];
@@ -535,7 +543,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 let zeros = &ws.zeros[..bn];
                 let (up, ap, sp) =
                     if t > 0 { (&uh[off - bn..], &a[off - bn..off], &sh[off - bn..]) } else { (zeros, zeros, zeros) };
-                lif_step(up, ap, sp, &mut ut[..bn], &mut st[..bn], ist, qst, d, smooth, sur);
+                lif_step(up, ap, sp, &mut ut[..bn], &mut st[..bn], ist, qst, d, opts.mode, sur);
                 for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
                     *c += x;
                 }
@@ -759,7 +767,8 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 }
             }
             let last = t + 1 == t_steps;
-            let s_next = if smooth || last { &ws.zeros[..bn] } else { &lb.s[off + bn..off + 2 * bn] };
+            let no_reset = smooth || opts.mode == SpikeMode::NoReset;
+            let s_next = if no_reset || last { &ws.zeros[..bn] } else { &lb.s[off + bn..off + 2 * bn] };
             lif_adjoint(&lb.u[off..off + bn], &lb.gs[off..off + bn], s_next, cgu, cgi, cgq, cgs, d, sur);
         }
         // weight gradients

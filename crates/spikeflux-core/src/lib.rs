@@ -47,6 +47,7 @@ pub mod linalg;
 pub mod network;
 pub mod neuron;
 pub mod optim;
+pub mod report;
 pub mod rng;
 pub mod train;
 

@@ -61,6 +61,9 @@ pub enum SpikeMode {
     /// For gradient checks: the spike is replaced by the surrogate's primitive and the reset is off,
     /// so the backward pass computes the exact gradient of this smooth forward.
     Smooth,
+    /// Heaviside spikes as in `Spiking`, but no reset: the membrane is the free (linear) membrane of
+    /// the FD theory while the spikes still drive the next layer (for initialization reports).
+    NoReset,
 }
 
 /// Parameters of a LIF group (spec §1.1, §1.3). Times in seconds.

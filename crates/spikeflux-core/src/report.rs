@@ -1,0 +1,156 @@
+//! Initialization report (issue #4): for every hidden layer, the membrane statistics the FD theory
+//! predicts against those measured on data, with and without reset, and the firing rates.
+//!
+//! Theory (spec §2.1), per layer with afferent connections c (fan-in N_c, weight moments μ_c, σ_c,
+//! presynaptic rate ν_c): `μ_U = Σ_c N_c ν_c μ_c ε̄` and `σ_U² = Σ_c N_c ν_c (μ_c² + σ_c²) ε̂`. It is
+//! evaluated twice: with the rates the initializer assumed, and with the presynaptic rates measured
+//! on the data. The network runs with the reference dynamics; the *free* membrane of a layer is its
+//! actual input current `A_t` passed through the two LIF filters without threshold or reset
+//! (`I_t = β_s I_{t−1} + A_{t−1}`, `U_t = β_m U_{t−1} + (1−β_m) I_{t−1}`; adaptation ignored), which is
+//! the linear membrane the theory describes, driven by the real activity of the layers below.
+
+use crate::data::SpikeDataset;
+use crate::engine::{self, EngineOptions, Workspace};
+use crate::init::{epsilon, EpsilonMode};
+use crate::network::{ConnectionInit, Network};
+use crate::train::SLICE;
+
+/// Statistics of one hidden layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerReport {
+    /// 1-based layer number.
+    pub layer: usize,
+    /// Theory with the initializer's rates: (mean, s.d.) of U.
+    pub predicted: (f64, f64),
+    /// Theory with the measured presynaptic rates: (mean, s.d.) of U.
+    pub predicted_measured_nu: (f64, f64),
+    /// Measured rate of the feed-forward input (data, or the layer below), Hz.
+    pub presynaptic_rate_hz: f64,
+    /// Measured free membrane (actual input, no threshold or reset): (mean, s.d.), pooled over
+    /// neurons, steps and samples.
+    pub free: (f64, f64),
+    /// Measured membrane with reset: (mean, s.d.).
+    pub reset: (f64, f64),
+    /// Firing rate with reset, Hz.
+    pub rate_hz: f64,
+    /// Fraction of neurons that never spike on the samples (with reset).
+    pub silent_fraction: f64,
+    /// Up to 100 000 free-membrane values, for histograms.
+    pub free_sample: Vec<f32>,
+}
+
+struct Acc {
+    sum: f64,
+    sq: f64,
+    n: f64,
+    spikes: f64,
+    per_neuron: Vec<f64>,
+    sample: Vec<f32>,
+}
+
+/// Runs the reference dynamics; returns (free-membrane, reset-membrane) accumulators per layer.
+fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) {
+    let geoms = &net.layout.geoms;
+    let new = || -> Vec<Acc> {
+        geoms.iter().map(|g| Acc { sum: 0.0, sq: 0.0, n: 0.0, spikes: 0.0, per_neuron: vec![0.0; g.n()], sample: Vec::new() }).collect()
+    };
+    let (mut free, mut reset) = (new(), new());
+    let mut ws = Workspace::new(&net.spec, net.layout.total, ds.t_steps, SLICE);
+    let opts = EngineOptions::default();
+    for sl in idx.chunks(SLICE) {
+        ws.load(ds, sl);
+        engine::forward(net, &opts, &mut ws);
+        for l in 0..geoms.len() {
+            let n = geoms[l].n();
+            let bn = sl.len() * n;
+            let d = net.spec.hidden[l].lif.decays(net.spec.dt);
+            let a = ws.input_current(l);
+            let (mut i, mut u) = (vec![0.0f32; bn], vec![0.0f32; bn]);
+            let fa = &mut free[l];
+            for t in 0..a.len() / bn {
+                // U_t and I_t from the state and input of step t − 1
+                for j in 0..bn {
+                    let un = d.mem * u[j] + (1.0 - d.mem) * i[j];
+                    i[j] = d.syn * i[j] + if t > 0 { a[(t - 1) * bn + j] } else { 0.0 };
+                    u[j] = un;
+                }
+                for &x in &u {
+                    fa.sum += x as f64;
+                    fa.sq += (x as f64) * (x as f64);
+                    if fa.sample.len() < 100_000 {
+                        fa.sample.push(x);
+                    }
+                }
+                fa.n += bn as f64;
+            }
+            let ra = &mut reset[l];
+            for &x in ws.membrane(l) {
+                ra.sum += x as f64;
+                ra.sq += (x as f64) * (x as f64);
+            }
+            ra.n += ws.membrane(l).len() as f64;
+            for row in ws.spikes(l).chunks_exact(n) {
+                for (k, &s) in row.iter().enumerate() {
+                    ra.per_neuron[k] += s as f64;
+                    ra.spikes += s as f64;
+                }
+            }
+        }
+    }
+    (free, reset)
+}
+
+fn moments(a: &Acc) -> (f64, f64) {
+    let m = a.sum / a.n;
+    (m, (a.sq / a.n - m * m).max(0.0).sqrt())
+}
+
+/// The report for `net` on the first `samples` samples of `ds`. `inits` are the moments per
+/// connection (as returned by the initializer, hidden connections in layer order) and
+/// `assumed_nu[l]` the presynaptic rate the initializer used for layer `l`.
+pub fn init_report(
+    net: &Network,
+    ds: &SpikeDataset,
+    samples: usize,
+    inits: &[ConnectionInit],
+    assumed_nu: &[f64],
+    eps_mode: EpsilonMode,
+) -> Vec<LayerReport> {
+    let idx: Vec<usize> = (0..samples.min(ds.len())).collect();
+    let (free, reset) = run(net, ds, &idx);
+    let dur = idx.len() as f64 * ds.t_steps as f64 * net.spec.dt;
+    let mut out = Vec::new();
+    let mut k = 0;
+    let input_rate = ds.subset(&idx).mean_rate_hz();
+    for (l, g) in net.layout.geoms.iter().enumerate() {
+        let h = &net.spec.hidden[l];
+        let e = epsilon(h.lif.tau_mem, h.lif.tau_syn, net.spec.dt, eps_mode);
+        let rate = |a: &Acc, n: usize| a.spikes / (n as f64 * dur);
+        let pre = if l == 0 { input_rate } else { rate(&reset[l - 1], net.layout.geoms[l - 1].n()) };
+        let own = rate(&reset[l], g.n());
+        let conns: Vec<&ConnectionInit> = inits[k..k + 1 + g.rec.is_some() as usize].iter().collect();
+        k += conns.len();
+        let theory = |nus: &[f64]| {
+            let (mut m, mut v) = (0.0, 0.0);
+            for (c, &nu) in conns.iter().zip(nus) {
+                m += c.fan_in as f64 * nu * c.mean * e.bar;
+                v += c.fan_in as f64 * nu * (c.mean * c.mean + c.std * c.std) * e.hat;
+            }
+            (m, v.sqrt())
+        };
+        let nu_l = assumed_nu.get(l).copied().unwrap_or(assumed_nu[assumed_nu.len() - 1]);
+        let silent = reset[l].per_neuron.iter().filter(|&&c| c == 0.0).count() as f64 / g.n() as f64;
+        out.push(LayerReport {
+            layer: l + 1,
+            predicted: theory(&[nu_l, nu_l]),
+            predicted_measured_nu: theory(&[pre, own]),
+            presynaptic_rate_hz: pre,
+            free: moments(&free[l]),
+            reset: moments(&reset[l]),
+            rate_hz: rate(&reset[l], g.n()),
+            silent_fraction: silent,
+            free_sample: free[l].sample.clone(),
+        });
+    }
+    out
+}
