@@ -311,3 +311,121 @@ pub fn histograms(
     root.present().map_err(err)?;
     Ok(())
 }
+
+/// The data of the paper's Fig. 1 panels (spec §4.1).
+pub struct Fig1 {
+    /// Input raster points (time in s, unit).
+    pub raster: Vec<(f64, f64)>,
+    /// Weights drawn for the ξ of the trace panel, and their (mean, s.d.).
+    pub weights: (Vec<f32>, f64, f64),
+    /// One neuron's free membrane over time (s, U), with the target μ_U.
+    pub trace: (Vec<(f64, f64)>, f64),
+    /// Per ξ: (ξ, free-membrane values, with-reset values, theory mean, theory s.d.).
+    pub hists: Vec<(f64, Vec<f32>, Vec<f32>, f64, f64)>,
+}
+
+/// Draws [`Fig1`] as a 3 × 3 grid: input raster, weight histogram, membrane trace; free-membrane
+/// histograms against the Gaussian theory for each ξ; the same with reset.
+pub fn fig1(f: &Fig1, title: &str, path: &Path) -> Result<()> {
+    fonts();
+    let root = BitMapBackend::new(path, (1350, 1000)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 22)).map_err(err)?;
+    let cells = root.split_evenly((3, 3));
+    let style = |m: &mut plotters::chart::MeshStyle<'_, '_, _, _, _>| {
+        m.disable_mesh().label_style(("sans-serif", 13)).axis_desc_style(("sans-serif", 15));
+    };
+    // input raster
+    let t_max = f.raster.iter().map(|p| p.0).fold(0.0, f64::max).max(1e-3);
+    let u_max = f.raster.iter().map(|p| p.1).fold(0.0, f64::max) + 1.0;
+    let mut c = ChartBuilder::on(&cells[0])
+        .caption("input: Poisson spikes (first 100 of N)", ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..t_max, 0.0..u_max)
+        .map_err(err)?;
+    let mut m = c.configure_mesh();
+    style(&mut m);
+    m.x_desc("time (s)").y_desc("input unit").draw().map_err(err)?;
+    c.draw_series(f.raster.iter().map(|&p| Circle::new(p, 1, BLACK.filled()))).map_err(err)?;
+    // weights and the trace reuse the histogram / line helpers inline
+    let (w, wm, ws) = &f.weights;
+    draw_hist(&cells[1], "weights (ξ = 2)", "weight", w, &[("N(μ_w, σ_w²)", *wm, *ws)])?;
+    let (tr, mu) = &f.trace;
+    let (lo, hi) = tr.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let t_end = tr.last().map_or(1.0, |p| p.0);
+    let mut c = ChartBuilder::on(&cells[2])
+        .caption("free membrane of one neuron (ξ = 2)", ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..t_end, lo.min(-0.2)..hi.max(1.1))
+        .map_err(err)?;
+    let mut m = c.configure_mesh();
+    style(&mut m);
+    m.x_desc("time (s)").y_desc("U (θ = 1)").draw().map_err(err)?;
+    c.draw_series(LineSeries::new(tr.clone(), BLUE.stroke_width(1))).map_err(err)?;
+    c.draw_series(LineSeries::new(vec![(0.0, 1.0), (t_end, 1.0)], RED.stroke_width(2))).map_err(err)?.label("θ");
+    c.draw_series(LineSeries::new(vec![(0.0, *mu), (t_end, *mu)], BLACK.stroke_width(1))).map_err(err)?;
+    for (k, (xi, free, reset, m, s)) in f.hists.iter().enumerate() {
+        draw_hist(&cells[3 + k], &format!("free membrane, ξ = {xi}"), "U (θ = 1)", free, &[("theory N(μ_U, σ_U²)", *m, *s)])?;
+        draw_hist(&cells[6 + k], &format!("with reset, ξ = {xi}"), "U (θ = 1)", reset, &[("theory (free)", *m, *s)])?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+fn draw_hist<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, name: &str, xlabel: &str, values: &[f32], curves: &[(&str, f64, f64)]) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f32::total_cmp);
+    if sorted.is_empty() {
+        return Ok(());
+    }
+    let q = |p: f64| sorted[((sorted.len() - 1) as f64 * p) as usize] as f64;
+    let (mut lo, mut hi) = (q(0.001), q(0.999));
+    for (_, m, s) in curves {
+        lo = lo.min(m - 4.0 * s);
+        hi = hi.max(m + 4.0 * s);
+    }
+    let h = histogram(&sorted, 60, lo, hi);
+    let ymax = h.iter().map(|p| p.1).chain(curves.iter().map(|c| gauss(c.1, c.1, c.2))).fold(0.0, f64::max) * 1.1;
+    let mut c = ChartBuilder::on(area)
+        .caption(name, ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(lo..hi, 0.0..ymax.max(1e-9))
+        .map_err(err)?;
+    c.configure_mesh()
+        .disable_mesh()
+        .x_desc(xlabel)
+        .y_desc("density")
+        .x_labels(6)
+        .y_labels(5)
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 15))
+        .draw()
+        .map_err(err)?;
+    let w = (hi - lo) / 60.0;
+    c.draw_series(h.iter().map(|&(x, y)| Rectangle::new([(x - w / 2.0, 0.0), (x + w / 2.0, y)], RGBColor(150, 170, 210).filled())))
+        .map_err(err)?;
+    for (label, m, s) in curves {
+        let pts: Vec<(f64, f64)> = (0..=200).map(|i| lo + (hi - lo) * i as f64 / 200.0).map(|x| (x, gauss(x, *m, *s))).collect();
+        c.draw_series(LineSeries::new(pts, RED.stroke_width(2)))
+            .map_err(err)?
+            .label(*label)
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
+    }
+    c.configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 12))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}

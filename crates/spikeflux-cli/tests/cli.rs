@@ -335,3 +335,19 @@ fn init_report_compares_theory_with_measurement() {
         assert_eq!(&b[..4], b"\x89PNG", "{f}");
     }
 }
+
+#[test]
+fn fig1_panels_and_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["fig1", "--out", "f", "--seconds", "4", "--neurons", "128"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("f/fig1.json")).unwrap()).unwrap();
+    for row in v["xi"].as_array().unwrap() {
+        let (sd, want) = (row["free_sd"].as_f64().unwrap(), row["theory_sd"].as_f64().unwrap());
+        assert!((sd / want - 1.0).abs() < 0.03, "{row}");
+        assert!(row["free_mean"].as_f64().unwrap().abs() < 0.05, "{row}");
+        assert!(row["fraction_above_threshold_reset"].as_f64().unwrap() < row["fraction_above_threshold_free"].as_f64().unwrap());
+    }
+    assert!((v["xi"][1]["sigma_w"].as_f64().unwrap() - 0.09512).abs() < 5e-6);
+    assert_eq!(&std::fs::read(dir.path().join("f/fig1.png")).unwrap()[..4], b"\x89PNG");
+}

@@ -174,6 +174,22 @@ impl SpikeDataset {
 }
 
 
+/// One sample of `n` independent Poisson trains at `nu` Hz over `t_steps` steps of `dt` seconds (each
+/// step fires with probability ν·dt), as in the reference's notebook 00 (spec §4.1).
+pub fn poisson_sample(n: usize, nu: f64, dt: f64, t_steps: usize, seed: u64) -> SpikeDataset {
+    let mut rng = rng_for(seed, stream::DATA + 99);
+    let p = nu * dt;
+    let mut ev = Vec::new();
+    for t in 0..t_steps {
+        for u in 0..n {
+            if crate::rng::uniform(&mut rng) < p {
+                ev.push((t as u32, u as u32));
+            }
+        }
+    }
+    SpikeDataset { n_in: n, n_classes: 2, t_steps, dt, offsets: vec![0, ev.len()], events: ev, labels: vec![0], speakers: None }
+}
+
 /// Bins spike times (seconds) and units into `(step, unit)` events as the reference does: step =
 /// floor(t/dt), events with step ≥ `t_steps`, negative times or unit ≥ `n_in` dropped.
 pub fn bin_events(times: &[f32], units: &[u32], dt: f64, t_steps: usize, n_in: usize) -> Vec<(u32, u32)> {
