@@ -3,6 +3,7 @@
 mod config;
 mod fetch;
 mod plots;
+mod sweep;
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -114,6 +115,29 @@ enum Cmd {
         /// Seed of the inputs and weights.
         #[arg(long, default_value_t = 2020)]
         seed: u64,
+    },
+    /// Train every combination of a grid of config values (separate processes) and collect the test
+    /// accuracies: sweep.jsonl (one line per run) and sweep.png (lines over the last parameter, or a
+    /// heatmap for two numeric parameters).
+    Sweep {
+        /// Base config (default: the embedded default).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// A swept parameter, `key=v1,v2,...` (dotted config path, or model.depth); repeatable.
+        #[arg(long = "param", required = true)]
+        params: Vec<String>,
+        /// Epochs per run (overrides the config).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Runs at a time.
+        #[arg(long, default_value_t = 2)]
+        parallel: usize,
+        /// Threads per run.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Output directory.
+        #[arg(long, default_value = "sweep")]
+        out: PathBuf,
     },
     /// Data utilities.
     Data {
@@ -704,6 +728,51 @@ fn fig1(out: PathBuf, neurons: usize, seconds: f64, seed: u64) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
+fn sweep_cmd(config: Option<PathBuf>, params: Vec<String>, epochs: Option<usize>, parallel: usize, threads: usize, out: PathBuf) -> Result<()> {
+    let (text, base) = match &config {
+        Some(p) => (std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?, p.parent().map(Path::to_path_buf).unwrap_or_default()),
+        None => (DEFAULT_CONFIG.to_string(), PathBuf::from(".")),
+    };
+    let base = std::fs::canonicalize(if base.as_os_str().is_empty() { Path::new(".") } else { &base }).unwrap_or(base);
+    let axes = params.iter().map(|p| sweep::parse_axis(p)).collect::<Result<Vec<_>>>()?;
+    let mut extra = vec!["--threads".to_string(), threads.to_string()];
+    if let Some(e) = epochs {
+        extra.extend(["--epochs".to_string(), e.to_string()]);
+    }
+    let bin = std::env::current_exe().context("locating the spikeflux binary")?;
+    let res = sweep::run(&bin, &text, &base, &axes, &extra, &out, parallel)?;
+    let acc: Vec<Option<f64>> = res.iter().map(|v| v["test_acc"].as_f64()).collect();
+    let numeric = |a: &sweep::Axis| a.values.iter().all(|v| v.as_float().or(v.as_integer().map(|i| i as f64)).is_some());
+    let title = format!("sweep: test accuracy ({} runs)", res.len());
+    let fig = sweep::figure_path(&out);
+    if axes.len() == 2 && numeric(&axes[0]) && numeric(&axes[1]) {
+        let nx = axes[1].values.len();
+        let grid: Vec<Vec<Option<f64>>> = acc.chunks(nx).map(|c| c.to_vec()).collect();
+        plots::sweep_heatmap(&axes[0].key, &sweep::labels(&axes[0]), &axes[1].key, &sweep::labels(&axes[1]), &grid, &title, &fig)?;
+    } else {
+        let last = axes.last().context("no parameter")?;
+        let nx = last.values.len();
+        let names: Vec<String> = if axes.len() == 1 {
+            vec!["test accuracy".into()]
+        } else {
+            res.chunks(nx)
+                .map(|c| {
+                    axes[..axes.len() - 1]
+                        .iter()
+                        .map(|a| format!("{}={}", a.key.rsplit('.').next().unwrap_or(&a.key), c[0]["params"][&a.key].as_str().map(String::from).unwrap_or_else(|| c[0]["params"][&a.key].to_string())))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .collect()
+        };
+        let lines: Vec<(String, Vec<Option<f64>>)> = names.into_iter().zip(acc.chunks(nx).map(|c| c.to_vec())).collect();
+        plots::sweep_lines(&last.key, &sweep::labels(last), &lines, &title, &fig)?;
+    }
+    eprintln!("wrote {}/sweep.jsonl and sweep.png", out.display());
+    Ok(())
+}
+
 fn exit_code(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<Error>() {
         Some(Error::Config { .. }) => 2,
@@ -721,6 +790,7 @@ fn main() {
         Cmd::Eval { config, weights, threads } => eval(config, weights, threads),
         Cmd::InitReport { config, samples, out, threads } => init_report(config, samples, out, threads),
         Cmd::Fig1 { out, neurons, seconds, seed } => fig1(out, neurons, seconds, seed),
+        Cmd::Sweep { config, params, epochs, parallel, threads, out } => sweep_cmd(config, params, epochs, parallel, threads, out),
         Cmd::Data { cmd: DataCmd::Export { config, out } } => export(config, out),
         Cmd::Data { cmd: DataCmd::SynthShd { out, samples, seed } } => synth_shd(out, samples, seed),
         Cmd::Data { cmd: DataCmd::Info { file } } => info(file),

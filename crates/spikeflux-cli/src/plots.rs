@@ -429,3 +429,101 @@ where
         .map_err(err)?;
     Ok(())
 }
+
+/// Test accuracy of a sweep over the last parameter (x axis; categorical positions), one line per
+/// combination of the other parameters.
+pub fn sweep_lines(x_label: &str, x_ticks: &[String], lines: &[(String, Vec<Option<f64>>)], title: &str, path: &Path) -> Result<()> {
+    fonts();
+    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
+    let n = x_ticks.len().max(1);
+    let ticks = x_ticks.to_vec();
+    let mut c = ChartBuilder::on(&root)
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0.0f64..100.0)
+        .map_err(err)?;
+    c.configure_mesh()
+        .x_desc(x_label)
+        .y_desc("test accuracy (%)")
+        .x_labels(n)
+        .x_label_formatter(&|v| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < ticks.len() { ticks[i as usize].clone() } else { String::new() }
+        })
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 17))
+        .draw()
+        .map_err(err)?;
+    for (k, (name, ys)) in lines.iter().enumerate() {
+        let color = CLASS_COLORS[k % CLASS_COLORS.len()];
+        let pts: Vec<(f64, f64)> = ys.iter().enumerate().filter_map(|(i, y)| y.map(|y| (i as f64, 100.0 * y))).collect();
+        c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled()))).map_err(err)?;
+    }
+    c.configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::LowerLeft)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// Test accuracy over two parameters as a heatmap (rows: first, columns: second), values printed.
+pub fn sweep_heatmap(y_label: &str, y_ticks: &[String], x_label: &str, x_ticks: &[String], acc: &[Vec<Option<f64>>], title: &str, path: &Path) -> Result<()> {
+    fonts();
+    let root = BitMapBackend::new(path, (900, 700)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
+    let (nx, ny) = (x_ticks.len(), y_ticks.len());
+    let (xt, yt) = (x_ticks.to_vec(), y_ticks.to_vec());
+    let mut c = ChartBuilder::on(&root)
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..nx as f64, 0f64..ny as f64)
+        .map_err(err)?;
+    c.configure_mesh()
+        .disable_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .x_labels(nx * 2 + 1)
+        .y_labels(ny * 2 + 1)
+        .x_label_formatter(&|v| {
+            let i = (v - 0.5).round();
+            if (v - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < xt.len() { xt[i as usize].clone() } else { String::new() }
+        })
+        .y_label_formatter(&|v| {
+            let i = (v - 0.5).round();
+            if (v - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < yt.len() { yt[i as usize].clone() } else { String::new() }
+        })
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 17))
+        .draw()
+        .map_err(err)?;
+    for (j, row) in acc.iter().enumerate() {
+        for (i, v) in row.iter().enumerate() {
+            let (fill, text) = match v {
+                Some(a) => {
+                    let t = a.clamp(0.0, 1.0);
+                    (RGBColor((255.0 * (1.0 - t)) as u8, (200.0 * t + 40.0) as u8, (120.0 * t + 60.0) as u8), format!("{:.1}", 100.0 * a))
+                }
+                None => (RGBColor(220, 220, 220), "failed".into()),
+            };
+            c.draw_series(std::iter::once(Rectangle::new([(i as f64, j as f64), (i as f64 + 1.0, j as f64 + 1.0)], fill.filled())))
+                .map_err(err)?;
+            c.draw_series(std::iter::once(Text::new(text, (i as f64 + 0.35, j as f64 + 0.55), ("sans-serif", 16).into_font().color(&BLACK))))
+                .map_err(err)?;
+        }
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}

@@ -351,3 +351,30 @@ fn fig1_panels_and_numbers() {
     assert!((v["xi"][1]["sigma_w"].as_f64().unwrap() - 0.09512).abs() < 5e-6);
     assert_eq!(&std::fs::read(dir.path().join("f/fig1.png")).unwrap()[..4], b"\x89PNG");
 }
+
+#[test]
+fn sweep_writes_one_line_per_run_and_a_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    let out = run(
+        dir.path(),
+        &["sweep", "--config", &cfg, "--param", "init.method=fluctuation-driven,kaiming", "--param", "model.depth=1,2", "--epochs", "1", "--out", "sw"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("sw/sweep.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines.iter().all(|l| l["ok"] == true && l["test_acc"].as_f64().is_some()));
+    assert_eq!(lines[3]["params"]["model.depth"], 2);
+    assert_eq!(lines[3]["initial_rates_hz"].as_array().unwrap().len(), 2);
+    assert_eq!(&std::fs::read(dir.path().join("sw/sweep.png")).unwrap()[..4], b"\x89PNG");
+    // a heatmap for two numeric parameters, and a bad parameter is refused
+    let out = run(dir.path(), &["sweep", "--config", &cfg, "--param", "init.mu_u=0.0,0.5", "--param", "init.xi=1,2", "--epochs", "1", "--out", "hm"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(dir.path().join("hm/sweep.jsonl")).unwrap().lines().count(), 4);
+    let bad = run(dir.path(), &["sweep", "--config", &cfg, "--param", "nonsense"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("key=value1,value2"));
+}
