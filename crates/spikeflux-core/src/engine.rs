@@ -124,6 +124,9 @@ struct LayerBuf {
     p: Vec<f32>,
     pidx: Vec<u32>,
     gp: Vec<f32>,
+    /// The spikes as events per row `t·b + i` (built during the forward pass unless in smooth
+    /// mode), so later products need not scan the spike buffer again.
+    ev: Csr,
     /// Per-neuron state and adjoint carries `[b, n]`.
     i: Vec<f32>,
     q: Vec<f32>,
@@ -215,6 +218,7 @@ impl Workspace {
                     p: vec![0.0; pooled],
                     pidx: vec![0; pooled],
                     gp: vec![0.0; pooled],
+                    ev: Csr::default(),
                     i: vec![0.0; per],
                     q: vec![0.0; per],
                     c_gu: vec![0.0; per],
@@ -454,10 +458,12 @@ fn decays(net: &Network) -> Vec<Decays> {
     net.spec.hidden.iter().map(|h| h.lif.decays(net.spec.dt)).collect()
 }
 
-/// The source of a connection: the input events, or a dense `[rows, n_src]` buffer.
+/// The source of a connection: the input events (channel-major units), a hidden group's spike
+/// events (position-major units) starting at a CSR row, or a dense `[rows, n_src]` buffer.
 #[derive(Clone, Copy)]
 enum Src<'a> {
     Events(&'a Csr),
+    Hidden(&'a Csr, usize),
     Dense(&'a [f32]),
 }
 
@@ -470,14 +476,29 @@ fn conv1d(g: &ConnGeom) -> Option<Conv1d> {
     }
 }
 
+/// What layer `lb` passes on: its pooled output (dense), its spike events, or (smooth mode and the
+/// dense path) its dense spike buffer.
+fn output_of<'a>(lb: &'a LayerBuf, g: &crate::layer::LayerGeom, rows: usize, dense: bool) -> Src<'a> {
+    let n = g.output().n();
+    if g.pool > 1 {
+        Src::Dense(&lb.p[..rows * n])
+    } else if dense {
+        Src::Dense(&lb.s[..rows * n])
+    } else {
+        Src::Hidden(&lb.ev, 0)
+    }
+}
+
 /// `out += W·src` over `rows` rows (event-driven, or GEMM when `gemm` and the connection is dense).
 fn conn_forward(g: &ConnGeom, src: Src, w: &[f32], out: &mut [f32], rows: usize, gemm: bool) {
     let (ns, nd) = (g.n_src(), g.n_dst());
     match (conv1d(g), src) {
-        (None, Src::Events(c)) => linalg::csr_project(c, w, nd, out),
+        (None, Src::Events(c)) => linalg::csr_project(c, 0, w, nd, out),
+        (None, Src::Hidden(c, r0)) => linalg::csr_project(c, r0, w, nd, out),
         (None, Src::Dense(x)) if gemm => linalg::gemm(out, true, x, w, rows, ns, nd),
         (None, Src::Dense(x)) => linalg::scan_project(x, ns, w, nd, out),
-        (Some(cv), Src::Events(c)) => linalg::conv_project_csr(&cv, c, w, out),
+        (Some(cv), Src::Events(c)) => linalg::conv_project_csr(&cv, c, 0, false, w, out),
+        (Some(cv), Src::Hidden(c, r0)) => linalg::conv_project_csr(&cv, c, r0, true, w, out),
         (Some(cv), Src::Dense(x)) => linalg::conv_project_scan(&cv, x, w, out),
     }
 }
@@ -486,10 +507,12 @@ fn conn_forward(g: &ConnGeom, src: Src, w: &[f32], out: &mut [f32], rows: usize,
 fn conn_weight_grad(g: &ConnGeom, src: Src, ga: &[f32], dw: &mut [f32], rows: usize, gemm: bool) {
     let (ns, nd) = (g.n_src(), g.n_dst());
     match (conv1d(g), src) {
-        (None, Src::Events(c)) => linalg::csr_weight_grad(c, ga, nd, dw),
+        (None, Src::Events(c)) => linalg::csr_weight_grad(c, 0, ga, nd, dw),
+        (None, Src::Hidden(c, r0)) => linalg::csr_weight_grad(c, r0, ga, nd, dw),
         (None, Src::Dense(x)) if gemm => linalg::gemm_tn(dw, true, x, ga, rows, ns, nd),
         (None, Src::Dense(x)) => linalg::scan_weight_grad(x, ns, ga, nd, dw),
-        (Some(cv), Src::Events(c)) => linalg::conv_weight_grad_csr(&cv, c, ga, dw),
+        (Some(cv), Src::Events(c)) => linalg::conv_weight_grad_csr(&cv, c, 0, false, ga, dw),
+        (Some(cv), Src::Hidden(c, r0)) => linalg::conv_weight_grad_csr(&cv, c, r0, true, ga, dw),
         (Some(cv), Src::Dense(x)) => linalg::conv_weight_grad_scan(&cv, x, ga, dw),
     }
 }
@@ -509,6 +532,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let (t_steps, b) = (ws.t, ws.b);
     let rows = t_steps * b;
     let dense = opts.mode == SpikeMode::Smooth || opts.path == ProjectionPath::Dense;
+    let smooth = opts.mode == SpikeMode::Smooth;
     let sur = spec.surrogate;
     let dec = decays(net);
     let mut spikes = vec![0.0f64; geoms.len()];
@@ -518,18 +542,16 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let len = t_steps * bn;
         let (before, rest) = ws.layers.split_at_mut(l);
         let lb = &mut rest[0];
-        let src = if l == 0 {
-            Src::Events(&ws.input)
-        } else {
-            let pb = &before[l - 1];
-            let n_prev = g.input.n();
-            Src::Dense(if geoms[l - 1].pool > 1 { &pb.p[..rows * n_prev] } else { &pb.s[..rows * n_prev] })
-        };
+        let src = if l == 0 { Src::Events(&ws.input) } else { output_of(&before[l - 1], &geoms[l - 1], rows, dense) };
         let w = &net.params[net.layout.ff[l].clone()];
         lb.a[..len].fill(0.0);
         conn_forward(&g.ff, src, w, &mut lb.a[..len], rows, dense);
         let d = dec[l];
-        let (a, u, s) = (&mut lb.a, &mut lb.u, &mut lb.s);
+        let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
+        ev.ptr.clear();
+        ev.ptr.push(0);
+        ev.idx.clear();
+        ev.val.clear();
         let (ist, qst, cnt) = (&mut lb.i[..bn], &mut lb.q[..bn], &mut lb.cnt[..bn]);
         ist.fill(0.0);
         qst.fill(0.0);
@@ -547,9 +569,19 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
                     *c += x;
                 }
+                if !smooth {
+                    for row in st[..bn].chunks_exact(n) {
+                        linalg::for_each_nonzero(row, |k, x| {
+                            ev.idx.push(k as u32);
+                            ev.val.push(x);
+                        });
+                        ev.ptr.push(ev.idx.len() as u32);
+                    }
+                }
             }
             if let (Some(v), Some(rg)) = (rec, &g.rec) {
-                conn_forward(rg, Src::Dense(&s[off..off + bn]), v, &mut a[off..off + bn], b, dense);
+                let src = if dense { Src::Dense(&s[off..off + bn]) } else { Src::Hidden(ev, t * b) };
+                conn_forward(rg, src, v, &mut a[off..off + bn], b, dense);
             }
         }
         spikes[l] = cnt.iter().map(|&c| c as f64).sum();
@@ -564,11 +596,10 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let n_last = geoms[l_last].output().n();
     let bc = b * c;
     let len = t_steps * bc;
-    let lb = &ws.layers[l_last];
-    let src = if geoms[l_last].pool > 1 { &lb.p[..rows * n_last] } else { &lb.s[..rows * n_last] };
+    let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
     let w = &net.params[net.layout.readout.clone()];
     ws.ra[..len].fill(0.0);
-    conn_forward(&ConnGeom::Dense { n_src: n_last, n_dst: c }, Src::Dense(src), w, &mut ws.ra[..len], rows, dense);
+    conn_forward(&ConnGeom::Dense { n_src: n_last, n_dst: c }, src, w, &mut ws.ra[..len], rows, dense);
     let bm = (-spec.dt / spec.readout.tau_mem).exp() as f32;
     let bs = (-spec.dt / spec.readout.tau_syn).exp() as f32;
     let v0 = spec.readout.initial_state;
@@ -721,11 +752,11 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let n_last = geoms[l_last].output().n();
     {
         let ro = ConnGeom::Dense { n_src: n_last, n_dst: c };
-        let lb = &mut ws.layers[l_last];
         let pooled = geoms[l_last].pool > 1;
-        let src = if pooled { &lb.p[..rows * n_last] } else { &lb.s[..rows * n_last] };
-        conn_weight_grad(&ro, Src::Dense(src), &ws.rga[..len], &mut ws.grads[net.layout.readout.clone()], rows, dense);
+        let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
+        conn_weight_grad(&ro, src, &ws.rga[..len], &mut ws.grads[net.layout.readout.clone()], rows, dense);
         let w = &net.params[net.layout.readout.clone()];
+        let lb = &mut ws.layers[l_last];
         let gout = if pooled { &mut lb.gp[..rows * n_last] } else { &mut lb.gs[..rows * n_last] };
         conn_input_grad(&ro, &ws.rga[..len], w, gout, rows, false, &mut ws.scratch);
     }
@@ -774,18 +805,18 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         // weight gradients
         let ga = &lb.ga[..len];
         if let (Some(r), Some(rg)) = (net.layout.rec[l].clone(), &g.rec) {
-            conn_weight_grad(rg, Src::Dense(&lb.s[..len]), ga, &mut ws.grads[r], rows, dense);
+            let src = if dense { Src::Dense(&lb.s[..len]) } else { Src::Hidden(&lb.ev, 0) };
+            conn_weight_grad(rg, src, ga, &mut ws.grads[r], rows, dense);
         }
         let n_prev = g.input.n();
         let dw = &mut ws.grads[net.layout.ff[l].clone()];
         if l == 0 {
             conn_weight_grad(&g.ff, Src::Events(&ws.input), ga, dw, rows, dense);
         } else {
-            let pb = &mut before[l - 1];
             let pooled = geoms[l - 1].pool > 1;
-            let x = if pooled { &pb.p[..rows * n_prev] } else { &pb.s[..rows * n_prev] };
-            conn_weight_grad(&g.ff, Src::Dense(x), ga, dw, rows, dense);
+            conn_weight_grad(&g.ff, output_of(&before[l - 1], &geoms[l - 1], rows, dense), ga, dw, rows, dense);
             let w = &net.params[net.layout.ff[l].clone()];
+            let pb = &mut before[l - 1];
             let gx = if pooled { &mut pb.gp[..rows * n_prev] } else { &mut pb.gs[..rows * n_prev] };
             conn_input_grad(&g.ff, ga, w, gx, rows, false, &mut ws.scratch);
         }

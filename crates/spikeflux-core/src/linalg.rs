@@ -36,11 +36,11 @@ fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
-/// `out[r, :] += Σ_k val_k · w[idx_k, :]` over the entries of row `r` (event-driven `X·W`).
-/// `out: [rows, n_out]`, `w: [n_in, n_out]`.
-pub fn csr_project(x: &Csr, w: &[f32], n_out: usize, out: &mut [f32]) {
-    for r in 0..x.rows() {
-        let o = &mut out[r * n_out..(r + 1) * n_out];
+/// `out[r, :] += Σ_k val_k · w[idx_k, :]` over the entries of CSR row `row0 + r`, for the
+/// `out.len() / n_out` rows of `out` (event-driven `X·W`). `w: [n_in, n_out]`.
+pub fn csr_project(x: &Csr, row0: usize, w: &[f32], n_out: usize, out: &mut [f32]) {
+    for (r, o) in out.chunks_exact_mut(n_out).enumerate() {
+        let r = row0 + r;
         for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
             let i = x.idx[k] as usize;
             axpy(o, x.val[k], &w[i * n_out..(i + 1) * n_out]);
@@ -48,10 +48,11 @@ pub fn csr_project(x: &Csr, w: &[f32], n_out: usize, out: &mut [f32]) {
     }
 }
 
-/// `dw[idx_k, :] += val_k · g[r, :]` over all entries (event-driven `Xᵀ·G`). `g: [rows, n_out]`.
-pub fn csr_weight_grad(x: &Csr, g: &[f32], n_out: usize, dw: &mut [f32]) {
-    for r in 0..x.rows() {
-        let gr = &g[r * n_out..(r + 1) * n_out];
+/// `dw[idx_k, :] += val_k · g[r, :]` over the entries of CSR rows `row0 ..` (event-driven `Xᵀ·G`),
+/// `g: [rows, n_out]`.
+pub fn csr_weight_grad(x: &Csr, row0: usize, g: &[f32], n_out: usize, dw: &mut [f32]) {
+    for (r, gr) in g.chunks_exact(n_out).enumerate() {
+        let r = row0 + r;
         for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
             let i = x.idx[k] as usize;
             axpy(&mut dw[i * n_out..(i + 1) * n_out], x.val[k], gr);
@@ -62,7 +63,7 @@ pub fn csr_weight_grad(x: &Csr, g: &[f32], n_out: usize, dw: &mut [f32]) {
 /// Calls `f(i, x_i)` for every non-zero entry of `row`, in ascending `i`. Blocks of 16 entries are
 /// skipped with one vectorizable test, which is what makes scanning sparse spike rows cheap.
 #[inline(always)]
-fn for_each_nonzero(row: &[f32], mut f: impl FnMut(usize, f32)) {
+pub(crate) fn for_each_nonzero(row: &[f32], mut f: impl FnMut(usize, f32)) {
     const K: usize = 16;
     let mut base = 0;
     let mut chunks = row.chunks_exact(K);
@@ -220,15 +221,26 @@ impl Conv1d {
     }
 }
 
-/// Event-driven convolution `out += conv(x)` from input events. Event units are **channel-major**
-/// (`c·l_in + pos`, the data's convention); `out` rows are position-major `[l_out, c_out]`.
-pub fn conv_project_csr(g: &Conv1d, x: &Csr, w: &[f32], out: &mut [f32]) {
-    let nd = g.n_dst();
-    for r in 0..x.rows() {
-        let o = &mut out[r * nd..(r + 1) * nd];
+/// Decodes an event unit into (channel, position): channel-major for the data (`c·l_in + pos`),
+/// position-major for hidden groups (`pos·c_in + c`).
+#[inline(always)]
+fn decode(g: &Conv1d, u: usize, pos_major: bool) -> (usize, usize) {
+    if pos_major {
+        (u % g.c_in, u / g.c_in)
+    } else {
+        (u / g.l_in, u % g.l_in)
+    }
+}
+
+/// Event-driven convolution `out += conv(x)` from events in CSR rows `row0 ..` (units
+/// position-major if `pos_major`, else channel-major as in the data); `out` rows are position-major
+/// `[l_out, c_out]`.
+pub fn conv_project_csr(g: &Conv1d, x: &Csr, row0: usize, pos_major: bool, w: &[f32], out: &mut [f32]) {
+    for (r, o) in out.chunks_exact_mut(g.n_dst()).enumerate() {
+        let r = row0 + r;
         for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            let u = x.idx[k] as usize;
-            g.scatter(u / g.l_in, u % g.l_in, x.val[k], w, o);
+            let (ci, pos) = decode(g, x.idx[k] as usize, pos_major);
+            g.scatter(ci, pos, x.val[k], w, o);
         }
     }
 }
@@ -241,14 +253,13 @@ pub fn conv_project_scan(g: &Conv1d, x: &[f32], w: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Weight gradient of a convolution from (channel-major) input events: `dw[ci, kk, co] += x · g[o, co]`.
-pub fn conv_weight_grad_csr(g: &Conv1d, x: &Csr, grad: &[f32], dw: &mut [f32]) {
-    let nd = g.n_dst();
-    for r in 0..x.rows() {
-        let gr = &grad[r * nd..(r + 1) * nd];
+/// Weight gradient of a convolution from events in CSR rows `row0 ..`: `dw[ci, kk, co] += x · g[o, co]`.
+pub fn conv_weight_grad_csr(g: &Conv1d, x: &Csr, row0: usize, pos_major: bool, grad: &[f32], dw: &mut [f32]) {
+    for (r, gr) in grad.chunks_exact(g.n_dst()).enumerate() {
+        let r = row0 + r;
         for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            let u = x.idx[k] as usize;
-            g.gather_grad(u / g.l_in, u % g.l_in, x.val[k], gr, dw);
+            let (ci, pos) = decode(g, x.idx[k] as usize, pos_major);
+            g.gather_grad(ci, pos, x.val[k], gr, dw);
         }
     }
 }
@@ -374,7 +385,7 @@ mod tests {
         let mut a = vec![0.0; rows * n_out];
         let mut b = vec![0.0; rows * n_out];
         let mut c = vec![0.0; rows * n_out];
-        csr_project(&csr, &w, n_out, &mut a);
+        csr_project(&csr, 0, &w, n_out, &mut a);
         scan_project(&x, n_in, &w, n_out, &mut b);
         gemm(&mut c, false, &x, &w, rows, n_in, n_out);
         for i in 0..a.len() {
@@ -384,7 +395,7 @@ mod tests {
         let mut d1 = vec![0.0; n_in * n_out];
         let mut d2 = vec![0.0; n_in * n_out];
         let mut d3 = vec![0.0; n_in * n_out];
-        csr_weight_grad(&csr, &g, n_out, &mut d1);
+        csr_weight_grad(&csr, 0, &g, n_out, &mut d1);
         scan_weight_grad(&x, n_in, &g, n_out, &mut d2);
         gemm_tn(&mut d3, false, &x, &g, rows, n_in, n_out);
         for i in 0..d1.len() {
