@@ -254,59 +254,8 @@ pub fn histograms(
     let root = root.titled(title, ("sans-serif", 22)).map_err(err)?;
     let areas = root.split_evenly((rows, cols));
     for ((name, xlabel, values, curves), area) in panels.iter().zip(areas.iter()) {
-        let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        sorted.sort_by(f32::total_cmp);
-        if sorted.is_empty() {
-            continue;
-        }
-        let q = |p: f64| sorted[((sorted.len() - 1) as f64 * p) as usize] as f64;
-        let (mut lo, mut hi) = (q(0.001), q(0.999));
-        for (_, m, s) in curves {
-            lo = lo.min(m - 4.0 * s);
-            hi = hi.max(m + 4.0 * s);
-        }
-        if hi <= lo {
-            hi = lo + 1.0;
-        }
-        let h = histogram(&sorted, 60, lo, hi);
-        let ymax = h.iter().map(|p| p.1).chain(curves.iter().map(|c| gauss(c.1, c.1, c.2))).fold(0.0, f64::max) * 1.1;
-        let mut c = ChartBuilder::on(area)
-            .caption(name, ("sans-serif", 17))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
-            .build_cartesian_2d(lo..hi, 0.0..ymax.max(1e-9))
-            .map_err(err)?;
-        c.configure_mesh()
-            .disable_mesh()
-            .x_desc(xlabel.as_str())
-            .y_desc("density")
-            .x_labels(6)
-            .y_labels(5)
-            .label_style(("sans-serif", 13))
-            .axis_desc_style(("sans-serif", 15))
-            .draw()
-            .map_err(err)?;
-        let w = (hi - lo) / 60.0;
-        c.draw_series(h.iter().map(|&(x, y)| Rectangle::new([(x - w / 2.0, 0.0), (x + w / 2.0, y)], RGBColor(150, 170, 210).filled())))
-            .map_err(err)?;
-        for (k, (label, m, s)) in curves.iter().enumerate() {
-            let color = [RED, BLACK, GREEN][k % 3];
-            let pts: Vec<(f64, f64)> = (0..=200).map(|i| lo + (hi - lo) * i as f64 / 200.0).map(|x| (x, gauss(x, *m, *s))).collect();
-            c.draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                .map_err(err)?
-                .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
-        }
-        if !curves.is_empty() {
-            c.configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 12))
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(err)?;
-        }
+        let curves: Vec<(&str, f64, f64)> = curves.iter().map(|(l, m, s)| (l.as_str(), *m, *s)).collect();
+        draw_hist(area, name, xlabel, values, &curves)?;
     }
     root.present().map_err(err)?;
     Ok(())
@@ -413,12 +362,13 @@ where
     let w = (hi - lo) / 60.0;
     c.draw_series(h.iter().map(|&(x, y)| Rectangle::new([(x - w / 2.0, 0.0), (x + w / 2.0, y)], RGBColor(150, 170, 210).filled())))
         .map_err(err)?;
-    for (label, m, s) in curves {
+    for (k, (label, m, s)) in curves.iter().enumerate() {
+        let color = [RED, BLACK, GREEN][k % 3];
         let pts: Vec<(f64, f64)> = (0..=200).map(|i| lo + (hi - lo) * i as f64 / 200.0).map(|x| (x, gauss(x, *m, *s))).collect();
-        c.draw_series(LineSeries::new(pts, RED.stroke_width(2)))
+        c.draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(err)?
             .label(*label)
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
     }
     c.configure_series_labels()
         .background_style(WHITE.mix(0.8))
