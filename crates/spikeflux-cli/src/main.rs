@@ -743,6 +743,12 @@ fn sweep_cmd(config: Option<PathBuf>, params: Vec<String>, epochs: Option<usize>
     let bin = std::env::current_exe().context("locating the spikeflux binary")?;
     let res = sweep::run(&bin, &text, &base, &axes, &extra, &out, parallel)?;
     let acc: Vec<Option<f64>> = res.iter().map(|v| v["test_acc"].as_f64()).collect();
+    // parameters given a single value are fixed settings, not axes of the figure
+    let axes: Vec<sweep::Axis> = axes.into_iter().filter(|a| a.values.len() > 1).collect();
+    if axes.is_empty() {
+        eprintln!("wrote {}/sweep.jsonl (no varying parameter, no figure)", out.display());
+        return Ok(());
+    }
     let numeric = |a: &sweep::Axis| a.values.iter().all(|v| v.as_float().or(v.as_integer().map(|i| i as f64)).is_some());
     let title = format!("sweep: test accuracy ({} runs)", res.len());
     let fig = sweep::figure_path(&out);

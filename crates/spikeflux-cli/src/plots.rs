@@ -427,7 +427,8 @@ pub fn sweep_lines(x_label: &str, x_ticks: &[String], lines: &[(String, Vec<Opti
     Ok(())
 }
 
-/// Test accuracy over two parameters as a heatmap (rows: first, columns: second), values printed.
+/// Test accuracy over two parameters as a heatmap (rows: first, columns: second), values printed;
+/// "no run" marks combinations that failed (e.g. an infeasible FD target; see sweep.jsonl).
 pub fn sweep_heatmap(y_label: &str, y_ticks: &[String], x_label: &str, x_ticks: &[String], acc: &[Vec<Option<f64>>], title: &str, path: &Path) -> Result<()> {
     fonts();
     let root = BitMapBackend::new(path, (900, 700)).into_drawing_area();
@@ -459,14 +460,18 @@ pub fn sweep_heatmap(y_label: &str, y_ticks: &[String], x_label: &str, x_ticks: 
         .axis_desc_style(("sans-serif", 17))
         .draw()
         .map_err(err)?;
+    let vals: Vec<f64> = acc.iter().flatten().flatten().copied().collect();
+    let (vmin, vmax) = vals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let span = (vmax - vmin).max(1e-9);
     for (j, row) in acc.iter().enumerate() {
         for (i, v) in row.iter().enumerate() {
             let (fill, text) = match v {
                 Some(a) => {
-                    let t = a.clamp(0.0, 1.0);
+                    // colour spans the observed range: red (worst) to green (best)
+                    let t = ((a - vmin) / span).clamp(0.0, 1.0);
                     (RGBColor((255.0 * (1.0 - t)) as u8, (200.0 * t + 40.0) as u8, (120.0 * t + 60.0) as u8), format!("{:.1}", 100.0 * a))
                 }
-                None => (RGBColor(220, 220, 220), "failed".into()),
+                None => (RGBColor(220, 220, 220), "no run".into()),
             };
             c.draw_series(std::iter::once(Rectangle::new([(i as f64, j as f64), (i as f64 + 1.0, j as f64 + 1.0)], fill.filled())))
                 .map_err(err)?;

@@ -137,7 +137,10 @@ pub fn fd_normal_layerwise(
             if var < 0.0 {
                 return Err(Error::config(
                     "init.mu_u",
-                    format!("target μ_U = {} with ξ = {} needs a negative weight variance; lower mu_u or xi", target.mu_u, target.xi),
+                    format!(
+                        "target μ_U = {} with ξ = {} needs a negative weight variance (the mean alone already exceeds the target fluctuations for this fan-in); move mu_u towards 0 or lower xi",
+                        target.mu_u, target.xi
+                    ),
                 ));
             }
             Ok(NormalMoments { mean: mu_w, std: var.sqrt() })
