@@ -362,7 +362,7 @@ impl RunConfig {
     /// Parses TOML text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
         let cfg: RunConfig = toml::from_str(text)
-            .map_err(|e| Error::config(origin, format!("{}", e.to_string().trim_end())))
+            .map_err(|e| Error::config(origin, e.to_string().trim_end().to_string()))
             .with_context(|| format!("reading config {origin}"))?;
         cfg.validate()?;
         Ok(cfg)

@@ -62,7 +62,7 @@ pub fn learning_curves(points: &[CurvePoint], title: &str, path: &Path) -> Resul
         };
         let all: Vec<f64> = (0..3).flat_map(|w| get(w).into_iter().map(|p| p.1)).collect();
         let (lo, hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-        let (lo, hi) = if k == 1 { (lo.min(0.0).max(0.0), 100.0) } else { (0.0, (hi * 1.05).max(lo + 1e-3)) };
+        let (lo, hi) = if k == 1 { (0.0, 100.0) } else { (0.0, (hi * 1.05).max(lo + 1e-3)) };
         let mut c = ChartBuilder::on(panel)
             .margin(15)
             .x_label_area_size(45)
@@ -239,9 +239,12 @@ fn gauss(x: f64, m: f64, s: f64) -> f64 {
     (-(x - m).powi(2) / (2.0 * s * s)).exp() / (s * (2.0 * std::f64::consts::PI).sqrt())
 }
 
-/// One panel per entry: a histogram (density) of `values` with normal curves `(label, mean, sd)`.
+/// A histogram panel: title, x-axis label, values, and normal curves `(label, mean, sd)`.
+pub type HistPanel = (String, String, Vec<f32>, Vec<(String, f64, f64)>);
+
+/// One panel per entry: a histogram (density) of the values with the normal curves.
 pub fn histograms(
-    panels: &[(String, String, Vec<f32>, Vec<(String, f64, f64)>)],
+    panels: &[HistPanel],
     title: &str,
     path: &Path,
 ) -> Result<()> {
@@ -261,6 +264,9 @@ pub fn histograms(
     Ok(())
 }
 
+/// (ξ, free-membrane values, with-reset values, theory mean, theory s.d.).
+pub type XiHist = (f64, Vec<f32>, Vec<f32>, f64, f64);
+
 /// The data of the paper's Fig. 1 panels (spec §4.1).
 pub struct Fig1 {
     /// Input raster points (time in s, unit).
@@ -269,8 +275,8 @@ pub struct Fig1 {
     pub weights: (Vec<f32>, f64, f64),
     /// One neuron's free membrane over time (s, U), with the target μ_U.
     pub trace: (Vec<(f64, f64)>, f64),
-    /// Per ξ: (ξ, free-membrane values, with-reset values, theory mean, theory s.d.).
-    pub hists: Vec<(f64, Vec<f32>, Vec<f32>, f64, f64)>,
+    /// Per ξ: free and with-reset membrane histograms against the theory.
+    pub hists: Vec<XiHist>,
 }
 
 /// Draws [`Fig1`] as a 3 × 3 grid: input raster, weight histogram, membrane trace; free-membrane

@@ -1,5 +1,6 @@
 //! The CLI run as a user would: real commands in temp dirs. Every failure message a user can trigger
 //! from a config or data file is triggered once here.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use std::process::{Command, Output};

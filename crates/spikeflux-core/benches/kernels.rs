@@ -2,6 +2,7 @@
 //! for named shapes. Throughput is reported in neuron-steps (hidden neurons × T × samples).
 //!
 //!     cargo bench -p spikeflux-core --bench kernels
+#![allow(clippy::unwrap_used)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use spikeflux_core::data::SpikeDataset;

@@ -198,7 +198,7 @@ pub fn bin_events(times: &[f32], units: &[u32], dt: f64, t_steps: usize, n_in: u
         .zip(units)
         .filter_map(|(&t, &u)| {
             let s = (t as f64 / dt).floor();
-            (s >= 0.0 && (s as usize) < t_steps && (u as usize) < n_in).then(|| (s as u32, u))
+            (s >= 0.0 && (s as usize) < t_steps && (u as usize) < n_in).then_some((s as u32, u))
         })
         .collect()
 }

@@ -1,4 +1,5 @@
 //! Integration tests of spikeflux-core (one binary).
+#![allow(clippy::unwrap_used)]
 mod common;
 mod determinism;
 mod golden;
