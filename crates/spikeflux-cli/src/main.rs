@@ -496,7 +496,7 @@ fn export(config: Option<PathBuf>, out: PathBuf) -> Result<()> {
     let data = cfg.load_data(&base)?;
     let split = |d: &spikeflux_core::data::SpikeDataset| {
         let events: Vec<Vec<u32>> =
-            (0..d.len()).map(|i| d.events(i).iter().flat_map(|&(t, u)| [t, u]).collect()).collect();
+            (0..d.len()).map(|i| d.events(i).flat_map(|(t, u)| [t, u]).collect()).collect();
         json!({ "events": events, "labels": d.labels })
     };
     let mut splits = serde_json::Map::new();
@@ -674,7 +674,7 @@ fn fig1(out: PathBuf, neurons: usize, seconds: f64, seed: u64) -> Result<()> {
     let eps = epsilon(20e-3, 10e-3, dt, EpsilonMode::Numerical);
     let show = ((2.0 / dt) as usize).min(t);
     let raster: Vec<(f64, f64)> =
-        data.events(0).iter().filter(|&&(s, u)| (s as usize) < show && u < 100).map(|&(s, u)| (s as f64 * dt, u as f64)).collect();
+        data.events(0).filter(|&(s, u)| (s as usize) < show && u < 100).map(|(s, u)| (s as f64 * dt, u as f64)).collect();
     let mut hists = Vec::new();
     let mut weights = (Vec::new(), 0.0, 0.0);
     let mut trace = (Vec::new(), 0.0);

@@ -176,7 +176,7 @@ pub fn activity_snapshot(net: &Network, ds: &SpikeDataset, n: usize, title: &str
         }
         // rasters: rows 1..=layers are hidden layers from the last down; the final row is the input
         let (units, pts, dot): (usize, Vec<(f64, f64)>, RGBColor) = if bottom {
-            let ev = ds.events(col).iter().map(|&(s, u)| (s as f64 * dt_ms, u as f64)).collect();
+            let ev = ds.events(col).map(|(s, u)| (s as f64 * dt_ms, u as f64)).collect();
             (ds.n_in, ev, color)
         } else {
             let l = layers - row;

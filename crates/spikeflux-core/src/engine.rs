@@ -321,7 +321,7 @@ impl Workspace {
         csr.ptr.clear();
         csr.ptr.resize(rows + 1, 0);
         for (bi, &s) in idx.iter().enumerate() {
-            for &(t, _) in ds.events(s) {
+            for (t, _) in ds.events(s) {
                 csr.ptr[t as usize * b + bi + 1] += 1;
             }
         }
@@ -335,7 +335,7 @@ impl Workspace {
         csr.val.resize(nnz, 1.0);
         let mut fill: Vec<u32> = csr.ptr[..rows].to_vec();
         for (bi, &s) in idx.iter().enumerate() {
-            for &(t, u) in ds.events(s) {
+            for (t, u) in ds.events(s) {
                 let r = t as usize * b + bi;
                 csr.idx[fill[r] as usize] = u;
                 fill[r] += 1;

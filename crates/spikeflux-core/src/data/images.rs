@@ -155,7 +155,7 @@ mod tests {
         let img = Images { pixels: 4, data: vec![1.0, 0.2, 0.21, 0.0], labels: vec![3] };
         let ds = img.to_dataset(&LatencyCode::default(), 10).unwrap();
         // x = 1: 20·ln(1.25) = 4.46 → 4;  x = 0.21: 20·ln(21) = 60.9 → 60;  0.2 and 0: no spike
-        assert_eq!(ds.events(0), &[(4, 0), (60, 2)]);
+        assert_eq!(ds.events(0).collect::<Vec<_>>(), vec![(4, 0), (60, 2)]);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! reader (`datasets.md`).
 //!
 //! A sample is a list of `(step, unit)` events, sorted and de-duplicated (the input is binary:
-//! duplicates in a bin count once, as in the reference's dense conversion).
+//! duplicates in a bin count once, as in the reference's dense conversion). This binned form is the
+//! run's event cache: files are decoded once, and every epoch reads 4 bytes per event (step and unit
+//! packed into one `u32`, so at most 65 536 steps and 65 536 channels).
 
 pub mod images;
 pub mod randman;
@@ -24,7 +26,8 @@ pub struct SpikeDataset {
     /// Step length in seconds.
     pub dt: f64,
     offsets: Vec<usize>,
-    events: Vec<(u32, u32)>,
+    /// `step << 16 | unit`, sorted per sample.
+    events: Vec<u32>,
     /// Class of each sample, `0..n_classes`.
     pub labels: Vec<usize>,
     /// Speaker of each sample, where the source has one.
@@ -51,12 +54,17 @@ impl SpikeDataset {
                 got: format!("{}", labels.len()),
             });
         }
+        if t_steps > 1 << 16 || n_in > 1 << 16 {
+            return Err(Error::Shape {
+                what: "data set".into(),
+                expected: "at most 65536 steps and 65536 input channels".into(),
+                got: format!("{t_steps} steps, {n_in} channels"),
+            });
+        }
         let mut offsets = Vec::with_capacity(samples.len() + 1);
         let mut events = Vec::new();
         offsets.push(0);
-        for (i, mut s) in samples.into_iter().enumerate() {
-            s.sort_unstable();
-            s.dedup();
+        for (i, s) in samples.into_iter().enumerate() {
             if let Some(&(t, u)) = s.iter().find(|&&(t, u)| t as usize >= t_steps || u as usize >= n_in) {
                 return Err(Error::Shape {
                     what: format!("sample {i}"),
@@ -64,7 +72,17 @@ impl SpikeDataset {
                     got: format!("event at step {t}, unit {u}"),
                 });
             }
-            events.extend(s);
+            let start = events.len();
+            events.extend(s.into_iter().map(|(t, u)| (t << 16) | u));
+            events[start..].sort_unstable();
+            let mut k = start;
+            for j in start..events.len() {
+                if j == start || events[j] != events[k - 1] {
+                    events[k] = events[j];
+                    k += 1;
+                }
+            }
+            events.truncate(k);
             offsets.push(events.len());
         }
         if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= n_classes) {
@@ -88,8 +106,8 @@ impl SpikeDataset {
     }
 
     /// Events `(step, unit)` of sample `i`, sorted by step then unit.
-    pub fn events(&self, i: usize) -> &[(u32, u32)] {
-        &self.events[self.offsets[i]..self.offsets[i + 1]]
+    pub fn events(&self, i: usize) -> impl ExactSizeIterator<Item = (u32, u32)> + '_ {
+        self.events[self.offsets[i]..self.offsets[i + 1]].iter().map(|&e| (e >> 16, e & 0xffff))
     }
 
     /// Total number of events.
@@ -107,7 +125,7 @@ impl SpikeDataset {
         let mut offsets = vec![0];
         let mut events = Vec::new();
         for &i in idx {
-            events.extend_from_slice(self.events(i));
+            events.extend_from_slice(&self.events[self.offsets[i]..self.offsets[i + 1]]);
             offsets.push(events.len());
         }
         SpikeDataset {
@@ -174,7 +192,7 @@ impl SpikeDataset {
 }
 
 
-/// One sample of `n` independent Poisson trains at `nu` Hz over `t_steps` steps of `dt` seconds (each
+/// One sample of `n` independent Poisson trains (`n`, `t_steps` ≤ 65 536) at `nu` Hz over `t_steps` steps of `dt` seconds (each
 /// step fires with probability ν·dt), as in the reference's notebook 00 (spec §4.1).
 pub fn poisson_sample(n: usize, nu: f64, dt: f64, t_steps: usize, seed: u64) -> SpikeDataset {
     let mut rng = rng_for(seed, stream::DATA + 99);
@@ -183,10 +201,11 @@ pub fn poisson_sample(n: usize, nu: f64, dt: f64, t_steps: usize, seed: u64) -> 
     for t in 0..t_steps {
         for u in 0..n {
             if crate::rng::uniform(&mut rng) < p {
-                ev.push((t as u32, u as u32));
+                ev.push(((t as u32) << 16) | u as u32);
             }
         }
     }
+    assert!(n <= 1 << 16 && t_steps <= 1 << 16, "poisson_sample: at most 65536 inputs and steps");
     SpikeDataset { n_in: n, n_classes: 2, t_steps, dt, offsets: vec![0, ev.len()], events: ev, labels: vec![0], speakers: None }
 }
 
@@ -210,7 +229,7 @@ mod tests {
     #[test]
     fn dedup_and_bounds() {
         let ds = SpikeDataset::from_samples(3, 2, 4, 1e-3, vec![vec![(1, 2), (0, 1), (1, 2)]], vec![1]).unwrap();
-        assert_eq!(ds.events(0), &[(0, 1), (1, 2)]);
+        assert_eq!(ds.events(0).collect::<Vec<_>>(), vec![(0, 1), (1, 2)]);
         let e = SpikeDataset::from_samples(3, 2, 4, 1e-3, vec![vec![(4, 0)]], vec![0]).unwrap_err();
         assert!(e.to_string().contains("step 4"), "{e}");
     }

@@ -164,7 +164,7 @@ mod tests {
         let ds = generate(&p, 2e-3).unwrap();
         assert_eq!(ds.len(), 500);
         for i in 0..ds.len() {
-            let ev = ds.events(i);
+            let ev: Vec<(u32, u32)> = ds.events(i).collect();
             assert_eq!(ev.len(), 20);
             let mut units: Vec<u32> = ev.iter().map(|e| e.1).collect();
             units.sort();
@@ -172,7 +172,7 @@ mod tests {
             assert!(ev.iter().all(|e| e.0 < 50));
         }
         // min–max normalization puts each unit's earliest spike at step 0 and latest at step 49
-        let zero = (0..ds.len()).flat_map(|i| ds.events(i).iter()).filter(|e| e.0 == 0).count();
+        let zero = (0..ds.len()).flat_map(|i| ds.events(i)).filter(|e| e.0 == 0).count();
         assert!(zero >= 20);
         // ν = 1 spike per 0.2 s = 5 Hz
         assert!((ds.mean_rate_hz() - 5.0).abs() < 1e-9);
