@@ -254,6 +254,44 @@ mod tests {
         }
     }
 
+    /// The §2.6 σ_w to 1e-6 relative against the FD formula evaluated with the spec's own
+    /// 10-digit ε̂ values (§2.2), independently of our kernel code.
+    #[test]
+    fn sigma_w_to_1e6_relative_with_the_spec_epsilons() {
+        // (fan-in, ν, τ_mem, dt, share of the variance, spec ε̂)
+        let rows = [
+            (5000, 3.0, 20e-3, 1e-3, 1.0, 0.001841948059032449, 0.5),
+            (20, 5.0, 20e-3, 2e-3, 1.0, 0.0020356106, 1.0),
+            (128, 5.0, 0.2, 2e-3, 1.0, 0.0002899389, 1.0),
+            (700, 15.8, 20e-3, 2e-3, 1.0, 0.0020356106, 1.0),
+            (128, 15.8, 20e-3, 2e-3, 1.0, 0.0020356106, 1.0),
+            (128, 15.8, 0.7, 2e-3, 1.0, 0.0000857363, 1.0),
+            (21, 15.8, 20e-3, 2e-3, 0.9, 0.0020356106, 1.0),
+            (80, 15.8, 20e-3, 2e-3, 0.1, 0.0020356106, 1.0),
+            (224, 15.8, 20e-3, 2e-3, 0.9, 0.0020356106, 1.0),
+            (320, 15.8, 20e-3, 2e-3, 0.1, 0.0020356106, 1.0),
+        ];
+        for (n, nu, tm, dt, share, eps_hat, sigma_u) in rows {
+            let want = (share * sigma_u * sigma_u / (n as f64 * nu * eps_hat)).sqrt();
+            let eps = epsilon(tm, 10e-3, dt, EpsilonMode::Numerical);
+            let t = FdTarget::centered(sigma_u, nu);
+            let got = if share < 1.0 {
+                let (ff, rec) = if share > 0.5 { (n, 1) } else { (1, n) };
+                let m = fd_normal_layerwise(
+                    t,
+                    eps,
+                    &[Afferent { fan_in: ff, recurrent: false }, Afferent { fan_in: rec, recurrent: true }],
+                    0.9,
+                )
+                .unwrap();
+                if share > 0.5 { m[0].std } else { m[1].std }
+            } else {
+                fd_normal_layerwise(t, eps, &[Afferent { fan_in: n, recurrent: false }], 0.9).unwrap()[0].std
+            };
+            assert!(rel(got, want) < 1e-6, "N = {n}, ν = {nu}: {got} vs {want}");
+        }
+    }
+
     #[test]
     fn variance_shares_sum_to_target() {
         let eps = epsilon(20e-3, 10e-3, 2e-3, EpsilonMode::Numerical);
