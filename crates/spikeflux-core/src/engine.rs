@@ -232,14 +232,7 @@ impl Workspace {
             .collect();
         let ro = t * b_cap * spec.n_out;
         let max_n = geoms.iter().map(|g| g.n()).max().unwrap_or(0);
-        let scratch = geoms
-            .iter()
-            .flat_map(|g| [Some(g.ff), g.rec])
-            .flatten()
-            .filter_map(|c| conv1d(&c))
-            .map(|c| linalg::conv_input_grad_scratch(&c))
-            .max()
-            .unwrap_or(0);
+        let scratch = conv_scratch(&geoms);
         Workspace {
             t,
             b_cap,
@@ -274,26 +267,8 @@ impl Workspace {
             })
             .sum();
         let max_n = geoms.iter().map(|g| g.n()).max().unwrap_or(0);
-        let scratch = geoms
-            .iter()
-            .flat_map(|g| [Some(g.ff), g.rec])
-            .flatten()
-            .filter_map(|c| conv1d(&c))
-            .map(|c| linalg::conv_input_grad_scratch(&c))
-            .max()
-            .unwrap_or(0);
+        let scratch = conv_scratch(&geoms);
         layers + 4 * (4 * t * b_cap * spec.n_out + 3 * b_cap * spec.n_out + n_params + b_cap * max_n + scratch)
-    }
-
-    /// Bytes held by this workspace (for memory estimates).
-    pub fn bytes(&self) -> usize {
-        let l: usize = self
-            .layers
-            .iter()
-            .map(|b| 4 * (5 * b.a.len() + 2 * b.p.len() + 8 * b.i.len()) + 4 * b.pidx.len())
-            .sum();
-        l + 4 * (4 * self.ra.len() + 3 * self.r_i.len() + self.grads.len() + self.zeros.len() + self.scratch.len())
-            + 8 * self.input.idx.capacity()
     }
 
     /// Number of samples currently loaded.
@@ -452,6 +427,18 @@ fn lif_adjoint(
         cgq[j] = gq;
         cgs[j] = gs[j];
     }
+}
+
+/// Scratch floats the convolution input gradients of these layers need.
+fn conv_scratch(geoms: &[crate::layer::LayerGeom]) -> usize {
+    geoms
+        .iter()
+        .flat_map(|g| [Some(g.ff), g.rec])
+        .flatten()
+        .filter_map(|c| conv1d(&c))
+        .map(|c| linalg::conv_input_grad_scratch(&c))
+        .max()
+        .unwrap_or(0)
 }
 
 fn decays(net: &Network) -> Vec<Decays> {

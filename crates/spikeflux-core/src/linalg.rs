@@ -99,19 +99,6 @@ pub fn scan_weight_grad(x: &[f32], n_in: usize, g: &[f32], n_out: usize, dw: &mu
     }
 }
 
-/// Sum of `x` with 16 independent f32 lanes (vectorizable), then combined in f64. Exact for spike
-/// counts below 2^24 per lane.
-pub fn lane_sum(x: &[f32]) -> f64 {
-    let mut acc = [0.0f32; 16];
-    let mut chunks = x.chunks_exact(16);
-    for c in &mut chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a += v;
-        }
-    }
-    acc.iter().map(|&a| a as f64).sum::<f64>() + chunks.remainder().iter().map(|&v| v as f64).sum::<f64>()
-}
-
 /// Dense `out (+)= A·B` with row-major `a: [m, k]`, `b: [k, n]`, `out: [m, n]`.
 pub fn gemm(out: &mut [f32], accumulate: bool, a: &[f32], b: &[f32], m: usize, k: usize, n: usize) {
     if m == 0 || n == 0 {
