@@ -159,7 +159,7 @@ enum DataCmd {
         out: PathBuf,
     },
     /// Write a synthetic SHD-sized spike file in the SHD layout (700 channels, 20 classes, ~8000
-    /// spikes per sample; times at float16 precision, stored as float32) for trying configs and tests.
+    /// spikes per sample; float16 times as in SHD) for trying configs and tests.
     SynthShd {
         /// Output HDF5 file.
         #[arg(long)]

@@ -225,66 +225,77 @@ impl ShdFile {
 }
 
 impl ShdFile {
-    /// Writes the file in the SHD layout: vlen `spikes/times`, vlen uint16 `spikes/units`, uint16
-    /// `labels`, uint16 `extra/speaker` (if any) and vlen-string `extra/keys` (if any). Written to a
-    /// temporary name and renamed.
-    ///
-    /// **Deviation:** times are stored as float32, not float16 as in the real SHD files, because the
-    /// pure-Rust HDF5 writer we use (`hdf5-writer` 0.12) cannot encode a 2-byte float type. Times are
-    /// rounded to float16 precision first, so the values are exactly those an SHD file would hold,
-    /// and every reader of the layout (ours, h5py/stork, tonic) widens either type the same way.
+    /// Writes the file in the exact SHD layout: vlen **float16** `spikes/times` (rounded to nearest),
+    /// vlen uint16 `spikes/units`, uint16 `labels`, uint16 `extra/speaker` (if any) and UTF-8
+    /// vlen-string `extra/keys` (if any), encoded by our own writer ([`crate::data::h5write`]) the way
+    /// libhdf5 lays such a file out. Written to a temporary name and renamed. `extra/meta_info` is not
+    /// written (readers treat it as optional).
     ///
     /// # Errors
-    /// [`Error::DataFile`] when a unit or label does not fit uint16 or a time does not fit float16;
-    /// [`Error::Io`] on write failure.
+    /// [`Error::DataFile`] when a unit, label or speaker does not fit uint16, a time does not fit
+    /// float16, or the per-sample lists differ in length; [`Error::Io`] on write failure.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
-        use hdf5_writer::{DatasetBuilder, Hdf5Builder, Hdf5Writer, WriteOptions};
         let path = path.as_ref();
-        let werr = |e: hdf5_writer::Error| Error::data_file(path, format!("cannot encode HDF5: {e}"));
-        let n = self.times.len() as u64;
-        let u16_of = |x: u32, what: &str| -> Result<u16> {
-            u16::try_from(x).map_err(|_| Error::data_file(path, format!("{what} {x} does not fit uint16")))
+        let bytes = self.encode().map_err(|e| Error::data_file(path, e))?;
+        crate::checkpoint::write_atomic(path, &bytes)
+    }
+
+    /// The file's bytes in the SHD layout (see [`ShdFile::write`]).
+    ///
+    /// # Errors
+    /// A message naming the value that does not fit the layout.
+    pub fn encode(&self) -> std::result::Result<Vec<u8>, String> {
+        use crate::data::h5write::{Data, Elem, H5Writer};
+        let n = self.times.len();
+        if self.units.len() != n || self.labels.len() != n || self.speakers.as_ref().is_some_and(|s| s.len() != n) {
+            return Err(format!(
+                "times, units, labels and speakers must have one entry per sample ({n} times, {} units, {} labels)",
+                self.units.len(),
+                self.labels.len()
+            ));
+        }
+        let u16_of = |x: u32, what: &str| -> std::result::Result<[u8; 2], String> {
+            u16::try_from(x).map(u16::to_le_bytes).map_err(|_| format!("{what} {x} does not fit uint16"))
         };
-        let mut times = Vec::with_capacity(self.times.len());
-        for t in &self.times {
-            let mut b = Vec::with_capacity(4 * t.len());
+        let mut times = Vec::with_capacity(n);
+        let mut units = Vec::with_capacity(n);
+        for (i, (t, u)) in self.times.iter().zip(&self.units).enumerate() {
+            if t.len() != u.len() {
+                return Err(format!("sample {i}: {} times but {} units", t.len(), u.len()));
+            }
+            let mut b = Vec::with_capacity(2 * t.len());
             for &x in t {
                 let h = half::f16::from_f32(x);
                 if !h.is_finite() {
-                    return Err(Error::data_file(path, format!("spike time {x} s does not fit float16")));
+                    return Err(format!("spike time {x} s does not fit float16"));
                 }
-                b.extend_from_slice(&h.to_f32().to_le_bytes());
+                b.extend_from_slice(&h.to_le_bytes());
             }
             times.push(b);
-        }
-        let mut units = Vec::with_capacity(self.units.len());
-        for u in &self.units {
             let mut b = Vec::with_capacity(2 * u.len());
             for &x in u {
-                b.extend_from_slice(&u16_of(x, "unit")?.to_le_bytes());
+                b.extend_from_slice(&u16_of(x, "unit")?);
             }
             units.push(b);
         }
-        let f32t = Datatype::FloatingPoint { size: 4, byte_order: ByteOrder::LittleEndian };
-        let u16t = Datatype::FixedPoint { size: 2, signed: false, byte_order: ByteOrder::LittleEndian };
-        let labels: Vec<u16> = self.labels.iter().map(|&l| u16_of(l, "label")).collect::<Result<_>>()?;
-        let mut b = Hdf5Builder::new()
-            .dataset(DatasetBuilder::vlen_sequence_data("spikes/times", f32t, vec![n], times).map_err(werr)?)
-            .dataset(DatasetBuilder::vlen_sequence_data("spikes/units", u16t, vec![n], units).map_err(werr)?)
-            .dataset(DatasetBuilder::typed_data("labels", vec![n], &labels).map_err(werr)?);
+        let ints = |v: &[u32], what: &str| -> std::result::Result<Vec<u8>, String> {
+            let mut b = Vec::with_capacity(2 * v.len());
+            for &x in v {
+                b.extend_from_slice(&u16_of(x, what)?);
+            }
+            Ok(b)
+        };
+        let mut w = H5Writer::new();
+        w.dataset("spikes/times", Data::VlenSeq(Elem::F16, times));
+        w.dataset("spikes/units", Data::VlenSeq(Elem::U16, units));
+        w.dataset("labels", Data::Fixed(Elem::U16, ints(&self.labels, "label")?));
         if let Some(sp) = &self.speakers {
-            let sp: Vec<u16> = sp.iter().map(|&s| u16_of(s, "speaker")).collect::<Result<_>>()?;
-            b = b.dataset(DatasetBuilder::typed_data("extra/speaker", vec![n], &sp).map_err(werr)?);
+            w.dataset("extra/speaker", Data::Fixed(Elem::U16, ints(sp, "speaker")?));
         }
         if let Some(k) = &self.keys {
-            b = b.dataset(DatasetBuilder::vlen_string_data("extra/keys", vec![k.len() as u64], k).map_err(werr)?);
+            w.dataset("extra/keys", Data::VlenStr(k.clone()));
         }
-        let plan = b.into_plan().map_err(werr)?;
-        let bytes = Hdf5Writer::new(std::io::Cursor::new(Vec::new()), WriteOptions::default())
-            .finish(plan)
-            .map_err(werr)?
-            .into_inner();
-        crate::checkpoint::write_atomic(path, &bytes)
+        w.finish().map_err(|e| format!("cannot encode HDF5: {e}"))
     }
 }
 

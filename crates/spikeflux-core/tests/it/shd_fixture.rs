@@ -65,6 +65,40 @@ fn written_files_read_back_exactly() {
     assert!(e.to_string().contains("bad.h5") && e.to_string().contains("uint16"), "{e}");
 }
 
+/// The writer produces the exact SHD types (vlen float16 times, vlen uint16 units, uint16 labels)
+/// and handles empty samples and more samples than fit one global-heap collection.
+#[test]
+fn writes_the_exact_shd_types_and_many_samples() {
+    use hdf5_reader::{Datatype, Hdf5File};
+    let n = 20_000;
+    let f = ShdFile {
+        times: (0..n).map(|i| (0..i % 5).map(|k| half::f16::from_f32(0.013 * k as f32 + 1e-4 * i as f32).to_f32()).collect()).collect(),
+        units: (0..n).map(|i| (0..i % 5).map(|k| ((i * 7 + k) % 700) as u32).collect()).collect(),
+        labels: (0..n).map(|i| (i % 20) as u32).collect(),
+        speakers: Some((0..n).map(|i| (i % 12) as u32).collect()),
+        keys: Some(vec!["null".into(), "fünf".into(), "".into()]),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("many.h5");
+    f.write(&out).unwrap();
+    assert_eq!(ShdFile::read(&out).unwrap(), f);
+    let h = Hdf5File::open(&out).unwrap();
+    let dt = |p: &str| h.dataset(p).unwrap().dtype().clone();
+    match dt("spikes/times") {
+        Datatype::VarLen { base, .. } => assert!(matches!(*base, Datatype::FloatingPoint { size: 2, .. }), "{base:?}"),
+        other => panic!("times stored as {other:?}"),
+    }
+    match dt("spikes/units") {
+        Datatype::VarLen { base, .. } => assert!(matches!(*base, Datatype::FixedPoint { size: 2, signed: false, .. }), "{base:?}"),
+        other => panic!("units stored as {other:?}"),
+    }
+    assert!(matches!(dt("labels"), Datatype::FixedPoint { size: 2, signed: false, .. }));
+    // times are rounded to nearest float16, as SHD's are
+    let g = ShdFile { times: vec![vec![0.30001]], units: vec![vec![1]], labels: vec![0], speakers: None, keys: None };
+    g.write(&out).unwrap();
+    assert_eq!(ShdFile::read(&out).unwrap().times[0][0], half::f16::from_f32(0.30001).to_f32());
+}
+
 /// Layouts other writers may use: chunked + deflate labels of another integer width (signed
 /// int64), unsigned 32-bit units, float64 times, byte speakers and fixed-length key strings.
 #[test]
