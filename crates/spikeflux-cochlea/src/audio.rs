@@ -1,0 +1,99 @@
+//! Audio input: WAV decoding (hound), resampling to the model rate (rubato, FFT-based synchronous
+//! resampler with an anti-aliasing filter), RMS normalisation and the full-clip Hann ramp
+//! (`cochlea.md` §1.1–1.3).
+
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// The rate the chain is run at (Hz). SHD's recordings are 48 kHz, so F = 24 kHz; at lower rates
+/// the hair cell's Euler scheme becomes unstable (8 kHz: (l+r)/F = 2.27, spec §2.4).
+pub const MODEL_RATE: u32 = 48_000;
+/// Target RMS of the normalised clip (before the Hann ramp).
+pub const TARGET_RMS: f64 = 0.3;
+
+/// Decoded mono audio.
+#[derive(Debug, Clone)]
+pub struct Audio {
+    /// Samples as floats (integer PCM scaled by 1/2^(bits−1), as libsndfile does).
+    pub samples: Vec<f64>,
+    /// Sample rate (Hz).
+    pub rate: u32,
+}
+
+/// Reads a mono WAV file: 8/16/24/32-bit integer PCM or 32-bit float.
+///
+/// # Errors
+/// [`Error::Audio`] naming the file for unreadable or non-mono audio, or a rate outside 8–192 kHz.
+pub fn read_wav(path: &Path) -> Result<Audio> {
+    let bad = |why: String| Error::Audio { path: path.to_path_buf(), why };
+    let mut r = hound::WavReader::open(path).map_err(|e| bad(format!("not a readable WAV file ({e})")))?;
+    let spec = r.spec();
+    if spec.channels != 1 {
+        return Err(bad(format!("{} channels; the cochlea model takes mono audio (mix down first, e.g. `sox in.wav -c 1 out.wav`)", spec.channels)));
+    }
+    if !(8_000..=192_000).contains(&spec.sample_rate) {
+        return Err(bad(format!("sample rate {} Hz is outside 8–192 kHz", spec.sample_rate)));
+    }
+    let samples: Vec<f64> = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.map(f64::from)).collect::<std::result::Result<_, _>>(),
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / f64::from(1u32 << (spec.bits_per_sample - 1));
+            r.samples::<i32>().map(|s| s.map(|v| f64::from(v) * scale)).collect::<std::result::Result<_, _>>()
+        }
+    }
+    .map_err(|e| bad(format!("truncated or corrupt audio data ({e})")))?;
+    if samples.is_empty() {
+        return Err(bad("no samples".into()));
+    }
+    if samples.iter().any(|s| !s.is_finite()) {
+        return Err(bad("NaN or infinite samples".into()));
+    }
+    Ok(Audio { samples, rate: spec.sample_rate })
+}
+
+/// Resamples to `to` Hz with rubato's FFT resampler (anti-aliased; delay trimmed, length
+/// ceil(n·to/from)). Returns the input unchanged if the rates agree.
+///
+/// # Errors
+/// [`Error::Resample`] if rubato refuses the rates.
+pub fn resample(a: &Audio, to: u32) -> Result<Vec<f64>> {
+    use rubato::audioadapter_buffers::owned::InterleavedOwned;
+    use rubato::{Fft, FixedSync, Resampler};
+    if a.rate == to {
+        return Ok(a.samples.clone());
+    }
+    let err = |e: String| Error::Resample(e);
+    let mut rs = Fft::<f64>::new(a.rate as usize, to as usize, 1024, 1, FixedSync::Input).map_err(|e| err(e.to_string()))?;
+    let n = a.samples.len();
+    let input = InterleavedOwned::new_from(a.samples.clone(), 1, n).map_err(|e| err(e.to_string()))?;
+    let out = rs.process_all(&input, n, None).map_err(|e| err(e.to_string()))?;
+    Ok(out.take_data())
+}
+
+/// RMS normalisation to [`TARGET_RMS`] over the whole clip (silence included), then the Hann ramp
+/// over the whole clip: `w[i] = 0.5 − 0.5·cos(2πi/(2·n_h − 1))` on the first and (mirrored) last
+/// n_h = floor(N/2) samples; for odd N the centre sample is untouched.
+///
+/// # Errors
+/// [`Error::Silent`] for an all-zero clip (the RMS step is undefined).
+pub fn normalize(x: &mut [f64]) -> Result<()> {
+    let n = x.len();
+    let rms = (x.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
+    if rms == 0.0 || !rms.is_finite() {
+        return Err(Error::Silent);
+    }
+    let g = TARGET_RMS / rms;
+    x.iter_mut().for_each(|v| *v *= g);
+    let nh = n / 2;
+    if nh == 0 {
+        return Ok(());
+    }
+    let denom = (2 * nh - 1) as f64;
+    for i in 0..nh {
+        let w = if denom > 0.0 { 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / denom).cos() } else { 0.0 };
+        x[i] *= w;
+        x[n - 1 - i] *= w;
+    }
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! Shared helpers: locating `../shared/data/cochlea` and reading the reference `.npz` files.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::PathBuf;
+
+/// The reference data directory (`shared/data/cochlea` above the checkout, or $SPIKEFLUX_SHARED_DATA).
+pub fn data_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("SPIKEFLUX_SHARED_DATA") {
+        return PathBuf::from(d).join("cochlea");
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for a in here.ancestors() {
+        let c = a.join("shared/data/cochlea");
+        if c.is_dir() {
+            return c;
+        }
+    }
+    PathBuf::from("/work/shared/data/cochlea")
+}
+
+/// One array of an `.npz` file as f64 values with its shape.
+pub fn npz(file: &str, name: &str) -> (Vec<f64>, Vec<u64>) {
+    let f = std::fs::File::open(data_dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut z = zip::ZipArchive::new(f).unwrap();
+    let mut bytes = Vec::new();
+    z.by_name(&format!("{name}.npy")).unwrap().read_to_end(&mut bytes).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let shape = npy.shape().to_vec();
+    let v: Vec<f64> = match npy.dtype() {
+        npyz::DType::Plain(t) if t.type_char() == npyz::TypeChar::Float => npy.into_vec::<f64>().unwrap(),
+        npyz::DType::Plain(t) if t.size_field() == 2 => npy.into_vec::<u16>().unwrap().into_iter().map(f64::from).collect(),
+        npyz::DType::Plain(t) if t.type_char() == npyz::TypeChar::Int => npy.into_vec::<i64>().unwrap().into_iter().map(|x| x as f64).collect(),
+        other => panic!("unexpected dtype {other:?}"),
+    };
+    (v, shape)
+}
