@@ -8,8 +8,6 @@
 //! This does not reproduce lauscher's random stream (numpy's legacy MT19937); it reproduces its
 //! statistics (tested over seeds against the reference's 20-seed table).
 
-use rand::RngExt;
-
 /// Fibres converging on one bushy cell.
 pub const FIBRES: u32 = 40;
 /// Fibre dead time (s).
@@ -29,6 +27,10 @@ pub fn binomial(n: u32, p: f64, u: f64) -> u32 {
     if p >= 1.0 {
         return n;
     }
+    // P(0) = (1−p)^n ≥ 1 − n·p (Bernoulli's inequality): most draws end here without a power.
+    if u < 1.0 - f64::from(n) * p {
+        return 0;
+    }
     let ratio = p / (1.0 - p);
     let mut prob = (1.0 - p).powi(n as i32);
     let mut cdf = prob;
@@ -41,17 +43,45 @@ pub fn binomial(n: u32, p: f64, u: f64) -> u32 {
     k
 }
 
+/// The fibres of one channel, advanced one sample at a time.
+#[derive(Debug, Clone)]
+pub struct Fibres<R> {
+    rng: R,
+    /// Counts of the last D samples (ring buffer); `busy` is the sum of the last D − 1.
+    ring: Vec<u32>,
+    pos: usize,
+    busy: u32,
+}
+
+impl<R: rand::Rng> Fibres<R> {
+    /// Fibres with dead-time window `d` ([`window`]) drawing from `rng`.
+    pub fn new(d: usize, rng: R) -> Self {
+        Self { rng, ring: vec![0; d.max(1)], pos: 0, busy: 0 }
+    }
+
+    /// The spike count of the next sample for probability `p`.
+    #[inline]
+    pub fn step(&mut self, p: f64) -> u32 {
+        // drop the count from D samples ago, so `busy` covers the previous D − 1 samples
+        self.busy -= self.ring[self.pos];
+        // one 32-bit word per draw (resolution 2^-32, far below p ≈ 3e-3)
+        let u = f64::from(self.rng.next_u32()) * (1.0 / 4_294_967_296.0);
+        let s = binomial(FIBRES - self.busy, p, u);
+        self.ring[self.pos] = s;
+        self.busy += s;
+        self.pos += 1;
+        if self.pos == self.ring.len() {
+            self.pos = 0;
+        }
+        s
+    }
+}
+
 /// Spike counts per sample of the channel's fibres for probabilities `p` (per sample), written to
 /// `counts`. `d` is [`window`].
 pub fn sample(p: &[f64], d: usize, rng: &mut impl rand::Rng, counts: &mut [u32]) {
-    let mut busy = 0u32;
-    for n in 0..p.len() {
-        if n >= d {
-            busy -= counts[n - d];
-        }
-        let s = binomial(FIBRES - busy, p[n], rng.random::<f64>());
-        counts[n] = s;
-        // busy[n+1] covers samples n+2−D ..= n
-        busy += s;
+    let mut f = Fibres::new(d, rng);
+    for (c, &pn) in counts.iter_mut().zip(p) {
+        *c = f.step(pn);
     }
 }

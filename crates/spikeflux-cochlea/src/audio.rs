@@ -1,4 +1,4 @@
-//! Audio input: WAV decoding (hound), resampling to the model rate (rubato, FFT-based synchronous
+//! Audio input: WAV (hound) and FLAC (claxon) decoding, resampling to the model rate (rubato, FFT-based synchronous
 //! resampler with an anti-aliasing filter), RMS normalisation and the full-clip Hann ramp
 //! (`cochlea.md` §1.1–1.3).
 
@@ -21,6 +21,51 @@ pub struct Audio {
     pub rate: u32,
 }
 
+/// Reads a mono audio file by extension: `.flac` with [`read_flac`], anything else as WAV.
+///
+/// # Errors
+/// As [`read_wav`] / [`read_flac`].
+pub fn read(path: &Path) -> Result<Audio> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("flac") => read_flac(path),
+        _ => read_wav(path),
+    }
+}
+
+fn check(path: &Path, channels: u32, rate: u32, samples: Vec<f64>) -> Result<Audio> {
+    let bad = |why: String| Error::Audio { path: path.to_path_buf(), why };
+    if channels != 1 {
+        return Err(bad(format!("{channels} channels; the cochlea model takes mono audio (mix down first, e.g. `sox in.wav -c 1 out.wav`)")));
+    }
+    if !(8_000..=192_000).contains(&rate) {
+        return Err(bad(format!("sample rate {rate} Hz is outside 8–192 kHz")));
+    }
+    if samples.is_empty() {
+        return Err(bad("no samples".into()));
+    }
+    if samples.iter().any(|s| !s.is_finite()) {
+        return Err(bad("NaN or infinite samples".into()));
+    }
+    Ok(Audio { samples, rate })
+}
+
+/// Reads a mono FLAC file (any bit depth), scaled by 1/2^(bits−1).
+///
+/// # Errors
+/// [`Error::Audio`] naming the file for unreadable or non-mono audio.
+pub fn read_flac(path: &Path) -> Result<Audio> {
+    let bad = |why: String| Error::Audio { path: path.to_path_buf(), why };
+    let mut r = claxon::FlacReader::open(path).map_err(|e| bad(format!("not a readable FLAC file ({e})")))?;
+    let info = r.streaminfo();
+    let scale = 1.0 / f64::from(1u32 << (info.bits_per_sample - 1));
+    let samples = r
+        .samples()
+        .map(|s| s.map(|v| f64::from(v) * scale))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("truncated or corrupt FLAC data ({e})")))?;
+    check(path, info.channels, info.sample_rate, samples)
+}
+
 /// Reads a mono WAV file: 8/16/24/32-bit integer PCM or 32-bit float.
 ///
 /// # Errors
@@ -29,12 +74,6 @@ pub fn read_wav(path: &Path) -> Result<Audio> {
     let bad = |why: String| Error::Audio { path: path.to_path_buf(), why };
     let mut r = hound::WavReader::open(path).map_err(|e| bad(format!("not a readable WAV file ({e})")))?;
     let spec = r.spec();
-    if spec.channels != 1 {
-        return Err(bad(format!("{} channels; the cochlea model takes mono audio (mix down first, e.g. `sox in.wav -c 1 out.wav`)", spec.channels)));
-    }
-    if !(8_000..=192_000).contains(&spec.sample_rate) {
-        return Err(bad(format!("sample rate {} Hz is outside 8–192 kHz", spec.sample_rate)));
-    }
     let samples: Vec<f64> = match spec.sample_format {
         hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.map(f64::from)).collect::<std::result::Result<_, _>>(),
         hound::SampleFormat::Int => {
@@ -43,13 +82,7 @@ pub fn read_wav(path: &Path) -> Result<Audio> {
         }
     }
     .map_err(|e| bad(format!("truncated or corrupt audio data ({e})")))?;
-    if samples.is_empty() {
-        return Err(bad("no samples".into()));
-    }
-    if samples.iter().any(|s| !s.is_finite()) {
-        return Err(bad("NaN or infinite samples".into()));
-    }
-    Ok(Audio { samples, rate: spec.sample_rate })
+    check(path, u32::from(spec.channels), spec.sample_rate, samples)
 }
 
 /// Resamples to `to` Hz with rubato's FFT resampler (anti-aliased; delay trimmed, length

@@ -20,33 +20,69 @@ pub const THRESHOLD: f64 = 1.0;
 /// membrane integrates `w·dt·I`; (5) clipped at threshold, and the refractory count decremented.
 /// So a crossing on the very last sample is never emitted and the minimum ISI is ceil(R) + 1 samples.
 pub fn run(s: &[u32], f_out: f64, spikes: &mut Vec<u32>) {
-    let dt = 1.0 / f_out;
-    let bm = (-dt / TAU_MEM).exp();
-    let bs = (-dt / TAU_SYN).exp();
-    let wdt = WEIGHT * dt;
-    let r = TAU_REF * f_out;
-    let (mut v, mut i, mut cnt) = (0.0f64, 0.0f64, 0.0f64);
-    for (n, &x) in s.iter().enumerate() {
-        if n > 0 {
-            if cnt <= 0.0 {
-                if v >= THRESHOLD {
-                    spikes.push((n - 1) as u32);
-                    cnt = r;
-                    v = 0.0;
+    let mut cell = Cell::new(f_out);
+    for &x in s {
+        if let Some(n) = cell.step(x) {
+            spikes.push(n);
+        }
+    }
+}
+
+/// One bushy cell advanced one sample at a time (see [`run`] for the order).
+#[derive(Debug, Clone)]
+pub struct Cell {
+    bm: f64,
+    bs: f64,
+    wdt: f64,
+    r: f64,
+    v: f64,
+    i: f64,
+    cnt: f64,
+    n: u32,
+}
+
+impl Cell {
+    /// A cell at rest for output rate `f_out` (Hz).
+    pub fn new(f_out: f64) -> Self {
+        let dt = 1.0 / f_out;
+        Self {
+            bm: (-dt / TAU_MEM).exp(),
+            bs: (-dt / TAU_SYN).exp(),
+            wdt: WEIGHT * dt,
+            r: TAU_REF * f_out,
+            v: 0.0,
+            i: 0.0,
+            cnt: 0.0,
+            n: 0,
+        }
+    }
+
+    /// Processes the next sample's input count; returns the sample of a spike it emits (n − 1).
+    #[inline]
+    pub fn step(&mut self, x: u32) -> Option<u32> {
+        let mut spike = None;
+        if self.n > 0 {
+            if self.cnt <= 0.0 {
+                if self.v >= THRESHOLD {
+                    spike = Some(self.n - 1);
+                    self.cnt = self.r;
+                    self.v = 0.0;
                 } else {
-                    v *= bm;
+                    self.v *= self.bm;
                 }
             }
-            if cnt > 0.0 {
-                v = 0.0;
+            if self.cnt > 0.0 {
+                self.v = 0.0;
             }
-            i *= bs;
+            self.i *= self.bs;
         }
-        i += f64::from(x);
-        if cnt <= 0.0 {
-            v += wdt * i;
+        self.i += f64::from(x);
+        if self.cnt <= 0.0 {
+            self.v += self.wdt * self.i;
         }
-        v = v.min(THRESHOLD);
-        cnt -= 1.0;
+        self.v = self.v.min(THRESHOLD);
+        self.cnt -= 1.0;
+        self.n += 1;
+        spike
     }
 }

@@ -102,65 +102,188 @@ impl Clip {
     }
 
     /// Basilar-membrane output of channel `j`, `len` samples at `rate`:
-    /// `y[n] = Re((1/K)·Σ_k V(ω_k, x_j)·X_k·e^{+2πikn/K})`. `buf` is scratch.
-    pub fn basilar(&self, j: usize, buf: &mut Vec<C64>, out: &mut [f64]) {
-        buf.resize(self.len, C64::default());
-        self.transfer.fill(j, buf);
-        for (b, x) in buf.iter_mut().zip(&self.spectrum) {
+    /// `y[n] = Re((1/K)·Σ_k V(ω_k, x_j)·X_k·e^{+2πikn/K})`. `s` is reusable scratch.
+    pub fn basilar(&self, j: usize, s: &mut Scratch, out: &mut [f64]) {
+        s.buf.resize(self.len, C64::default());
+        s.fft.resize(self.ifft.get_inplace_scratch_len(), C64::default());
+        self.transfer.fill(j, &mut s.buf);
+        for (b, x) in s.buf.iter_mut().zip(&self.spectrum) {
             *b *= x;
         }
-        self.ifft.process(buf);
+        self.ifft.process_with_scratch(&mut s.buf, &mut s.fft);
         let inv = 1.0 / self.len as f64;
-        for (o, b) in out.iter_mut().zip(buf.iter()) {
+        for (o, b) in out.iter_mut().zip(s.buf.iter()) {
             *o = b.re * inv;
         }
     }
 
+    /// Basilar-membrane output of two channels with one inverse FFT: with `A`, `B` the two channels'
+    /// spectra `V·X`, `Re(IFFT(A)) = IFFT(H_A)` for the Hermitian part `H_A[k] = (A[k] +
+    /// conj(A[−k]))/2`, whose transform is real; so `IFFT(H_A + i·H_B)` holds channel `j[0]` in its
+    /// real and `j[1]` in its imaginary part. Equal to two [`Clip::basilar`] calls up to rounding.
+    pub fn basilar_pair(&self, j: [usize; 2], s: &mut Scratch, out: [&mut [f64]; 2]) {
+        let k = self.len;
+        s.buf.resize(k, C64::default());
+        s.buf2.resize(k, C64::default());
+        s.fft.resize(self.ifft.get_inplace_scratch_len(), C64::default());
+        self.transfer.fill(j[0], &mut s.buf);
+        self.transfer.fill(j[1], &mut s.buf2);
+        for ((a, b), x) in s.buf.iter_mut().zip(s.buf2.iter_mut()).zip(&self.spectrum) {
+            *a *= x;
+            *b *= x;
+        }
+        // z[n] = H_A[n] + i·H_B[n], built in place of buf from the old values of buf and buf2
+        let (a, b) = (&mut s.buf, &s.buf2);
+        // n and its mirror m = −n mod K are handled together; each index is written once, after
+        // both old values were read
+        for n in 0..=k / 2 {
+            let m = (k - n) % k;
+            let (an, am, bn, bm) = (a[n], a[m], b[n], b[m]);
+            let ha_n = (an + am.conj()) * 0.5;
+            let hb_n = (bn + bm.conj()) * 0.5;
+            a[n] = ha_n + C64::i() * hb_n;
+            if m != n {
+                // H_A[m] = conj(H_A[n]), H_B[m] = conj(H_B[n])
+                a[m] = ha_n.conj() + C64::i() * hb_n.conj();
+            }
+        }
+        self.ifft.process_with_scratch(a, &mut s.fft);
+        let inv = 1.0 / k as f64;
+        let [o0, o1] = out;
+        for ((y0, y1), z) in o0.iter_mut().zip(o1.iter_mut()).zip(a.iter()) {
+            *y0 = z.re * inv;
+            *y1 = z.im * inv;
+        }
+    }
+
     /// Hair-cell spike probability per sample of channel `j`.
-    pub fn probability(&self, j: usize, buf: &mut Vec<C64>, out: &mut [f64]) {
-        self.basilar(j, buf, out);
+    pub fn probability(&self, j: usize, s: &mut Scratch, out: &mut [f64]) {
+        self.basilar(j, s, out);
         haircell::run(out, self.rate as f64);
     }
 
     /// Runs all channels (in parallel) with fibre randomness from `seed`.
     pub fn spikes(&self, seed: u64) -> Spikes {
-        let f = self.rate as f64;
-        let per_channel: Vec<(Vec<u32>, u64)> = (0..bm::CHANNELS)
-            .into_par_iter()
-            .map_init(
-                || (Vec::new(), vec![0.0; self.len], vec![0u32; self.len]),
-                |(buf, p, counts), j| {
-                    self.probability(j, buf, p);
-                    channel_spikes(p, f, seed, j, counts)
-                },
-            )
-            .collect();
-        merge(&per_channel, f, self.len)
+        spikes_batch(std::slice::from_ref(self), &[seed]).pop().unwrap_or_default()
     }
 
-    /// Hair-cell probabilities of all channels (700 × K), for running many seeds on one clip.
+    /// Hair-cell probabilities of all channels (700 × K), for running many seeds on one clip;
+    /// computed as in [`spikes_batch`] (channel pairs), so both give identical spikes.
     pub fn probabilities(&self) -> Vec<Vec<f64>> {
-        (0..bm::CHANNELS)
+        let pairs: Vec<[Vec<f64>; 2]> = (0..bm::CHANNELS / 2)
             .into_par_iter()
-            .map_init(Vec::new, |buf, j| {
-                let mut p = vec![0.0; self.len];
-                self.probability(j, buf, &mut p);
-                p
+            .map_init(Scratch::default, |s, g| {
+                let (mut a, mut b) = (vec![0.0; self.len], vec![0.0; self.len]);
+                self.basilar_pair([2 * g, 2 * g + 1], s, [&mut a, &mut b]);
+                haircell::run(&mut a, self.rate as f64);
+                haircell::run(&mut b, self.rate as f64);
+                [a, b]
             })
-            .collect()
+            .collect();
+        pairs.into_iter().flatten().collect()
     }
 }
 
-/// Fibres and bushy cell of channel `j` for probabilities `p` (rate `f` Hz): the cell's spike
-/// samples and the fibre spike total. `counts` is scratch of `p.len()`.
-pub fn channel_spikes(p: &[f64], f: f64, seed: u64, j: usize, counts: &mut [u32]) -> (Vec<u32>, u64) {
+/// Per-thread scratch of the per-channel stages (grown to the longest clip, then reused).
+#[derive(Default)]
+pub struct Scratch {
+    buf: Vec<C64>,
+    buf2: Vec<C64>,
+    fft: Vec<C64>,
+}
+
+/// Runs several clips at once, parallel over channels: each task takes one channel through all the
+/// clips, so the channel's row of the BM table is read from cache rather than memory. `seeds[i]` is
+/// the fibre seed of clip i. Results do not depend on the thread count or on how clips are batched.
+pub fn spikes_batch(clips: &[Clip], seeds: &[u64]) -> Vec<Spikes> {
+    assert_eq!(clips.len(), seeds.len(), "one seed per clip");
+    const LANES: usize = 4;
+    const _: () = assert!(bm::CHANNELS % LANES == 0);
+    let groups: Vec<Vec<Vec<(Vec<u32>, u64)>>> = (0..bm::CHANNELS / LANES)
+        .into_par_iter()
+        .map_init(
+            || (Scratch::default(), std::array::from_fn::<Vec<f64>, LANES, _>(|_| Vec::new())),
+            |(s, p), g| {
+                let j0 = g * LANES;
+                let mut out: Vec<Vec<(Vec<u32>, u64)>> = vec![Vec::with_capacity(clips.len()); LANES];
+                for (c, &seed) in clips.iter().zip(seeds) {
+                    p.iter_mut().for_each(|pl| pl.resize(c.len, 0.0));
+                    let [p0, p1, p2, p3] = p.each_mut();
+                    c.basilar_pair([j0, j0 + 1], s, [p0, p1]);
+                    c.basilar_pair([j0 + 2, j0 + 3], s, [p2, p3]);
+                    let f = c.rate as f64;
+                    haircell::run_lanes(p.each_mut().map(|v| &mut v[..]), f);
+                    for (o, r) in out.iter_mut().zip(channel_spikes_lanes(p, f, seed, j0)) {
+                        o.push(r);
+                    }
+                }
+                out
+            },
+        )
+        .collect();
+    let per_channel: Vec<Vec<(Vec<u32>, u64)>> = groups.into_iter().flatten().collect();
+    clips
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut pairs: Vec<(u32, u16)> = Vec::new();
+            let mut fibre_spikes = 0;
+            for (j, ch) in per_channel.iter().enumerate() {
+                fibre_spikes += ch[i].1;
+                pairs.extend(ch[i].0.iter().map(|&n| (n, j as u16)));
+            }
+            finish(pairs, c.rate as f64, c.len, fibre_spikes)
+        })
+        .collect()
+}
+
+fn finish(mut pairs: Vec<(u32, u16)>, rate: f64, len: usize, fibre_spikes: u64) -> Spikes {
+    pairs.sort_unstable();
+    let (samples, units) = pairs.into_iter().unzip();
+    Spikes { samples, units, rate, len, fibre_spikes }
+}
+
+fn channel_rng(seed: u64, j: usize) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(j as u64);
-    anf::sample(p, anf::window(f), &mut rng, counts);
-    let total = counts.iter().map(|&c| u64::from(c)).sum();
+    rng
+}
+
+/// Fibres and bushy cell of channel `j` for probabilities `p` (rate `f` Hz): the cell's spike
+/// samples and the fibre spike total.
+pub fn channel_spikes(p: &[f64], f: f64, seed: u64, j: usize) -> (Vec<u32>, u64) {
+    let mut fib = anf::Fibres::new(anf::window(f), channel_rng(seed, j));
+    let mut cell = bushy::Cell::new(f);
     let mut out = Vec::new();
-    bushy::run(counts, f, &mut out);
+    let mut total = 0u64;
+    for &pn in p {
+        let s = fib.step(pn);
+        total += u64::from(s);
+        if let Some(n) = cell.step(s) {
+            out.push(n);
+        }
+    }
     (out, total)
+}
+
+/// [`channel_spikes`] for `N` channels of one clip at once (identical results), interleaved so the
+/// independent per-sample recurrences overlap in the CPU pipeline.
+fn channel_spikes_lanes<const N: usize>(p: &[Vec<f64>; N], f: f64, seed: u64, j0: usize) -> [(Vec<u32>, u64); N] {
+    let d = anf::window(f);
+    let mut fib: [anf::Fibres<ChaCha8Rng>; N] = std::array::from_fn(|l| anf::Fibres::new(d, channel_rng(seed, j0 + l)));
+    let mut cell: [bushy::Cell; N] = std::array::from_fn(|_| bushy::Cell::new(f));
+    let mut out: [(Vec<u32>, u64); N] = std::array::from_fn(|_| (Vec::new(), 0));
+    let len = p[0].len();
+    for n in 0..len {
+        for l in 0..N {
+            let s = fib[l].step(p[l][n]);
+            out[l].1 += u64::from(s);
+            if let Some(k) = cell[l].step(s) {
+                out[l].0.push(k);
+            }
+        }
+    }
+    out
 }
 
 /// The spikes of all channels from precomputed probabilities (see [`Clip::probabilities`]).
@@ -169,7 +292,7 @@ pub fn spikes_from_probabilities(p: &[Vec<f64>], f: f64, seed: u64) -> Spikes {
     let per_channel: Vec<(Vec<u32>, u64)> = p
         .par_iter()
         .enumerate()
-        .map_init(|| vec![0u32; len], |counts, (j, pj)| channel_spikes(pj, f, seed, j, counts))
+        .map(|(j, pj)| channel_spikes(pj, f, seed, j))
         .collect();
     merge(&per_channel, f, len)
 }
@@ -181,9 +304,7 @@ fn merge(per_channel: &[(Vec<u32>, u64)], rate: f64, len: usize) -> Spikes {
         fibre_spikes += t;
         pairs.extend(s.iter().map(|&n| (n, j as u16)));
     }
-    pairs.sort_unstable();
-    let (samples, units) = pairs.into_iter().unzip();
-    Spikes { samples, units, rate, len, fibre_spikes }
+    finish(pairs, rate, len, fibre_spikes)
 }
 
 /// The whole chain for one clip of raw samples at `sr` Hz: resampled to 48 kHz when `sr` differs,
@@ -192,9 +313,17 @@ fn merge(per_channel: &[(Vec<u32>, u64)], rate: f64, len: usize) -> Spikes {
 /// # Errors
 /// [`Error::Silent`] for an all-zero clip, [`Error::Resample`] if resampling fails.
 pub fn audio_to_spikes(a: &audio::Audio, transfer: &Transfer, seed: u64) -> Result<Spikes> {
+    Ok(prepare(a, transfer)?.spikes(seed))
+}
+
+/// Resamples to 48 kHz, normalises, windows and prepares a clip for [`spikes_batch`].
+///
+/// # Errors
+/// [`Error::Silent`] for an all-zero clip, [`Error::Resample`] if resampling fails.
+pub fn prepare(a: &audio::Audio, transfer: &Transfer) -> Result<Clip> {
     let mut x = audio::resample(a, audio::MODEL_RATE)?;
     audio::normalize(&mut x)?;
-    Ok(Clip::new(&x, audio::MODEL_RATE, transfer).spikes(seed))
+    Ok(Clip::new(&x, audio::MODEL_RATE, transfer))
 }
 
 /// Seed of file number `index` in a conversion seeded with `seed` (SplitMix64 of both), so each file

@@ -29,6 +29,12 @@ fn spike_statistics_match_the_reference_over_seeds() {
     audio::normalize(&mut x).unwrap();
     let clip = Clip::new(&x, 48_000, &Transfer::Table(Arc::new(bm::Table::new(24_000))));
     let p = clip.probabilities();
+    // the batched, lane-interleaved path gives exactly the per-channel path's spikes
+    let direct = spikes_from_probabilities(&p, 24_000.0, 5);
+    assert_eq!(clip.spikes(5), direct);
+    let other = Clip::new(&x[..20_001], 48_000, &Transfer::Exact);
+    let both = spikeflux_cochlea::spikes_batch(&[other, clip], &[9, 5]);
+    assert_eq!(both[1], direct);
     let seeds = 12;
     let (mut total, mut active, mut t50) = (0.0, 0.0, 0.0);
     let mut bands = [0.0f64; 7];

@@ -21,7 +21,7 @@ use crate::data::{bin_events, SpikeDataset};
 use crate::error::{Error, Result};
 
 /// The raw contents of an SHD-layout file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ShdFile {
     /// Spike times per sample, in seconds (widened from the stored float type).
     pub times: Vec<Vec<f32>>,
@@ -33,6 +33,11 @@ pub struct ShdFile {
     pub speakers: Option<Vec<u32>>,
     /// Class names, if `/extra/keys` exists.
     pub keys: Option<Vec<String>>,
+    /// Speaker names by id, if `/extra/speaker_names` exists (written by `audio2spikes`; not in SHD).
+    pub speaker_names: Option<Vec<String>>,
+    /// Recording index per sample (e.g. FSDD's 0–49), if `/extra/index` exists (written by
+    /// `audio2spikes` when the file-name pattern has `{index}`; not in SHD).
+    pub clip_index: Option<Vec<u32>>,
 }
 
 fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
@@ -195,6 +200,19 @@ impl ShdFile {
             Ok(ds) => Some(ds.read_strings().map_err(|e| bad(path, format!("cannot read `extra/keys` ({e})")))?),
             Err(_) => None,
         };
+        let speaker_names = match file.dataset("extra/speaker_names") {
+            Ok(ds) => Some(ds.read_strings().map_err(|e| bad(path, format!("cannot read `extra/speaker_names` ({e})")))?),
+            Err(_) => None,
+        };
+        let clip_index = match file.dataset("extra/index") {
+            Ok(_) => Some(to_u32(read_numbers(&file, path, "extra/index")?, path, "extra/index")?),
+            Err(_) => None,
+        };
+        for (name, len) in [("extra/speaker", speakers.as_ref().map(Vec::len)), ("extra/index", clip_index.as_ref().map(Vec::len))] {
+            if let Some(len) = len.filter(|&l| l != labels.len()) {
+                return Err(bad(path, format!("`{name}` has {len} entries for {} samples", labels.len())));
+            }
+        }
         let units = units
             .into_iter()
             .enumerate()
@@ -206,7 +224,22 @@ impl ShdFile {
             labels,
             speakers,
             keys,
+            speaker_names,
+            clip_index,
         })
+    }
+
+    /// The samples at `idx` (in that order), with the file-level fields (keys, speaker names) kept.
+    pub fn select(&self, idx: &[usize]) -> ShdFile {
+        ShdFile {
+            times: idx.iter().map(|&i| self.times[i].clone()).collect(),
+            units: idx.iter().map(|&i| self.units[i].clone()).collect(),
+            labels: idx.iter().map(|&i| self.labels[i]).collect(),
+            speakers: self.speakers.as_ref().map(|s| idx.iter().map(|&i| s[i]).collect()),
+            keys: self.keys.clone(),
+            speaker_names: self.speaker_names.clone(),
+            clip_index: self.clip_index.as_ref().map(|s| idx.iter().map(|&i| s[i]).collect()),
+        }
     }
 
     /// Bins the file into a data set with `t_steps` steps of `dt` seconds and `n_in` channels.
@@ -227,7 +260,8 @@ impl ShdFile {
 impl ShdFile {
     /// Writes the file in the exact SHD layout: vlen **float16** `spikes/times` (rounded to nearest),
     /// vlen uint16 `spikes/units`, uint16 `labels`, uint16 `extra/speaker` (if any) and UTF-8
-    /// vlen-string `extra/keys` (if any), encoded by our own writer ([`crate::data::h5write`]) the way
+    /// vlen-string `extra/keys` (if any) — plus, beyond SHD, `extra/speaker_names` and uint16
+    /// `extra/index` when set — encoded by our own writer ([`crate::data::h5write`]) the way
     /// libhdf5 lays such a file out. Written to a temporary name and renamed. `extra/meta_info` is not
     /// written (readers treat it as optional).
     ///
@@ -247,9 +281,13 @@ impl ShdFile {
     pub fn encode(&self) -> std::result::Result<Vec<u8>, String> {
         use crate::data::h5write::{Data, Elem, H5Writer};
         let n = self.times.len();
-        if self.units.len() != n || self.labels.len() != n || self.speakers.as_ref().is_some_and(|s| s.len() != n) {
+        if self.units.len() != n
+            || self.labels.len() != n
+            || self.speakers.as_ref().is_some_and(|s| s.len() != n)
+            || self.clip_index.as_ref().is_some_and(|s| s.len() != n)
+        {
             return Err(format!(
-                "times, units, labels and speakers must have one entry per sample ({n} times, {} units, {} labels)",
+                "times, units, labels, speakers and indices must have one entry per sample ({n} times, {} units, {} labels)",
                 self.units.len(),
                 self.labels.len()
             ));
@@ -294,6 +332,12 @@ impl ShdFile {
         }
         if let Some(k) = &self.keys {
             w.dataset("extra/keys", Data::VlenStr(k.clone()));
+        }
+        if let Some(k) = &self.speaker_names {
+            w.dataset("extra/speaker_names", Data::VlenStr(k.clone()));
+        }
+        if let Some(ix) = &self.clip_index {
+            w.dataset("extra/index", Data::Fixed(Elem::U16, ints(ix, "index")?));
         }
         w.finish().map_err(|e| format!("cannot encode HDF5: {e}"))
     }

@@ -79,7 +79,7 @@ impl SyntheticShd {
             speakers.push((uniform(&mut rng) * 10.0) as u32);
         }
         let keys = (0..self.classes).map(|k| format!("class{k}")).collect();
-        ShdFile { times, units, labels, speakers: Some(speakers), keys: Some(keys) }
+        ShdFile { times, units, labels, speakers: Some(speakers), keys: Some(keys), ..Default::default() }
     }
 }
 

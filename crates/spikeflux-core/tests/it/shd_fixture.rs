@@ -77,6 +77,8 @@ fn writes_the_exact_shd_types_and_many_samples() {
         labels: (0..n).map(|i| (i % 20) as u32).collect(),
         speakers: Some((0..n).map(|i| (i % 12) as u32).collect()),
         keys: Some(vec!["null".into(), "fünf".into(), "".into()]),
+        speaker_names: Some((0..12).map(|i| format!("speaker{i}")).collect()),
+        clip_index: Some((0..n).map(|i| (i % 50) as u32).collect()),
     };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("many.h5");
@@ -94,7 +96,7 @@ fn writes_the_exact_shd_types_and_many_samples() {
     }
     assert!(matches!(dt("labels"), Datatype::FixedPoint { size: 2, signed: false, .. }));
     // times are rounded to nearest float16, as SHD's are
-    let g = ShdFile { times: vec![vec![0.30001]], units: vec![vec![1]], labels: vec![0], speakers: None, keys: None };
+    let g = ShdFile { times: vec![vec![0.30001]], units: vec![vec![1]], labels: vec![0], ..Default::default() };
     g.write(&out).unwrap();
     assert_eq!(ShdFile::read(&out).unwrap().times[0][0], half::f16::from_f32(0.30001).to_f32());
 }
