@@ -1,5 +1,5 @@
 //! Auditory-nerve fibres (`cochlea.md` §1.6): `FIBRES` independent fibres per channel, each a
-//! Bernoulli(p[n]) draw per sample with a dead time of τ_ref = 1 ms (a candidate at n is kept iff
+//! `Bernoulli(p[n])` draw per sample with a dead time of τ_ref = 1 ms (a candidate at n is kept iff
 //! n − last ≥ R = τ_ref·F). Only the per-sample count reaches the bushy cell, so we use the spec's
 //! equivalent sampler, exact in distribution: fibres are exchangeable and each holds at most one
 //! kept spike in any D = ceil(R)-sample window, so `S[n] ~ Binomial(FIBRES − busy[n], p[n])` with

@@ -192,6 +192,9 @@ pub struct Scratch {
     fft: Vec<C64>,
 }
 
+/// One channel's results over a batch of clips: (spike samples, fibre spike total) per clip.
+type ChannelRun = Vec<(Vec<u32>, u64)>;
+
 /// Runs several clips at once, parallel over channels: each task takes one channel through all the
 /// clips, so the channel's row of the BM table is read from cache rather than memory. `seeds[i]` is
 /// the fibre seed of clip i. Results do not depend on the thread count or on how clips are batched.
@@ -199,13 +202,13 @@ pub fn spikes_batch(clips: &[Clip], seeds: &[u64]) -> Vec<Spikes> {
     assert_eq!(clips.len(), seeds.len(), "one seed per clip");
     const LANES: usize = 4;
     const _: () = assert!(bm::CHANNELS % LANES == 0);
-    let groups: Vec<Vec<Vec<(Vec<u32>, u64)>>> = (0..bm::CHANNELS / LANES)
+    let groups: Vec<Vec<ChannelRun>> = (0..bm::CHANNELS / LANES)
         .into_par_iter()
         .map_init(
             || (Scratch::default(), std::array::from_fn::<Vec<f64>, LANES, _>(|_| Vec::new())),
             |(s, p), g| {
                 let j0 = g * LANES;
-                let mut out: Vec<Vec<(Vec<u32>, u64)>> = vec![Vec::with_capacity(clips.len()); LANES];
+                let mut out: Vec<ChannelRun> = (0..LANES).map(|_| Vec::with_capacity(clips.len())).collect();
                 for (c, &seed) in clips.iter().zip(seeds) {
                     p.iter_mut().for_each(|pl| pl.resize(c.len, 0.0));
                     let [p0, p1, p2, p3] = p.each_mut();
@@ -221,7 +224,7 @@ pub fn spikes_batch(clips: &[Clip], seeds: &[u64]) -> Vec<Spikes> {
             },
         )
         .collect();
-    let per_channel: Vec<Vec<(Vec<u32>, u64)>> = groups.into_iter().flatten().collect();
+    let per_channel: Vec<ChannelRun> = groups.into_iter().flatten().collect();
     clips
         .iter()
         .enumerate()

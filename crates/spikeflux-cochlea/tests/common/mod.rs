@@ -1,5 +1,5 @@
 //! Shared helpers: locating `../shared/data/cochlea` and reading the reference `.npz` files.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::Read;
 use std::path::PathBuf;
