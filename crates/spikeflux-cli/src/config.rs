@@ -733,6 +733,6 @@ mod tests {
                 n += 1;
             }
         }
-        assert!(n >= 7, "found {n} configs");
+        assert!(n >= 9, "found {n} configs");
     }
 }

@@ -379,3 +379,60 @@ fn sweep_writes_one_line_per_run_and_a_figure() {
     let bad = run(dir.path(), &["sweep", "--config", &cfg, "--param", "nonsense"]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("key=value1,value2"));
 }
+
+/// `audio2spikes` on real FSDD recordings: the SHD layout with labels, speakers and indices from the
+/// file names; identical bytes for 1 and 2 threads; `data split` by speaker and by index; clear
+/// errors for unreadable audio, stereo files and names that do not fit the pattern.
+#[test]
+fn audio_to_spikes_and_split() {
+    use spikeflux_core::data::shd::ShdFile;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = shared_data().join("fsdd/recordings");
+    let wavs = dir.path().join("wavs");
+    std::fs::create_dir(&wavs).unwrap();
+    for f in ["0_george_0.wav", "0_george_7.wav", "7_theo_3.wav", "9_jackson_12.wav"] {
+        std::fs::copy(rec.join(f), wavs.join(f)).unwrap();
+    }
+    let w = wavs.display().to_string();
+    let one = run(dir.path(), &["audio2spikes", &w, "--out", "a.h5", "--seed", "3", "--threads", "1", "--stats", "s.json"]);
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    let two = run(dir.path(), &["audio2spikes", &w, "--out", "b.h5", "--seed", "3", "--threads", "2"]);
+    assert!(two.status.success(), "{}", String::from_utf8_lossy(&two.stderr));
+    let a = std::fs::read(dir.path().join("a.h5")).unwrap();
+    assert_eq!(a, std::fs::read(dir.path().join("b.h5")).unwrap(), "thread count changed the output");
+    let f = ShdFile::read(dir.path().join("a.h5")).unwrap();
+    assert_eq!(f.labels, vec![0, 0, 7, 9]);
+    assert_eq!(f.speaker_names.as_deref().unwrap(), ["george", "jackson", "theo"]);
+    assert_eq!(f.speakers.as_deref().unwrap(), [0, 0, 2, 1]);
+    assert_eq!(f.clip_index.as_deref().unwrap(), [0, 7, 3, 12]);
+    assert_eq!(f.keys.as_ref().unwrap().len(), 10);
+    for (t, u) in f.times.iter().zip(&f.units) {
+        assert!(t.len() > 300, "{} spikes", t.len());
+        assert!(t.windows(2).all(|w| w[0] <= w[1]) && u.iter().all(|&x| x < 700));
+    }
+    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("s.json")).unwrap()).unwrap();
+    assert_eq!(stats["files"], 4);
+    assert!(stats["audio_seconds_per_second"].as_f64().unwrap() > 0.0);
+    // splits
+    let s = run(dir.path(), &["data", "split", "a.h5", "--test-speakers", "theo", "--train-out", "tr.h5", "--test-out", "te.h5"]);
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    assert_eq!(ShdFile::read(dir.path().join("te.h5")).unwrap().labels, vec![7]);
+    let s = run(dir.path(), &["data", "split", "a.h5", "--test-index", "0-4", "--train-out", "tr.h5", "--test-out", "te.h5"]);
+    assert!(s.status.success());
+    assert_eq!(ShdFile::read(dir.path().join("tr.h5")).unwrap().clip_index.unwrap(), vec![7, 12]);
+    fails_with(&run(dir.path(), &["data", "split", "a.h5", "--test-speakers", "anna", "--train-out", "x", "--test-out", "y"]), 1, &["speaker `anna`", "george"]);
+    // bad inputs
+    std::fs::write(wavs.join("1_anna_0.wav"), b"RIFF....not audio").unwrap();
+    fails_with(&run(dir.path(), &["audio2spikes", &w, "--out", "c.h5"]), 1, &["1_anna_0.wav", "not a readable WAV"]);
+    std::fs::remove_file(wavs.join("1_anna_0.wav")).unwrap();
+    let spec = hound::WavSpec { channels: 2, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut st = hound::WavWriter::create(wavs.join("2_anna_0.wav"), spec).unwrap();
+    for i in 0..1600 {
+        st.write_sample((i % 100) as i16).unwrap();
+    }
+    st.finalize().unwrap();
+    fails_with(&run(dir.path(), &["audio2spikes", &w, "--out", "c.h5"]), 1, &["2_anna_0.wav", "2 channels", "mono"]);
+    std::fs::remove_file(wavs.join("2_anna_0.wav")).unwrap();
+    std::fs::write(wavs.join("recording.wav"), b"").unwrap();
+    fails_with(&run(dir.path(), &["audio2spikes", &w, "--out", "c.h5"]), 1, &["recording.wav", "does not fit the pattern"]);
+}
