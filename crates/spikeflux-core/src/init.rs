@@ -15,6 +15,8 @@
 use crate::error::{Error, Result};
 use crate::rng::{normal, uniform, SfRng};
 
+pub mod dale;
+
 /// How ε̄ and ε̂ are computed (spec §2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EpsilonMode {
