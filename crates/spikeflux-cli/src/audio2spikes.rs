@@ -160,7 +160,8 @@ pub struct Options {
     pub out: PathBuf,
     pub pattern: String,
     pub seed: u64,
-    pub exact_bm: bool,
+    /// `auto`, `exact` or `table`.
+    pub bm: String,
     pub stats: Option<PathBuf>,
 }
 
@@ -177,7 +178,8 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
         })?;
         fields.push(m);
     }
-    let transfer = if o.exact_bm {
+    let exact = o.bm == "exact" || (o.bm == "auto" && files.len() == 1);
+    let transfer = if exact {
         Transfer::Exact
     } else {
         let t = Instant::now();
@@ -241,7 +243,7 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
         clip_index,
     };
     file.write(&o.out)?;
-    let stats = statistics(&spikes, files.len(), conv_secs, t0.elapsed().as_secs_f64(), o);
+    let stats = statistics(&spikes, files.len(), conv_secs, t0.elapsed().as_secs_f64(), o, exact);
     print_summary(&stats, &o.out);
     if let Some(p) = &o.stats {
         spikeflux_core::checkpoint::write_atomic(p, serde_json::to_string_pretty(&stats)?.as_bytes())?;
@@ -250,7 +252,7 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
     Ok(stats)
 }
 
-fn statistics(spikes: &[(spikeflux_cochlea::Spikes, f64)], files: usize, conv_secs: f64, total_secs: f64, o: &Options) -> serde_json::Value {
+fn statistics(spikes: &[(spikeflux_cochlea::Spikes, f64)], files: usize, conv_secs: f64, total_secs: f64, o: &Options, exact: bool) -> serde_json::Value {
     let audio_secs: f64 = spikes.iter().map(|(_, d)| d).sum();
     let n_spikes: usize = spikes.iter().map(|(s, _)| s.samples.len()).sum();
     let mut band = [0u64; 7];
@@ -277,7 +279,7 @@ fn statistics(spikes: &[(spikeflux_cochlea::Spikes, f64)], files: usize, conv_se
         "total_seconds": total_secs,
         "audio_seconds_per_second": audio_secs / conv_secs,
         "threads": threads,
-        "bm": if o.exact_bm { "exact" } else { "1-Hz table" },
+        "bm": if exact { "exact" } else { "1-Hz table" },
         "seed": o.seed,
         "pattern": o.pattern,
     })

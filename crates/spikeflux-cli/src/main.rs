@@ -157,10 +157,11 @@ enum Cmd {
         /// Seed of the auditory-nerve-fibre noise (file i uses a seed derived from this and i).
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Evaluate the basilar-membrane transfer function exactly per clip (lauscher to ~1e-12;
-        /// ~17 CPU s per second of audio) instead of interpolating a 1-Hz table (error < 1e-3).
-        #[arg(long)]
-        exact_bm: bool,
+        /// Basilar-membrane transfer function: `exact` (evaluated per clip, matches lauscher to
+        /// ~1e-12, ~3 CPU s per second of audio), `table` (interpolated from a 1-Hz table built once,
+        /// ~2 s on 2 cores; error < 1e-3 of a channel's peak) or `auto` (exact for a single file).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "table"])]
+        bm: String,
         /// Also write the statistics and throughput as JSON.
         #[arg(long)]
         stats: Option<PathBuf>,
@@ -853,8 +854,8 @@ fn main() {
             println!("wrote {a} training samples to {} and {b} test samples to {}", train_out.display(), test_out.display());
             Ok(())
         })(),
-        Cmd::Audio2spikes { inputs, out, pattern, seed, exact_bm, stats, threads } => set_threads(threads)
-            .and_then(|()| audio2spikes::run(&audio2spikes::Options { inputs, out, pattern, seed, exact_bm, stats }).map(|_| ())),
+        Cmd::Audio2spikes { inputs, out, pattern, seed, bm, stats, threads } => set_threads(threads)
+            .and_then(|()| audio2spikes::run(&audio2spikes::Options { inputs, out, pattern, seed, bm, stats }).map(|_| ())),
         Cmd::Data { cmd: DataCmd::Fetch { dataset, dir, base_url } } => fetch::files(&dataset)
             .and_then(|f| fetch::fetch(&base_url, &f, &dir, std::io::stderr().is_terminal()))
             .map(|_| ()),
