@@ -143,3 +143,24 @@ fn stages_match_lauscher_on_the_fsdd_clip() {
     eprintln!("1-Hz table: worst BM error {worst_table:.2e} of the channel peak");
     assert_eq!(p_ref[0], 0.002698664607609883);
 }
+
+/// FLAC input (a lossless re-encoding of an FSDD recording, `tools/make_flac_fixture.py`) decodes
+/// to exactly the WAV's samples; unreadable and empty files are clear errors naming the file.
+#[test]
+fn flac_decodes_to_the_same_samples_as_the_wav() {
+    let flac = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/0_george_0.flac");
+    let wav = common::data_dir().join("../fsdd/recordings/0_george_0.wav");
+    let (a, b) = (audio::read(&flac).unwrap(), audio::read(&wav).unwrap());
+    assert_eq!((a.rate, a.samples.len()), (8000, b.samples.len()));
+    assert_eq!(a.samples, b.samples);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("x.flac");
+    std::fs::write(&bad, b"fLaC but not really").unwrap();
+    let e = audio::read(&bad).unwrap_err().to_string();
+    assert!(e.contains("x.flac") && e.contains("FLAC"), "{e}");
+    // resampling 8 kHz → 48 kHz keeps the length ratio and the tone
+    let r = audio::resample(&b, 48_000).unwrap();
+    assert_eq!(r.len(), (b.samples.len() * 6));
+    let mut x = vec![0.0; 100];
+    assert!(matches!(audio::normalize(&mut x), Err(spikeflux_cochlea::Error::Silent)));
+}
