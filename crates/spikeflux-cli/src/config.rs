@@ -14,7 +14,7 @@ use spikeflux_core::data::SpikeDataset;
 use spikeflux_core::engine::{Bound, EngineOptions, LossKind, RegScope, Regularizer};
 use spikeflux_core::init::{EpsilonMode, FdTarget};
 use spikeflux_core::layer::Shape;
-use spikeflux_core::network::{ConvSpec, HiddenInit, InitSpec, LayerSpec, NetworkSpec, ReadoutInit};
+use spikeflux_core::network::{ConvSpec, DaleInit, DaleSpec, HiddenInit, InitSpec, LayerSpec, NetworkSpec, ReadoutInit};
 use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
 use spikeflux_core::optim::OptimizerKind;
 use spikeflux_core::Error;
@@ -181,6 +181,11 @@ pub struct HiddenConfig {
     pub rec_kernel: usize,
     #[serde(default = "one")]
     pub pool: usize,
+    /// Set for a Dale's-law layer: `size` excitatory neurons and `size / ei_ratio` inhibitory ones
+    /// (stork's `DalianLayer`); `tau_syn` is then the excitatory synaptic time constant.
+    pub ei_ratio: Option<usize>,
+    /// Inhibitory synaptic time constant of a Dale layer (seconds; stork's default 5 ms).
+    pub tau_inh: Option<f64>,
 }
 
 fn one() -> usize {
@@ -260,6 +265,18 @@ pub struct InitConfig {
     #[serde(default = "default_gain")]
     pub gain: f64,
     pub readout: ReadoutMethod,
+    /// Distribution of Dale layers under the fluctuation-driven init: "exponential" (stork,
+    /// notebook 04) or "lognormal" (corrected formulas).
+    #[serde(default)]
+    pub dale: DaleInitConfig,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DaleInitConfig {
+    #[default]
+    Exponential,
+    Lognormal,
 }
 
 fn default_alpha() -> f64 {
@@ -583,6 +600,7 @@ impl RunConfig {
                         rec_kernel: h.rec_kernel,
                     }),
                     pool: h.pool,
+                    dale: h.ei_ratio.map(|r| DaleSpec { n_inh: h.size / r.max(1), tau_inh: h.tau_inh.unwrap_or(5e-3) }),
                 })
                 .collect(),
             readout: ReadoutParams {
@@ -617,7 +635,11 @@ impl RunConfig {
             ReadoutMethod::Kaiming => ReadoutInit::KaimingNormal { gain: i.gain },
             ReadoutMethod::Uniform => ReadoutInit::TorchDefault,
         };
-        Ok(InitSpec { hidden, readout })
+        let dale = match i.dale {
+            DaleInitConfig::Exponential => DaleInit::Exponential,
+            DaleInitConfig::Lognormal => DaleInit::LogNormal,
+        };
+        Ok(InitSpec { hidden, readout, dale })
     }
 
     /// Whether ν is measured from the data (`nu = "data"`).

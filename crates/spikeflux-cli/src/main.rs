@@ -605,6 +605,13 @@ fn init_report(config: Option<PathBuf>, samples: usize, out: PathBuf, threads: O
     set_threads(cfg.train.threads)?;
     let data = cfg.load_data(&base)?;
     let spec = cfg.network_spec(data.train.n_in, data.train.n_classes);
+    if spec.hidden.iter().any(|h| h.dale.is_some()) {
+        return Err(Error::config(
+            "model.hidden",
+            "init-report does not cover Dale layers yet (their two currents need their own theory panel); use `train --dry-run` for the initial rates and λ per connection",
+        )
+        .into());
+    }
     let layers = spec.hidden.len();
     let (net, inits, nus) = if cfg.nu_from_data() {
         let (net, inits, rates) =

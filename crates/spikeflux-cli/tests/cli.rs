@@ -273,7 +273,16 @@ fn paper_shd_configs_print_the_spec_sigma_w_and_train() {
     assert!(gib < 8.0, "RCSNN needs {gib} GiB");
     let small = write(dir.path(), "rc-small.toml", &std::fs::read_to_string(&rc).unwrap().replace("seed = 1", "seed = 1\nmax_memory_gib = 0.1"));
     fails_with(&run(dir.path(), &["train", "--config", &small, "--dry-run"]), 2, &["train.batch_size", "n_steps", "0.10 GiB"]);
-    for (c, name) in [(&rc, "rc"), (&ff, "ff")] {
+    // notebook 04: the exponential FD init prints the spec's λ per connection
+    let dale = cfg("shd-dale.toml");
+    let out = run(dir.path(), &["train", "--config", &dale, "--dry-run"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    for (conn, lambda) in [("XE", "31.8373"), ("XI", "31.8373"), ("EE", "40.8426"), ("EI", "40.8426"), ("IE", "2.42543"), ("II", "2.42543")] {
+        let line = err.lines().find(|l| l.contains(&format!("hidden.0.{conn} "))).unwrap_or_else(|| panic!("no init line for {conn}: {err}"));
+        assert!(line.contains(&format!("λ = {lambda}")), "{line}");
+    }
+    for (c, name) in [(&rc, "rc"), (&ff, "ff"), (&dale, "dale")] {
         let out = run(dir.path(), &["train", "--config", c, "--epochs", "3", "--batch-size", "12", "--out", name]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let log = std::fs::read_to_string(dir.path().join(name).join("log.jsonl")).unwrap();

@@ -53,6 +53,7 @@ fn setup(s: &Shape) -> (Network, Workspace) {
     let init = InitSpec {
         hidden: HiddenInit::FluctuationDriven { target, alpha: 0.9, epsilon: EpsilonMode::Numerical, layerwise: true },
         readout: ReadoutInit::ScaledNormal,
+        dale: Default::default(),
     };
     let (net, _) = Network::initialized(spec, &init, 1).unwrap();
     let mut rng = rng_for(1, 1);

@@ -207,13 +207,14 @@ impl Workspace {
             .map(|g| {
                 let n = g.n();
                 let full = t * b_cap * n;
+                let full_in = t * b_cap * g.n_input();
                 let per = b_cap * n;
-                let pooled = if g.pool > 1 { t * b_cap * g.output().n() } else { 0 };
+                let pooled = if g.dense_output() { t * b_cap * g.output().n() } else { 0 };
                 LayerBuf {
-                    a: vec![0.0; full],
+                    a: vec![0.0; full_in],
                     u: vec![0.0; full],
                     s: vec![0.0; full],
-                    ga: vec![0.0; full],
+                    ga: vec![0.0; full_in],
                     gs: vec![0.0; full],
                     p: vec![0.0; pooled],
                     pidx: vec![0; pooled],
@@ -231,7 +232,7 @@ impl Workspace {
             })
             .collect();
         let ro = t * b_cap * spec.n_out;
-        let max_n = geoms.iter().map(|g| g.n()).max().unwrap_or(0);
+        let max_n = geoms.iter().map(|g| g.n_input()).max().unwrap_or(0);
         let scratch = conv_scratch(&geoms);
         Workspace {
             t,
@@ -262,11 +263,12 @@ impl Workspace {
             .iter()
             .map(|g| {
                 let full = t * b_cap * g.n();
-                let pooled = if g.pool > 1 { t * b_cap * g.output().n() } else { 0 };
-                4 * (5 * full + 2 * pooled + 8 * b_cap * g.n()) + 4 * pooled
+                let full_in = t * b_cap * g.n_input();
+                let pooled = if g.dense_output() { t * b_cap * g.output().n() } else { 0 };
+                4 * (3 * full + 2 * full_in + 2 * pooled + 8 * b_cap * g.n()) + 4 * pooled
             })
             .sum();
-        let max_n = geoms.iter().map(|g| g.n()).max().unwrap_or(0);
+        let max_n = geoms.iter().map(|g| g.n_input()).max().unwrap_or(0);
         let scratch = conv_scratch(&geoms);
         layers + 4 * (4 * t * b_cap * spec.n_out + 3 * b_cap * spec.n_out + n_params + b_cap * max_n + scratch)
     }
@@ -387,6 +389,45 @@ fn lif_step(
     }
 }
 
+/// One step of `b` rows of a Dale group of `n` neurons (spec §1.4): `ap` holds each row's
+/// accumulated input as `[exc (n) | inh (n)]`; `ist` carries the excitatory current E and `qst` the
+/// inhibitory current J: `U_t = (β_m U_{t−1} + (1−β_m)(E_{t−1} − J_{t−1}))(1 − S_t)`,
+/// `E_t = β_exc E_{t−1} + A^exc_{t−1}`, `J_t = β_inh J_{t−1} + A^inh_{t−1}`.
+#[allow(clippy::too_many_arguments)]
+fn dale_step(
+    up: &[f32],
+    ap: &[f32],
+    u: &mut [f32],
+    s: &mut [f32],
+    ist: &mut [f32],
+    qst: &mut [f32],
+    n: usize,
+    d: Decays,
+    mode: SpikeMode,
+    sur: crate::neuron::Surrogate,
+) {
+    let (dm, dm1) = (d.mem, 1.0 - d.mem);
+    for r in 0..up.len() / n {
+        for k in 0..n {
+            let j = r * n + k;
+            let u_prev = up[j];
+            let st = match mode {
+                SpikeMode::Smooth => sur.primitive(u_prev - 1.0),
+                _ if u_prev > 1.0 => 1.0,
+                _ => 0.0,
+            };
+            let mut un = dm * u_prev + dm1 * (ist[j] - qst[j]);
+            if mode == SpikeMode::Spiking {
+                un *= 1.0 - st;
+            }
+            s[j] = st;
+            u[j] = un;
+            ist[j] = d.syn * ist[j] + ap[r * 2 * n + k];
+            qst[j] = d.ada * qst[j] + ap[r * 2 * n + n + k];
+        }
+    }
+}
+
 /// One step of the LIF adjoint (module doc): from `∂·_{t+1}` in the carries to `∂·_t`, with `u` the
 /// membrane at t, `gs` the complete `∂S_t` and `s_next` the spikes at t+1 (zeros where the reset is
 /// off or t is the last step).
@@ -441,8 +482,18 @@ fn conv_scratch(geoms: &[crate::layer::LayerGeom]) -> usize {
         .unwrap_or(0)
 }
 
+/// Per-layer decay factors. A Dale layer's inhibitory current J takes the place of the adaptation
+/// variable q (`a = 1`, `β_a = β_inh`), driven by the inhibitory input instead of the own spikes.
 fn decays(net: &Network) -> Vec<Decays> {
-    net.spec.hidden.iter().map(|h| h.lif.decays(net.spec.dt)).collect()
+    let dt = net.spec.dt;
+    net.spec
+        .hidden
+        .iter()
+        .map(|h| match h.dale {
+            Some(d) => Decays { a: 1.0, ada: (-dt / d.tau_inh).exp() as f32, ..h.lif.decays(dt) },
+            None => h.lif.decays(dt),
+        })
+        .collect()
 }
 
 /// The source of a connection: the input events (channel-major units), a hidden group's spike
@@ -463,11 +514,11 @@ fn conv1d(g: &ConnGeom) -> Option<Conv1d> {
     }
 }
 
-/// What layer `lb` passes on: its pooled output (dense), its spike events, or (smooth mode and the
-/// dense path) its dense spike buffer.
+/// What layer `lb` passes on: its pooled output or a Dale layer's E spikes (dense), its spike
+/// events, or (smooth mode and the dense path) its dense spike buffer.
 fn output_of<'a>(lb: &'a LayerBuf, g: &crate::layer::LayerGeom, rows: usize, dense: bool) -> Src<'a> {
     let n = g.output().n();
-    if g.pool > 1 {
+    if g.dense_output() {
         Src::Dense(&lb.p[..rows * n])
     } else if dense {
         Src::Dense(&lb.s[..rows * n])
@@ -531,8 +582,9 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let lb = &mut rest[0];
         let src = if l == 0 { Src::Events(&ws.input) } else { output_of(&before[l - 1], &geoms[l - 1], rows, dense) };
         let w = &net.params[net.layout.ff[l].clone()];
-        lb.a[..len].fill(0.0);
-        conn_forward(&g.ff, src, w, &mut lb.a[..len], rows, dense);
+        let bn_in = b * g.n_input();
+        lb.a[..t_steps * bn_in].fill(0.0);
+        conn_forward(&g.ff, src, w, &mut lb.a[..t_steps * bn_in], rows, dense);
         let d = dec[l];
         let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
         ev.ptr.clear();
@@ -550,9 +602,15 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 let (uh, ut) = u.split_at_mut(off);
                 let (sh, st) = s.split_at_mut(off);
                 let zeros = &ws.zeros[..bn];
-                let (up, ap, sp) =
-                    if t > 0 { (&uh[off - bn..], &a[off - bn..off], &sh[off - bn..]) } else { (zeros, zeros, zeros) };
-                lif_step(up, ap, sp, &mut ut[..bn], &mut st[..bn], ist, qst, d, opts.mode, sur);
+                if g.dale.is_some() {
+                    let zeros_in = &ws.zeros[..bn_in];
+                    let (up, ap) = if t > 0 { (&uh[off - bn..], &a[(t - 1) * bn_in..t * bn_in]) } else { (zeros, zeros_in) };
+                    dale_step(up, ap, &mut ut[..bn], &mut st[..bn], ist, qst, n, d, opts.mode, sur);
+                } else {
+                    let (up, ap, sp) =
+                        if t > 0 { (&uh[off - bn..], &a[off - bn..off], &sh[off - bn..]) } else { (zeros, zeros, zeros) };
+                    lif_step(up, ap, sp, &mut ut[..bn], &mut st[..bn], ist, qst, d, opts.mode, sur);
+                }
                 for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
                     *c += x;
                 }
@@ -568,7 +626,13 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
             if let (Some(v), Some(rg)) = (rec, &g.rec) {
                 let src = if dense { Src::Dense(&s[off..off + bn]) } else { Src::Hidden(ev, t * b) };
-                conn_forward(rg, src, v, &mut a[off..off + bn], b, dense);
+                conn_forward(rg, src, v, &mut a[t * bn_in..(t + 1) * bn_in], b, dense);
+            }
+        }
+        if let Some(ne) = g.dale {
+            // the E neurons are the layer's output
+            for (p, row) in lb.p[..rows * ne].chunks_exact_mut(ne).zip(s[..len].chunks_exact(n)) {
+                p.copy_from_slice(&row[..ne]);
             }
         }
         spikes[l] = cnt.iter().map(|&c| c as f64).sum();
@@ -677,24 +741,31 @@ pub fn loss(net: &Network, opts: &EngineOptions, ws: &mut Workspace, batch_total
             };
             let excess = |x: f64| (sign * (x - r.threshold as f64)).max(0.0);
             // groups of neurons whose counts are averaged before the bound; neurons are
-            // position-major (p·channels + c), so a channel's neurons are `channels` apart
-            let (size, stride, groups) = match r.scope {
-                RegScope::Neuron => (1, 1, n),
-                RegScope::Population => (n, 1, 1),
-                RegScope::Channel => (np, nc, nc),
+            // position-major (p·channels + c), so a channel's neurons are `channels` apart. A Dale
+            // layer's E and I populations are regularized separately, as stork's two groups are.
+            let pops: Vec<(usize, usize)> = match g.dale {
+                Some(ne) => vec![(0, ne), (ne, n - ne)],
+                None => vec![(0, n)],
             };
-            let norm = inv_b / groups as f64;
-            for (cs, ds) in cnt.chunks_exact(n).zip(dcnt.chunks_exact_mut(n)) {
-                for gi in 0..groups {
-                    // group gi starts at gi·size (Neuron/Population) or at channel gi (Channel)
-                    let start = if stride == 1 { gi * size } else { gi };
-                    let mean = (0..size).map(|j| cs[start + j * stride] as f64).sum::<f64>() / size as f64;
-                    let e = excess(mean);
-                    ws.stats.reg_loss += r.strength as f64 * e * e * norm;
-                    let gr = (2.0 * r.strength as f64 * e * sign * norm / size as f64) as f32;
-                    if gr != 0.0 {
-                        for j in 0..size {
-                            ds[start + j * stride] += gr;
+            for &(p0, pn) in &pops {
+                let (size, stride, groups) = match (r.scope, g.dale) {
+                    (RegScope::Neuron, _) | (RegScope::Channel, Some(_)) => (1, 1, pn),
+                    (RegScope::Population, _) => (pn, 1, 1),
+                    (RegScope::Channel, None) => (np, nc, nc),
+                };
+                let norm = inv_b / groups as f64;
+                for (cs, ds) in cnt.chunks_exact(n).zip(dcnt.chunks_exact_mut(n)) {
+                    for gi in 0..groups {
+                        // group gi starts at gi·size (Neuron/Population) or at channel gi (Channel)
+                        let start = p0 + if stride == 1 { gi * size } else { gi };
+                        let mean = (0..size).map(|j| cs[start + j * stride] as f64).sum::<f64>() / size as f64;
+                        let e = excess(mean);
+                        ws.stats.reg_loss += r.strength as f64 * e * e * norm;
+                        let gr = (2.0 * r.strength as f64 * e * sign * norm / size as f64) as f32;
+                        if gr != 0.0 {
+                            for j in 0..size {
+                                ds[start + j * stride] += gr;
+                            }
                         }
                     }
                 }
@@ -739,7 +810,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let n_last = geoms[l_last].output().n();
     {
         let ro = ConnGeom::Dense { n_src: n_last, n_dst: c };
-        let pooled = geoms[l_last].pool > 1;
+        let pooled = geoms[l_last].dense_output();
         let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
         conn_weight_grad(&ro, src, &ws.rga[..len], &mut ws.grads[net.layout.readout.clone()], rows, dense);
         let w = &net.params[net.layout.readout.clone()];
@@ -760,6 +831,13 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             lb.gs[..len].fill(0.0);
             linalg::maxpool_backward(g.group.channels, g.group.positions, g.pool, &lb.gp[..rows * np], &lb.pidx[..rows * np], &mut lb.gs[..len]);
         }
+        if let Some(ne) = g.dale {
+            for (gs, gp) in lb.gs[..len].chunks_exact_mut(n).zip(lb.gp[..rows * ne].chunks_exact(ne)) {
+                gs[..ne].copy_from_slice(gp);
+                gs[ne..].fill(0.0);
+            }
+        }
+        let bn_in = b * g.n_input();
         // regularizer gradient, the same for every step
         for t in 0..t_steps {
             for (gv, dc) in lb.gs[t * bn..(t + 1) * bn].iter_mut().zip(&lb.dcnt[..bn]) {
@@ -772,12 +850,21 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         cgi.fill(0.0);
         cgq.fill(0.0);
         cgs.fill(0.0);
-        let adaptive = d.a != 0.0;
+        let adaptive = d.a != 0.0 && g.dale.is_none();
         for t in (0..t_steps).rev() {
             let off = t * bn;
-            lb.ga[off..off + bn].copy_from_slice(cgi);
+            let ga_t = &mut lb.ga[t * bn_in..(t + 1) * bn_in];
+            if g.dale.is_some() {
+                // ∂A^exc_t = ∂E_{t+1}, ∂A^inh_t = ∂J_{t+1}
+                for ((row, ge), gj) in ga_t.chunks_exact_mut(2 * n).zip(cgi.chunks_exact(n)).zip(cgq.chunks_exact(n)) {
+                    row[..n].copy_from_slice(ge);
+                    row[n..].copy_from_slice(gj);
+                }
+            } else {
+                ga_t.copy_from_slice(cgi);
+            }
             if let (Some(v), Some(rg)) = (rec, &g.rec) {
-                conn_input_grad(rg, &lb.ga[off..off + bn], v, &mut lb.gs[off..off + bn], b, true, &mut ws.scratch);
+                conn_input_grad(rg, &lb.ga[t * bn_in..(t + 1) * bn_in], v, &mut lb.gs[off..off + bn], b, true, &mut ws.scratch);
             }
             if adaptive {
                 for (gv, q) in lb.gs[off..off + bn].iter_mut().zip(cgq.iter()) {
@@ -790,7 +877,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             lif_adjoint(&lb.u[off..off + bn], &lb.gs[off..off + bn], s_next, cgu, cgi, cgq, cgs, d, sur);
         }
         // weight gradients
-        let ga = &lb.ga[..len];
+        let ga = &lb.ga[..t_steps * bn_in];
         if let (Some(r), Some(rg)) = (net.layout.rec[l].clone(), &g.rec) {
             let src = if dense { Src::Dense(&lb.s[..len]) } else { Src::Hidden(&lb.ev, 0) };
             conn_weight_grad(rg, src, ga, &mut ws.grads[r], rows, dense);
@@ -800,7 +887,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         if l == 0 {
             conn_weight_grad(&g.ff, Src::Events(&ws.input), ga, dw, rows, dense);
         } else {
-            let pooled = geoms[l - 1].pool > 1;
+            let pooled = geoms[l - 1].dense_output();
             conn_weight_grad(&g.ff, output_of(&before[l - 1], &geoms[l - 1], rows, dense), ga, dw, rows, dense);
             let w = &net.params[net.layout.ff[l].clone()];
             let pb = &mut before[l - 1];

@@ -149,15 +149,32 @@ pub struct LayerGeom {
     pub ff: ConnGeom,
     /// Recurrent connection, if any.
     pub rec: Option<ConnGeom>,
+    /// For a Dale layer (spec §1.4, §3.2): the number of excitatory neurons. The group then holds
+    /// E neurons `0..n_e` and I neurons `n_e..n`; every connection into it has `2n` outputs, the
+    /// first `n` into the excitatory current and the last `n` into the inhibitory one, and only the
+    /// E neurons are passed on.
+    pub dale: Option<usize>,
 }
 
 impl LayerGeom {
+    /// Width of the accumulated input per sample: `n`, or `2n` for a Dale layer (exc | inh).
+    pub fn n_input(&self) -> usize {
+        self.ff.n_dst()
+    }
     /// Neurons in the group.
     pub fn n(&self) -> usize {
         self.group.n()
     }
     /// Shape of the output seen by the next layer (after pooling).
     pub fn output(&self) -> Shape {
-        Shape { channels: self.group.channels, positions: self.group.positions / self.pool }
+        match self.dale {
+            Some(ne) => Shape::flat(ne),
+            None => Shape { channels: self.group.channels, positions: self.group.positions / self.pool },
+        }
+    }
+
+    /// Whether the layer passes on a dense copy of part of its spikes (pooled, or the E neurons).
+    pub fn dense_output(&self) -> bool {
+        self.pool > 1 || self.dale.is_some()
     }
 }

@@ -30,6 +30,7 @@
 //! let init = InitSpec {
 //!     hidden: HiddenInit::FluctuationDriven { target, alpha: 0.9, epsilon: EpsilonMode::Numerical, layerwise: false },
 //!     readout: ReadoutInit::FluctuationDriven { target, epsilon: EpsilonMode::Numerical },
+//!     dale: Default::default(),
 //! };
 //! let (net, _) = Network::initialized(spec, &init, 7).unwrap();
 //! let m = evaluate(&net, &Default::default(), &data, 50);

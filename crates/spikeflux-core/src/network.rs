@@ -29,6 +29,28 @@ pub struct LayerSpec {
     /// Max-pooling kernel (= stride) over positions applied to the layer's spikes before the next
     /// layer, with no added delay (stork's `MaxPool1d` group); 1 = none.
     pub pool: usize,
+    /// `Some` for a Dale's-law layer (stork's `DalianLayer`): `size` excitatory neurons plus
+    /// `n_inh` inhibitory ones, all non-negative weights.
+    pub dale: Option<DaleSpec>,
+}
+
+/// The inhibitory population of a Dale layer (spec §1.4, §3.2). Both populations are Dale LIF groups
+/// with the layer's τ_mem, an excitatory current with τ_exc = `lif.tau_syn` and an inhibitory current
+/// with `tau_inh`: `U_t = (β_m U_{t−1} + (1−β_m)(E_{t−1} − J_{t−1}))(1 − S_t)`. Connections (stork's
+/// names; the layer is recurrent if `recurrent`): XE, XI (input → E, I; excitatory), IE, II
+/// (I → E, I; inhibitory), EE, EI (E → E, I; excitatory; recurrent only).
+///
+/// Internally and in checkpoints the six are blocks of two tensors: `hidden.l.ff.weight`
+/// (PyTorch shape `[2n, n_in]`: rows `0..n_e` XE, `n_e..n` XI, `n..2n` zero) and
+/// `hidden.l.rec.weight` (`[2n, n]`, columns = source neuron: E columns hold EE (rows `0..n_e`) and EI
+/// (rows `n_e..n`), I columns hold IE (rows `n..n+n_e`) and II (rows `n+n_e..2n`); all other entries
+/// are structurally zero and kept so by [`Network::constrain`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DaleSpec {
+    /// Inhibitory neurons (stork: `int(size / ei_ratio)`).
+    pub n_inh: usize,
+    /// Inhibitory synaptic time constant in seconds.
+    pub tau_inh: f64,
 }
 
 /// The feed-forward convolution of a convolutional layer (spec §2.5, §4.4).
@@ -47,7 +69,11 @@ pub struct ConvSpec {
 impl LayerSpec {
     /// A dense layer of `size` neurons.
     pub fn dense(size: usize, recurrent: bool, lif: LifParams) -> Self {
-        LayerSpec { size, recurrent, lif, conv: None, pool: 1 }
+        LayerSpec { size, recurrent, lif, conv: None, pool: 1, dale: None }
+    }
+    /// A Dale layer of `size` excitatory and `n_inh` inhibitory neurons (τ_exc = `lif.tau_syn`).
+    pub fn dale(size: usize, n_inh: usize, tau_inh: f64, recurrent: bool, lif: LifParams) -> Self {
+        LayerSpec { size, recurrent, lif, conv: None, pool: 1, dale: Some(DaleSpec { n_inh, tau_inh }) }
     }
     /// A convolutional layer of `filters` filters.
     pub fn conv(filters: usize, kernel: usize, stride: usize, padding: usize, recurrent: bool, lif: LifParams) -> Self {
@@ -57,6 +83,7 @@ impl LayerSpec {
             lif,
             conv: Some(ConvSpec { kernel, stride, padding, rec_kernel: 5 }),
             pool: 1,
+            dale: None,
         }
     }
 }
@@ -100,6 +127,16 @@ impl NetworkSpec {
             if h.pool == 0 {
                 return Err(Error::config(format!("model.hidden[{l}].pool"), "must be at least 1 (1 = no pooling)"));
             }
+            if let Some(d) = h.dale {
+                let f = format!("model.hidden[{l}]");
+                if h.conv.is_some() || h.pool != 1 || h.lif.adaptation.is_some() {
+                    return Err(Error::config(f, "a Dale layer is dense, unpooled and non-adaptive here (drop kernel, pool, adaptation)"));
+                }
+                if d.n_inh == 0 {
+                    return Err(Error::config(format!("{f}.ei_ratio"), format!("leaves no inhibitory neurons for {} excitatory ones", h.size)));
+                }
+                check_positive(&format!("{f}.tau_inh"), d.tau_inh)?;
+            }
             if let Some(c) = h.conv {
                 if c.rec_kernel % 2 == 0 {
                     return Err(Error::config(format!("model.hidden[{l}].rec_kernel"), "must be odd so that the recurrent convolution keeps the size"));
@@ -134,6 +171,20 @@ impl NetworkSpec {
                 None => ConnGeom::Dense { n_src: input.n(), n_dst: h.size },
                 Some(c) => ConnGeom::conv(input, h.size, c.kernel, c.stride, c.padding, &field)?,
             };
+            if let Some(d) = h.dale {
+                let n = h.size + d.n_inh;
+                let g = LayerGeom {
+                    input,
+                    group: Shape::flat(n),
+                    pool: 1,
+                    ff: ConnGeom::Dense { n_src: input.n(), n_dst: 2 * n },
+                    rec: Some(ConnGeom::Dense { n_src: n, n_dst: 2 * n }),
+                    dale: Some(h.size),
+                };
+                input = g.output();
+                out.push(g);
+                continue;
+            }
             let group = ff.out_shape();
             let rec = if !h.recurrent {
                 None
@@ -143,7 +194,7 @@ impl NetworkSpec {
                     Some(c) => ConnGeom::conv(group, h.size, c.rec_kernel, 1, c.rec_kernel / 2, &format!("model.hidden[{l}].rec_kernel"))?,
                 })
             };
-            let g = LayerGeom { input, group, pool: h.pool.max(1), ff, rec };
+            let g = LayerGeom { input, group, pool: h.pool.max(1), ff, rec, dale: None };
             input = g.output();
             out.push(g);
         }
@@ -289,6 +340,16 @@ pub enum ReadoutInit {
     TorchDefault,
 }
 
+/// Which sign-constrained distribution the fluctuation-driven init uses for Dale layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DaleInit {
+    /// Exponential weights (stork's `FluctuationDrivenExponentialInitializer`, notebook 04).
+    #[default]
+    Exponential,
+    /// Log-normal weights with the corrected formulas ([`crate::init::dale`]).
+    LogNormal,
+}
+
 /// Initialization of a whole network.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InitSpec {
@@ -296,6 +357,9 @@ pub struct InitSpec {
     pub hidden: HiddenInit,
     /// Readout.
     pub readout: ReadoutInit,
+    /// The distribution of Dale layers under [`HiddenInit::FluctuationDriven`] (other methods draw
+    /// as for any layer, then [`Network::constrain`] clamps, as stork does).
+    pub dale: DaleInit,
 }
 
 /// The standard deviation (and mean) chosen for one connection, for reports.
@@ -341,6 +405,107 @@ impl Network {
         Ok((net, report))
     }
 
+    /// Keeps every Dale layer valid: structurally absent entries at 0, all others ≥ 0 (stork's
+    /// `MinMaxConstraint(0)`, applied after init and after every optimizer step). Other layers are
+    /// untouched.
+    pub fn constrain(&mut self) {
+        for (l, g) in self.layout.geoms.iter().enumerate() {
+            let Some(ne) = g.dale else { continue };
+            let n = g.n();
+            let recurrent = self.spec.hidden[l].recurrent;
+            for row in self.params[self.layout.ff[l].clone()].chunks_exact_mut(2 * n) {
+                row[..n].iter_mut().for_each(|w| *w = w.max(0.0));
+                row[n..].fill(0.0);
+            }
+            if let Some(r) = self.layout.rec[l].clone() {
+                for (i, row) in self.params[r].chunks_exact_mut(2 * n).enumerate() {
+                    let (exc, inh) = row.split_at_mut(n);
+                    if i < ne && recurrent {
+                        exc.iter_mut().for_each(|w| *w = w.max(0.0));
+                    } else {
+                        exc.fill(0.0);
+                    }
+                    if i < ne {
+                        inh.fill(0.0);
+                    } else {
+                        inh.iter_mut().for_each(|w| *w = w.max(0.0));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fluctuation-driven init of Dale layer `l` (spec §2.3, layer-wise, per population): fills the
+    /// blocks of the ff and rec tensors and returns the six connections' moments.
+    fn init_dale_layer(&mut self, l: usize, init: &InitSpec, target: FdTarget, seed: u64, k: &mut u64) -> Result<Vec<ConnectionInit>> {
+        let HiddenInit::FluctuationDriven { alpha, epsilon, .. } = init.hidden else { return Ok(Vec::new()) };
+        let kind = init.dale;
+        use crate::init::dale::{exponential_rates, fill_exponential, fill_lognormal, lognormal_locations, DaleEpsilon, DaleFanIn};
+        let spec = self.spec.clone();
+        let h = &spec.hidden[l];
+        let g = self.layout.geoms[l].clone();
+        let (ne, n, n_in) = (g.dale.unwrap_or(0), g.n(), g.input.n());
+        let ni = n - ne;
+        let eps = DaleEpsilon {
+            exc: init::epsilon(h.lif.tau_mem, h.lif.tau_syn, spec.dt, epsilon),
+            inh: init::epsilon(h.lif.tau_mem, h.dale.map_or(h.lif.tau_syn, |d| d.tau_inh), spec.dt, epsilon),
+        };
+        // E receives XE (ff), IE (inh), EE (rec); I receives XI, II, EI — same fan-ins for both
+        let fan = DaleFanIn { ff: n_in, rec: if h.recurrent { ne } else { 0 }, inh: ni };
+        let sigma_u = target.sigma_u();
+        let params = match kind {
+            DaleInit::Exponential => exponential_rates(fan, eps, sigma_u, target.nu, alpha)?,
+            DaleInit::LogNormal => lognormal_locations(fan, eps, sigma_u, target.nu, alpha)?,
+        };
+        let fill = |w: &mut [f32], p: f64, rng: &mut crate::rng::SfRng| match kind {
+            DaleInit::Exponential => fill_exponential(w, p, rng),
+            DaleInit::LogNormal => fill_lognormal(w, p, rng),
+        };
+        let moments = |p: f64| match kind {
+            DaleInit::Exponential => (1.0 / p, 1.0 / p),
+            DaleInit::LogNormal => ((p + 0.5).exp(), ((2.0 * p + 2.0).exp() - (2.0 * p + 1.0).exp()).sqrt()),
+        };
+        // the same numbers for both populations (identical time constants and fan-ins)
+        let mut rng = rng_for(seed, stream::INIT + *k);
+        *k += 1;
+        let ff = self.layout.ff[l].clone();
+        for row in self.params[ff].chunks_exact_mut(2 * n) {
+            fill(&mut row[..n], params.ff, &mut rng);
+        }
+        let mut rng = rng_for(seed, stream::INIT + *k);
+        *k += 1;
+        if let Some(r) = self.layout.rec[l].clone() {
+            for (i, row) in self.params[r].chunks_exact_mut(2 * n).enumerate() {
+                if i < ne {
+                    fill(&mut row[..n], params.rec, &mut rng);
+                } else {
+                    fill(&mut row[n..], params.inh, &mut rng);
+                }
+            }
+        }
+        self.constrain();
+        let mut report = Vec::new();
+        let conns: [(&str, usize, f64, bool); 6] = [
+            ("XE", n_in, params.ff, true),
+            ("XI", n_in, params.ff, true),
+            ("II", ni, params.inh, true),
+            ("IE", ni, params.inh, true),
+            ("EI", ne, params.rec, h.recurrent),
+            ("EE", ne, params.rec, h.recurrent),
+        ];
+        let what = match kind {
+            DaleInit::Exponential => "λ",
+            DaleInit::LogNormal => "μ",
+        };
+        for (name, fan_in, p, present) in conns {
+            if present {
+                let (mean, std) = moments(p);
+                report.push(ConnectionInit { name: format!("hidden.{l}.{name} ({what} = {p:.6})"), fan_in, mean, std });
+            }
+        }
+        Ok(report)
+    }
+
     /// (Re)initializes all weights. Each connection draws from its own seeded stream.
     pub fn initialize(&mut self, init: &InitSpec, seed: u64) -> Result<Vec<ConnectionInit>> {
         self.initialize_with_rates(init, seed, None)
@@ -360,6 +525,12 @@ impl Network {
         let name_of = |r: &Range<usize>| names.iter().find(|t| &t.range == r).map(|t| t.name.clone()).unwrap_or_default();
         let mut k = 0u64;
         for (l, h) in spec.hidden.iter().enumerate() {
+            if h.dale.is_some() {
+                if let HiddenInit::FluctuationDriven { target, .. } = init.hidden {
+                    report.extend(self.init_dale_layer(l, init, nu_at(l, target), seed, &mut k)?);
+                    continue;
+                }
+            }
             let g = &self.layout.geoms[l];
             let ff = self.layout.ff[l].clone();
             let rec = self.layout.rec[l].clone();
@@ -424,6 +595,7 @@ impl Network {
             init::fill_normal(&mut self.params[r.clone()], init::NormalMoments { mean, std }, &mut rng);
         }
         report.push(ConnectionInit { name: name_of(&r), fan_in: n_last, mean, std });
+        self.constrain();
         Ok(report)
     }
 }

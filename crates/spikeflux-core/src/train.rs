@@ -352,6 +352,8 @@ impl Trainer {
             }
             acc.add_batch(&s);
             self.optimizer.step(&mut self.net.params, &self.grad);
+            // Dale layers: non-negative weights and structural zeros, after every step (stork)
+            self.net.constrain();
             progress(bi + 1, n_batches);
         }
         if self.net.params.iter().any(|w| !w.is_finite()) {

@@ -10,15 +10,15 @@
 //! 3. the total variance is the target: `ν·(ε̂_exc·(N_ff·E[w_ff²] + N_rec·E[w_rec²]) +
 //!    ε̂_inh·N_I·E[w_inh²]) = (θ/ξ)² = σ_U²`.
 //!
-//! (Campbell's theorem with random weights: the membrane variance is ν·ε̂·Σ E[w²], so second moments,
+//! (Campbell's theorem with random weights: the membrane variance is `ν·ε̂·Σ E[w²]`, so second moments,
 //! not variances, enter.) Without recurrent afferents condition 2 drops and all excitatory weights
 //! share one distribution.
 //!
-//! **Exponential** (`FluctuationDrivenExponentialInitializer`): w ~ Exp(λ), E[w] = 1/λ, E[w²] = 2/λ²;
+//! **Exponential** (`FluctuationDrivenExponentialInitializer`): `w ~ Exp(λ)`, `E[w] = 1/λ`, `E[w²] = 2/λ²`;
 //! identical to stork's closed forms (tested against the spec's notebook-04 λ values).
 //!
-//! **Log-normal** (`SpikeInitLogNormalInitializer`): w = exp(N(μ, 1)), E[w] = e^{μ+½}, E[w²] =
-//! e^{2μ+2}. With μ_rec = μ_ff + δ_REC and μ_inh = μ_ff + δ_EI the three conditions give
+//! **Log-normal** (`SpikeInitLogNormalInitializer`): `w = exp(N(μ, 1))`, `E[w] = e^{μ+½}`,
+//! `E[w²] = e^{2μ+2}`. With μ_rec = μ_ff + δ_REC and μ_inh = μ_ff + δ_EI the three conditions give
 //!
 //! ```text
 //! δ_REC = ½·ln((1−α)·N_ff / (α·N_rec))                       (condition 2)

@@ -27,6 +27,7 @@ fn train(threads: usize) -> (Vec<f32>, f64) {
         let init = InitSpec {
             hidden: HiddenInit::FluctuationDriven { target: t, alpha: 0.9, epsilon: EpsilonMode::Numerical, layerwise: true },
             readout: ReadoutInit::ScaledNormal,
+            dale: Default::default(),
         };
         let (net, _) = Network::initialized(spec, &init, 5).unwrap();
         let opts = TrainOptions {

@@ -100,3 +100,37 @@ fn convolutional_recurrent_pooled() {
     // first-order error of the smooth mode's C¹ kinks dominates at 1e-2)
     check_net(net, random_data(24, 3, 25, 3, 0.2, 5), LossKind::MaxOverTime, regs, 1e-3);
 }
+
+/// Dale layers (spec §1.4): separate excitatory and inhibitory currents with their own time
+/// constants, the E population passed on, per-population regularizers; a recurrent Dale layer feeding
+/// a dense layer feeding a non-recurrent Dale layer read out from its E neurons. Weights of both signs
+/// (the engine's math does not rely on the constraint) and then constrained ones.
+#[test]
+fn dale_layers() {
+    use spikeflux_core::network::{LayerSpec, NetworkSpec};
+    use spikeflux_core::neuron::{LifParams, ReadoutParams, Surrogate};
+    let lif = LifParams { tau_mem: 5e-3, tau_syn: 2e-3, adaptation: None };
+    let spec = NetworkSpec {
+        input: spikeflux_core::layer::Shape::flat(5),
+        n_out: 3,
+        dt: 1e-3,
+        hidden: vec![
+            LayerSpec::dale(4, 2, 4e-3, true, lif),
+            LayerSpec::dense(3, false, LifParams { tau_mem: 6e-3, tau_syn: 2e-3, adaptation: None }),
+            LayerSpec::dale(3, 1, 6e-3, false, lif),
+        ],
+        readout: ReadoutParams { tau_mem: 8e-3, tau_syn: 3e-3, initial_state: -1e-2 },
+        surrogate: Surrogate::SuperSpike { beta: 2.0 },
+    };
+    let regs = vec![
+        Regularizer { bound: Bound::Upper, strength: 0.5, threshold: -1.0, scope: RegScope::Population },
+        Regularizer { bound: Bound::Lower, strength: 0.3, threshold: 2.0, scope: RegScope::Neuron },
+    ];
+    let net = random_weights(spec.clone(), 3.0, 21);
+    assert_eq!(net.layout.geoms[0].output().n(), 4);
+    assert_eq!(net.layout.geoms[1].input.n(), 4);
+    check_net(net, random_data(5, 3, 25, 3, 0.3, 6), LossKind::MaxOverTime, regs.clone(), 1e-2);
+    let mut net = random_weights(spec, 6.0, 22);
+    net.constrain();
+    check_net(net, random_data(5, 3, 25, 3, 0.3, 7), LossKind::SumOverTime, regs, 1e-3);
+}

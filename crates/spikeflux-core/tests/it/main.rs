@@ -1,6 +1,7 @@
 //! Integration tests of spikeflux-core (one binary).
 #![allow(clippy::unwrap_used)]
 mod common;
+mod dale;
 mod determinism;
 mod golden;
 mod gradcheck;

@@ -189,3 +189,95 @@ fn event_driven_and_dense_paths_agree_on_a_conv_network() {
     let net = random_weights(spec, 8.0, 4);
     assert_paths_agree(&net, &random_data(40, 3, 50, 4, 0.1, 8), 50);
 }
+
+/// A Dale layer against a direct simulation written from spec §1.4/§3.2 in stork's loop order
+/// (evolve E, evolve I, then propagate XE, XI, II, IE, EI, EE), with the six connections as separate
+/// matrices: membranes of both populations agree at every step, the I → E inhibition arrives through
+/// the slower inhibitory current, and the next layer sees only the E spikes.
+#[test]
+fn dale_layer_matches_a_direct_simulation() {
+    let (n_in, ne, ni, t_steps) = (6, 4, 2, 60);
+    let n = ne + ni;
+    let lif = LifParams { tau_mem: 20e-3, tau_syn: 10e-3, adaptation: None };
+    let tau_inh = 20e-3;
+    let spec = NetworkSpec {
+        input: Shape::flat(n_in),
+        n_out: 2,
+        dt: 1e-3,
+        hidden: vec![LayerSpec::dale(ne, ni, tau_inh, true, lif)],
+        readout: ReadoutParams { tau_mem: 20e-3, tau_syn: 10e-3, initial_state: -1e-3 },
+        surrogate: Surrogate::default(),
+    };
+    let mut net = random_weights(spec, 40.0, 9);
+    net.constrain();
+    let data = random_data(n_in, 2, t_steps, 1, 0.3, 8);
+    let mut ws = Workspace::new(&net.spec, net.layout.total, t_steps, 1);
+    ws.load(&data, &[0]);
+    engine::forward(&net, &EngineOptions::default(), &mut ws);
+    // the six matrices [dst][src] from the internal blocks (module docs of network::DaleSpec)
+    let ff = &net.params[net.layout.ff[0].clone()];
+    let rec = &net.params[net.layout.rec[0].clone().unwrap()];
+    let w_xe = |e: usize, i: usize| f64::from(ff[i * 2 * n + e]);
+    let w_xi = |k: usize, i: usize| f64::from(ff[i * 2 * n + ne + k]);
+    let w_ee = |d: usize, e: usize| f64::from(rec[e * 2 * n + d]);
+    let w_ei = |k: usize, e: usize| f64::from(rec[e * 2 * n + ne + k]);
+    let w_ie = |e: usize, k: usize| f64::from(rec[(ne + k) * 2 * n + n + e]);
+    let w_ii = |d: usize, k: usize| f64::from(rec[(ne + k) * 2 * n + n + ne + d]);
+    let (bm, be, bi) = ((-1e-3f64 / 20e-3).exp(), (-1e-3f64 / 10e-3).exp(), (-1e-3f64 / tau_inh).exp());
+    // state per neuron (E then I): U, E current, J current, and the input buffers
+    let (mut u, mut ce, mut cj) = (vec![0.0f64; n], vec![0.0f64; n], vec![0.0f64; n]);
+    let (mut xe, mut xi) = (vec![0.0f64; n], vec![0.0f64; n]);
+    let mut x = vec![vec![0.0f64; n_in]; t_steps];
+    for (t, i) in data.events(0) {
+        x[t as usize][i as usize] = 1.0;
+    }
+    let mem = ws.membrane(0);
+    let spikes = ws.spikes(0);
+    let mut inhibited = false;
+    for t in 0..t_steps {
+        let mut s = vec![0.0f64; n];
+        for j in 0..n {
+            s[j] = if u[j] > 1.0 { 1.0 } else { 0.0 };
+            let un = (bm * u[j] + (1.0 - bm) * (ce[j] - cj[j])) * (1.0 - s[j]);
+            ce[j] = be * ce[j] + xe[j];
+            cj[j] = bi * cj[j] + xi[j];
+            u[j] = un;
+            inhibited |= j < ne && cj[j] > 0.0;
+        }
+        xe.fill(0.0);
+        xi.fill(0.0);
+        for i in 0..n_in {
+            for e in 0..ne {
+                xe[e] += w_xe(e, i) * x[t][i];
+            }
+            for k in 0..ni {
+                xe[ne + k] += w_xi(k, i) * x[t][i];
+            }
+        }
+        for k in 0..ni {
+            for d in 0..ni {
+                xi[ne + d] += w_ii(d, k) * s[ne + k];
+            }
+            for e in 0..ne {
+                xi[e] += w_ie(e, k) * s[ne + k];
+            }
+        }
+        for e in 0..ne {
+            for k in 0..ni {
+                xe[ne + k] += w_ei(k, e) * s[e];
+            }
+            for d in 0..ne {
+                xe[d] += w_ee(d, e) * s[e];
+            }
+        }
+        for j in 0..n {
+            let got = f64::from(mem[t * n + j]);
+            assert!((got - u[j]).abs() < 1e-4 * (1.0 + u[j].abs()), "step {t}, neuron {j}: engine {got}, direct {}", u[j]);
+            assert_eq!(f64::from(spikes[t * n + j]), s[j], "spike at step {t}, neuron {j}");
+        }
+    }
+    let total: f32 = spikes.iter().sum();
+    assert!(total > 5.0 && inhibited, "the test must exercise spikes ({total}) and inhibition");
+    // the readout's fan-in is the E population
+    assert_eq!(net.spec.last_hidden(), ne);
+}

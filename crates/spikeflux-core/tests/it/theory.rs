@@ -120,6 +120,7 @@ fn nu_from_data_layer_by_layer() {
     let init = InitSpec {
         hidden: HiddenInit::FluctuationDriven { target: t, alpha: 0.9, epsilon: EpsilonMode::Numerical, layerwise: true },
         readout: ReadoutInit::FluctuationDriven { target: t, epsilon: EpsilonMode::Numerical },
+        dale: Default::default(),
     };
     let opts = EngineOptions::default();
     let (net, report, rates) = init_from_data(spec.clone(), &init, 3, &data, 200, &opts).unwrap();
