@@ -39,6 +39,11 @@ CASES = [
                  dict(size=5, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
          regs=[dict(bound="upper", strength=0.05, threshold=1.0, scope="channel"),
                dict(bound="lower", strength=0.5, threshold=0.5, scope="population")]),
+    dict(name="dale", n_in=6, n_out=3, T=50, B=3, p=0.2, scale=4.0, loss="max-over-time", positive=True,
+         layers=[dict(size=6, recurrent=True, tau_mem=20e-3, tau_syn=10e-3, dale=dict(n_inh=3, tau_inh=20e-3)),
+                 dict(size=5, recurrent=False, tau_mem=20e-3, tau_syn=10e-3, dale=dict(n_inh=2, tau_inh=5e-3))],
+         regs=[dict(bound="upper", strength=0.05, threshold=1.0, scope="population"),
+               dict(bound="lower", strength=0.5, threshold=0.5, scope="neuron")]),
 ]
 
 
@@ -48,14 +53,26 @@ def build(case, seed):
                        dict(tau_mem=50e-3, tau_syn=10e-3, initial_state=-1e-2), dt=1e-3, beta=20.0,
                        dtype=torch.float64, input_shape=case.get("input_shape"))
     with torch.no_grad():
-        for _, w in net.named_weights():
+        for name, w in net.named_weights():
             # round to f32 so both implementations start from the same numbers
             fan_in = w[0].numel()
-            w.copy_(((torch.randn(w.shape, generator=g, dtype=torch.float64) * case["scale"] / fan_in ** 0.5)
-                     .float().double()))
+            r = torch.randn(w.shape, generator=g, dtype=torch.float64)
+            if case.get("positive") and not name.startswith("readout"):
+                r = r.abs()  # Dale layers: non-negative weights
+            w.copy_((r * case["scale"] / fan_in ** 0.5).float().double())
     x = (torch.rand(case["B"], case["T"], case["n_in"], generator=g) < case["p"]).double()
     labels = torch.arange(case["B"]) % case["n_out"]
     return net, x, labels
+
+
+def layer_counts(case, spikes):
+    """Spike totals per layer (a Dale layer's two groups summed)."""
+    out, k = [], 0
+    for l in case["layers"]:
+        n = 2 if l.get("dale") else 1
+        out.append(sum(s.sum().item() for s in spikes[k:k + n]))
+        k += n
+    return out
 
 
 def main():
@@ -68,8 +85,8 @@ def main():
             n_spikes = sum(s.sum().item() for s in spikes)
             if margin < 1e-3 or n_spikes < 10 or any(s.sum().item() == 0 for s in spikes):
                 continue
-            ce, reg, _ = loss_fn(V, spikes, labels, case["loss"], case["regs"],
-                                 channels=[l["size"] for l in case["layers"]])
+            groups = [g for l in case["layers"] for g in ([l["size"], l["dale"]["n_inh"]] if l.get("dale") else [l["size"]])]
+            ce, reg, _ = loss_fn(V, spikes, labels, case["loss"], case["regs"], channels=groups)
             (ce + reg).backward()
             if any(w.grad.abs().max().item() == 0 for _, w in net.named_weights()):
                 continue  # a vanishing gradient would make the comparison vacuous
@@ -79,7 +96,7 @@ def main():
                 case, seed=seed, threshold_margin=margin, events=events, labels=labels.tolist(),
                 weights={n: w.detach().tolist() for n, w in net.named_weights()},
                 grads={n: w.grad.tolist() for n, w in net.named_weights()},
-                ce=ce.item(), reg=reg.item(), spike_counts=[s.sum().item() for s in spikes],
+                ce=ce.item(), reg=reg.item(), spike_counts=layer_counts(case, spikes),
                 readout=V.detach().tolist()))
             print(f"{case['name']}: seed {seed}, margin {margin:.2e}, spikes {n_spikes:.0f}")
             break

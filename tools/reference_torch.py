@@ -38,7 +38,11 @@ class ReferenceNet(torch.nn.Module):
     """Input -> LIF layers (dense or conv1d, optionally recurrent / adaptive / max-pooled) -> leaky readout.
 
     layers: list of dicts {size, recurrent, tau_mem, tau_syn, adaptation: None or (tau_ada, a),
-            conv: None or {kernel, stride, padding, rec_kernel}, pool: 1}
+            conv: None or {kernel, stride, padding, rec_kernel}, pool: 1,
+            dale: None or {n_inh, tau_inh}}
+    A Dale layer (spec §1.4, §3.2) is two groups, E (size) then I (n_inh), each with an excitatory
+    (tau_syn) and an inhibitory (tau_inh) current, and six separate weight tensors XE, XI, II, IE and,
+    if recurrent, EI, EE, propagated in that order; only E feeds the next layer.
     input_shape: (channels, positions) of the input; a dense layer flattens its source (C order).
     """
 
@@ -50,8 +54,22 @@ class ReferenceNet(torch.nn.Module):
         self.has_rec = []
         self.shapes = []  # (in_shape, group_shape, out_shape) per layer
         shape = tuple(input_shape) if input_shape else (n_in, 1)
-        for l in layers:
+        self.dale = torch.nn.ParameterDict()
+        for i, l in enumerate(layers):
             cv = l.get("conv")
+            if l.get("dale"):
+                ne, ni, nx = l["size"], l["dale"]["n_inh"], shape[0] * shape[1]
+                conns = dict(XE=(ne, nx), XI=(ni, nx), II=(ni, ni), IE=(ne, ni))
+                if l["recurrent"]:
+                    conns.update(EI=(ni, ne), EE=(ne, ne))
+                for name, sh in conns.items():
+                    self.dale[f"{i}_{name}"] = torch.nn.Parameter(torch.zeros(*sh, dtype=dtype))
+                self.ff.append(torch.nn.Parameter(torch.zeros(0, dtype=dtype)))  # placeholder, unused
+                self.has_rec.append(False)
+                out = (ne, 1)
+                self.shapes.append((shape, (ne + ni, 1), out))
+                shape = out
+                continue
             if cv:
                 c_in, L = shape
                 l_out = (L + 2 * cv["padding"] - cv["kernel"]) // cv["stride"] + 1
@@ -73,6 +91,11 @@ class ReferenceNet(torch.nn.Module):
     def named_weights(self):
         out, r = [], 0
         for i, l in enumerate(self.layers):
+            if l.get("dale"):
+                for name in ["XE", "XI", "II", "IE", "EI", "EE"]:
+                    if f"{i}_{name}" in self.dale:
+                        out.append((f"hidden.{i}.{name}", self.dale[f"{i}_{name}"]))
+                continue
             out.append((f"hidden.{i}.ff.weight", self.ff[i]))
             if l["recurrent"]:
                 out.append((f"hidden.{i}.rec.weight", self.rec[r]))
@@ -81,7 +104,8 @@ class ReferenceNet(torch.nn.Module):
         return out
 
     def forward(self, x):
-        """x: dense input [B, T, n_in]. Returns (V [B, T, C], spikes per layer [B, T, n], membranes)."""
+        """x: dense input [B, T, n_in]. Returns (V [B, T, C], spikes per group [B, T, n], membranes
+        per group); a Dale layer contributes two groups (E, then I), every other layer one."""
         SuperSpike.beta = self.beta
         B, T, _ = x.shape
         dt = self.dt
@@ -95,11 +119,34 @@ class ReferenceNet(torch.nn.Module):
         Ir = torch.zeros(B, self.n_out, device=dev, dtype=dt_)
         Xr = torch.zeros_like(Ir)
         outs, spikes, mems = [], [[] for _ in self.layers], [[] for _ in self.layers]
+        # Dale layers: per group (E, I) membrane, exc current, inh current, exc and inh input buffers
+        dl = {}
+        for i, l in enumerate(self.layers):
+            if l.get("dale"):
+                z = lambda n: torch.zeros(B, n, device=dev, dtype=dt_)
+                ne, ni = l["size"], l["dale"]["n_inh"]
+                dl[i] = {g: dict(U=z(n), E=z(n), J=z(n), S=z(n), Xe=z(n), Xi=z(n)) for g, n in (("E", ne), ("I", ni))}
+                spikes[i] = dict(E=[], I=[])
+                mems[i] = dict(E=[], I=[])
         bmr, bsr = decay(dt, self.readout["tau_mem"]), decay(dt, self.readout["tau_syn"])
         for t in range(T):
             # evolve phase: each group from its own previous state and the buffer filled at t-1
             for i, l in enumerate(self.layers):
                 bm, bs = decay(dt, l["tau_mem"]), decay(dt, l["tau_syn"])
+                if l.get("dale"):
+                    bi = decay(dt, l["dale"]["tau_inh"])
+                    for g in ("E", "I"):
+                        st = dl[i][g]
+                        s_new = SuperSpike.apply(st["U"] - 1.0)
+                        st["U"] = (bm * st["U"] + (1.0 - bm) * (st["E"] - st["J"])) * (1.0 - s_new.detach())
+                        st["E"] = bs * st["E"] + st["Xe"]
+                        st["J"] = bi * st["J"] + st["Xi"]
+                        st["S"] = s_new
+                        st["Xe"] = torch.zeros_like(st["Xe"])
+                        st["Xi"] = torch.zeros_like(st["Xi"])
+                        spikes[i][g].append(s_new)
+                        mems[i][g].append(st["U"])
+                    continue
                 s_new = SuperSpike.apply(U[i] - 1.0)
                 if l.get("adaptation"):
                     tau_a, a = l["adaptation"]
@@ -122,6 +169,17 @@ class ReferenceNet(torch.nn.Module):
             r = 0
             for i, l in enumerate(self.layers):
                 (ci, li), (cg, lg), _ = self.shapes[i]
+                if l.get("dale"):
+                    E, I, w = dl[i]["E"], dl[i]["I"], lambda n: self.dale[f"{i}_{n}"]
+                    E["Xe"] = E["Xe"] + src @ w("XE").T
+                    I["Xe"] = I["Xe"] + src @ w("XI").T
+                    I["Xi"] = I["Xi"] + I["S"] @ w("II").T
+                    E["Xi"] = E["Xi"] + I["S"] @ w("IE").T
+                    if l["recurrent"]:
+                        I["Xe"] = I["Xe"] + E["S"] @ w("EI").T
+                        E["Xe"] = E["Xe"] + E["S"] @ w("EE").T
+                    src = E["S"]
+                    continue
                 cv = l.get("conv")
                 if cv:
                     X[i] = X[i] + F.conv1d(src.reshape(B, ci, li), self.ff[i], stride=cv["stride"],
@@ -140,7 +198,8 @@ class ReferenceNet(torch.nn.Module):
                 src = F.max_pool1d(S[i].reshape(B, cg, lg), k).reshape(B, -1) if k > 1 else S[i]
             Xr = Xr + src @ self.w_out.T
         V = torch.stack(outs, 1)
-        return V, [torch.stack(s, 1) for s in spikes], [torch.stack(m, 1) for m in mems]
+        flat = lambda xs: [torch.stack(x, 1) for s in xs for x in (s.values() if isinstance(s, dict) else [s])]
+        return V, flat(spikes), flat(mems)
 
 
 def loss_fn(V, spikes, labels, loss="max-over-time", regs=(), channels=None):

@@ -32,11 +32,50 @@ fn close(a: f64, b: f64, scale: f64, what: &str) {
     assert!((a - b).abs() <= tol, "{what}: spikeflux {a} vs reference {b}");
 }
 
+/// Every reference tensor as (name, pairs of (index in our flat parameters, flat index in the
+/// PyTorch tensor)). A Dale layer's six tensors are blocks of our ff and rec tensors
+/// (`network::DaleSpec` docs); every other tensor maps through its `TensorInfo`.
+fn tensor_maps(net: &Network) -> Vec<(String, Vec<(usize, usize)>)> {
+    let mut out = Vec::new();
+    for t in net.layout.tensors(&net.spec) {
+        let layer = t.name.strip_prefix("hidden.").and_then(|r| r.split('.').next()).and_then(|l| l.parse::<usize>().ok());
+        if let Some(ne) = layer.and_then(|l| net.layout.geoms[l].dale) {
+            let l = layer.unwrap();
+            let g = &net.layout.geoms[l];
+            let (n, n_in) = (g.n(), g.input.n());
+            let ni = n - ne;
+            let (ff, rec) = (net.layout.ff[l].start, net.layout.rec[l].clone().unwrap().start);
+            if t.name.ends_with(".ff.weight") {
+                let xe = (0..ne).flat_map(|e| (0..n_in).map(move |i| (ff + i * 2 * n + e, e * n_in + i))).collect();
+                let xi = (0..ni).flat_map(|k| (0..n_in).map(move |i| (ff + i * 2 * n + ne + k, k * n_in + i))).collect();
+                out.push((format!("hidden.{l}.XE"), xe));
+                out.push((format!("hidden.{l}.XI"), xi));
+            } else {
+                let ii = (0..ni).flat_map(|d| (0..ni).map(move |k| (rec + (ne + k) * 2 * n + n + ne + d, d * ni + k))).collect();
+                let ie = (0..ne).flat_map(|e| (0..ni).map(move |k| (rec + (ne + k) * 2 * n + n + e, e * ni + k))).collect();
+                out.push((format!("hidden.{l}.II"), ii));
+                out.push((format!("hidden.{l}.IE"), ie));
+                if net.spec.hidden[l].recurrent {
+                    let ei = (0..ni).flat_map(|k| (0..ne).map(move |e| (rec + e * 2 * n + ne + k, k * ne + e))).collect();
+                    let ee = (0..ne).flat_map(|d| (0..ne).map(move |e| (rec + e * 2 * n + d, d * ne + e))).collect();
+                    out.push((format!("hidden.{l}.EI"), ei));
+                    out.push((format!("hidden.{l}.EE"), ee));
+                }
+            }
+            continue;
+        }
+        let [ni, no] = t.rest_out;
+        let pairs = (0..no).flat_map(|o| (0..ni).map(move |i| (o, i))).map(|(o, i)| (t.range.start + i * no + o, o * ni + t.torch_rest(i))).collect();
+        out.push((t.name.clone(), pairs));
+    }
+    out
+}
+
 #[test]
 fn matches_pytorch_autograd_reference() {
     let root: Value = serde_json::from_str(FIXTURE).unwrap();
     let cases = root["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 5);
+    assert_eq!(cases.len(), 6);
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let (n_in, n_out, t, b) = (
@@ -63,6 +102,9 @@ fn matches_pytorch_autograd_reference() {
                     spec.conv = Some(ConvSpec { kernel: u("kernel"), stride: u("stride"), padding: u("padding"), rec_kernel: u("rec_kernel") });
                 }
                 spec.pool = l.get("pool").map_or(1, |p| p.as_u64().unwrap() as usize);
+                if let Some(d) = l.get("dale") {
+                    spec = LayerSpec::dale(size, d["n_inh"].as_u64().unwrap() as usize, f(&d["tau_inh"]), recurrent, lif);
+                }
                 spec
             })
             .collect();
@@ -79,14 +121,13 @@ fn matches_pytorch_autograd_reference() {
             surrogate: Surrogate::SuperSpike { beta: 20.0 },
         };
         let mut net = Network::zeros(spec).unwrap();
-        for t in net.layout.tensors(&net.spec) {
-            let w = flat(&c["weights"][&t.name]);
-            let [ni, no] = t.rest_out;
-            assert_eq!(w.len(), ni * no, "{name}: {}", t.name);
-            for o in 0..no {
-                for i in 0..ni {
-                    net.params[t.range.start + i * no + o] = w[o * ni + t.torch_rest(i)] as f32;
-                }
+        let maps = tensor_maps(&net);
+        assert_eq!(maps.len(), c["weights"].as_object().unwrap().len(), "{name}: tensor count");
+        for (tname, pairs) in &maps {
+            let w = flat(&c["weights"][tname]);
+            assert_eq!(w.len(), pairs.len(), "{name}: {tname}");
+            for &(ours, theirs) in pairs {
+                net.params[ours] = w[theirs] as f32;
             }
         }
         let samples: Vec<Vec<(u32, u32)>> = c["events"]
@@ -138,16 +179,12 @@ fn matches_pytorch_autograd_reference() {
         }
         close(ws.stats.ce_sum / b as f64, f(&c["ce"]), 1.0, &format!("{name}: cross-entropy"));
         close(ws.stats.reg_loss, f(&c["reg"]), 1.0, &format!("{name}: regularizer loss"));
-        for t in net.layout.tensors(&net.spec) {
-            let g = flat(&c["grads"][&t.name]);
-            let [ni, no] = t.rest_out;
-            let tname = &t.name;
+        for (tname, pairs) in &maps {
+            let g = flat(&c["grads"][tname]);
             let scale = g.iter().map(|x| x.abs()).fold(0.0, f64::max);
             assert!(scale > 0.0, "{name}: {tname} has an all-zero reference gradient");
-            for o in 0..no {
-                for i in 0..ni {
-                    close(ws.grads[t.range.start + i * no + o] as f64, g[o * ni + t.torch_rest(i)], scale, &format!("{name}: ∂{tname}[{o},{i}]"));
-                }
+            for &(ours, theirs) in pairs {
+                close(ws.grads[ours] as f64, g[theirs], scale, &format!("{name}: ∂{tname}[{theirs}]"));
             }
         }
     }
