@@ -605,13 +605,6 @@ fn init_report(config: Option<PathBuf>, samples: usize, out: PathBuf, threads: O
     set_threads(cfg.train.threads)?;
     let data = cfg.load_data(&base)?;
     let spec = cfg.network_spec(data.train.n_in, data.train.n_classes);
-    if spec.hidden.iter().any(|h| h.dale.is_some()) {
-        return Err(Error::config(
-            "model.hidden",
-            "init-report does not cover Dale layers yet (their two currents need their own theory panel); use `train --dry-run` for the initial rates and λ per connection",
-        )
-        .into());
-    }
     let layers = spec.hidden.len();
     let (net, inits, nus) = if cfg.nu_from_data() {
         let (net, inits, rates) =
@@ -670,20 +663,28 @@ fn init_report(config: Option<PathBuf>, samples: usize, out: PathBuf, threads: O
         "connections": inits.iter().map(|c| json!({ "name": c.name, "fan_in": c.fan_in, "mean": c.mean, "std": c.std })).collect::<Vec<_>>(),
     });
     checkpoint::write_atomic(&out.join("init_report.json"), serde_json::to_string_pretty(&v).context("formatting")?.as_bytes())?;
-    let weights: Vec<_> = net
-        .layout
-        .tensors(&net.spec)
-        .into_iter()
-        .zip(&inits)
-        .map(|(t, c)| {
-            (
-                format!("{} (fan-in {})", t.name, c.fan_in),
-                "weight".to_string(),
-                net.params[t.range].to_vec(),
-                vec![("init N(μ_w, σ_w²)".to_string(), c.mean, c.std)],
-            )
-        })
-        .collect();
+    // one panel per tensor, with the normal the initializer drew from; a Dale layer's six
+    // connections as separate panels (non-negative draws, so no normal curve)
+    let mut weights: Vec<plots::HistPanel> = Vec::new();
+    let mut entry = inits.iter();
+    for t in net.layout.tensors(&net.spec) {
+        let layer = t.name.strip_prefix("hidden.").and_then(|r| r.split('.').next()).and_then(|l| l.parse::<usize>().ok());
+        if let Some(blocks) = layer.and_then(|l| net.dale_blocks(l)) {
+            if t.name.ends_with(".ff.weight") {
+                for (name, values) in blocks {
+                    let c = inits.iter().find(|c| c.name.contains(&format!(".{name} "))).or(inits.iter().find(|c| c.name.contains(&format!(".{name}"))));
+                    let title = match c {
+                        Some(c) => format!("{} mean {:.4}", c.name, c.mean),
+                        None => format!("hidden.{}.{name}", layer.unwrap_or(0)),
+                    };
+                    weights.push((title, "weight".to_string(), values, vec![]));
+                }
+            }
+            continue;
+        }
+        let Some(c) = entry.find(|c| c.name == t.name) else { continue };
+        weights.push((format!("{} (fan-in {})", t.name, c.fan_in), "weight".to_string(), net.params[t.range].to_vec(), vec![("init N(μ_w, σ_w²)".to_string(), c.mean, c.std)]));
+    }
     plots::histograms(&weights, &format!("{}: initial weights", cfg.name), &out.join("weights.png"))?;
     let mem: Vec<_> = rep
         .iter()

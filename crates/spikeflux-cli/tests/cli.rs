@@ -282,6 +282,15 @@ fn paper_shd_configs_print_the_spec_sigma_w_and_train() {
         let line = err.lines().find(|l| l.contains(&format!("hidden.0.{conn} "))).unwrap_or_else(|| panic!("no init line for {conn}: {err}"));
         assert!(line.contains(&format!("λ = {lambda}")), "{line}");
     }
+    // init-report on the Dale layer: the theory with the assumed ν gives the balanced target exactly
+    let rep = run(dir.path(), &["init-report", "--config", &dale, "--samples", "16", "--out", "dale-report"]);
+    assert!(rep.status.success(), "{}", String::from_utf8_lossy(&rep.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("dale-report/init_report.json")).unwrap()).unwrap();
+    let l0 = &j["layers"][0];
+    assert!(l0["predicted"]["mean"].as_f64().unwrap().abs() < 1e-9, "{l0}");
+    assert!((l0["predicted"]["sd"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{l0}");
+    assert!(l0["free"]["sd"].as_f64().unwrap() > 0.1, "{l0}");
+    assert!(dir.path().join("dale-report/weights.png").exists());
     for (c, name) in [(&rc, "rc"), (&ff, "ff"), (&dale, "dale")] {
         let out = run(dir.path(), &["train", "--config", c, "--epochs", "3", "--batch-size", "12", "--out", name]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

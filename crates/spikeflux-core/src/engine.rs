@@ -326,11 +326,12 @@ impl Workspace {
         &self.layers[l].s[..self.t * self.b * n]
     }
 
-    /// Input accumulated by hidden layer `l` in each step (`A_t = W·x_t + V·S_t`), `[T, b, n_l]`
-    /// (valid after [`forward`]).
+    /// Input accumulated by hidden layer `l` in each step (`A_t = W·x_t + V·S_t`), `[T, b, n_l]`, or
+    /// `[T, b, 2n_l]` for a Dale layer (each row: excitatory inputs, then inhibitory) (valid after
+    /// [`forward`]).
     pub fn input_current(&self, l: usize) -> &[f32] {
-        let n = self.layers[l].cnt.len() / self.b_cap;
-        &self.layers[l].a[..self.t * self.b * n]
+        let w = self.layers[l].a.len() / (self.t * self.b_cap).max(1);
+        &self.layers[l].a[..self.t * self.b * w]
     }
 
     /// Membrane of hidden layer `l`, `[T, b, n_l]` (valid after [`forward`]).

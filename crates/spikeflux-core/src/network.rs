@@ -435,6 +435,31 @@ impl Network {
         }
     }
 
+    /// The weights of Dale layer `l`'s six connections, `(name, values)` in stork's order XE, XI, II,
+    /// IE, EI, EE (EI, EE only if recurrent); `None` for other layers.
+    pub fn dale_blocks(&self, l: usize) -> Option<Vec<(&'static str, Vec<f32>)>> {
+        let g = &self.layout.geoms[l];
+        let ne = g.dale?;
+        let n = g.n();
+        let ff = &self.params[self.layout.ff[l].clone()];
+        let rec = &self.params[self.layout.rec[l].clone()?];
+        let cols = |m: &[f32], rows: std::ops::Range<usize>, c: std::ops::Range<usize>| -> Vec<f32> {
+            m.chunks_exact(2 * n).skip(rows.start).take(rows.len()).flat_map(|r| r[c.clone()].to_vec()).collect()
+        };
+        let n_in = ff.len() / (2 * n);
+        let mut v = vec![
+            ("XE", cols(ff, 0..n_in, 0..ne)),
+            ("XI", cols(ff, 0..n_in, ne..n)),
+            ("II", cols(rec, ne..n, n + ne..2 * n)),
+            ("IE", cols(rec, ne..n, n..n + ne)),
+        ];
+        if self.spec.hidden[l].recurrent {
+            v.push(("EI", cols(rec, 0..ne, ne..n)));
+            v.push(("EE", cols(rec, 0..ne, 0..ne)));
+        }
+        Some(v)
+    }
+
     /// Fluctuation-driven init of Dale layer `l` (spec §2.3, layer-wise, per population): fills the
     /// blocks of the ff and rec tensors and returns the six connections' moments.
     fn init_dale_layer(&mut self, l: usize, init: &InitSpec, target: FdTarget, seed: u64, k: &mut u64) -> Result<Vec<ConnectionInit>> {

@@ -8,6 +8,11 @@
 //! actual input current `A_t` passed through the two LIF filters without threshold or reset
 //! (`I_t = β_s I_{t−1} + A_{t−1}`, `U_t = β_m U_{t−1} + (1−β_m) I_{t−1}`; adaptation ignored), which is
 //! the linear membrane the theory describes, driven by the real activity of the layers below.
+//!
+//! A Dale layer is reported for its E population (the layer's output): the free membrane uses both
+//! currents (`U_t = β_m U_{t−1} + (1−β_m)(E_{t−1} − J_{t−1})`) and the theory sums the excitatory
+//! afferents XE (input rate) and EE (E rate) with ε_exc and subtracts the inhibitory IE (I rate) with
+//! ε_inh for the mean, adding all three for the variance.
 
 use crate::data::SpikeDataset;
 use crate::engine::{self, EngineOptions, Workspace};
@@ -43,7 +48,9 @@ struct Acc {
     sum: f64,
     sq: f64,
     n: f64,
+    /// Spikes of the reported neurons (a Dale layer: E), and of a Dale layer's I population.
     spikes: f64,
+    spikes_inh: f64,
     per_neuron: Vec<f64>,
     sample: Vec<f32>,
 }
@@ -52,7 +59,10 @@ struct Acc {
 fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) {
     let geoms = &net.layout.geoms;
     let new = || -> Vec<Acc> {
-        geoms.iter().map(|g| Acc { sum: 0.0, sq: 0.0, n: 0.0, spikes: 0.0, per_neuron: vec![0.0; g.n()], sample: Vec::new() }).collect()
+        geoms
+            .iter()
+            .map(|g| Acc { sum: 0.0, sq: 0.0, n: 0.0, spikes: 0.0, spikes_inh: 0.0, per_neuron: vec![0.0; g.dale.unwrap_or(g.n())], sample: Vec::new() })
+            .collect()
     };
     let (mut free, mut reset) = (new(), new());
     let mut ws = Workspace::new(&net.spec, net.layout.total, ds.t_steps, SLICE);
@@ -62,17 +72,32 @@ fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) 
         engine::forward(net, &opts, &mut ws);
         for l in 0..geoms.len() {
             let n = geoms[l].n();
-            let bn = sl.len() * n;
-            let d = net.spec.hidden[l].lif.decays(net.spec.dt);
+            // reported neurons per row: all, or a Dale layer's E population; input row width
+            let ne = geoms[l].dale.unwrap_or(n);
+            let w = geoms[l].n_input();
+            let b = sl.len();
+            let h = &net.spec.hidden[l];
+            let d = h.lif.decays(net.spec.dt);
+            let d_inh = h.dale.map_or(0.0, |x| (-net.spec.dt / x.tau_inh).exp() as f32);
             let a = ws.input_current(l);
-            let (mut i, mut u) = (vec![0.0f32; bn], vec![0.0f32; bn]);
+            let (mut i, mut j_inh, mut u) = (vec![0.0f32; b * ne], vec![0.0f32; b * ne], vec![0.0f32; b * ne]);
             let fa = &mut free[l];
-            for t in 0..a.len() / bn {
-                // U_t and I_t from the state and input of step t − 1
-                for j in 0..bn {
-                    let un = d.mem * u[j] + (1.0 - d.mem) * i[j];
-                    i[j] = d.syn * i[j] + if t > 0 { a[(t - 1) * bn + j] } else { 0.0 };
-                    u[j] = un;
+            for t in 0..a.len() / (b * w) {
+                // U_t and the currents from the state and input of step t − 1
+                for r in 0..b {
+                    for k in 0..ne {
+                        let x = r * ne + k;
+                        let un = d.mem * u[x] + (1.0 - d.mem) * (i[x] - j_inh[x]);
+                        let (ae, ai) = if t > 0 {
+                            let row = (t - 1) * b * w + r * w;
+                            (a[row + k], if w > n { a[row + n + k] } else { 0.0 })
+                        } else {
+                            (0.0, 0.0)
+                        };
+                        i[x] = d.syn * i[x] + ae;
+                        j_inh[x] = d_inh * j_inh[x] + ai;
+                        u[x] = un;
+                    }
                 }
                 for &x in &u {
                     fa.sum += x as f64;
@@ -81,18 +106,24 @@ fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) 
                         fa.sample.push(x);
                     }
                 }
-                fa.n += bn as f64;
+                fa.n += (b * ne) as f64;
             }
             let ra = &mut reset[l];
-            for &x in ws.membrane(l) {
-                ra.sum += x as f64;
-                ra.sq += (x as f64) * (x as f64);
+            for row in ws.membrane(l).chunks_exact(n) {
+                for &x in &row[..ne] {
+                    ra.sum += x as f64;
+                    ra.sq += (x as f64) * (x as f64);
+                }
+                ra.n += ne as f64;
             }
-            ra.n += ws.membrane(l).len() as f64;
             for row in ws.spikes(l).chunks_exact(n) {
                 for (k, &s) in row.iter().enumerate() {
-                    ra.per_neuron[k] += s as f64;
-                    ra.spikes += s as f64;
+                    if k < ne {
+                        ra.per_neuron[k] += s as f64;
+                        ra.spikes += s as f64;
+                    } else {
+                        ra.spikes_inh += s as f64;
+                    }
                 }
             }
         }
@@ -125,29 +156,54 @@ pub fn init_report(
     for (l, g) in net.layout.geoms.iter().enumerate() {
         let h = &net.spec.hidden[l];
         let e = epsilon(h.lif.tau_mem, h.lif.tau_syn, net.spec.dt, eps_mode);
+        let e_inh = epsilon(h.lif.tau_mem, h.dale.map_or(h.lif.tau_syn, |d| d.tau_inh), net.spec.dt, eps_mode);
+        let reported = |g: &crate::layer::LayerGeom| g.dale.unwrap_or(g.n());
         let rate = |a: &Acc, n: usize| a.spikes / (n as f64 * dur);
-        let pre = if l == 0 { input_rate } else { rate(&reset[l - 1], net.layout.geoms[l - 1].n()) };
-        let own = rate(&reset[l], g.n());
-        let conns: Vec<&ConnectionInit> = inits[k..k + 1 + g.rec.is_some() as usize].iter().collect();
-        k += conns.len();
-        let theory = |nus: &[f64]| {
+        let pre = if l == 0 { input_rate } else { rate(&reset[l - 1], reported(&net.layout.geoms[l - 1])) };
+        let own = rate(&reset[l], reported(g));
+        let inh_rate = reset[l].spikes_inh / ((g.n() - reported(g)).max(1) as f64 * dur);
+        // afferents of the reported population with their rate and sign: (init entry, which rate, ε, sign)
+        let n_conns = match g.dale {
+            Some(_) => inits[k..].iter().take_while(|c| c.name.starts_with(&format!("hidden.{l}."))).count(),
+            None => 1 + g.rec.is_some() as usize,
+        };
+        let conns: Vec<&ConnectionInit> = inits[k..k + n_conns].iter().collect();
+        k += n_conns;
+        let terms: Vec<(&ConnectionInit, usize, f64, f64)> = match g.dale {
+            Some(_) => conns
+                .iter()
+                .filter_map(|c| {
+                    let tag = c.name.split('.').nth(2).unwrap_or("").split(' ').next().unwrap_or("");
+                    match tag {
+                        "XE" => Some((*c, 0, e.bar, 1.0)),
+                        "EE" => Some((*c, 1, e.bar, 1.0)),
+                        "IE" => Some((*c, 2, e_inh.bar, -1.0)),
+                        _ => None,
+                    }
+                })
+                .collect(),
+            None => conns.iter().enumerate().map(|(i, c)| (*c, i.min(1), e.bar, 1.0)).collect(),
+        };
+        let theory = |nus: &[f64; 3]| {
             let (mut m, mut v) = (0.0, 0.0);
-            for (c, &nu) in conns.iter().zip(nus) {
-                m += c.fan_in as f64 * nu * c.mean * e.bar;
-                v += c.fan_in as f64 * nu * (c.mean * c.mean + c.std * c.std) * e.hat;
+            for &(c, which, bar, sign) in &terms {
+                let nu = nus[which];
+                let hat = if sign < 0.0 { e_inh.hat } else { e.hat };
+                m += sign * c.fan_in as f64 * nu * c.mean * bar;
+                v += c.fan_in as f64 * nu * (c.mean * c.mean + c.std * c.std) * hat;
             }
             (m, v.sqrt())
         };
         let nu_l = assumed_nu.get(l).copied().unwrap_or(assumed_nu[assumed_nu.len() - 1]);
-        let silent = reset[l].per_neuron.iter().filter(|&&c| c == 0.0).count() as f64 / g.n() as f64;
+        let silent = reset[l].per_neuron.iter().filter(|&&c| c == 0.0).count() as f64 / reported(g) as f64;
         out.push(LayerReport {
             layer: l + 1,
-            predicted: theory(&[nu_l, nu_l]),
-            predicted_measured_nu: theory(&[pre, own]),
+            predicted: theory(&[nu_l, nu_l, nu_l]),
+            predicted_measured_nu: theory(&[pre, own, inh_rate]),
             presynaptic_rate_hz: pre,
             free: moments(&free[l]),
             reset: moments(&reset[l]),
-            rate_hz: rate(&reset[l], g.n()),
+            rate_hz: own,
             silent_fraction: silent,
             free_sample: free[l].sample.clone(),
         });
