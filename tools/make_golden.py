@@ -66,12 +66,11 @@ def build(case, seed):
 
 
 def layer_counts(case, spikes):
-    """Spike totals per layer (a Dale layer's two groups summed)."""
+    """Spike totals of each layer's output group (a Dale layer: its E group, the first of two)."""
     out, k = [], 0
     for l in case["layers"]:
-        n = 2 if l.get("dale") else 1
-        out.append(sum(s.sum().item() for s in spikes[k:k + n]))
-        k += n
+        out.append(spikes[k].sum().item())
+        k += 2 if l.get("dale") else 1
     return out
 
 

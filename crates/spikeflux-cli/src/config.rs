@@ -755,6 +755,6 @@ mod tests {
                 n += 1;
             }
         }
-        assert!(n >= 9, "found {n} configs");
+        assert!(n >= 11, "found {n} configs");
     }
 }

@@ -150,7 +150,7 @@ pub struct SliceStats {
     pub correct: usize,
     /// Samples.
     pub samples: usize,
-    /// Spikes per hidden layer.
+    /// Spikes of each hidden layer's output neurons (all, or a Dale layer's E population).
     pub spikes: Vec<f64>,
 }
 
@@ -636,7 +636,9 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 p.copy_from_slice(&row[..ne]);
             }
         }
-        spikes[l] = cnt.iter().map(|&c| c as f64).sum();
+        // the layer's output neurons (a Dale layer's E population)
+        let n_out = g.dale.unwrap_or(n);
+        spikes[l] = cnt.chunks_exact(n).map(|row| row[..n_out].iter().map(|&c| c as f64).sum::<f64>()).sum();
         if g.pool > 1 {
             let np = g.output().n();
             linalg::maxpool_forward(g.group.channels, g.group.positions, g.pool, &s[..len], &mut lb.p[..rows * np], &mut lb.pidx[..rows * np]);

@@ -32,7 +32,8 @@ pub struct Metrics {
     pub reg: f64,
     /// Fraction correct.
     pub acc: f64,
-    /// Mean firing rate of each hidden layer in Hz.
+    /// Mean firing rate of each hidden layer's output neurons in Hz (a Dale layer: its E population,
+    /// which is what the next layer receives).
     pub rates_hz: Vec<f64>,
     /// Samples.
     pub samples: usize,
@@ -69,7 +70,7 @@ impl Acc {
                 .geoms
                 .iter()
                 .zip(&self.stats.spikes)
-                .map(|(g, s)| s / (n * g.n() as f64 * dur))
+                .map(|(g, s)| s / (n * g.dale.unwrap_or(g.n()) as f64 * dur))
                 .collect(),
             samples: self.stats.samples,
         }
