@@ -11,6 +11,7 @@ REC=${1:-../shared/data/fsdd/recordings}
 BIN=target/release/spikeflux
 FOLDS=${FOLDS:-"george jackson lucas nicolas theo yweweler"}
 MODELS=${MODELS:-"fsdd-rlif fsdd-rcsnn"}
+INDEX=${INDEX:-1}   # 0: skip the index 0-4 split
 cargo build --release --quiet
 mkdir -p data runs/fsdd
 [ -f data/fsdd.h5 ] || $BIN audio2spikes "$REC" --out data/fsdd.h5 --stats data/fsdd-stats.json
@@ -25,8 +26,10 @@ print(json.dumps({"model": sys.argv[3], "split": sys.argv[2], "test_acc": s["tes
 PY
   tail -n 1 runs/fsdd/results.jsonl
 }
-$BIN data split data/fsdd.h5 --test-index 0-4 --train-out data/fsdd_train.h5 --test-out data/fsdd_test.h5
-for m in $MODELS; do run index0-4 "$m"; done
+if [ "$INDEX" = 1 ]; then
+  $BIN data split data/fsdd.h5 --test-index 0-4 --train-out data/fsdd_train.h5 --test-out data/fsdd_test.h5
+  for m in $MODELS; do run index0-4 "$m"; done
+fi
 for spk in $FOLDS; do
   $BIN data split data/fsdd.h5 --test-speakers "$spk" --train-out data/fsdd_train.h5 --test-out data/fsdd_test.h5
   for m in $MODELS; do run "speaker-$spk" "$m"; done
