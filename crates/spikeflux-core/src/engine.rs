@@ -528,17 +528,29 @@ fn output_of<'a>(lb: &'a LayerBuf, g: &crate::layer::LayerGeom, rows: usize, den
     }
 }
 
-/// `out += W·src` over `rows` rows (event-driven, or GEMM when `gemm` and the connection is dense).
-fn conn_forward(g: &ConnGeom, src: Src, w: &[f32], out: &mut [f32], rows: usize, gemm: bool) {
+/// `out += W·src` over `rows` rows (event-driven, or GEMM when `gemm` and the connection is dense);
+/// with `overwrite`, `out = W·src`. Overwriting zeroes blocks of rows right before they are filled,
+/// so the output is touched while it is in cache instead of in a separate pass over memory.
+fn conn_forward(g: &ConnGeom, src: Src, w: &[f32], out: &mut [f32], rows: usize, gemm: bool, overwrite: bool) {
     let (ns, nd) = (g.n_src(), g.n_dst());
-    match (conv1d(g), src) {
-        (None, Src::Events(c)) => linalg::csr_project(c, 0, w, nd, out),
-        (None, Src::Hidden(c, r0)) => linalg::csr_project(c, r0, w, nd, out),
-        (None, Src::Dense(x)) if gemm => linalg::gemm(out, true, x, w, rows, ns, nd),
-        (None, Src::Dense(x)) => linalg::scan_project(x, ns, w, nd, out),
-        (Some(cv), Src::Events(c)) => linalg::conv_project_csr(&cv, c, 0, false, w, out),
-        (Some(cv), Src::Hidden(c, r0)) => linalg::conv_project_csr(&cv, c, r0, true, w, out),
-        (Some(cv), Src::Dense(x)) => linalg::conv_project_scan(&cv, x, w, out),
+    if let (None, Src::Dense(x), true) = (conv1d(g), src, gemm) {
+        return linalg::gemm(out, !overwrite, x, w, rows, ns, nd);
+    }
+    const BLOCK: usize = 16;
+    for (bi, o) in out[..rows * nd].chunks_mut(BLOCK * nd).enumerate() {
+        if overwrite {
+            o.fill(0.0);
+        }
+        let r = bi * BLOCK;
+        let span = r * ns..(r + o.len() / nd) * ns;
+        match (conv1d(g), src) {
+            (None, Src::Events(c)) => linalg::csr_project(c, r, w, nd, o),
+            (None, Src::Hidden(c, r0)) => linalg::csr_project(c, r0 + r, w, nd, o),
+            (None, Src::Dense(x)) => linalg::scan_project(&x[span], ns, w, nd, o),
+            (Some(cv), Src::Events(c)) => linalg::conv_project_csr(&cv, c, r, false, w, o),
+            (Some(cv), Src::Hidden(c, r0)) => linalg::conv_project_csr(&cv, c, r0 + r, true, w, o),
+            (Some(cv), Src::Dense(x)) => linalg::conv_project_scan(&cv, &x[span], w, o),
+        }
     }
 }
 
@@ -584,8 +596,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let src = if l == 0 { Src::Events(&ws.input) } else { output_of(&before[l - 1], &geoms[l - 1], rows, dense) };
         let w = &net.params[net.layout.ff[l].clone()];
         let bn_in = b * g.n_input();
-        lb.a[..t_steps * bn_in].fill(0.0);
-        conn_forward(&g.ff, src, w, &mut lb.a[..t_steps * bn_in], rows, dense);
+        conn_forward(&g.ff, src, w, &mut lb.a[..t_steps * bn_in], rows, dense, true);
         let d = dec[l];
         let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
         ev.ptr.clear();
@@ -627,7 +638,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
             if let (Some(v), Some(rg)) = (rec, &g.rec) {
                 let src = if dense { Src::Dense(&s[off..off + bn]) } else { Src::Hidden(ev, t * b) };
-                conn_forward(rg, src, v, &mut a[t * bn_in..(t + 1) * bn_in], b, dense);
+                conn_forward(rg, src, v, &mut a[t * bn_in..(t + 1) * bn_in], b, dense, false);
             }
         }
         if let Some(ne) = g.dale {
@@ -652,8 +663,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let len = t_steps * bc;
     let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
     let w = &net.params[net.layout.readout.clone()];
-    ws.ra[..len].fill(0.0);
-    conn_forward(&ConnGeom::Dense { n_src: n_last, n_dst: c }, src, w, &mut ws.ra[..len], rows, dense);
+    conn_forward(&ConnGeom::Dense { n_src: n_last, n_dst: c }, src, w, &mut ws.ra[..len], rows, dense, true);
     let bm = (-spec.dt / spec.readout.tau_mem).exp() as f32;
     let bs = (-spec.dt / spec.readout.tau_syn).exp() as f32;
     let v0 = spec.readout.initial_state;

@@ -273,9 +273,6 @@ pub fn conv_input_grad_scratch(g: &Conv1d) -> usize {
 pub fn conv_input_grad(g: &Conv1d, grad: &[f32], w: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
     let (ns, nd, c_in, c_out, l_in, l_out) = (g.n_src(), g.n_dst(), g.c_in, g.c_out, g.l_in, g.l_out);
     let rows = grad.len() / nd;
-    if !accumulate {
-        gx[..rows * ns].fill(0.0);
-    }
     let (tmp, wt) = scratch.split_at_mut(CONV_BLOCK * l_out * c_in);
     // w[ci, kk, co] → wt[kk][co, ci]
     for ci in 0..c_in {
@@ -289,6 +286,10 @@ pub fn conv_input_grad(g: &Conv1d, grad: &[f32], w: &[f32], gx: &mut [f32], accu
     while r0 < rows {
         let nb = CONV_BLOCK.min(rows - r0);
         let gb = &grad[r0 * nd..(r0 + nb) * nd];
+        if !accumulate {
+            // zero this block's rows while they are about to be used (not in a separate pass)
+            gx[r0 * ns..(r0 + nb) * ns].fill(0.0);
+        }
         if gb.iter().all(|&v| v == 0.0) {
             r0 += nb;
             continue;
