@@ -104,6 +104,10 @@ pub struct EngineOptions {
     pub loss: LossKind,
     /// Regularizers applied to every hidden layer.
     pub regularizers: Vec<Regularizer>,
+    /// Keep every step's accumulated input for [`Workspace::input_current`]. Otherwise the
+    /// event-driven path computes each layer's feed-forward input step by step into two reused
+    /// slots, so the input is produced and consumed while in cache.
+    pub keep_input: bool,
 }
 
 /// Buffers of one hidden layer for one slice.
@@ -501,7 +505,7 @@ fn decays(net: &Network) -> Vec<Decays> {
 /// events (position-major units) starting at a CSR row, or a dense `[rows, n_src]` buffer.
 #[derive(Clone, Copy)]
 enum Src<'a> {
-    Events(&'a Csr),
+    Events(&'a Csr, usize),
     Hidden(&'a Csr, usize),
     Dense(&'a [f32]),
 }
@@ -544,10 +548,10 @@ fn conn_forward(g: &ConnGeom, src: Src, w: &[f32], out: &mut [f32], rows: usize,
         let r = bi * BLOCK;
         let span = r * ns..(r + o.len() / nd) * ns;
         match (conv1d(g), src) {
-            (None, Src::Events(c)) => linalg::csr_project(c, r, w, nd, o),
+            (None, Src::Events(c, r0)) => linalg::csr_project(c, r0 + r, w, nd, o),
             (None, Src::Hidden(c, r0)) => linalg::csr_project(c, r0 + r, w, nd, o),
             (None, Src::Dense(x)) => linalg::scan_project(&x[span], ns, w, nd, o),
-            (Some(cv), Src::Events(c)) => linalg::conv_project_csr(&cv, c, r, false, w, o),
+            (Some(cv), Src::Events(c, r0)) => linalg::conv_project_csr(&cv, c, r0 + r, false, w, o),
             (Some(cv), Src::Hidden(c, r0)) => linalg::conv_project_csr(&cv, c, r0 + r, true, w, o),
             (Some(cv), Src::Dense(x)) => linalg::conv_project_scan(&cv, &x[span], w, o),
         }
@@ -558,11 +562,11 @@ fn conn_forward(g: &ConnGeom, src: Src, w: &[f32], out: &mut [f32], rows: usize,
 fn conn_weight_grad(g: &ConnGeom, src: Src, ga: &[f32], dw: &mut [f32], rows: usize, gemm: bool) {
     let (ns, nd) = (g.n_src(), g.n_dst());
     match (conv1d(g), src) {
-        (None, Src::Events(c)) => linalg::csr_weight_grad(c, 0, ga, nd, dw),
+        (None, Src::Events(c, r0)) => linalg::csr_weight_grad(c, r0, ga, nd, dw),
         (None, Src::Hidden(c, r0)) => linalg::csr_weight_grad(c, r0, ga, nd, dw),
         (None, Src::Dense(x)) if gemm => linalg::gemm_tn(dw, true, x, ga, rows, ns, nd),
         (None, Src::Dense(x)) => linalg::scan_weight_grad(x, ns, ga, nd, dw),
-        (Some(cv), Src::Events(c)) => linalg::conv_weight_grad_csr(&cv, c, 0, false, ga, dw),
+        (Some(cv), Src::Events(c, r0)) => linalg::conv_weight_grad_csr(&cv, c, r0, false, ga, dw),
         (Some(cv), Src::Hidden(c, r0)) => linalg::conv_weight_grad_csr(&cv, c, r0, true, ga, dw),
         (Some(cv), Src::Dense(x)) => linalg::conv_weight_grad_scan(&cv, x, ga, dw),
     }
@@ -593,10 +597,16 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let len = t_steps * bn;
         let (before, rest) = ws.layers.split_at_mut(l);
         let lb = &mut rest[0];
-        let src = if l == 0 { Src::Events(&ws.input) } else { output_of(&before[l - 1], &geoms[l - 1], rows, dense) };
+        let src = if l == 0 { Src::Events(&ws.input, 0) } else { output_of(&before[l - 1], &geoms[l - 1], rows, dense) };
         let w = &net.params[net.layout.ff[l].clone()];
         let bn_in = b * g.n_input();
-        conn_forward(&g.ff, src, w, &mut lb.a[..t_steps * bn_in], rows, dense, true);
+        // the feed-forward input of all steps at once (GEMM path, or kept for reports), or step by
+        // step into two alternating slots (event path)
+        let stepwise = !dense && !opts.keep_input;
+        if !stepwise {
+            conn_forward(&g.ff, src, w, &mut lb.a[..t_steps * bn_in], rows, dense, true);
+        }
+        let slot = |t: usize| if stepwise { (t % 2) * bn_in } else { t * bn_in };
         let d = dec[l];
         let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
         ev.ptr.clear();
@@ -610,17 +620,29 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
         for t in 0..t_steps {
             let off = t * bn;
+            if stepwise {
+                let n_src = g.ff.n_src();
+                let src_t = match src {
+                    Src::Events(c, r0) => Src::Events(c, r0 + t * b),
+                    Src::Hidden(c, r0) => Src::Hidden(c, r0 + t * b),
+                    Src::Dense(x) => Src::Dense(&x[t * b * n_src..(t + 1) * b * n_src]),
+                };
+                conn_forward(&g.ff, src_t, w, &mut a[slot(t)..slot(t) + bn_in], b, false, true);
+            }
             {
                 let (uh, ut) = u.split_at_mut(off);
                 let (sh, st) = s.split_at_mut(off);
                 let zeros = &ws.zeros[..bn];
                 if g.dale.is_some() {
                     let zeros_in = &ws.zeros[..bn_in];
-                    let (up, ap) = if t > 0 { (&uh[off - bn..], &a[(t - 1) * bn_in..t * bn_in]) } else { (zeros, zeros_in) };
+                    let (up, ap) = if t > 0 { (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn_in]) } else { (zeros, zeros_in) };
                     dale_step(up, ap, &mut ut[..bn], &mut st[..bn], ist, qst, n, d, opts.mode, sur);
                 } else {
-                    let (up, ap, sp) =
-                        if t > 0 { (&uh[off - bn..], &a[off - bn..off], &sh[off - bn..]) } else { (zeros, zeros, zeros) };
+                    let (up, ap, sp) = if t > 0 {
+                        (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn], &sh[off - bn..])
+                    } else {
+                        (zeros, zeros, zeros)
+                    };
                     lif_step(up, ap, sp, &mut ut[..bn], &mut st[..bn], ist, qst, d, opts.mode, sur);
                 }
                 for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
@@ -638,7 +660,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
             if let (Some(v), Some(rg)) = (rec, &g.rec) {
                 let src = if dense { Src::Dense(&s[off..off + bn]) } else { Src::Hidden(ev, t * b) };
-                conn_forward(rg, src, v, &mut a[t * bn_in..(t + 1) * bn_in], b, dense, false);
+                conn_forward(rg, src, v, &mut a[slot(t)..slot(t) + bn_in], b, dense, false);
             }
         }
         if let Some(ne) = g.dale {
@@ -898,7 +920,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let n_prev = g.input.n();
         let dw = &mut ws.grads[net.layout.ff[l].clone()];
         if l == 0 {
-            conn_weight_grad(&g.ff, Src::Events(&ws.input), ga, dw, rows, dense);
+            conn_weight_grad(&g.ff, Src::Events(&ws.input, 0), ga, dw, rows, dense);
         } else {
             let pooled = geoms[l - 1].dense_output();
             conn_weight_grad(&g.ff, output_of(&before[l - 1], &geoms[l - 1], rows, dense), ga, dw, rows, dense);

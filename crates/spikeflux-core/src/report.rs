@@ -66,7 +66,7 @@ fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) 
     };
     let (mut free, mut reset) = (new(), new());
     let mut ws = Workspace::new(&net.spec, net.layout.total, ds.t_steps, SLICE);
-    let opts = EngineOptions::default();
+    let opts = EngineOptions { keep_input: true, ..Default::default() };
     for sl in idx.chunks(SLICE) {
         ws.load(ds, sl);
         engine::forward(net, &opts, &mut ws);
