@@ -231,13 +231,8 @@ mod tests {
     }
 
     fn fixture() -> Vec<u8> {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .map(|a| a.join("shared/data/fixtures/shd_like_fixture.h5"))
-            .chain([PathBuf::from("/work/shared/data/fixtures/shd_like_fixture.h5")])
-            .find(|p| p.exists())
-            .expect("shared/data/fixtures/shd_like_fixture.h5");
-        std::fs::read(p).unwrap()
+        let dir = spikeflux_core::data::shared_data_dir().expect("shared/data not found; set SPIKEFLUX_SHARED_DATA");
+        std::fs::read(dir.join("fixtures/shd_like_fixture.h5")).unwrap()
     }
 
     #[test]

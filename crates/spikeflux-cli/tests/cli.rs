@@ -184,17 +184,9 @@ fn interrupted_run_resumes_to_the_same_result() {
     fails_with(&run(dir.path(), &["train", "--config", &cfg, "--out", "c", "--resume"]), 5, &["checkpoint.safetensors"]);
 }
 
-/// The shared data directory, found as in the core tests.
+/// The shared data directory ([`spikeflux_core::data::shared_data_dir`]).
 fn shared_data() -> std::path::PathBuf {
-    if let Ok(p) = std::env::var("SPIKEFLUX_SHARED_DATA") {
-        return p.into();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/data"))
-        .chain([std::path::PathBuf::from("/work/shared/data")])
-        .find(|p| p.join("fixtures").is_dir())
-        .expect("shared/data/fixtures not found beside the checkout; set SPIKEFLUX_SHARED_DATA")
+    spikeflux_core::data::shared_data_dir().expect("shared/data/fixtures not found beside the checkout; set SPIKEFLUX_SHARED_DATA")
 }
 
 #[test]

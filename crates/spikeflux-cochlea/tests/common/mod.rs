@@ -4,19 +4,11 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-/// The reference data directory (`shared/data/cochlea` above the checkout, or $SPIKEFLUX_SHARED_DATA).
+/// The cochlea reference data (`cochlea/` in [`spikeflux_core::data::shared_data_dir`]).
 pub fn data_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("SPIKEFLUX_SHARED_DATA") {
-        return PathBuf::from(d).join("cochlea");
-    }
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for a in here.ancestors() {
-        let c = a.join("shared/data/cochlea");
-        if c.is_dir() {
-            return c;
-        }
-    }
-    PathBuf::from("/work/shared/data/cochlea")
+    spikeflux_core::data::shared_data_dir()
+        .expect("shared/data not found beside the checkout; set SPIKEFLUX_SHARED_DATA")
+        .join("cochlea")
 }
 
 /// One array of an `.npz` file as f64 values with its shape.

@@ -223,6 +223,21 @@ pub fn bin_events(times: &[f32], units: &[u32], dt: f64, t_steps: usize, n_in: u
         .collect()
 }
 
+/// The project's shared data directory (`shared/data` beside the checkout, holding `fixtures/`, FSDD
+/// and the cochlea references), for tests and benchmarks: `$SPIKEFLUX_SHARED_DATA` if set, else the
+/// first `shared/data` with a `fixtures` folder above this crate's source, else `/work/shared/data`.
+/// `None` if none exists.
+pub fn shared_data_dir() -> Option<std::path::PathBuf> {
+    if let Ok(p) = std::env::var("SPIKEFLUX_SHARED_DATA") {
+        return Some(p.into());
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/data"))
+        .chain([std::path::PathBuf::from("/work/shared/data")])
+        .find(|p| p.join("fixtures").is_dir())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

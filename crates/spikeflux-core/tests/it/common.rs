@@ -56,20 +56,11 @@ pub fn random_weights(spec: NetworkSpec, scale: f64, seed: u64) -> Network {
     net
 }
 
-/// The shared data directory (`shared/data` beside the checkout): `$SPIKEFLUX_SHARED_DATA` if set,
-/// else the first `shared/data` found in an ancestor of this crate, else `/work/shared/data`.
+/// The shared data directory ([`spikeflux_core::data::shared_data_dir`]).
 ///
 /// # Panics
 /// When none exists: the tests need the shared fixtures.
 pub fn shared_data() -> std::path::PathBuf {
-    if let Ok(p) = std::env::var("SPIKEFLUX_SHARED_DATA") {
-        return p.into();
-    }
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let found = here
-        .ancestors()
-        .map(|a| a.join("shared/data"))
-        .chain([std::path::PathBuf::from("/work/shared/data")])
-        .find(|p| p.join("fixtures").is_dir());
-    found.expect("the shared data directory (shared/data/fixtures) was not found beside the checkout; set SPIKEFLUX_SHARED_DATA")
+    spikeflux_core::data::shared_data_dir()
+        .expect("the shared data directory (shared/data/fixtures) was not found beside the checkout; set SPIKEFLUX_SHARED_DATA")
 }
