@@ -162,6 +162,8 @@ pub struct Options {
     pub seed: u64,
     /// `auto`, `exact` or `table`.
     pub bm: String,
+    /// Write `spikes.png` (rasters of the first files) here.
+    pub plots: Option<PathBuf>,
     pub stats: Option<PathBuf>,
 }
 
@@ -243,6 +245,21 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
         clip_index,
     };
     file.write(&o.out)?;
+    if let Some(dir) = &o.plots {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let panels: Vec<(String, Vec<(f64, f64)>)> = files
+            .iter()
+            .zip(&spikes)
+            .take(6)
+            .map(|(f, (s, _))| {
+                let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                (format!("{name}: {} spikes", s.samples.len()), s.times().zip(&s.units).map(|(t, &u)| (t, f64::from(u))).collect())
+            })
+            .collect();
+        let png = dir.join("spikes.png");
+        crate::plots::spike_rasters(&panels, bm::CHANNELS, "audio2spikes: cochlea output", &png)?;
+        eprintln!("wrote {}", png.display());
+    }
     let stats = statistics(&spikes, files.len(), conv_secs, t0.elapsed().as_secs_f64(), o, exact);
     print_summary(&stats, &o.out);
     if let Some(p) = &o.stats {

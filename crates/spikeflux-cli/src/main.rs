@@ -165,6 +165,9 @@ enum Cmd {
         /// Also write the statistics and throughput as JSON.
         #[arg(long)]
         stats: Option<PathBuf>,
+        /// Also write `spikes.png` (rasters of the first six files) into this directory.
+        #[arg(long)]
+        plots: Option<PathBuf>,
         /// Worker threads (0 = all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
@@ -862,8 +865,8 @@ fn main() {
             println!("wrote {a} training samples to {} and {b} test samples to {}", train_out.display(), test_out.display());
             Ok(())
         })(),
-        Cmd::Audio2spikes { inputs, out, pattern, seed, bm, stats, threads } => set_threads(threads)
-            .and_then(|()| audio2spikes::run(&audio2spikes::Options { inputs, out, pattern, seed, bm, stats }).map(|_| ())),
+        Cmd::Audio2spikes { inputs, out, pattern, seed, bm, stats, plots, threads } => set_threads(threads)
+            .and_then(|()| audio2spikes::run(&audio2spikes::Options { inputs, out, pattern, seed, bm, stats, plots }).map(|_| ())),
         Cmd::Data { cmd: DataCmd::Fetch { dataset, dir, base_url } } => fetch::files(&dataset)
             .and_then(|f| fetch::fetch(&base_url, &f, &dir, std::io::stderr().is_terminal()))
             .map(|_| ()),

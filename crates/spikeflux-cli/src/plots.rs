@@ -490,3 +490,40 @@ pub fn sweep_heatmap(y_label: &str, y_ticks: &[String], x_label: &str, x_ticks: 
     root.present().map_err(err)?;
     Ok(())
 }
+
+/// A spike raster per panel: `(title, points (time in s, channel))`, time on x and channel on y
+/// (0 = base, highest frequency, at the bottom), in a grid of up to 3 columns.
+pub fn spike_rasters(panels: &[(String, Vec<(f64, f64)>)], n_channels: usize, title: &str, path: &Path) -> Result<()> {
+    fonts();
+    let n = panels.len().max(1);
+    let cols = n.min(3);
+    let rows = n.div_ceil(cols);
+    let root = BitMapBackend::new(path, (420 * cols as u32 + 40, 340 * rows as u32 + 50)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 22)).map_err(err)?;
+    let areas = root.split_evenly((rows, cols));
+    for ((name, pts), area) in panels.iter().zip(areas.iter()) {
+        let t_max = pts.iter().map(|p| p.0).fold(0.0, f64::max).max(1e-3);
+        let mut c = ChartBuilder::on(area)
+            .caption(name, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..t_max, 0.0..n_channels as f64)
+            .map_err(err)?;
+        c.configure_mesh()
+            .disable_mesh()
+            .x_desc("time (s)")
+            .y_desc("channel (0 = base)")
+            .x_labels(6)
+            .y_labels(8)
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 15))
+            .draw()
+            .map_err(err)?;
+        c.draw_series(pts.iter().map(|&p| Circle::new(p, 1, BLACK.filled()))).map_err(err)?;
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}

@@ -406,10 +406,12 @@ fn audio_to_spikes_and_split() {
     let w = wavs.display().to_string();
     let one = run(dir.path(), &["audio2spikes", &w, "--out", "a.h5", "--seed", "3", "--threads", "1", "--stats", "s.json"]);
     assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
-    let two = run(dir.path(), &["audio2spikes", &w, "--out", "b.h5", "--seed", "3", "--threads", "2"]);
+    let two = run(dir.path(), &["audio2spikes", &w, "--out", "b.h5", "--seed", "3", "--threads", "2", "--plots", "plots"]);
     assert!(two.status.success(), "{}", String::from_utf8_lossy(&two.stderr));
     let a = std::fs::read(dir.path().join("a.h5")).unwrap();
     assert_eq!(a, std::fs::read(dir.path().join("b.h5")).unwrap(), "thread count changed the output");
+    let png = std::fs::read(dir.path().join("plots/spikes.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "raster PNG");
     let f = ShdFile::read(dir.path().join("a.h5")).unwrap();
     assert_eq!(f.labels, vec![0, 0, 7, 9]);
     assert_eq!(f.speaker_names.as_deref().unwrap(), ["george", "jackson", "theo"]);
