@@ -131,6 +131,10 @@ struct LayerBuf {
     /// The spikes as events per row `t·b + i` (built during the forward pass unless in smooth
     /// mode), so later products need not scan the spike buffer again.
     ev: Csr,
+    /// Whether `s` holds every step's spikes. The event-driven path writes each step's spikes into
+    /// two alternating slots only (the events are the record); [`Workspace::spikes`] rebuilds `s`
+    /// from the events when asked.
+    s_full: bool,
     /// Per-neuron state and adjoint carries `[b, n]`.
     i: Vec<f32>,
     q: Vec<f32>,
@@ -224,6 +228,7 @@ impl Workspace {
                     pidx: vec![0; pooled],
                     gp: vec![0.0; pooled],
                     ev: Csr::default(),
+                    s_full: false,
                     i: vec![0.0; per],
                     q: vec![0.0; per],
                     c_gu: vec![0.0; per],
@@ -324,10 +329,22 @@ impl Workspace {
         }
     }
 
-    /// Spikes of hidden layer `l`, `[T, b, n_l]` (valid after [`forward`]).
-    pub fn spikes(&self, l: usize) -> &[f32] {
+    /// Spikes of hidden layer `l`, `[T, b, n_l]` (valid after [`forward`]; rebuilt from the spike
+    /// events if the forward pass kept only those).
+    pub fn spikes(&mut self, l: usize) -> &[f32] {
         let n = self.layers[l].cnt.len() / self.b_cap;
-        &self.layers[l].s[..self.t * self.b * n]
+        let len = self.t * self.b * n;
+        let lb = &mut self.layers[l];
+        if !lb.s_full {
+            lb.s[..len].fill(0.0);
+            for (r, row) in lb.s[..len].chunks_exact_mut(n).enumerate() {
+                for k in lb.ev.ptr[r] as usize..lb.ev.ptr[r + 1] as usize {
+                    row[lb.ev.idx[k] as usize] = lb.ev.val[k];
+                }
+            }
+            lb.s_full = true;
+        }
+        &lb.s[..len]
     }
 
     /// Input accumulated by hidden layer `l` in each step (`A_t = W·x_t + V·S_t`), `[T, b, n_l]`, or
@@ -434,14 +451,14 @@ fn dale_step(
 }
 
 /// One step of the LIF adjoint (module doc): from `∂·_{t+1}` in the carries to `∂·_t`, with `u` the
-/// membrane at t, `gs` the complete `∂S_t` and `s_next` the spikes at t+1 (zeros where the reset is
-/// off or t is the last step).
+/// membrane at t and `gs` the complete `∂S_t`. With `reset`, the spike at t+1, `S_{t+1} = H(U_t − 1)`,
+/// zeroes `∂U_{t+1}`'s path (off in smooth and no-reset modes and after the last step).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn lif_adjoint(
     u: &[f32],
     gs: &[f32],
-    s_next: &[f32],
+    reset: bool,
     cgu: &mut [f32],
     cgi: &mut [f32],
     cgq: &mut [f32],
@@ -451,9 +468,8 @@ fn lif_adjoint(
 ) {
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
     if d.a == 0.0 {
-        for (((((gu, gi), gsc), &u), &gs), &sn) in
-            cgu.iter_mut().zip(cgi.iter_mut()).zip(cgs.iter_mut()).zip(u).zip(gs).zip(s_next)
-        {
+        for ((((gu, gi), gsc), &u), &gs) in cgu.iter_mut().zip(cgi.iter_mut()).zip(cgs.iter_mut()).zip(u).zip(gs) {
+            let sn = if reset && u > 1.0 { 1.0 } else { 0.0 };
             let gun = *gu * (1.0 - sn);
             let sg = sur.grad(u - 1.0);
             *gu = dm * gun + sg * *gsc;
@@ -463,7 +479,8 @@ fn lif_adjoint(
         return;
     }
     for j in 0..u.len() {
-        let gun = cgu[j] * (1.0 - s_next[j]);
+        let sn = if reset && u[j] > 1.0 { 1.0 } else { 0.0 };
+        let gun = cgu[j] * (1.0 - sn);
         let sg = sur.grad(u[j] - 1.0);
         let gu = dm * gun + sg * cgs[j];
         let gi = dm1 * gun + ds * cgi[j];
@@ -594,7 +611,6 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     for (l, g) in geoms.iter().enumerate() {
         let n = g.n();
         let bn = b * n;
-        let len = t_steps * bn;
         let (before, rest) = ws.layers.split_at_mut(l);
         let lb = &mut rest[0];
         let src = if l == 0 { Src::Events(&ws.input, 0) } else { output_of(&before[l - 1], &geoms[l - 1], rows, dense) };
@@ -607,8 +623,13 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             conn_forward(&g.ff, src, w, &mut lb.a[..t_steps * bn_in], rows, dense, true);
         }
         let slot = |t: usize| if stepwise { (t % 2) * bn_in } else { t * bn_in };
+        // spikes of every step (dense products need them), or of the last two steps only
+        let keep_s = !stepwise;
+        let sslot = |t: usize| if keep_s { t * bn } else { (t % 2) * bn };
+        lb.s_full = keep_s;
         let d = dec[l];
         let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
+        let (p, pidx) = (&mut lb.p, &mut lb.pidx);
         ev.ptr.clear();
         ev.ptr.push(0);
         ev.idx.clear();
@@ -631,19 +652,25 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
             {
                 let (uh, ut) = u.split_at_mut(off);
-                let (sh, st) = s.split_at_mut(off);
+                let so = sslot(t);
+                let (sh, st) = s.split_at_mut(so);
                 let zeros = &ws.zeros[..bn];
                 if g.dale.is_some() {
                     let zeros_in = &ws.zeros[..bn_in];
                     let (up, ap) = if t > 0 { (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn_in]) } else { (zeros, zeros_in) };
                     dale_step(up, ap, &mut ut[..bn], &mut st[..bn], ist, qst, n, d, opts.mode, sur);
                 } else {
-                    let (up, ap, sp) = if t > 0 {
-                        (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn], &sh[off - bn..])
+                    // the previous step's spikes: just before this slot, or in the other slot after it
+                    let (cur, after) = st.split_at_mut(bn);
+                    let sp: &[f32] = if t == 0 {
+                        zeros
+                    } else if keep_s || t % 2 == 1 {
+                        &sh[sh.len() - bn..]
                     } else {
-                        (zeros, zeros, zeros)
+                        &after[..bn]
                     };
-                    lif_step(up, ap, sp, &mut ut[..bn], &mut st[..bn], ist, qst, d, opts.mode, sur);
+                    let (up, ap) = if t > 0 { (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn]) } else { (zeros, zeros) };
+                    lif_step(up, ap, sp, &mut ut[..bn], cur, ist, qst, d, opts.mode, sur);
                 }
                 for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
                     *c += x;
@@ -662,20 +689,21 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 let src = if dense { Src::Dense(&s[off..off + bn]) } else { Src::Hidden(ev, t * b) };
                 conn_forward(rg, src, v, &mut a[slot(t)..slot(t) + bn_in], b, dense, false);
             }
-        }
-        if let Some(ne) = g.dale {
-            // the E neurons are the layer's output
-            for (p, row) in lb.p[..rows * ne].chunks_exact_mut(ne).zip(s[..len].chunks_exact(n)) {
-                p.copy_from_slice(&row[..ne]);
+            // what the next layer sees of this step: the E neurons of a Dale layer, or the pooled spikes
+            let st = &s[sslot(t)..sslot(t) + bn];
+            if let Some(ne) = g.dale {
+                for (pr, row) in p[t * b * ne..(t + 1) * b * ne].chunks_exact_mut(ne).zip(st.chunks_exact(n)) {
+                    pr.copy_from_slice(&row[..ne]);
+                }
+            }
+            if g.pool > 1 {
+                let np = g.output().n();
+                linalg::maxpool_forward(g.group.channels, g.group.positions, g.pool, st, &mut p[t * b * np..(t + 1) * b * np], &mut pidx[t * b * np..(t + 1) * b * np]);
             }
         }
         // the layer's output neurons (a Dale layer's E population)
         let n_out = g.dale.unwrap_or(n);
         spikes[l] = cnt.chunks_exact(n).map(|row| row[..n_out].iter().map(|&c| c as f64).sum::<f64>()).sum();
-        if g.pool > 1 {
-            let np = g.output().n();
-            linalg::maxpool_forward(g.group.channels, g.group.positions, g.pool, &s[..len], &mut lb.p[..rows * np], &mut lb.pidx[..rows * np]);
-        }
     }
     // readout, from the flattened (pooled) last layer
     let c = spec.n_out;
@@ -907,9 +935,9 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 }
             }
             let last = t + 1 == t_steps;
-            let no_reset = smooth || opts.mode == SpikeMode::NoReset;
-            let s_next = if no_reset || last { &ws.zeros[..bn] } else { &lb.s[off + bn..off + 2 * bn] };
-            lif_adjoint(&lb.u[off..off + bn], &lb.gs[off..off + bn], s_next, cgu, cgi, cgq, cgs, d, sur);
+            // S_{t+1} = H(U_t − 1) resets U_{t+1} (spiking mode, not after the last step)
+            let reset = !(smooth || opts.mode == SpikeMode::NoReset || last);
+            lif_adjoint(&lb.u[off..off + bn], &lb.gs[off..off + bn], reset, cgu, cgi, cgq, cgs, d, sur);
         }
         // weight gradients
         let ga = &lb.ga[..t_steps * bn_in];

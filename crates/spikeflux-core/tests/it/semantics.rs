@@ -36,7 +36,7 @@ fn run(net: &Network, events: Vec<(u32, u32)>, t: usize) -> Workspace {
 #[test]
 fn each_layer_adds_three_steps_and_the_readout_two() {
     let net = chain(2);
-    let ws = run(&net, vec![(4, 0)], 20);
+    let mut ws = run(&net, vec![(4, 0)], 20);
     let first = |s: &[f32]| s.iter().position(|&x| x > 0.0);
     assert_eq!(first(ws.spikes(0)), Some(7), "input at t=4 → hidden spike at t+3");
     assert_eq!(first(ws.spikes(1)), Some(10), "second layer three steps later");
@@ -57,9 +57,9 @@ fn each_layer_adds_three_steps_and_the_readout_two() {
 #[test]
 fn reset_is_multiplicative_to_zero_and_threshold_strict() {
     let net = chain(1);
-    let ws = run(&net, vec![(0, 0)], 12);
+    let mut ws = run(&net, vec![(0, 0)], 12);
+    let s = ws.spikes(0).to_vec();
     let u = ws.membrane(0);
-    let s = ws.spikes(0);
     // the membrane crosses 1 at t = 2, the spike is emitted at t = 3 and the membrane is zeroed then
     assert!(u[2] > 1.0 && s[3] == 1.0 && u[3] == 0.0);
     assert_eq!(s.iter().filter(|&&x| x > 0.0).count() as f32, s.iter().sum::<f32>());
@@ -77,7 +77,7 @@ fn reset_is_multiplicative_to_zero_and_threshold_strict() {
     }
     assert_eq!(k * w, 1.0, "no f32 weight reaches U = 1 exactly");
     net.params[0] = w;
-    let ws = run(&net, vec![(0, 0)], 4);
+    let mut ws = run(&net, vec![(0, 0)], 4);
     assert_eq!(ws.membrane(0)[2], 1.0);
     assert_eq!(ws.spikes(0)[3], 0.0, "U = 1 exactly must not spike");
 }
@@ -231,8 +231,8 @@ fn dale_layer_matches_a_direct_simulation() {
     for (t, i) in data.events(0) {
         x[t as usize][i as usize] = 1.0;
     }
+    let spikes = ws.spikes(0).to_vec();
     let mem = ws.membrane(0);
-    let spikes = ws.spikes(0);
     let mut inhibited = false;
     for t in 0..t_steps {
         let mut s = vec![0.0f64; n];
