@@ -143,15 +143,20 @@ pub fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Ids for names: all-integer names keep their value (keys "0".."max"), others are numbered in
+/// Ids for names numbered in sorted order, and the sorted distinct names.
+fn sorted_ids(names: &[String]) -> (Vec<u32>, Vec<String>) {
+    let keys: Vec<String> = names.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    (names.iter().map(|n| keys.binary_search(n).unwrap_or(0) as u32).collect(), keys)
+}
+
+/// Ids for labels: all-integer names keep their value (keys "0".."max"), others are numbered in
 /// sorted order.
 fn ids(names: &[String]) -> (Vec<u32>, Vec<String>) {
     if let Some(nums) = names.iter().map(|n| n.parse::<u32>().ok()).collect::<Option<Vec<u32>>>() {
         let max = nums.iter().copied().max().unwrap_or(0);
         return (nums, (0..=max).map(|i| i.to_string()).collect());
     }
-    let keys: Vec<String> = names.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    (names.iter().map(|n| keys.binary_search(n).unwrap_or(0) as u32).collect(), keys)
+    sorted_ids(names)
 }
 
 /// Options of `audio2spikes`.
@@ -229,8 +234,8 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
     let (labels, keys) = ids(&labels_s);
     let (speakers, speaker_names) = if fields.iter().all(|f| f.speaker.is_some()) {
         let names: Vec<String> = fields.iter().map(|f| f.speaker.clone().unwrap_or_default()).collect();
-        let keys: Vec<String> = names.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-        (Some(names.iter().map(|n| keys.binary_search(n).unwrap_or(0) as u32).collect()), Some(keys))
+        let (ids, keys) = sorted_ids(&names);
+        (Some(ids), Some(keys))
     } else {
         (None, None)
     };

@@ -46,10 +46,34 @@ fn basal_damping() -> f64 {
     DAMPING * (C0 * MASS).sqrt()
 }
 
+/// Everything about one place that does not depend on the frequency (computed once per channel, not
+/// per frequency).
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    /// Stiffness `s(x) = c0·e^{−αx} − a`.
+    stiff: f64,
+    /// Damping `r(x) = r0·e^{−αx/2}`.
+    damp: f64,
+    /// `(α/2)·e^{αx/2}`, the prefactor of E(ω, x).
+    grow: f64,
+}
+
+impl Place {
+    fn new(x: f64) -> Self {
+        Self {
+            stiff: C0 * (-ALPHA * x).exp() - STIFF_OFFSET,
+            damp: basal_damping() * (-ALPHA * x / 2.0).exp(),
+            grow: (ALPHA / 2.0) * (ALPHA * x / 2.0).exp(),
+        }
+    }
+}
+
 /// Everything about one angular frequency that does not depend on the place.
 #[derive(Debug, Clone, Copy)]
 struct Freq {
     omega: f64,
+    /// `q(ω) = sqrt(a + mω²)`.
+    q: f64,
     /// `(2/α)·κ_loc(ω, 0)`, which is G(ω, 0).
     g0: C64,
     /// `E(ω, 0)`.
@@ -60,20 +84,17 @@ struct Freq {
     scale: C64,
 }
 
-fn xi(omega: f64, x: f64) -> C64 {
-    let s = C0 * (-ALPHA * x).exp() - STIFF_OFFSET;
-    let r = basal_damping() * (-ALPHA * x / 2.0).exp();
-    C64::new(s - MASS * omega * omega, -omega * r)
+fn xi(omega: f64, p: &Place) -> C64 {
+    C64::new(p.stiff - MASS * omega * omega, -omega * p.damp)
 }
 
 fn kappa(omega: f64, xi: C64) -> C64 {
     omega * (RHO / (HEIGHT * xi)).sqrt()
 }
 
-fn e_term(omega: f64, x: f64, xi: C64, q: f64) -> C64 {
-    let r = basal_damping() * (-ALPHA * x / 2.0).exp();
-    let inner = C64::new(2.0 * STIFF_OFFSET + 2.0 * MASS * omega * omega, omega * r);
-    (ALPHA / 2.0) * (ALPHA * x / 2.0).exp() * (-2.0 * xi.sqrt() + C64::i() * inner / q)
+fn e_term(omega: f64, p: &Place, xi: C64, q: f64) -> C64 {
+    let inner = C64::new(2.0 * STIFF_OFFSET + 2.0 * MASS * omega * omega, omega * p.damp);
+    p.grow * (-2.0 * xi.sqrt() + C64::i() * inner / q)
 }
 
 fn hankel0(z: C64) -> C64 {
@@ -96,40 +117,41 @@ pub fn beta(omega: f64) -> f64 {
 impl Freq {
     fn new(omega: f64) -> Self {
         let q = (STIFF_OFFSET + MASS * omega * omega).sqrt();
-        let xi0 = xi(omega, 0.0);
+        let base = Place::new(0.0);
+        let xi0 = xi(omega, &base);
         let g0 = (2.0 / ALPHA) * kappa(omega, xi0);
-        let e0 = e_term(omega, 0.0, xi0, q);
+        let e0 = e_term(omega, &base, xi0, q);
         let log_factor = C64::new(0.0, -2.0 * omega / (ALPHA * HEIGHT.sqrt() * q));
         let pi0 = (g0 / kappa(omega, xi0)).sqrt() * hankel0(g0);
         let scale = 2.0 * omega * base_impedance(omega) / pi0;
-        Self { omega, g0, e0, log_factor, scale }
+        Self { omega, q, g0, e0, log_factor, scale }
     }
 
     /// G(ω, x) and ξ(ω, x).
-    fn g(&self, x: f64) -> (C64, C64) {
-        let q = (STIFF_OFFSET + MASS * self.omega * self.omega).sqrt();
-        let xi = xi(self.omega, x);
-        let ex = e_term(self.omega, x, xi, q);
+    fn g(&self, p: &Place) -> (C64, C64) {
+        let xi = xi(self.omega, p);
+        let ex = e_term(self.omega, p, xi, self.q);
         (self.g0 + self.log_factor * (self.e0 / ex).ln(), xi)
     }
 
-    /// V(ω, x), or `None` where it is negligible (see [`CUTOFF_IM_G`]).
-    fn v(&self, x: f64) -> Option<C64> {
-        let (g, xi) = self.g(x);
-        if g.im - self.g0.im > CUTOFF_IM_G {
-            return None;
-        }
+    /// V(ω, x) from G(ω, x) and ξ(ω, x): `(2ω/ξ)·(Π(ω,x)/Π(ω,0))·Z(ω)`.
+    fn value(&self, g: C64, xi: C64) -> C64 {
         let pi = (g / kappa(self.omega, xi)).sqrt() * hankel0(g);
-        Some(self.scale * pi / xi)
+        self.scale * pi / xi
+    }
+
+    /// V(ω, x), or `None` where it is negligible (see [`CUTOFF_IM_G`]).
+    fn v(&self, p: &Place) -> Option<C64> {
+        let (g, xi) = self.g(p);
+        (g.im - self.g0.im <= CUTOFF_IM_G).then(|| self.value(g, xi))
     }
 }
 
 /// The transfer function `V(ω, x)` (ω in rad/s, x in cm), exactly as in spec §1.4.
 pub fn transfer(omega: f64, x: f64) -> C64 {
     let f = Freq::new(omega);
-    let (g, xi) = f.g(x);
-    let pi = (g / kappa(omega, xi)).sqrt() * hankel0(g);
-    f.scale * pi / xi
+    let (g, xi) = f.g(&Place::new(x));
+    f.value(g, xi)
 }
 
 /// The frequency grid of the BM stage: `f_k = linspace(1, F, K)` Hz (not the DFT bins; spec §1.4).
@@ -177,6 +199,17 @@ struct Entry {
     dphi: f32,
 }
 
+/// V at `pos` Hz above 1 Hz (`0 ≤ pos < row.len()`), between two table points: magnitude linear,
+/// phase rotated by the Taylor series (the last point is held).
+#[inline]
+fn interp(row: &[Entry], pos: f64) -> C64 {
+    let i = pos as usize;
+    let w = pos - i as f64;
+    let (a, b) = (row[i], row[(i + 1).min(row.len() - 1)]);
+    let mag = f64::from(a.mag) + w * f64::from(b.mag - a.mag);
+    C64::new(f64::from(a.re), f64::from(a.im)) * small_cis(w * f64::from(a.dphi)) * mag
+}
+
 /// Largest phase step between 1-Hz table points the Taylor rotation is accurate for (error of the
 /// degree-7 series at 0.5 rad: 5e-10).
 const MAX_DPHI: f64 = 0.5;
@@ -201,15 +234,15 @@ impl Table {
         let rows: Vec<Vec<Entry>> = (0..CHANNELS)
             .into_par_iter()
             .map(|j| {
-                let x = place(j);
+                let x = Place::new(place(j));
                 // Highest frequency whose entry is not negligible; everything above is 0.
-                let last = freqs.iter().rposition(|fr| fr.g(x).0.im - fr.g0.im <= TABLE_CUTOFF_IM_G);
+                let last = freqs.iter().rposition(|fr| fr.g(&x).0.im - fr.g0.im <= TABLE_CUTOFF_IM_G);
                 let n = last.map_or(0, |i| (i + 2).min(f_max));
                 let vs: Vec<C64> = freqs[..n]
                     .iter()
                     .map(|fr| {
-                        let (g, xi) = fr.g(x);
-                        fr.scale * (g / kappa(fr.omega, xi)).sqrt() * hankel0(g) / xi
+                        let (g, xi) = fr.g(&x);
+                        fr.value(g, xi)
                     })
                     .collect();
                 let mut row = Vec::with_capacity(n);
@@ -226,16 +259,13 @@ impl Table {
     }
 
     /// Interpolated V at frequency `f` Hz (1 ≤ f ≤ F) for channel `j`; 0 beyond the cut-off.
-    #[inline]
     pub fn v(&self, j: usize, f: f64) -> C64 {
         let row = &self.rows[j];
         let pos = f - 1.0;
-        let i = pos as usize;
-        let Some(a) = row.get(i) else { return C64::new(0.0, 0.0) };
-        let w = pos - i as f64;
-        let next = row.get(i + 1).map_or(0.0, |b| f64::from(b.mag));
-        let mag = f64::from(a.mag) + w * (next - f64::from(a.mag));
-        C64::new(f64::from(a.re), f64::from(a.im)) * small_cis(w * f64::from(a.dphi)) * mag
+        if pos < 0.0 || pos as usize >= row.len() {
+            return C64::new(0.0, 0.0);
+        }
+        interp(row, pos)
     }
 
     /// Number of table points of channel `j` (its cut-off in Hz).
@@ -285,9 +315,9 @@ impl ClipTransfer {
     pub fn fill(&self, j: usize, out: &mut [C64]) {
         debug_assert_eq!(out.len(), self.k_len);
         if let Some(freqs) = &self.freqs {
-            let x = place(j);
+            let x = Place::new(place(j));
             for (o, fr) in out.iter_mut().zip(freqs) {
-                *o = fr.v(x).unwrap_or_default();
+                *o = fr.v(&x).unwrap_or_default();
             }
         } else if let Some(tab) = &self.table {
             let step = if self.k_len > 1 { (self.f_max as f64 - 1.0) / (self.k_len - 1) as f64 } else { 0.0 };
@@ -295,12 +325,7 @@ impl ClipTransfer {
             let row = &tab.rows[j];
             let n = if step > 0.0 { ((row.len().saturating_sub(1) as f64 / step).floor() as usize + 1).min(out.len()) } else { 0 };
             for (k, o) in out[..n].iter_mut().enumerate() {
-                let pos = k as f64 * step;
-                let i = pos as usize;
-                let w = pos - i as f64;
-                let (a, b) = (row[i], row[(i + 1).min(row.len() - 1)]);
-                let mag = f64::from(a.mag) + w * f64::from(b.mag - a.mag);
-                *o = C64::new(f64::from(a.re), f64::from(a.im)) * small_cis(w * f64::from(a.dphi)) * mag;
+                *o = interp(row, k as f64 * step);
             }
             out[n..].fill(C64::new(0.0, 0.0));
         }

@@ -43,34 +43,15 @@ pub fn steady_state(s: f64) -> (f64, f64, f64) {
 
 /// Replaces the BM output `y` (one channel, rate `f_out` Hz) by the spike probability per sample.
 pub fn run(y: &mut [f64], f_out: f64) {
-    let dt = 1.0 / f_out;
-    let (mut q, mut c, mut w) = steady_state(0.0);
-    let (gdt, ydt, lrdt, rdt, xdt, hdt) = (G * dt, Y * dt, (L + R) * dt, R * dt, X * dt, H * dt);
-    for v in y.iter_mut() {
-        let s = *v;
-        let kdt = if s + A > 0.0 { gdt * (s + A) / (s + A + B) } else { 0.0 };
-        let rep = if q < M { ydt * (M - q) } else { 0.0 };
-        let ej = kdt * q;
-        let loss = lrdt * c;
-        let ru = rdt * c;
-        let rp = xdt * w;
-        q = (q + rep - ej + rp).max(0.0);
-        c = (c + ej - loss).max(0.0);
-        w = (w + ru - rp).max(0.0);
-        *v = hdt * c;
-    }
+    run_lanes([y], f_out);
 }
 
-/// [`run`] on `N` channels of the same length at once: the same arithmetic per channel (bit-identical
-/// results), interleaved so the N independent recurrences overlap in the CPU pipeline.
+/// [`run`] on `N` channels at once: the same arithmetic per channel (bit-identical results),
+/// interleaved so the N independent recurrences overlap in the CPU pipeline. The channels have the
+/// same length (one clip); a longer one is processed up to the shortest length only.
 pub fn run_lanes<const N: usize>(ys: [&mut [f64]; N], f_out: f64) {
-    let len = ys[0].len();
-    if ys.iter().any(|y| y.len() != len) {
-        for y in ys {
-            run(y, f_out);
-        }
-        return;
-    }
+    let len = ys.iter().map(|y| y.len()).min().unwrap_or(0);
+    debug_assert!(ys.iter().all(|y| y.len() == len), "lanes of one clip have one length");
     let dt = 1.0 / f_out;
     let (q0, c0, w0) = steady_state(0.0);
     let (mut q, mut c, mut w) = ([q0; N], [c0; N], [w0; N]);

@@ -216,7 +216,7 @@ pub fn spikes_batch(clips: &[Clip], seeds: &[u64]) -> Vec<Spikes> {
                     c.basilar_pair([j0 + 2, j0 + 3], s, [p2, p3]);
                     let f = c.rate as f64;
                     haircell::run_lanes(p.each_mut().map(|v| &mut v[..]), f);
-                    for (o, r) in out.iter_mut().zip(channel_spikes_lanes(p, f, seed, j0)) {
+                    for (o, r) in out.iter_mut().zip(channel_spikes_lanes(p.each_ref().map(|v| &v[..]), f, seed, j0)) {
                         o.push(r);
                     }
                 }
@@ -225,25 +225,7 @@ pub fn spikes_batch(clips: &[Clip], seeds: &[u64]) -> Vec<Spikes> {
         )
         .collect();
     let per_channel: Vec<ChannelRun> = groups.into_iter().flatten().collect();
-    clips
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let mut pairs: Vec<(u32, u16)> = Vec::new();
-            let mut fibre_spikes = 0;
-            for (j, ch) in per_channel.iter().enumerate() {
-                fibre_spikes += ch[i].1;
-                pairs.extend(ch[i].0.iter().map(|&n| (n, j as u16)));
-            }
-            finish(pairs, c.rate as f64, c.len, fibre_spikes)
-        })
-        .collect()
-}
-
-fn finish(mut pairs: Vec<(u32, u16)>, rate: f64, len: usize, fibre_spikes: u64) -> Spikes {
-    pairs.sort_unstable();
-    let (samples, units) = pairs.into_iter().unzip();
-    Spikes { samples, units, rate, len, fibre_spikes }
+    clips.iter().enumerate().map(|(i, c)| merge(per_channel.iter().map(|ch| &ch[i]), c.rate as f64, c.len)).collect()
 }
 
 fn channel_rng(seed: u64, j: usize) -> ChaCha8Rng {
@@ -255,28 +237,18 @@ fn channel_rng(seed: u64, j: usize) -> ChaCha8Rng {
 /// Fibres and bushy cell of channel `j` for probabilities `p` (rate `f` Hz): the cell's spike
 /// samples and the fibre spike total.
 pub fn channel_spikes(p: &[f64], f: f64, seed: u64, j: usize) -> (Vec<u32>, u64) {
-    let mut fib = anf::Fibres::new(anf::window(f), channel_rng(seed, j));
-    let mut cell = bushy::Cell::new(f);
-    let mut out = Vec::new();
-    let mut total = 0u64;
-    for &pn in p {
-        let s = fib.step(pn);
-        total += u64::from(s);
-        if let Some(n) = cell.step(s) {
-            out.push(n);
-        }
-    }
-    (out, total)
+    let [r] = channel_spikes_lanes([p], f, seed, j);
+    r
 }
 
-/// [`channel_spikes`] for `N` channels of one clip at once (identical results), interleaved so the
-/// independent per-sample recurrences overlap in the CPU pipeline.
-fn channel_spikes_lanes<const N: usize>(p: &[Vec<f64>; N], f: f64, seed: u64, j0: usize) -> [(Vec<u32>, u64); N] {
+/// [`channel_spikes`] for `N` consecutive channels `j0..j0+N` of one clip at once (identical
+/// results), interleaved so the independent per-sample recurrences overlap in the CPU pipeline.
+fn channel_spikes_lanes<const N: usize>(p: [&[f64]; N], f: f64, seed: u64, j0: usize) -> [(Vec<u32>, u64); N] {
     let d = anf::window(f);
     let mut fib: [anf::Fibres<ChaCha8Rng>; N] = std::array::from_fn(|l| anf::Fibres::new(d, channel_rng(seed, j0 + l)));
     let mut cell: [bushy::Cell; N] = std::array::from_fn(|_| bushy::Cell::new(f));
     let mut out: [(Vec<u32>, u64); N] = std::array::from_fn(|_| (Vec::new(), 0));
-    let len = p[0].len();
+    let len = p.iter().map(|x| x.len()).min().unwrap_or(0);
     for n in 0..len {
         for l in 0..N {
             let s = fib[l].step(p[l][n]);
@@ -297,17 +269,20 @@ pub fn spikes_from_probabilities(p: &[Vec<f64>], f: f64, seed: u64) -> Spikes {
         .enumerate()
         .map(|(j, pj)| channel_spikes(pj, f, seed, j))
         .collect();
-    merge(&per_channel, f, len)
+    merge(per_channel.iter(), f, len)
 }
 
-fn merge(per_channel: &[(Vec<u32>, u64)], rate: f64, len: usize) -> Spikes {
-    let mut pairs: Vec<(u32, u16)> = Vec::with_capacity(per_channel.iter().map(|c| c.0.len()).sum());
+/// One clip's spikes from its per-channel results (in channel order), sorted by sample then channel.
+fn merge<'a>(per_channel: impl Iterator<Item = &'a (Vec<u32>, u64)>, rate: f64, len: usize) -> Spikes {
+    let mut pairs: Vec<(u32, u16)> = Vec::new();
     let mut fibre_spikes = 0;
-    for (j, (s, t)) in per_channel.iter().enumerate() {
+    for (j, (s, t)) in per_channel.enumerate() {
         fibre_spikes += t;
         pairs.extend(s.iter().map(|&n| (n, j as u16)));
     }
-    finish(pairs, rate, len, fibre_spikes)
+    pairs.sort_unstable();
+    let (samples, units) = pairs.into_iter().unzip();
+    Spikes { samples, units, rate, len, fibre_spikes }
 }
 
 /// The whole chain for one clip of raw samples at `sr` Hz: resampled to 48 kHz when `sr` differs,
