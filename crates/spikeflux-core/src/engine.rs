@@ -204,6 +204,8 @@ pub struct Workspace {
     zeros: Vec<f32>,
     /// Scratch of the convolution input gradients.
     scratch: Vec<f32>,
+    /// A convolution's weights rearranged for its input gradient (one connection at a time).
+    wt: Vec<f32>,
 }
 
 impl Workspace {
@@ -242,7 +244,7 @@ impl Workspace {
             .collect();
         let ro = t * b_cap * spec.n_out;
         let max_n = geoms.iter().map(|g| g.n_input()).max().unwrap_or(0);
-        let scratch = conv_scratch(&geoms);
+        let (scratch, wt) = conv_scratch(&geoms);
         Workspace {
             t,
             b_cap,
@@ -261,6 +263,7 @@ impl Workspace {
             stats: SliceStats::default(),
             zeros: vec![0.0; b_cap * max_n],
             scratch: vec![0.0; scratch],
+            wt: vec![0.0; wt],
         }
     }
 
@@ -278,8 +281,8 @@ impl Workspace {
             })
             .sum();
         let max_n = geoms.iter().map(|g| g.n_input()).max().unwrap_or(0);
-        let scratch = conv_scratch(&geoms);
-        layers + 4 * (4 * t * b_cap * spec.n_out + 3 * b_cap * spec.n_out + n_params + b_cap * max_n + scratch)
+        let (scratch, wt) = conv_scratch(&geoms);
+        layers + 4 * (4 * t * b_cap * spec.n_out + 3 * b_cap * spec.n_out + n_params + b_cap * max_n + scratch + wt)
     }
 
     /// Number of samples currently loaded.
@@ -492,16 +495,12 @@ fn lif_adjoint(
     }
 }
 
-/// Scratch floats the convolution input gradients of these layers need.
-fn conv_scratch(geoms: &[crate::layer::LayerGeom]) -> usize {
-    geoms
-        .iter()
-        .flat_map(|g| [Some(g.ff), g.rec])
-        .flatten()
-        .filter_map(|c| conv1d(&c))
-        .map(|c| linalg::conv_input_grad_scratch(&c))
-        .max()
-        .unwrap_or(0)
+/// Scratch floats and rearranged-weight floats the convolution input gradients of these layers need.
+fn conv_scratch(geoms: &[crate::layer::LayerGeom]) -> (usize, usize) {
+    let convs = || geoms.iter().flat_map(|g| [Some(g.ff), g.rec]).flatten().filter_map(|c| conv1d(&c));
+    let scratch = convs().map(|c| linalg::conv_input_grad_scratch(&c)).max().unwrap_or(0);
+    let wt = convs().map(|c| linalg::conv_input_grad_weights_len(&c)).max().unwrap_or(0);
+    (scratch, wt)
 }
 
 /// Per-layer decay factors. A Dale layer's inhibitory current J takes the place of the adaptation
@@ -589,11 +588,20 @@ fn conn_weight_grad(g: &ConnGeom, src: Src, ga: &[f32], dw: &mut [f32], rows: us
     }
 }
 
-/// `gx (+)= ∂src` from `∂A` (`ga: [rows, n_dst]`, `gx: [rows, n_src]`).
-fn conn_input_grad(g: &ConnGeom, ga: &[f32], w: &[f32], gx: &mut [f32], rows: usize, accumulate: bool, scratch: &mut [f32]) {
+/// Prepares `wt` for [`conn_input_grad`] of connection `g` with weights `w` (convolutions only).
+fn conn_input_grad_prepare(g: &ConnGeom, w: &[f32], wt: &mut [f32]) {
+    if let Some(cv) = conv1d(g) {
+        linalg::conv_input_grad_weights(&cv, w, wt);
+    }
+}
+
+/// `gx (+)= ∂src` from `∂A` (`ga: [rows, n_dst]`, `gx: [rows, n_src]`); a convolution uses the
+/// weights rearranged by [`conn_input_grad_prepare`] in `wt`.
+#[allow(clippy::too_many_arguments)]
+fn conn_input_grad(g: &ConnGeom, ga: &[f32], w: &[f32], wt: &[f32], gx: &mut [f32], rows: usize, accumulate: bool, scratch: &mut [f32]) {
     match conv1d(g) {
         None => linalg::gemm_nt(gx, accumulate, ga, w, rows, g.n_dst(), g.n_src()),
-        Some(cv) => linalg::conv_input_grad(&cv, ga, w, gx, accumulate, scratch),
+        Some(cv) => linalg::conv_input_grad(&cv, ga, wt, gx, accumulate, scratch),
     }
 }
 
@@ -879,7 +887,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let w = &net.params[net.layout.readout.clone()];
         let lb = &mut ws.layers[l_last];
         let gout = if pooled { &mut lb.gp[..rows * n_last] } else { &mut lb.gs[..rows * n_last] };
-        conn_input_grad(&ro, &ws.rga[..len], w, gout, rows, false, &mut ws.scratch);
+        conn_input_grad(&ro, &ws.rga[..len], w, &ws.wt, gout, rows, false, &mut ws.scratch);
     }
     for l in (0..geoms.len()).rev() {
         let g = &geoms[l];
@@ -914,6 +922,9 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         cgq.fill(0.0);
         cgs.fill(0.0);
         let adaptive = d.a != 0.0 && g.dale.is_none();
+        if let (Some(v), Some(rg)) = (rec, &g.rec) {
+            conn_input_grad_prepare(rg, v, &mut ws.wt);
+        }
         for t in (0..t_steps).rev() {
             let off = t * bn;
             let ga_t = &mut lb.ga[t * bn_in..(t + 1) * bn_in];
@@ -927,7 +938,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 ga_t.copy_from_slice(cgi);
             }
             if let (Some(v), Some(rg)) = (rec, &g.rec) {
-                conn_input_grad(rg, &lb.ga[t * bn_in..(t + 1) * bn_in], v, &mut lb.gs[off..off + bn], b, true, &mut ws.scratch);
+                conn_input_grad(rg, &lb.ga[t * bn_in..(t + 1) * bn_in], v, &ws.wt, &mut lb.gs[off..off + bn], b, true, &mut ws.scratch);
             }
             if adaptive {
                 for (gv, q) in lb.gs[off..off + bn].iter_mut().zip(cgq.iter()) {
@@ -955,7 +966,8 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             let w = &net.params[net.layout.ff[l].clone()];
             let pb = &mut before[l - 1];
             let gx = if pooled { &mut pb.gp[..rows * n_prev] } else { &mut pb.gs[..rows * n_prev] };
-            conn_input_grad(&g.ff, ga, w, gx, rows, false, &mut ws.scratch);
+            conn_input_grad_prepare(&g.ff, w, &mut ws.wt);
+            conn_input_grad(&g.ff, ga, w, &ws.wt, gx, rows, false, &mut ws.scratch);
         }
     }
 }

@@ -258,61 +258,141 @@ pub fn conv_weight_grad_scan(g: &Conv1d, x: &[f32], grad: &[f32], dw: &mut [f32]
     }
 }
 
-/// Rows processed per block by [`conv_input_grad`].
+/// Rows (samples × steps) processed per block by [`conv_input_grad`].
 pub const CONV_BLOCK: usize = 16;
 
-/// Scratch floats needed by [`conv_input_grad`] for geometry `g`.
+/// One stride phase of a convolution's input gradient: the input positions `pos` with
+/// `(pos + pad) mod stride = phi`, written `pos = stride·m + phi − pad` for `m` in `m_lo..m_hi`, are
+/// reached by the `taps` kernel taps `kk = phi + stride·j` from output `o = m − j`.
+#[derive(Debug, Clone, Copy)]
+struct Phase {
+    phi: usize,
+    taps: usize,
+    m_lo: usize,
+    m_hi: usize,
+}
+
+impl Conv1d {
+    /// The stride phases of the input gradient (module doc of [`conv_input_grad`]).
+    fn phases(&self) -> impl Iterator<Item = Phase> + '_ {
+        (0..self.stride).map(move |phi| {
+            let taps = if phi < self.k { (self.k - phi).div_ceil(self.stride) } else { 0 };
+            let m_lo = self.pad.saturating_sub(phi).div_ceil(self.stride);
+            let m_hi = if self.l_in + self.pad > phi { (self.l_in - 1 + self.pad - phi) / self.stride + 1 } else { 0 };
+            Phase { phi, taps, m_lo, m_hi: m_hi.max(m_lo) }
+        })
+    }
+
+    /// Zero rows before each sample's gradient in the padded copy, and rows per sample.
+    fn padded_rows(&self) -> (usize, usize) {
+        let front = self.phases().map(|p| p.taps.saturating_sub(1 + p.m_lo)).max().unwrap_or(0);
+        let len = self.phases().map(|p| p.m_hi).max().unwrap_or(0).max(self.l_out);
+        (front, front + len)
+    }
+}
+
+/// Floats of the rearranged weights [`conv_input_grad_weights`] writes.
+pub fn conv_input_grad_weights_len(g: &Conv1d) -> usize {
+    g.k * g.c_out * g.c_in
+}
+
+/// Scratch floats [`conv_input_grad`] needs for geometry `g`.
 pub fn conv_input_grad_scratch(g: &Conv1d) -> usize {
-    CONV_BLOCK * g.l_out * g.c_in + g.k * g.c_out * g.c_in
+    let (_, lp) = g.padded_rows();
+    CONV_BLOCK * lp * (g.c_out + g.c_in)
+}
+
+/// Rearranges `w: [c_in, k, c_out]` for [`conv_input_grad`]: per stride phase, the phase's taps in
+/// descending order as one `[taps·c_out, c_in]` matrix. Done once per weight update, not per call.
+pub fn conv_input_grad_weights(g: &Conv1d, w: &[f32], wt: &mut [f32]) {
+    let (c_in, c_out) = (g.c_in, g.c_out);
+    let mut off = 0;
+    for ph in g.phases() {
+        for jr in 0..ph.taps {
+            let kk = ph.phi + g.stride * (ph.taps - 1 - jr);
+            for co in 0..c_out {
+                let row = &mut wt[off + (jr * c_out + co) * c_in..off + (jr * c_out + co + 1) * c_in];
+                for (ci, x) in row.iter_mut().enumerate() {
+                    *x = w[(ci * g.k + kk) * c_out + co];
+                }
+            }
+        }
+        off += ph.taps * c_out * c_in;
+    }
 }
 
 /// Input gradient of a convolution (a transposed convolution) for every input unit of a hidden,
 /// position-major source: `gx[pos, ci] (+)= Σ_{kk, co} w[ci, kk, co] · g[o, co]` with
-/// `o·stride + kk − pad = pos`. For a block of rows, each tap is one GEMM
-/// `[(row, o), c_out] × [c_out, c_in]` whose rows are then added at input position `o·stride + kk − pad`.
-pub fn conv_input_grad(g: &Conv1d, grad: &[f32], w: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
-    let (ns, nd, c_in, c_out, l_in, l_out) = (g.n_src(), g.n_dst(), g.c_in, g.c_out, g.l_in, g.l_out);
+/// `o·stride + kk − pad = pos`; `wt` from [`conv_input_grad_weights`].
+///
+/// Input positions fall into `stride` phases; within a phase, position `m` takes the taps
+/// `kk = phi + stride·j` from outputs `o = m − j`, a correlation with stride 1. A block of rows is
+/// copied into a zero-padded `[rows, lp, c_out]` buffer, in which the `taps·c_out` gradient values
+/// each position needs are contiguous; so each phase is **one GEMM** over a Toeplitz view of that
+/// buffer (overlapping rows, no im2col copy) with `K = taps·c_out`, and its rows are then added at
+/// their input positions. Rows between two samples' ranges are computed and dropped.
+pub fn conv_input_grad(g: &Conv1d, grad: &[f32], wt: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
+    let (ns, nd, c_in, c_out, l_out) = (g.n_src(), g.n_dst(), g.c_in, g.c_out, g.l_out);
     let rows = grad.len() / nd;
-    let (tmp, wt) = scratch.split_at_mut(CONV_BLOCK * l_out * c_in);
-    // w[ci, kk, co] → wt[kk][co, ci]
-    for ci in 0..c_in {
-        for kk in 0..g.k {
-            for co in 0..c_out {
-                wt[(kk * c_out + co) * c_in + ci] = w[(ci * g.k + kk) * c_out + co];
-            }
-        }
-    }
+    let (front, lp) = g.padded_rows();
+    let (gp, op) = scratch.split_at_mut(CONV_BLOCK * lp * c_out);
     let mut r0 = 0;
     while r0 < rows {
         let nb = CONV_BLOCK.min(rows - r0);
         let gb = &grad[r0 * nd..(r0 + nb) * nd];
-        if !accumulate {
-            // zero this block's rows while they are about to be used (not in a separate pass)
-            gx[r0 * ns..(r0 + nb) * ns].fill(0.0);
-        }
+        let gxb = &mut gx[r0 * ns..(r0 + nb) * ns];
+        r0 += nb;
         if gb.iter().all(|&v| v == 0.0) {
-            r0 += nb;
+            if !accumulate {
+                gxb.fill(0.0);
+            }
             continue;
         }
-        let m = nb * l_out;
-        for kk in 0..g.k {
-            gemm(&mut tmp[..m * c_in], false, gb, &wt[kk * c_out * c_in..(kk + 1) * c_out * c_in], m, c_out, c_in);
-            for r in 0..nb {
-                let xr = &mut gx[(r0 + r) * ns..(r0 + r + 1) * ns];
-                for o in 0..l_out {
-                    let q = o * g.stride + kk;
-                    if q < g.pad || q - g.pad >= l_in {
-                        continue;
+        // padded copy: `front` zero rows, the l_out gradient rows, zeros to lp
+        for (pr, gr) in gp[..nb * lp * c_out].chunks_exact_mut(lp * c_out).zip(gb.chunks_exact(nd)) {
+            pr[..front * c_out].fill(0.0);
+            pr[front * c_out..(front + l_out) * c_out].copy_from_slice(gr);
+            pr[(front + l_out) * c_out..].fill(0.0);
+        }
+        let mut w_off = 0;
+        for ph in g.phases() {
+            let k_len = ph.taps * c_out;
+            let span = ph.m_hi - ph.m_lo;
+            if ph.taps == 0 || span == 0 {
+                if !accumulate {
+                    // positions of a phase no tap reaches (stride > kernel) get no gradient
+                    for xr in gxb.chunks_exact_mut(ns) {
+                        for m in ph.m_lo..ph.m_hi {
+                            let pos = g.stride * m + ph.phi - g.pad;
+                            xr[pos * c_in..(pos + 1) * c_in].fill(0.0);
+                        }
                     }
-                    let pos = q - g.pad;
-                    let tr = &tmp[(r * l_out + o) * c_in..(r * l_out + o + 1) * c_in];
-                    for (x, &v) in xr[pos * c_in..(pos + 1) * c_in].iter_mut().zip(tr) {
-                        *x += v;
+                }
+                continue;
+            }
+            // output row r·lp + (m − m_lo) reads padded rows r·lp + m + front − taps + 1 ..= r·lp + m + front
+            let m_rows = (nb - 1) * lp + span;
+            let a0 = (ph.m_lo + front + 1 - ph.taps) * c_out;
+            let a = MatRef::from_row_major_slice_with_stride(&gp[a0..nb * lp * c_out], m_rows, k_len, c_out);
+            let b = MatRef::from_row_major_slice(&wt[w_off..w_off + k_len * c_in], k_len, c_in);
+            let dst = MatMut::from_row_major_slice_mut(&mut op[..m_rows * c_in], m_rows, c_in);
+            matmul(dst, Accum::Replace, a, b, 1.0f32, Par::Seq);
+            w_off += k_len * c_in;
+            for (r, xr) in gxb.chunks_exact_mut(ns).enumerate() {
+                for m in ph.m_lo..ph.m_hi {
+                    let pos = g.stride * m + ph.phi - g.pad;
+                    let src = &op[(r * lp + m - ph.m_lo) * c_in..(r * lp + m - ph.m_lo + 1) * c_in];
+                    let x = &mut xr[pos * c_in..(pos + 1) * c_in];
+                    if accumulate {
+                        for (x, &v) in x.iter_mut().zip(src) {
+                            *x += v;
+                        }
+                    } else {
+                        x.copy_from_slice(src);
                     }
                 }
             }
         }
-        r0 += nb;
     }
 }
 
@@ -419,6 +499,49 @@ mod tests {
             for i in 0..n_in {
                 let s: f32 = (0..n_out).map(|o| g[r * n_out + o] * w[i * n_out + o]).sum();
                 assert!((e[r * n_in + i] - s).abs() < 1e-5);
+            }
+        }
+    }
+
+    /// The phase/Toeplitz input gradient against the definition, for strides below, equal to and
+    /// above the kernel, with padding, both write modes, several row blocks and an all-zero block.
+    #[test]
+    fn conv_input_grad_matches_definition() {
+        let geoms = [(3, 13, 4, 5, 1, 2), (2, 68, 3, 7, 3, 0), (4, 21, 5, 7, 3, 1), (2, 11, 3, 2, 3, 1), (1, 9, 2, 9, 1, 4), (3, 5, 2, 5, 1, 2)];
+        for &(c_in, l_in, c_out, k, stride, pad) in &geoms {
+            let l_out = (l_in + 2 * pad - k) / stride + 1;
+            let g = Conv1d { c_in, l_in, c_out, l_out, k, stride, pad };
+            let rows = CONV_BLOCK * 2 + 5;
+            let grad: Vec<f32> = (0..rows * g.n_dst())
+                .map(|i| if (CONV_BLOCK..2 * CONV_BLOCK).contains(&(i / g.n_dst())) { 0.0 } else { (i as f32 * 0.37).sin() })
+                .collect();
+            let w: Vec<f32> = (0..c_in * k * c_out).map(|i| (i as f32 * 0.73).cos()).collect();
+            let mut want = vec![0.0f32; rows * g.n_src()];
+            for r in 0..rows {
+                for o in 0..l_out {
+                    for kk in 0..k {
+                        let q = o * stride + kk;
+                        if q < pad || q - pad >= l_in {
+                            continue;
+                        }
+                        for ci in 0..c_in {
+                            for co in 0..c_out {
+                                want[r * g.n_src() + (q - pad) * c_in + ci] += w[(ci * k + kk) * c_out + co] * grad[r * g.n_dst() + o * c_out + co];
+                            }
+                        }
+                    }
+                }
+            }
+            let mut wt = vec![0.0; conv_input_grad_weights_len(&g)];
+            conv_input_grad_weights(&g, &w, &mut wt);
+            let mut scratch = vec![0.0; conv_input_grad_scratch(&g)];
+            let mut got = vec![f32::NAN; rows * g.n_src()];
+            conv_input_grad(&g, &grad, &wt, &mut got, false, &mut scratch);
+            let mut acc = vec![1.0f32; rows * g.n_src()];
+            conv_input_grad(&g, &grad, &wt, &mut acc, true, &mut scratch);
+            for i in 0..want.len() {
+                assert!((got[i] - want[i]).abs() < 1e-4, "{:?} unit {i}: {} vs {}", g, got[i], want[i]);
+                assert!((acc[i] - 1.0 - want[i]).abs() < 1e-4, "{:?} unit {i} (accumulate)", g);
             }
         }
     }
