@@ -32,7 +32,7 @@
 
 use crate::data::SpikeDataset;
 use crate::layer::ConnGeom;
-use crate::linalg::{self, Conv1d, Csr};
+use crate::linalg::{self, Conv1d, ConvTaps, Csr};
 use crate::network::{Network, NetworkSpec};
 use crate::neuron::{Decays, SpikeMode};
 
@@ -206,6 +206,8 @@ pub struct Workspace {
     scratch: Vec<f32>,
     /// A convolution's weights rearranged for its input gradient (one connection at a time).
     wt: Vec<f32>,
+    /// Tap tables of each hidden layer's feed-forward and recurrent convolutions (`None` if dense).
+    taps: Vec<[Option<ConvTaps>; 2]>,
 }
 
 impl Workspace {
@@ -264,6 +266,7 @@ impl Workspace {
             zeros: vec![0.0; b_cap * max_n],
             scratch: vec![0.0; scratch],
             wt: vec![0.0; wt],
+            taps: tap_tables(&geoms),
         }
     }
 
@@ -503,6 +506,16 @@ fn conv_scratch(geoms: &[crate::layer::LayerGeom]) -> (usize, usize) {
     (scratch, wt)
 }
 
+/// Tap tables of each layer's feed-forward and recurrent convolutions. The first layer reads the
+/// data's channel-major units; every later source (and every recurrent one) is position-major.
+fn tap_tables(geoms: &[crate::layer::LayerGeom]) -> Vec<[Option<ConvTaps>; 2]> {
+    geoms
+        .iter()
+        .enumerate()
+        .map(|(l, g)| [conv1d(&g.ff).map(|c| ConvTaps::new(c, l > 0)), g.rec.as_ref().and_then(conv1d).map(|c| ConvTaps::new(c, true))])
+        .collect()
+}
+
 /// Per-layer decay factors. A Dale layer's inhibitory current J takes the place of the adaptation
 /// variable q (`a = 1`, `β_a = β_inh`), driven by the inhibitory input instead of the own spikes.
 fn decays(net: &Network) -> Vec<Decays> {
@@ -551,9 +564,12 @@ fn output_of<'a>(lb: &'a LayerBuf, g: &crate::layer::LayerGeom, rows: usize, den
 /// `out += W·src` over `rows` rows (event-driven, or GEMM when `gemm` and the connection is dense);
 /// with `overwrite`, `out = W·src`. Overwriting zeroes blocks of rows right before they are filled,
 /// so the output is touched while it is in cache instead of in a separate pass over memory.
-fn conn_forward(g: &ConnGeom, src: Src, w: &[f32], out: &mut [f32], rows: usize, gemm: bool, overwrite: bool) {
+///
+/// `taps` is the connection's tap table if it is a convolution (`None`: dense).
+#[allow(clippy::too_many_arguments)]
+fn conn_forward(g: &ConnGeom, taps: Option<&ConvTaps>, src: Src, w: &[f32], out: &mut [f32], rows: usize, gemm: bool, overwrite: bool) {
     let (ns, nd) = (g.n_src(), g.n_dst());
-    if let (None, Src::Dense(x), true) = (conv1d(g), src, gemm) {
+    if let (None, Src::Dense(x), true) = (taps, src, gemm) {
         return linalg::gemm(out, !overwrite, x, w, rows, ns, nd);
     }
     const BLOCK: usize = 16;
@@ -563,28 +579,24 @@ fn conn_forward(g: &ConnGeom, src: Src, w: &[f32], out: &mut [f32], rows: usize,
         }
         let r = bi * BLOCK;
         let span = r * ns..(r + o.len() / nd) * ns;
-        match (conv1d(g), src) {
-            (None, Src::Events(c, r0)) => linalg::csr_project(c, r0 + r, w, nd, o),
-            (None, Src::Hidden(c, r0)) => linalg::csr_project(c, r0 + r, w, nd, o),
+        match (taps, src) {
+            (None, Src::Events(c, r0) | Src::Hidden(c, r0)) => linalg::csr_project(c, r0 + r, w, nd, o),
             (None, Src::Dense(x)) => linalg::scan_project(&x[span], ns, w, nd, o),
-            (Some(cv), Src::Events(c, r0)) => linalg::conv_project_csr(&cv, c, r0 + r, false, w, o),
-            (Some(cv), Src::Hidden(c, r0)) => linalg::conv_project_csr(&cv, c, r0 + r, true, w, o),
-            (Some(cv), Src::Dense(x)) => linalg::conv_project_scan(&cv, &x[span], w, o),
+            (Some(tp), Src::Events(c, r0) | Src::Hidden(c, r0)) => linalg::conv_project_csr(tp, c, r0 + r, w, o),
+            (Some(tp), Src::Dense(x)) => linalg::conv_project_scan(tp, &x[span], w, o),
         }
     }
 }
 
-/// `dw += ∂W` from the source and `∂A` (`ga: [rows, n_dst]`).
-fn conn_weight_grad(g: &ConnGeom, src: Src, ga: &[f32], dw: &mut [f32], rows: usize, gemm: bool) {
+/// `dw += ∂W` from the source and `∂A` (`ga: [rows, n_dst]`); `taps` as for [`conn_forward`].
+fn conn_weight_grad(g: &ConnGeom, taps: Option<&ConvTaps>, src: Src, ga: &[f32], dw: &mut [f32], rows: usize, gemm: bool) {
     let (ns, nd) = (g.n_src(), g.n_dst());
-    match (conv1d(g), src) {
-        (None, Src::Events(c, r0)) => linalg::csr_weight_grad(c, r0, ga, nd, dw),
-        (None, Src::Hidden(c, r0)) => linalg::csr_weight_grad(c, r0, ga, nd, dw),
+    match (taps, src) {
+        (None, Src::Events(c, r0) | Src::Hidden(c, r0)) => linalg::csr_weight_grad(c, r0, ga, nd, dw),
         (None, Src::Dense(x)) if gemm => linalg::gemm_tn(dw, true, x, ga, rows, ns, nd),
         (None, Src::Dense(x)) => linalg::scan_weight_grad(x, ns, ga, nd, dw),
-        (Some(cv), Src::Events(c, r0)) => linalg::conv_weight_grad_csr(&cv, c, r0, false, ga, dw),
-        (Some(cv), Src::Hidden(c, r0)) => linalg::conv_weight_grad_csr(&cv, c, r0, true, ga, dw),
-        (Some(cv), Src::Dense(x)) => linalg::conv_weight_grad_scan(&cv, x, ga, dw),
+        (Some(tp), Src::Events(c, r0) | Src::Hidden(c, r0)) => linalg::conv_weight_grad_csr(tp, c, r0, ga, dw),
+        (Some(tp), Src::Dense(x)) => linalg::conv_weight_grad_scan(tp, x, ga, dw),
     }
 }
 
@@ -621,6 +633,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let bn = b * n;
         let (before, rest) = ws.layers.split_at_mut(l);
         let lb = &mut rest[0];
+        let [ff_taps, rec_taps] = [ws.taps[l][0].as_ref(), ws.taps[l][1].as_ref()];
         let src = if l == 0 { Src::Events(&ws.input, 0) } else { output_of(&before[l - 1], &geoms[l - 1], rows, dense) };
         let w = &net.params[net.layout.ff[l].clone()];
         let bn_in = b * g.n_input();
@@ -628,7 +641,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         // step into two alternating slots (event path)
         let stepwise = !dense && !opts.keep_input;
         if !stepwise {
-            conn_forward(&g.ff, src, w, &mut lb.a[..t_steps * bn_in], rows, dense, true);
+            conn_forward(&g.ff, ff_taps, src, w, &mut lb.a[..t_steps * bn_in], rows, dense, true);
         }
         let slot = |t: usize| if stepwise { (t % 2) * bn_in } else { t * bn_in };
         // spikes of every step (dense products need them), or of the last two steps only
@@ -656,7 +669,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                     Src::Hidden(c, r0) => Src::Hidden(c, r0 + t * b),
                     Src::Dense(x) => Src::Dense(&x[t * b * n_src..(t + 1) * b * n_src]),
                 };
-                conn_forward(&g.ff, src_t, w, &mut a[slot(t)..slot(t) + bn_in], b, false, true);
+                conn_forward(&g.ff, ff_taps, src_t, w, &mut a[slot(t)..slot(t) + bn_in], b, false, true);
             }
             {
                 let (uh, ut) = u.split_at_mut(off);
@@ -695,7 +708,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
             if let (Some(v), Some(rg)) = (rec, &g.rec) {
                 let src = if dense { Src::Dense(&s[off..off + bn]) } else { Src::Hidden(ev, t * b) };
-                conn_forward(rg, src, v, &mut a[slot(t)..slot(t) + bn_in], b, dense, false);
+                conn_forward(rg, rec_taps, src, v, &mut a[slot(t)..slot(t) + bn_in], b, dense, false);
             }
             // what the next layer sees of this step: the E neurons of a Dale layer, or the pooled spikes
             let st = &s[sslot(t)..sslot(t) + bn];
@@ -721,7 +734,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let len = t_steps * bc;
     let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
     let w = &net.params[net.layout.readout.clone()];
-    conn_forward(&ConnGeom::Dense { n_src: n_last, n_dst: c }, src, w, &mut ws.ra[..len], rows, dense, true);
+    conn_forward(&ConnGeom::Dense { n_src: n_last, n_dst: c }, None, src, w, &mut ws.ra[..len], rows, dense, true);
     let bm = (-spec.dt / spec.readout.tau_mem).exp() as f32;
     let bs = (-spec.dt / spec.readout.tau_syn).exp() as f32;
     let v0 = spec.readout.initial_state;
@@ -883,7 +896,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let ro = ConnGeom::Dense { n_src: n_last, n_dst: c };
         let pooled = geoms[l_last].dense_output();
         let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
-        conn_weight_grad(&ro, src, &ws.rga[..len], &mut ws.grads[net.layout.readout.clone()], rows, dense);
+        conn_weight_grad(&ro, None, src, &ws.rga[..len], &mut ws.grads[net.layout.readout.clone()], rows, dense);
         let w = &net.params[net.layout.readout.clone()];
         let lb = &mut ws.layers[l_last];
         let gout = if pooled { &mut lb.gp[..rows * n_last] } else { &mut lb.gs[..rows * n_last] };
@@ -954,15 +967,15 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let ga = &lb.ga[..t_steps * bn_in];
         if let (Some(r), Some(rg)) = (net.layout.rec[l].clone(), &g.rec) {
             let src = if dense { Src::Dense(&lb.s[..len]) } else { Src::Hidden(&lb.ev, 0) };
-            conn_weight_grad(rg, src, ga, &mut ws.grads[r], rows, dense);
+            conn_weight_grad(rg, ws.taps[l][1].as_ref(), src, ga, &mut ws.grads[r], rows, dense);
         }
         let n_prev = g.input.n();
         let dw = &mut ws.grads[net.layout.ff[l].clone()];
         if l == 0 {
-            conn_weight_grad(&g.ff, Src::Events(&ws.input, 0), ga, dw, rows, dense);
+            conn_weight_grad(&g.ff, ws.taps[l][0].as_ref(), Src::Events(&ws.input, 0), ga, dw, rows, dense);
         } else {
             let pooled = geoms[l - 1].dense_output();
-            conn_weight_grad(&g.ff, output_of(&before[l - 1], &geoms[l - 1], rows, dense), ga, dw, rows, dense);
+            conn_weight_grad(&g.ff, ws.taps[l][0].as_ref(), output_of(&before[l - 1], &geoms[l - 1], rows, dense), ga, dw, rows, dense);
             let w = &net.params[net.layout.ff[l].clone()];
             let pb = &mut before[l - 1];
             let gx = if pooled { &mut pb.gp[..rows * n_prev] } else { &mut pb.gs[..rows * n_prev] };

@@ -159,8 +159,7 @@ impl Conv1d {
     /// position `o` (`o·stride + kk − pad = pos`).
     ///
     /// The valid `o` form a range, `⌈(pos + pad − k + 1)/stride⌉ ..= ⌊(pos + pad)/stride⌋` clipped
-    /// to the output, so only two divisions are needed per event; taps come in descending `kk`.
-    #[inline(always)]
+    /// to the output; taps come in descending `kk`. Used to build [`ConvTaps`].
     fn taps(&self, pos: usize, mut f: impl FnMut(usize, usize)) {
         let q = pos + self.pad;
         let lo = (q + 1).saturating_sub(self.k).div_ceil(self.stride);
@@ -173,33 +172,6 @@ impl Conv1d {
         }
     }
 
-    /// Adds one input event at (`ci`, `pos`) with value `x` to one position-major output row
-    /// `[l_out, c_out]`: a contiguous `c_out`-wide update per tap.
-    #[inline(always)]
-    fn scatter(&self, ci: usize, pos: usize, x: f32, w: &[f32], out: &mut [f32]) {
-        let c_out = self.c_out;
-        self.taps(pos, |kk, o| {
-            let wr = &w[(ci * self.k + kk) * c_out..(ci * self.k + kk + 1) * c_out];
-            let y = &mut out[o * c_out..(o + 1) * c_out];
-            if x == 1.0 {
-                for (y, &wv) in y.iter_mut().zip(wr) {
-                    *y += wv;
-                }
-            } else {
-                axpy(y, x, wr);
-            }
-        });
-    }
-
-    /// Accumulates one input event's weight gradient against one position-major gradient row.
-    #[inline(always)]
-    fn gather_grad(&self, ci: usize, pos: usize, x: f32, g: &[f32], dw: &mut [f32]) {
-        let c_out = self.c_out;
-        self.taps(pos, |kk, o| {
-            axpy(&mut dw[(ci * self.k + kk) * c_out..(ci * self.k + kk + 1) * c_out], x, &g[o * c_out..(o + 1) * c_out]);
-        });
-    }
-
     fn n_src(&self) -> usize {
         self.c_in * self.l_in
     }
@@ -208,53 +180,101 @@ impl Conv1d {
     }
 }
 
-/// Decodes an event unit into (channel, position): channel-major for the data (`c·l_in + pos`),
-/// position-major for hidden groups (`pos·c_in + c`).
-#[inline(always)]
-fn decode(g: &Conv1d, u: usize, pos_major: bool) -> (usize, usize) {
-    if pos_major {
-        (u % g.c_in, u / g.c_in)
-    } else {
-        (u / g.l_in, u % g.l_in)
+/// A convolution with, for every source unit, the weight and output offsets of the taps through
+/// which it reaches the output (built once per workspace), so that event-driven products do no
+/// index arithmetic (divisions) per event. Source units are channel-major for the data
+/// (`c·l_in + pos`) or position-major for hidden groups (`pos·c_in + c`).
+#[derive(Debug, Clone)]
+pub struct ConvTaps {
+    /// Geometry.
+    pub geom: Conv1d,
+    /// Unit `u`'s taps are `taps[start[u]..start[u + 1]]`.
+    start: Vec<u32>,
+    /// (offset of the weight row `w[ci, kk, :]`, offset of the output row `out[o, :]`), in floats.
+    taps: Vec<(u32, u32)>,
+}
+
+impl ConvTaps {
+    /// The tap table of `geom` for position-major (`pos_major`) or channel-major source units.
+    pub fn new(geom: Conv1d, pos_major: bool) -> Self {
+        let n = geom.n_src();
+        let mut start = Vec::with_capacity(n + 1);
+        let mut taps = Vec::new();
+        start.push(0);
+        for u in 0..n {
+            let (ci, pos) = if pos_major { (u % geom.c_in, u / geom.c_in) } else { (u / geom.l_in, u % geom.l_in) };
+            geom.taps(pos, |kk, o| taps.push((((ci * geom.k + kk) * geom.c_out) as u32, (o * geom.c_out) as u32)));
+            start.push(taps.len() as u32);
+        }
+        ConvTaps { geom, start, taps }
+    }
+
+    #[inline(always)]
+    fn of(&self, u: usize) -> &[(u32, u32)] {
+        &self.taps[self.start[u] as usize..self.start[u + 1] as usize]
+    }
+
+    /// Adds one event of unit `u` with value `x` to one position-major output row `[l_out, c_out]`:
+    /// a contiguous `c_out`-wide update per tap.
+    #[inline(always)]
+    fn scatter(&self, u: usize, x: f32, w: &[f32], out: &mut [f32]) {
+        let c = self.geom.c_out;
+        for &(wo, oo) in self.of(u) {
+            let (wr, y) = (&w[wo as usize..wo as usize + c], &mut out[oo as usize..oo as usize + c]);
+            if x == 1.0 {
+                for (y, &wv) in y.iter_mut().zip(wr) {
+                    *y += wv;
+                }
+            } else {
+                axpy(y, x, wr);
+            }
+        }
+    }
+
+    /// Accumulates one event's weight gradient against one position-major gradient row.
+    #[inline(always)]
+    fn gather_grad(&self, u: usize, x: f32, g: &[f32], dw: &mut [f32]) {
+        let c = self.geom.c_out;
+        for &(wo, oo) in self.of(u) {
+            axpy(&mut dw[wo as usize..wo as usize + c], x, &g[oo as usize..oo as usize + c]);
+        }
     }
 }
 
-/// Event-driven convolution `out += conv(x)` from events in CSR rows `row0 ..` (units
-/// position-major if `pos_major`, else channel-major as in the data); `out` rows are position-major
-/// `[l_out, c_out]`.
-pub fn conv_project_csr(g: &Conv1d, x: &Csr, row0: usize, pos_major: bool, w: &[f32], out: &mut [f32]) {
-    for (r, o) in out.chunks_exact_mut(g.n_dst()).enumerate() {
+/// Event-driven convolution `out += conv(x)` from events in CSR rows `row0 ..` (units as the table
+/// was built for); `out` rows are position-major `[l_out, c_out]`.
+pub fn conv_project_csr(t: &ConvTaps, x: &Csr, row0: usize, w: &[f32], out: &mut [f32]) {
+    for (r, o) in out.chunks_exact_mut(t.geom.n_dst()).enumerate() {
         let r = row0 + r;
         for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            let (ci, pos) = decode(g, x.idx[k] as usize, pos_major);
-            g.scatter(ci, pos, x.val[k], w, o);
+            t.scatter(x.idx[k] as usize, x.val[k], w, o);
         }
     }
 }
 
 /// Event-driven convolution `out += conv(x)` from a mostly-zero dense, **position-major**
-/// `x: [rows, l_in, c_in]` (a hidden group); `out` rows are position-major `[l_out, c_out]`.
-pub fn conv_project_scan(g: &Conv1d, x: &[f32], w: &[f32], out: &mut [f32]) {
-    for (xr, o) in x.chunks_exact(g.n_src()).zip(out.chunks_exact_mut(g.n_dst())) {
-        for_each_nonzero(xr, |i, xi| g.scatter(i % g.c_in, i / g.c_in, xi, w, o));
+/// `x: [rows, l_in, c_in]` (a hidden group; `t` built position-major); `out` rows are
+/// position-major `[l_out, c_out]`.
+pub fn conv_project_scan(t: &ConvTaps, x: &[f32], w: &[f32], out: &mut [f32]) {
+    for (xr, o) in x.chunks_exact(t.geom.n_src()).zip(out.chunks_exact_mut(t.geom.n_dst())) {
+        for_each_nonzero(xr, |i, xi| t.scatter(i, xi, w, o));
     }
 }
 
 /// Weight gradient of a convolution from events in CSR rows `row0 ..`: `dw[ci, kk, co] += x · g[o, co]`.
-pub fn conv_weight_grad_csr(g: &Conv1d, x: &Csr, row0: usize, pos_major: bool, grad: &[f32], dw: &mut [f32]) {
-    for (r, gr) in grad.chunks_exact(g.n_dst()).enumerate() {
+pub fn conv_weight_grad_csr(t: &ConvTaps, x: &Csr, row0: usize, grad: &[f32], dw: &mut [f32]) {
+    for (r, gr) in grad.chunks_exact(t.geom.n_dst()).enumerate() {
         let r = row0 + r;
         for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            let (ci, pos) = decode(g, x.idx[k] as usize, pos_major);
-            g.gather_grad(ci, pos, x.val[k], gr, dw);
+            t.gather_grad(x.idx[k] as usize, x.val[k], gr, dw);
         }
     }
 }
 
 /// Weight gradient of a convolution from a mostly-zero dense, position-major `x: [rows, l_in, c_in]`.
-pub fn conv_weight_grad_scan(g: &Conv1d, x: &[f32], grad: &[f32], dw: &mut [f32]) {
-    for (xr, gr) in x.chunks_exact(g.n_src()).zip(grad.chunks_exact(g.n_dst())) {
-        for_each_nonzero(xr, |i, xi| g.gather_grad(i % g.c_in, i / g.c_in, xi, gr, dw));
+pub fn conv_weight_grad_scan(t: &ConvTaps, x: &[f32], grad: &[f32], dw: &mut [f32]) {
+    for (xr, gr) in x.chunks_exact(t.geom.n_src()).zip(grad.chunks_exact(t.geom.n_dst())) {
+        for_each_nonzero(xr, |i, xi| t.gather_grad(i, xi, gr, dw));
     }
 }
 
@@ -354,20 +374,16 @@ pub fn conv_input_grad(g: &Conv1d, grad: &[f32], wt: &[f32], gx: &mut [f32], acc
             pr[front * c_out..(front + l_out) * c_out].copy_from_slice(gr);
             pr[(front + l_out) * c_out..].fill(0.0);
         }
+        if !accumulate {
+            // one fill per block, then every phase adds (per-position copies would be many tiny memcpys)
+            gxb.fill(0.0);
+        }
         let mut w_off = 0;
         for ph in g.phases() {
             let k_len = ph.taps * c_out;
             let span = ph.m_hi - ph.m_lo;
             if ph.taps == 0 || span == 0 {
-                if !accumulate {
-                    // positions of a phase no tap reaches (stride > kernel) get no gradient
-                    for xr in gxb.chunks_exact_mut(ns) {
-                        for m in ph.m_lo..ph.m_hi {
-                            let pos = g.stride * m + ph.phi - g.pad;
-                            xr[pos * c_in..(pos + 1) * c_in].fill(0.0);
-                        }
-                    }
-                }
+                // positions of a phase no tap reaches (stride > kernel) get no gradient
                 continue;
             }
             // output row r·lp + (m − m_lo) reads padded rows r·lp + m + front − taps + 1 ..= r·lp + m + front
@@ -382,13 +398,8 @@ pub fn conv_input_grad(g: &Conv1d, grad: &[f32], wt: &[f32], gx: &mut [f32], acc
                 for m in ph.m_lo..ph.m_hi {
                     let pos = g.stride * m + ph.phi - g.pad;
                     let src = &op[(r * lp + m - ph.m_lo) * c_in..(r * lp + m - ph.m_lo + 1) * c_in];
-                    let x = &mut xr[pos * c_in..(pos + 1) * c_in];
-                    if accumulate {
-                        for (x, &v) in x.iter_mut().zip(src) {
-                            *x += v;
-                        }
-                    } else {
-                        x.copy_from_slice(src);
+                    for (x, &v) in xr[pos * c_in..(pos + 1) * c_in].iter_mut().zip(src) {
+                        *x += v;
                     }
                 }
             }
@@ -475,7 +486,7 @@ mod tests {
         let xr: Vec<f32> = (0..2 * 11 * 2).map(|i| if i % 3 == 0 { 1.0 } else { 0.0 }).collect();
         let wc: Vec<f32> = (0..2 * 4 * 3).map(|i| (i as f32 * 0.7).cos()).collect();
         let mut oc = vec![0.0; 2 * 3 * cg.l_out];
-        conv_project_scan(&cg, &xr, &wc, &mut oc);
+        conv_project_scan(&ConvTaps::new(cg, true), &xr, &wc, &mut oc);
         for r in 0..2 {
             for co in 0..3 {
                 for o in 0..cg.l_out {
