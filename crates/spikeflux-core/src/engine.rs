@@ -417,6 +417,50 @@ fn lif_step(
     }
 }
 
+/// [`lif_step`] for spiking neurons without adaptation, fused with the event extraction: one row
+/// of `n` neurons, 16 at a time (a vectorized block, then a look at its spikes only if it has
+/// any). Calls `on_spike(k)` for each neuron `k` that spikes, in ascending order. Same arithmetic
+/// as [`lif_step`], so the same numbers.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn lif_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, mut on_spike: impl FnMut(usize)) {
+    const K: usize = 16;
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    #[inline(always)]
+    fn one(dm: f32, dm1: f32, ds: f32, up: f32, ap: f32, u: &mut f32, s: &mut f32, i: &mut f32) {
+        let st = if up > 1.0 { 1.0 } else { 0.0 };
+        *u = (dm * up + dm1 * *i) * (1.0 - st);
+        *s = st;
+        *i = ds * *i + ap;
+    }
+    let (upc, _) = up.as_chunks::<K>();
+    let (apc, _) = ap.as_chunks::<K>();
+    let (uc, _) = u.as_chunks_mut::<K>();
+    let (sc, _) = s.as_chunks_mut::<K>();
+    let (ic, _) = ist.as_chunks_mut::<K>();
+    let full = uc.len() * K;
+    for (bi, ((((upb, apb), ub), sb), ib)) in upc.iter().zip(apc).zip(uc.iter_mut()).zip(sc.iter_mut()).zip(ic.iter_mut()).enumerate() {
+        let mut any = false;
+        for k in 0..K {
+            one(dm, dm1, ds, upb[k], apb[k], &mut ub[k], &mut sb[k], &mut ib[k]);
+            any |= upb[k] > 1.0;
+        }
+        if any {
+            for (k, &x) in upb.iter().enumerate() {
+                if x > 1.0 {
+                    on_spike(bi * K + k);
+                }
+            }
+        }
+    }
+    for j in full..u.len() {
+        one(dm, dm1, ds, up[j], ap[j], &mut u[j], &mut s[j], &mut ist[j]);
+        if up[j] > 1.0 {
+            on_spike(j);
+        }
+    }
+}
+
 /// One step of `b` rows of a Dale group of `n` neurons (spec §1.4): `ap` holds each row's
 /// accumulated input as `[exc (n) | inh (n)]`; `ist` carries the excitatory current E and `qst` the
 /// inhibitory current J: `U_t = (β_m U_{t−1} + (1−β_m)(E_{t−1} − J_{t−1}))(1 − S_t)`,
@@ -660,6 +704,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         qst.fill(0.0);
         cnt.fill(0.0);
         let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
+        let fused = opts.mode == SpikeMode::Spiking && d.a == 0.0 && g.dale.is_none();
         for t in 0..t_steps {
             let off = t * bn;
             if stepwise {
@@ -691,16 +736,34 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                         &after[..bn]
                     };
                     let (up, ap) = if t > 0 { (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn]) } else { (zeros, zeros) };
-                    lif_step(up, ap, sp, &mut ut[..bn], cur, ist, qst, d, opts.mode, sur);
+                    if fused {
+                        // spiking, no adaptation: the step and its events in one pass
+                        let rows = up.chunks_exact(n).zip(ap.chunks_exact(n)).zip(ut[..bn].chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
+                        for ((((upr, apr), ur), sr), (ir, cr)) in rows.zip(ist.chunks_exact_mut(n).zip(cnt.chunks_exact_mut(n))) {
+                            lif_row_spiking(upr, apr, ur, sr, ir, d, |k| {
+                                ev.idx.push(k as u32);
+                                ev.val.push(1.0);
+                                cr[k] += 1.0;
+                            });
+                            ev.ptr.push(ev.idx.len() as u32);
+                        }
+                    } else {
+                        lif_step(up, ap, sp, &mut ut[..bn], cur, ist, qst, d, opts.mode, sur);
+                    }
                 }
-                for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
-                    *c += x;
-                }
-                if !smooth {
-                    for row in st[..bn].chunks_exact(n) {
+                if fused && g.dale.is_none() {
+                    // events and counts were taken in the fused step
+                } else if smooth {
+                    for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
+                        *c += x;
+                    }
+                } else {
+                    // the step's spikes as events, counted per sample and neuron on the way
+                    for (row, cr) in st[..bn].chunks_exact(n).zip(cnt.chunks_exact_mut(n)) {
                         linalg::for_each_nonzero(row, |k, x| {
                             ev.idx.push(k as u32);
                             ev.val.push(x);
+                            cr[k] += x;
                         });
                         ev.ptr.push(ev.idx.len() as u32);
                     }
