@@ -201,7 +201,7 @@ type ChannelRun = Vec<(Vec<u32>, u64)>;
 pub fn spikes_batch(clips: &[Clip], seeds: &[u64]) -> Vec<Spikes> {
     assert_eq!(clips.len(), seeds.len(), "one seed per clip");
     const LANES: usize = 4;
-    const _: () = assert!(bm::CHANNELS % LANES == 0);
+    const _: () = assert!(bm::CHANNELS.is_multiple_of(LANES));
     let groups: Vec<Vec<ChannelRun>> = (0..bm::CHANNELS / LANES)
         .into_par_iter()
         .map_init(
