@@ -303,11 +303,13 @@ impl Conv1d {
         })
     }
 
-    /// Zero rows before each sample's gradient in the padded copy, and rows per sample.
+    /// Zero rows before each sample's gradient in the padded copy, and rows per sample. The zero
+    /// rows after one sample's gradient and those before the next one's are shared, so a sample
+    /// needs `max(m_hi, front + l_out)` rows (the last one is followed by `front` more zero rows).
     fn padded_rows(&self) -> (usize, usize) {
         let front = self.phases().map(|p| p.taps.saturating_sub(1 + p.m_lo)).max().unwrap_or(0);
-        let len = self.phases().map(|p| p.m_hi).max().unwrap_or(0).max(self.l_out);
-        (front, front + len)
+        let m_hi = self.phases().map(|p| p.m_hi).max().unwrap_or(0);
+        (front, m_hi.max(front + self.l_out))
     }
 }
 
@@ -318,8 +320,8 @@ pub fn conv_input_grad_weights_len(g: &Conv1d) -> usize {
 
 /// Scratch floats [`conv_input_grad`] needs for geometry `g`.
 pub fn conv_input_grad_scratch(g: &Conv1d) -> usize {
-    let (_, lp) = g.padded_rows();
-    CONV_BLOCK * lp * (g.c_out + g.c_in)
+    let (front, lp) = g.padded_rows();
+    (CONV_BLOCK * lp + front) * g.c_out + CONV_BLOCK * lp * g.c_in
 }
 
 /// Rearranges `w: [c_in, k, c_out]` for [`conv_input_grad`]: per stride phase, the phase's taps in
@@ -355,7 +357,7 @@ pub fn conv_input_grad(g: &Conv1d, grad: &[f32], wt: &[f32], gx: &mut [f32], acc
     let (ns, nd, c_in, c_out, l_out) = (g.n_src(), g.n_dst(), g.c_in, g.c_out, g.l_out);
     let rows = grad.len() / nd;
     let (front, lp) = g.padded_rows();
-    let (gp, op) = scratch.split_at_mut(CONV_BLOCK * lp * c_out);
+    let (gp, op) = scratch.split_at_mut((CONV_BLOCK * lp + front) * c_out);
     let mut r0 = 0;
     while r0 < rows {
         let nb = CONV_BLOCK.min(rows - r0);
@@ -368,12 +370,14 @@ pub fn conv_input_grad(g: &Conv1d, grad: &[f32], wt: &[f32], gx: &mut [f32], acc
             }
             continue;
         }
-        // padded copy: `front` zero rows, the l_out gradient rows, zeros to lp
+        // padded copy: per sample `front` zero rows, the l_out gradient rows, zeros to lp; then
+        // `front` zero rows after the last sample
         for (pr, gr) in gp[..nb * lp * c_out].chunks_exact_mut(lp * c_out).zip(gb.chunks_exact(nd)) {
             pr[..front * c_out].fill(0.0);
             pr[front * c_out..(front + l_out) * c_out].copy_from_slice(gr);
             pr[(front + l_out) * c_out..].fill(0.0);
         }
+        gp[nb * lp * c_out..(nb * lp + front) * c_out].fill(0.0);
         if !accumulate {
             // one fill per block, then every phase adds (per-position copies would be many tiny memcpys)
             gxb.fill(0.0);
@@ -389,7 +393,7 @@ pub fn conv_input_grad(g: &Conv1d, grad: &[f32], wt: &[f32], gx: &mut [f32], acc
             // output row r·lp + (m − m_lo) reads padded rows r·lp + m + front − taps + 1 ..= r·lp + m + front
             let m_rows = (nb - 1) * lp + span;
             let a0 = (ph.m_lo + front + 1 - ph.taps) * c_out;
-            let a = MatRef::from_row_major_slice_with_stride(&gp[a0..nb * lp * c_out], m_rows, k_len, c_out);
+            let a = MatRef::from_row_major_slice_with_stride(&gp[a0..(nb * lp + front) * c_out], m_rows, k_len, c_out);
             let b = MatRef::from_row_major_slice(&wt[w_off..w_off + k_len * c_in], k_len, c_in);
             let dst = MatMut::from_row_major_slice_mut(&mut op[..m_rows * c_in], m_rows, c_in);
             matmul(dst, Accum::Replace, a, b, 1.0f32, Par::Seq);
