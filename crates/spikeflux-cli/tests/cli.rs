@@ -263,8 +263,8 @@ fn paper_shd_configs_print_the_spec_sigma_w_and_train() {
     // the RCSNN at the paper's batch 400 and T = 350 fits in 8 GiB; a limit below that is refused, naming the knob
     let gib: f64 = err.split("estimated activation memory: ").nth(1).unwrap().split(" GiB").next().unwrap().parse().unwrap();
     assert!(gib < 8.0, "RCSNN needs {gib} GiB");
-    let small = write(dir.path(), "rc-small.toml", &std::fs::read_to_string(&rc).unwrap().replace("seed = 1", "seed = 1\nmax_memory_gib = 0.1"));
-    fails_with(&run(dir.path(), &["train", "--config", &small, "--dry-run"]), 2, &["train.batch_size", "n_steps", "0.10 GiB"]);
+    let small = write(dir.path(), "rc-small.toml", &std::fs::read_to_string(&rc).unwrap().replace("seed = 1", "seed = 1\nmax_memory_gib = 0.01"));
+    fails_with(&run(dir.path(), &["train", "--config", &small, "--dry-run"]), 2, &["train.batch_size", "n_steps", "0.01 GiB"]);
     // notebook 04: the exponential FD init prints the spec's λ per connection
     let dale = cfg("shd-dale.toml");
     let out = run(dir.path(), &["train", "--config", &dale, "--dry-run"]);

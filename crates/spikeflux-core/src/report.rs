@@ -18,7 +18,7 @@ use crate::data::SpikeDataset;
 use crate::engine::{self, EngineOptions, Workspace};
 use crate::init::{epsilon, EpsilonMode};
 use crate::network::{ConnectionInit, Network};
-use crate::train::SLICE;
+use crate::train::slice_size;
 
 /// Statistics of one hidden layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,9 +65,10 @@ fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) 
             .collect()
     };
     let (mut free, mut reset) = (new(), new());
-    let mut ws = Workspace::new(&net.spec, net.layout.total, ds.t_steps, SLICE);
+    let slice = slice_size(&net.spec, ds.t_steps);
+    let mut ws = Workspace::new(&net.spec, net.layout.total, ds.t_steps, slice);
     let opts = EngineOptions { keep_input: true, ..Default::default() };
-    for sl in idx.chunks(SLICE) {
+    for sl in idx.chunks(slice) {
         ws.load(ds, sl);
         engine::forward(net, &opts, &mut ws);
         for l in 0..geoms.len() {
