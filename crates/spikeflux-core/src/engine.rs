@@ -418,9 +418,9 @@ fn lif_step(
 }
 
 /// [`lif_step`] for spiking neurons without adaptation, fused with the event extraction: one row
-/// of `n` neurons, 16 at a time (a vectorized block, then a look at its spikes only if it has
-/// any). Calls `on_spike(k)` for each neuron `k` that spikes, in ascending order. Same arithmetic
-/// as [`lif_step`], so the same numbers.
+/// of `n` neurons, 16 at a time (a vectorized block that also yields a bit mask of its spikes).
+/// Calls `on_spike(k)` for each neuron `k` that spikes, in ascending order. Same arithmetic as
+/// [`lif_step`], so the same numbers.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn lif_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, mut on_spike: impl FnMut(usize)) {
@@ -440,17 +440,15 @@ fn lif_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], ist: &m
     let (ic, _) = ist.as_chunks_mut::<K>();
     let full = uc.len() * K;
     for (bi, ((((upb, apb), ub), sb), ib)) in upc.iter().zip(apc).zip(uc.iter_mut()).zip(sc.iter_mut()).zip(ic.iter_mut()).enumerate() {
-        let mut any = false;
+        let mut mask = 0u32;
         for k in 0..K {
             one(dm, dm1, ds, upb[k], apb[k], &mut ub[k], &mut sb[k], &mut ib[k]);
-            any |= upb[k] > 1.0;
+            mask |= u32::from(upb[k] > 1.0) << k;
         }
-        if any {
-            for (k, &x) in upb.iter().enumerate() {
-                if x > 1.0 {
-                    on_spike(bi * K + k);
-                }
-            }
+        // the block's spikes, lowest neuron first, one bit at a time (no branch per neuron)
+        while mask != 0 {
+            on_spike(bi * K + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
         }
     }
     for j in full..u.len() {
