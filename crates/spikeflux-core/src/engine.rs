@@ -208,6 +208,10 @@ pub struct Workspace {
     wt: Vec<f32>,
     /// Tap tables of each hidden layer's feed-forward and recurrent convolutions (`None` if dense).
     taps: Vec<[Option<ConvTaps>; 2]>,
+    /// Those convolutions' weights in the tables' run layout (filled at the start of each forward
+    /// pass), and one run-layout weight gradient (one connection at a time).
+    wr: Vec<[Vec<f32>; 2]>,
+    dwr: Vec<f32>,
 }
 
 impl Workspace {
@@ -266,6 +270,8 @@ impl Workspace {
             zeros: vec![0.0; b_cap * max_n],
             scratch: vec![0.0; scratch],
             wt: vec![0.0; wt],
+            wr: geoms.iter().map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())].map(|n| vec![0.0; n])).collect(),
+            dwr: vec![0.0; geoms.iter().flat_map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).max().unwrap_or(0)],
             taps: tap_tables(&geoms),
         }
     }
@@ -285,7 +291,8 @@ impl Workspace {
             .sum();
         let max_n = geoms.iter().map(|g| g.n_input()).max().unwrap_or(0);
         let (scratch, wt) = conv_scratch(&geoms);
-        layers + 4 * (4 * t * b_cap * spec.n_out + 3 * b_cap * spec.n_out + n_params + b_cap * max_n + scratch + wt)
+        let runs: usize = geoms.iter().flat_map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).sum::<usize>() * 2;
+        layers + 4 * (4 * t * b_cap * spec.n_out + 3 * b_cap * spec.n_out + n_params + b_cap * max_n + scratch + wt + runs)
     }
 
     /// Number of samples currently loaded.
@@ -548,6 +555,11 @@ fn conv_scratch(geoms: &[crate::layer::LayerGeom]) -> (usize, usize) {
     (scratch, wt)
 }
 
+/// Number of weights of a connection if it is a convolution, else 0.
+fn conv_len(g: Option<&ConnGeom>) -> usize {
+    g.and_then(conv1d).map_or(0, |c| c.c_in * c.k * c.c_out)
+}
+
 /// Tap tables of each layer's feed-forward and recurrent convolutions. The first layer reads the
 /// data's channel-major units; every later source (and every recurrent one) is position-major.
 fn tap_tables(geoms: &[crate::layer::LayerGeom]) -> Vec<[Option<ConvTaps>; 2]> {
@@ -603,7 +615,8 @@ fn output_of<'a>(lb: &'a LayerBuf, g: &crate::layer::LayerGeom, rows: usize, den
     }
 }
 
-/// `out += W·src` over `rows` rows (event-driven, or GEMM when `gemm` and the connection is dense);
+/// `out += W·src` over `rows` rows (event-driven, or GEMM when `gemm` and the connection is dense;
+/// a convolution's `w` in its table's run layout);
 /// with `overwrite`, `out = W·src`. Overwriting zeroes blocks of rows right before they are filled,
 /// so the output is touched while it is in cache instead of in a separate pass over memory.
 ///
@@ -630,15 +643,22 @@ fn conn_forward(g: &ConnGeom, taps: Option<&ConvTaps>, src: Src, w: &[f32], out:
     }
 }
 
-/// `dw += ∂W` from the source and `∂A` (`ga: [rows, n_dst]`); `taps` as for [`conn_forward`].
-fn conn_weight_grad(g: &ConnGeom, taps: Option<&ConvTaps>, src: Src, ga: &[f32], dw: &mut [f32], rows: usize, gemm: bool) {
+/// `dw += ∂W` from the source and `∂A` (`ga: [rows, n_dst]`); `taps` as for [`conn_forward`]. A
+/// convolution's gradient is summed in the run layout in `dwr`, then added to `dw`.
+#[allow(clippy::too_many_arguments)]
+fn conn_weight_grad(g: &ConnGeom, taps: Option<&ConvTaps>, src: Src, ga: &[f32], dw: &mut [f32], rows: usize, gemm: bool, dwr: &mut [f32]) {
     let (ns, nd) = (g.n_src(), g.n_dst());
+    let dwr = &mut dwr[..if taps.is_some() { dw.len() } else { 0 }];
+    dwr.fill(0.0);
     match (taps, src) {
         (None, Src::Events(c, r0) | Src::Hidden(c, r0)) => linalg::csr_weight_grad(c, r0, ga, nd, dw),
         (None, Src::Dense(x)) if gemm => linalg::gemm_tn(dw, true, x, ga, rows, ns, nd),
         (None, Src::Dense(x)) => linalg::scan_weight_grad(x, ns, ga, nd, dw),
-        (Some(tp), Src::Events(c, r0) | Src::Hidden(c, r0)) => linalg::conv_weight_grad_csr(tp, c, r0, ga, dw),
-        (Some(tp), Src::Dense(x)) => linalg::conv_weight_grad_scan(tp, x, ga, dw),
+        (Some(tp), Src::Events(c, r0) | Src::Hidden(c, r0)) => linalg::conv_weight_grad_csr(tp, c, r0, ga, dwr),
+        (Some(tp), Src::Dense(x)) => linalg::conv_weight_grad_scan(tp, x, ga, dwr),
+    }
+    if let Some(tp) = taps {
+        tp.add_runs_to(dwr, dw);
     }
 }
 
@@ -677,7 +697,13 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let lb = &mut rest[0];
         let [ff_taps, rec_taps] = [ws.taps[l][0].as_ref(), ws.taps[l][1].as_ref()];
         let src = if l == 0 { Src::Events(&ws.input, 0) } else { output_of(&before[l - 1], &geoms[l - 1], rows, dense) };
-        let w = &net.params[net.layout.ff[l].clone()];
+        // a convolution's weights in its run layout
+        let [wr_ff, wr_rec] = &mut ws.wr[l];
+        let mut w = &net.params[net.layout.ff[l].clone()];
+        if let Some(tp) = ff_taps {
+            tp.to_runs(w, wr_ff);
+            w = wr_ff;
+        }
         let bn_in = b * g.n_input();
         // the feed-forward input of all steps at once (GEMM path, or kept for reports), or step by
         // step into two alternating slots (event path)
@@ -701,7 +727,11 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         ist.fill(0.0);
         qst.fill(0.0);
         cnt.fill(0.0);
-        let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
+        let mut rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
+        if let (Some(tp), Some(v)) = (rec_taps, rec) {
+            tp.to_runs(v, wr_rec);
+            rec = Some(&wr_rec[..]);
+        }
         let fused = opts.mode == SpikeMode::Spiking && d.a == 0.0 && g.dale.is_none();
         for t in 0..t_steps {
             let off = t * bn;
@@ -957,7 +987,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let ro = ConnGeom::Dense { n_src: n_last, n_dst: c };
         let pooled = geoms[l_last].dense_output();
         let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
-        conn_weight_grad(&ro, None, src, &ws.rga[..len], &mut ws.grads[net.layout.readout.clone()], rows, dense);
+        conn_weight_grad(&ro, None, src, &ws.rga[..len], &mut ws.grads[net.layout.readout.clone()], rows, dense, &mut ws.dwr);
         let w = &net.params[net.layout.readout.clone()];
         let lb = &mut ws.layers[l_last];
         let gout = if pooled { &mut lb.gp[..rows * n_last] } else { &mut lb.gs[..rows * n_last] };
@@ -1028,15 +1058,15 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let ga = &lb.ga[..t_steps * bn_in];
         if let (Some(r), Some(rg)) = (net.layout.rec[l].clone(), &g.rec) {
             let src = if dense { Src::Dense(&lb.s[..len]) } else { Src::Hidden(&lb.ev, 0) };
-            conn_weight_grad(rg, ws.taps[l][1].as_ref(), src, ga, &mut ws.grads[r], rows, dense);
+            conn_weight_grad(rg, ws.taps[l][1].as_ref(), src, ga, &mut ws.grads[r], rows, dense, &mut ws.dwr);
         }
         let n_prev = g.input.n();
         let dw = &mut ws.grads[net.layout.ff[l].clone()];
         if l == 0 {
-            conn_weight_grad(&g.ff, ws.taps[l][0].as_ref(), Src::Events(&ws.input, 0), ga, dw, rows, dense);
+            conn_weight_grad(&g.ff, ws.taps[l][0].as_ref(), Src::Events(&ws.input, 0), ga, dw, rows, dense, &mut ws.dwr);
         } else {
             let pooled = geoms[l - 1].dense_output();
-            conn_weight_grad(&g.ff, ws.taps[l][0].as_ref(), output_of(&before[l - 1], &geoms[l - 1], rows, dense), ga, dw, rows, dense);
+            conn_weight_grad(&g.ff, ws.taps[l][0].as_ref(), output_of(&before[l - 1], &geoms[l - 1], rows, dense), ga, dw, rows, dense, &mut ws.dwr);
             let w = &net.params[net.layout.ff[l].clone()];
             let pb = &mut before[l - 1];
             let gx = if pooled { &mut pb.gp[..rows * n_prev] } else { &mut pb.gs[..rows * n_prev] };

@@ -180,69 +180,99 @@ impl Conv1d {
     }
 }
 
-/// A convolution with, for every source unit, the weight and output offsets of the taps through
-/// which it reaches the output (built once per workspace), so that event-driven products do no
-/// index arithmetic (divisions) per event. Source units are channel-major for the data
-/// (`c·l_in + pos`) or position-major for hidden groups (`pos·c_in + c`).
+/// A convolution with, for every source unit, the one contiguous **run** of weights it adds to one
+/// contiguous range of output positions (built once per workspace), so an event-driven product is a
+/// single vector add per event, with no index arithmetic.
+///
+/// A unit at input position `pos` reaches outputs `o = lo..=hi` through taps `kk = pos + pad − o·stride`,
+/// which share the phase `kk mod stride`. In the *run layout* `wr[ci][phase][j'][co]` the taps of
+/// one phase are stored in descending order (`kk = phase + stride·(J − 1 − j')`, `J` taps in the
+/// phase), so a unit's taps for ascending `o` are consecutive rows: its run is `(hi − lo + 1)·c_out`
+/// floats of `wr`, added to the same number of floats of the position-major output row from
+/// `lo·c_out` on. Source units are channel-major for the data (`c·l_in + pos`) or position-major for
+/// hidden groups (`pos·c_in + c`).
 #[derive(Debug, Clone)]
 pub struct ConvTaps {
     /// Geometry.
     pub geom: Conv1d,
-    /// Unit `u`'s taps are `taps[start[u]..start[u + 1]]`.
-    start: Vec<u32>,
-    /// (offset of the weight row `w[ci, kk, :]`, offset of the output row `out[o, :]`), in floats.
-    taps: Vec<(u32, u32)>,
+    /// Per unit: (offset of its run in `wr`, offset in the output row, run length), in floats.
+    runs: Vec<(u32, u32, u32)>,
+    /// Per weight `w[ci, kk, co]` in the usual layout (index `(ci·k + kk)·c_out + co`): its row in
+    /// the run layout, `(ci·k + kk) ↦ row` (times `c_out` for the offset).
+    row_of: Vec<u32>,
 }
 
 impl ConvTaps {
-    /// The tap table of `geom` for position-major (`pos_major`) or channel-major source units.
+    /// The run table of `geom` for position-major (`pos_major`) or channel-major source units.
     pub fn new(geom: Conv1d, pos_major: bool) -> Self {
-        let n = geom.n_src();
-        let mut start = Vec::with_capacity(n + 1);
-        let mut taps = Vec::new();
-        start.push(0);
-        for u in 0..n {
-            let (ci, pos) = if pos_major { (u % geom.c_in, u / geom.c_in) } else { (u / geom.l_in, u % geom.l_in) };
-            geom.taps(pos, |kk, o| taps.push((((ci * geom.k + kk) * geom.c_out) as u32, (o * geom.c_out) as u32)));
-            start.push(taps.len() as u32);
+        let (k, s, c_out) = (geom.k, geom.stride, geom.c_out);
+        // taps per phase and the first row of each phase within a channel's k rows
+        let taps = |phi: usize| if phi < k { (k - phi).div_ceil(s) } else { 0 };
+        let mut phase_start = vec![0usize; s + 1];
+        for phi in 0..s {
+            phase_start[phi + 1] = phase_start[phi] + taps(phi);
         }
-        ConvTaps { geom, start, taps }
-    }
-
-    #[inline(always)]
-    fn of(&self, u: usize) -> &[(u32, u32)] {
-        &self.taps[self.start[u] as usize..self.start[u + 1] as usize]
-    }
-
-    /// Adds one event of unit `u` with value `x` to one position-major output row `[l_out, c_out]`:
-    /// a contiguous `c_out`-wide update per tap.
-    #[inline(always)]
-    fn scatter(&self, u: usize, x: f32, w: &[f32], out: &mut [f32]) {
-        let c = self.geom.c_out;
-        for &(wo, oo) in self.of(u) {
-            let (wr, y) = (&w[wo as usize..wo as usize + c], &mut out[oo as usize..oo as usize + c]);
-            if x == 1.0 {
-                for (y, &wv) in y.iter_mut().zip(wr) {
-                    *y += wv;
+        let row = |ci: usize, kk: usize| ci * k + phase_start[kk % s] + taps(kk % s) - 1 - kk / s;
+        let row_of = (0..geom.c_in * k).map(|r| row(r / k, r % k) as u32).collect();
+        let runs = (0..geom.n_src())
+            .map(|u| {
+                let (ci, pos) = if pos_major { (u % geom.c_in, u / geom.c_in) } else { (u / geom.l_in, u % geom.l_in) };
+                let (mut first, mut n) = (None, 0);
+                geom.taps(pos, |kk, o| {
+                    first.get_or_insert((kk, o));
+                    n += 1;
+                });
+                match first {
+                    Some((kk, o)) => ((row(ci, kk) * c_out) as u32, (o * c_out) as u32, (n * c_out) as u32),
+                    None => (0, 0, 0),
                 }
-            } else {
-                axpy(y, x, wr);
+            })
+            .collect();
+        ConvTaps { geom, runs, row_of }
+    }
+
+    /// Copies weights `w: [c_in, k, c_out]` into the run layout `wr` (same length).
+    pub fn to_runs(&self, w: &[f32], wr: &mut [f32]) {
+        let c = self.geom.c_out;
+        for (r, &to) in self.row_of.iter().enumerate() {
+            wr[to as usize * c..(to as usize + 1) * c].copy_from_slice(&w[r * c..(r + 1) * c]);
+        }
+    }
+
+    /// Adds a gradient `dwr` in the run layout to `dw: [c_in, k, c_out]`.
+    pub fn add_runs_to(&self, dwr: &[f32], dw: &mut [f32]) {
+        let c = self.geom.c_out;
+        for (r, &from) in self.row_of.iter().enumerate() {
+            for (d, &g) in dw[r * c..(r + 1) * c].iter_mut().zip(&dwr[from as usize * c..(from as usize + 1) * c]) {
+                *d += g;
             }
         }
     }
 
-    /// Accumulates one event's weight gradient against one position-major gradient row.
+    /// Adds one event of unit `u` with value `x` to one position-major output row `[l_out, c_out]`.
     #[inline(always)]
-    fn gather_grad(&self, u: usize, x: f32, g: &[f32], dw: &mut [f32]) {
-        let c = self.geom.c_out;
-        for &(wo, oo) in self.of(u) {
-            axpy(&mut dw[wo as usize..wo as usize + c], x, &g[oo as usize..oo as usize + c]);
+    fn scatter(&self, u: usize, x: f32, wr: &[f32], out: &mut [f32]) {
+        let (wo, oo, len) = self.runs[u];
+        let (w, y) = (&wr[wo as usize..(wo + len) as usize], &mut out[oo as usize..(oo + len) as usize]);
+        if x == 1.0 {
+            for (y, &wv) in y.iter_mut().zip(w) {
+                *y += wv;
+            }
+        } else {
+            axpy(y, x, w);
         }
+    }
+
+    /// Accumulates one event's weight gradient (run layout) against one position-major gradient row.
+    #[inline(always)]
+    fn gather_grad(&self, u: usize, x: f32, g: &[f32], dwr: &mut [f32]) {
+        let (wo, oo, len) = self.runs[u];
+        axpy(&mut dwr[wo as usize..(wo + len) as usize], x, &g[oo as usize..(oo + len) as usize]);
     }
 }
 
 /// Event-driven convolution `out += conv(x)` from events in CSR rows `row0 ..` (units as the table
-/// was built for); `out` rows are position-major `[l_out, c_out]`.
+/// was built for; weights `w` in its run layout); `out` rows are position-major `[l_out, c_out]`.
 pub fn conv_project_csr(t: &ConvTaps, x: &Csr, row0: usize, w: &[f32], out: &mut [f32]) {
     for (r, o) in out.chunks_exact_mut(t.geom.n_dst()).enumerate() {
         let r = row0 + r;
@@ -253,15 +283,16 @@ pub fn conv_project_csr(t: &ConvTaps, x: &Csr, row0: usize, w: &[f32], out: &mut
 }
 
 /// Event-driven convolution `out += conv(x)` from a mostly-zero dense, **position-major**
-/// `x: [rows, l_in, c_in]` (a hidden group; `t` built position-major); `out` rows are
-/// position-major `[l_out, c_out]`.
+/// `x: [rows, l_in, c_in]` (a hidden group; `t` built position-major; `w` in its run layout);
+/// `out` rows are position-major `[l_out, c_out]`.
 pub fn conv_project_scan(t: &ConvTaps, x: &[f32], w: &[f32], out: &mut [f32]) {
     for (xr, o) in x.chunks_exact(t.geom.n_src()).zip(out.chunks_exact_mut(t.geom.n_dst())) {
         for_each_nonzero(xr, |i, xi| t.scatter(i, xi, w, o));
     }
 }
 
-/// Weight gradient of a convolution from events in CSR rows `row0 ..`: `dw[ci, kk, co] += x · g[o, co]`.
+/// Weight gradient of a convolution from events in CSR rows `row0 ..`: `dw[ci, kk, co] += x · g[o, co]`,
+/// with `dw` in the table's run layout ([`ConvTaps::add_runs_to`] converts it).
 pub fn conv_weight_grad_csr(t: &ConvTaps, x: &Csr, row0: usize, grad: &[f32], dw: &mut [f32]) {
     for (r, gr) in grad.chunks_exact(t.geom.n_dst()).enumerate() {
         let r = row0 + r;
@@ -271,7 +302,8 @@ pub fn conv_weight_grad_csr(t: &ConvTaps, x: &Csr, row0: usize, grad: &[f32], dw
     }
 }
 
-/// Weight gradient of a convolution from a mostly-zero dense, position-major `x: [rows, l_in, c_in]`.
+/// Weight gradient of a convolution from a mostly-zero dense, position-major `x: [rows, l_in, c_in]`
+/// (`dw` in the run layout).
 pub fn conv_weight_grad_scan(t: &ConvTaps, x: &[f32], grad: &[f32], dw: &mut [f32]) {
     for (xr, gr) in x.chunks_exact(t.geom.n_src()).zip(grad.chunks_exact(t.geom.n_dst())) {
         for_each_nonzero(xr, |i, xi| t.gather_grad(i, xi, gr, dw));
@@ -490,7 +522,10 @@ mod tests {
         let xr: Vec<f32> = (0..2 * 11 * 2).map(|i| if i % 3 == 0 { 1.0 } else { 0.0 }).collect();
         let wc: Vec<f32> = (0..2 * 4 * 3).map(|i| (i as f32 * 0.7).cos()).collect();
         let mut oc = vec![0.0; 2 * 3 * cg.l_out];
-        conv_project_scan(&ConvTaps::new(cg, true), &xr, &wc, &mut oc);
+        let tc = ConvTaps::new(cg, true);
+        let mut wr = vec![0.0; wc.len()];
+        tc.to_runs(&wc, &mut wr);
+        conv_project_scan(&tc, &xr, &wr, &mut oc);
         for r in 0..2 {
             for co in 0..3 {
                 for o in 0..cg.l_out {
@@ -504,6 +539,28 @@ mod tests {
                         }
                     }
                     assert!((oc[r * 3 * cg.l_out + o * 3 + co] - acc).abs() < 1e-5);
+                }
+            }
+        }
+        // the weight gradient, summed in the run layout and added back, against the definition
+        let gc: Vec<f32> = (0..2 * 3 * cg.l_out).map(|i| (i as f32 * 0.29).sin()).collect();
+        let mut dwr = vec![0.0; wc.len()];
+        conv_weight_grad_scan(&tc, &xr, &gc, &mut dwr);
+        let mut dw = vec![0.5; wc.len()];
+        tc.add_runs_to(&dwr, &mut dw);
+        for ci in 0..2 {
+            for kk in 0..4 {
+                for co in 0..3 {
+                    let mut acc = 0.5;
+                    for r in 0..2 {
+                        for o in 0..cg.l_out {
+                            let p = (o * 3 + kk) as isize - 2;
+                            if (0..11).contains(&p) {
+                                acc += xr[r * 22 + p as usize * 2 + ci] * gc[r * 3 * cg.l_out + o * 3 + co];
+                            }
+                        }
+                    }
+                    assert!((dw[(ci * 4 + kk) * 3 + co] - acc).abs() < 1e-5, "dw[{ci},{kk},{co}]");
                 }
             }
         }
