@@ -1013,12 +1013,9 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
         }
         let bn_in = b * g.n_input();
-        // regularizer gradient, the same for every step
-        for t in 0..t_steps {
-            for (gv, dc) in lb.gs[t * bn..(t + 1) * bn].iter_mut().zip(&lb.dcnt[..bn]) {
-                *gv += dc;
-            }
-        }
+        // the regularizer gradient is the same for every step (added in the time loop, where ∂S_t is
+        // in cache; skipped when no count exceeds its bound)
+        let reg = lb.dcnt[..bn].iter().any(|&x| x != 0.0);
         let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
         let (cgu, cgi, cgq, cgs) = (&mut lb.c_gu[..bn], &mut lb.c_gi[..bn], &mut lb.c_gq[..bn], &mut lb.c_gs[..bn]);
         cgu.fill(0.0);
@@ -1040,6 +1037,11 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 }
             } else {
                 ga_t.copy_from_slice(cgi);
+            }
+            if reg {
+                for (gv, dc) in lb.gs[off..off + bn].iter_mut().zip(&lb.dcnt[..bn]) {
+                    *gv += dc;
+                }
             }
             if let (Some(v), Some(rg)) = (rec, &g.rec) {
                 conn_input_grad(rg, &lb.ga[t * bn_in..(t + 1) * bn_in], v, &ws.wt, &mut lb.gs[off..off + bn], b, true, &mut ws.scratch);
