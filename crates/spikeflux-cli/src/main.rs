@@ -671,14 +671,15 @@ fn init_report(config: Option<PathBuf>, samples: usize, out: PathBuf, threads: O
     let mut weights: Vec<plots::HistPanel> = Vec::new();
     let mut entry = inits.iter();
     for t in net.layout.tensors(&net.spec) {
-        let layer = t.name.strip_prefix("hidden.").and_then(|r| r.split('.').next()).and_then(|l| l.parse::<usize>().ok());
-        if let Some(blocks) = layer.and_then(|l| net.dale_blocks(l)) {
-            if t.name.ends_with(".ff.weight") {
-                for (name, values) in blocks {
-                    let c = inits.iter().find(|c| c.name.contains(&format!(".{name} "))).or(inits.iter().find(|c| c.name.contains(&format!(".{name}"))));
-                    let title = match c {
+        // a Dale layer's tensors hold its six connections as blocks: one panel per connection, at
+        // the layer's feed-forward tensor
+        let layer = (0..net.layout.geoms.len()).find(|&l| net.layout.ff[l] == t.range || net.layout.rec[l].as_ref() == Some(&t.range));
+        if let Some((l, blocks)) = layer.and_then(|l| Some((l, net.dale_blocks(l)?))) {
+            if net.layout.ff[l] == t.range {
+                for (conn, values) in blocks {
+                    let title = match inits.iter().find(|c| c.layer == Some(l) && c.dale == Some(conn)) {
                         Some(c) => format!("{} mean {:.4}", c.name, c.mean),
-                        None => format!("hidden.{}.{name}", layer.unwrap_or(0)),
+                        None => format!("hidden.{l}.{}", conn.name()),
                     };
                     weights.push((title, "weight".to_string(), values, vec![]));
                 }

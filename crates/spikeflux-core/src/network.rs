@@ -362,11 +362,47 @@ pub struct InitSpec {
     pub dale: DaleInit,
 }
 
+/// One of a Dale layer's six connections (spec §1.4), named source → target population: X the
+/// layer's input, E and I its excitatory and inhibitory neurons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaleConn {
+    /// Input → E.
+    XE,
+    /// Input → I.
+    XI,
+    /// I → I.
+    II,
+    /// I → E.
+    IE,
+    /// E → I (recurrent layers).
+    EI,
+    /// E → E (recurrent layers).
+    EE,
+}
+
+impl DaleConn {
+    /// The name stork gives the connection.
+    pub fn name(self) -> &'static str {
+        match self {
+            DaleConn::XE => "XE",
+            DaleConn::XI => "XI",
+            DaleConn::II => "II",
+            DaleConn::IE => "IE",
+            DaleConn::EI => "EI",
+            DaleConn::EE => "EE",
+        }
+    }
+}
+
 /// The standard deviation (and mean) chosen for one connection, for reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionInit {
-    /// Checkpoint name of the connection.
+    /// Checkpoint name of the connection (a Dale connection: its layer, kind and init parameter).
     pub name: String,
+    /// The hidden layer the connection feeds (`None`: the readout).
+    pub layer: Option<usize>,
+    /// Which of a Dale layer's six connections it is (`None` for other layers).
+    pub dale: Option<DaleConn>,
     /// Fan-in.
     pub fan_in: usize,
     /// Weight mean.
@@ -435,9 +471,9 @@ impl Network {
         }
     }
 
-    /// The weights of Dale layer `l`'s six connections, `(name, values)` in stork's order XE, XI, II,
-    /// IE, EI, EE (EI, EE only if recurrent); `None` for other layers.
-    pub fn dale_blocks(&self, l: usize) -> Option<Vec<(&'static str, Vec<f32>)>> {
+    /// The weights of Dale layer `l`'s six connections, `(connection, values)` in stork's order XE,
+    /// XI, II, IE, EI, EE (EI, EE only if recurrent); `None` for other layers.
+    pub fn dale_blocks(&self, l: usize) -> Option<Vec<(DaleConn, Vec<f32>)>> {
         let g = &self.layout.geoms[l];
         let ne = g.dale?;
         let n = g.n();
@@ -448,14 +484,14 @@ impl Network {
         };
         let n_in = ff.len() / (2 * n);
         let mut v = vec![
-            ("XE", cols(ff, 0..n_in, 0..ne)),
-            ("XI", cols(ff, 0..n_in, ne..n)),
-            ("II", cols(rec, ne..n, n + ne..2 * n)),
-            ("IE", cols(rec, ne..n, n..n + ne)),
+            (DaleConn::XE, cols(ff, 0..n_in, 0..ne)),
+            (DaleConn::XI, cols(ff, 0..n_in, ne..n)),
+            (DaleConn::II, cols(rec, ne..n, n + ne..2 * n)),
+            (DaleConn::IE, cols(rec, ne..n, n..n + ne)),
         ];
         if self.spec.hidden[l].recurrent {
-            v.push(("EI", cols(rec, 0..ne, ne..n)));
-            v.push(("EE", cols(rec, 0..ne, 0..ne)));
+            v.push((DaleConn::EI, cols(rec, 0..ne, ne..n)));
+            v.push((DaleConn::EE, cols(rec, 0..ne, 0..ne)));
         }
         Some(v)
     }
@@ -510,22 +546,23 @@ impl Network {
         }
         self.constrain();
         let mut report = Vec::new();
-        let conns: [(&str, usize, f64, bool); 6] = [
-            ("XE", n_in, params.ff, true),
-            ("XI", n_in, params.ff, true),
-            ("II", ni, params.inh, true),
-            ("IE", ni, params.inh, true),
-            ("EI", ne, params.rec, h.recurrent),
-            ("EE", ne, params.rec, h.recurrent),
+        let conns: [(DaleConn, usize, f64, bool); 6] = [
+            (DaleConn::XE, n_in, params.ff, true),
+            (DaleConn::XI, n_in, params.ff, true),
+            (DaleConn::II, ni, params.inh, true),
+            (DaleConn::IE, ni, params.inh, true),
+            (DaleConn::EI, ne, params.rec, h.recurrent),
+            (DaleConn::EE, ne, params.rec, h.recurrent),
         ];
         let what = match kind {
             DaleInit::Exponential => "λ",
             DaleInit::LogNormal => "μ",
         };
-        for (name, fan_in, p, present) in conns {
+        for (conn, fan_in, p, present) in conns {
             if present {
                 let (mean, std) = moments(p);
-                report.push(ConnectionInit { name: format!("hidden.{l}.{name} ({what} = {p:.6})"), fan_in, mean, std });
+                let name = format!("hidden.{l}.{} ({what} = {p:.6})", conn.name());
+                report.push(ConnectionInit { name, layer: Some(l), dale: Some(conn), fan_in, mean, std });
             }
         }
         Ok(report)
@@ -597,7 +634,7 @@ impl Network {
                 } else {
                     init::fill_normal(w, init::NormalMoments { mean, std }, &mut rng);
                 }
-                report.push(ConnectionInit { name: name_of(&c.0), fan_in: c.1, mean, std });
+                report.push(ConnectionInit { name: name_of(&c.0), layer: Some(l), dale: None, fan_in: c.1, mean, std });
             }
         }
         let n_last = spec.last_hidden();
@@ -619,7 +656,7 @@ impl Network {
         } else {
             init::fill_normal(&mut self.params[r.clone()], init::NormalMoments { mean, std }, &mut rng);
         }
-        report.push(ConnectionInit { name: name_of(&r), fan_in: n_last, mean, std });
+        report.push(ConnectionInit { name: name_of(&r), layer: None, dale: None, fan_in: n_last, mean, std });
         self.constrain();
         Ok(report)
     }

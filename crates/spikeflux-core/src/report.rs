@@ -17,7 +17,7 @@
 use crate::data::SpikeDataset;
 use crate::engine::{self, EngineOptions, Workspace};
 use crate::init::{epsilon, EpsilonMode};
-use crate::network::{ConnectionInit, Network};
+use crate::network::{ConnectionInit, DaleConn, Network};
 use crate::train::slice_size;
 
 /// Statistics of one hidden layer.
@@ -61,7 +61,7 @@ fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) 
     let new = || -> Vec<Acc> {
         geoms
             .iter()
-            .map(|g| Acc { sum: 0.0, sq: 0.0, n: 0.0, spikes: 0.0, spikes_inh: 0.0, per_neuron: vec![0.0; g.dale.unwrap_or(g.n())], sample: Vec::new() })
+            .map(|g| Acc { sum: 0.0, sq: 0.0, n: 0.0, spikes: 0.0, spikes_inh: 0.0, per_neuron: vec![0.0; g.n_output_neurons()], sample: Vec::new() })
             .collect()
     };
     let (mut free, mut reset) = (new(), new());
@@ -74,7 +74,7 @@ fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) 
         for l in 0..geoms.len() {
             let n = geoms[l].n();
             // reported neurons per row: all, or a Dale layer's E population; input row width
-            let ne = geoms[l].dale.unwrap_or(n);
+            let ne = geoms[l].n_output_neurons();
             let w = geoms[l].n_input();
             let b = sl.len();
             let h = &net.spec.hidden[l];
@@ -158,29 +158,22 @@ pub fn init_report(
         let h = &net.spec.hidden[l];
         let e = epsilon(h.lif.tau_mem, h.lif.tau_syn, net.spec.dt, eps_mode);
         let e_inh = epsilon(h.lif.tau_mem, h.dale.map_or(h.lif.tau_syn, |d| d.tau_inh), net.spec.dt, eps_mode);
-        let reported = |g: &crate::layer::LayerGeom| g.dale.unwrap_or(g.n());
         let rate = |a: &Acc, n: usize| a.spikes / (n as f64 * dur);
-        let pre = if l == 0 { input_rate } else { rate(&reset[l - 1], reported(&net.layout.geoms[l - 1])) };
-        let own = rate(&reset[l], reported(g));
-        let inh_rate = reset[l].spikes_inh / ((g.n() - reported(g)).max(1) as f64 * dur);
+        let pre = if l == 0 { input_rate } else { rate(&reset[l - 1], net.layout.geoms[l - 1].n_output_neurons()) };
+        let own = rate(&reset[l], g.n_output_neurons());
+        let inh_rate = reset[l].spikes_inh / ((g.n() - g.n_output_neurons()).max(1) as f64 * dur);
         // afferents of the reported population with their rate and sign: (init entry, which rate, ε, sign)
-        let n_conns = match g.dale {
-            Some(_) => inits[k..].iter().take_while(|c| c.name.starts_with(&format!("hidden.{l}."))).count(),
-            None => 1 + g.rec.is_some() as usize,
-        };
+        let n_conns = inits[k..].iter().take_while(|c| c.layer == Some(l)).count();
         let conns: Vec<&ConnectionInit> = inits[k..k + n_conns].iter().collect();
         k += n_conns;
         let terms: Vec<(&ConnectionInit, usize, f64, f64)> = match g.dale {
             Some(_) => conns
                 .iter()
-                .filter_map(|c| {
-                    let tag = c.name.split('.').nth(2).unwrap_or("").split(' ').next().unwrap_or("");
-                    match tag {
-                        "XE" => Some((*c, 0, e.bar, 1.0)),
-                        "EE" => Some((*c, 1, e.bar, 1.0)),
-                        "IE" => Some((*c, 2, e_inh.bar, -1.0)),
-                        _ => None,
-                    }
+                .filter_map(|c| match c.dale {
+                    Some(DaleConn::XE) => Some((*c, 0, e.bar, 1.0)),
+                    Some(DaleConn::EE) => Some((*c, 1, e.bar, 1.0)),
+                    Some(DaleConn::IE) => Some((*c, 2, e_inh.bar, -1.0)),
+                    _ => None,
                 })
                 .collect(),
             None => conns.iter().enumerate().map(|(i, c)| (*c, i.min(1), e.bar, 1.0)).collect(),
@@ -196,7 +189,7 @@ pub fn init_report(
             (m, v.sqrt())
         };
         let nu_l = assumed_nu.get(l).copied().unwrap_or(assumed_nu[assumed_nu.len() - 1]);
-        let silent = reset[l].per_neuron.iter().filter(|&&c| c == 0.0).count() as f64 / reported(g) as f64;
+        let silent = reset[l].per_neuron.iter().filter(|&&c| c == 0.0).count() as f64 / g.n_output_neurons() as f64;
         out.push(LayerReport {
             layer: l + 1,
             predicted: theory(&[nu_l, nu_l, nu_l]),
