@@ -377,7 +377,9 @@ impl Workspace {
 
 /// One LIF step for `b·n` neurons: from the previous membrane `up`, accumulated input `ap` and
 /// spikes `sp` (zeros at t = 0) and the carried current `ist` / adaptation `qst`, writes the new
-/// membrane `u` and spikes `s` and advances `ist`, `qst` (module doc for the equations).
+/// membrane `u` and spikes `s` and advances `ist`, `qst` (module doc for the equations). Used for
+/// the smooth and no-reset modes and adaptive neurons; spiking neurons without adaptation take
+/// [`lif_row_spiking`].
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn lif_step(
@@ -395,15 +397,6 @@ fn lif_step(
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
     let smooth = mode == SpikeMode::Smooth;
     let reset = mode == SpikeMode::Spiking;
-    if reset && d.a == 0.0 {
-        for ((((u, s), i), &up), &ap) in u.iter_mut().zip(s.iter_mut()).zip(ist.iter_mut()).zip(up).zip(ap) {
-            let st = if up > 1.0 { 1.0 } else { 0.0 };
-            *u = (dm * up + dm1 * *i) * (1.0 - st);
-            *s = st;
-            *i = ds * *i + ap;
-        }
-        return;
-    }
     for j in 0..u.len() {
         let (u_prev, i_prev, q_prev) = (up[j], ist[j], qst[j]);
         let st = if smooth {
@@ -424,10 +417,10 @@ fn lif_step(
     }
 }
 
-/// [`lif_step`] for spiking neurons without adaptation, fused with the event extraction: one row
-/// of `n` neurons, 16 at a time (a vectorized block that also yields a bit mask of its spikes).
-/// Calls `on_spike(k)` for each neuron `k` that spikes, in ascending order. Same arithmetic as
-/// [`lif_step`], so the same numbers.
+/// The LIF step of spiking neurons without adaptation ([`lif_step`]'s equations with `a = 0` and
+/// the reset), fused with the event extraction: one row of `n` neurons, 16 at a time (a vectorized
+/// block that also yields a bit mask of its spikes). Calls `on_spike(k)` for each neuron `k` that
+/// spikes, in ascending order.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn lif_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, mut on_spike: impl FnMut(usize)) {
@@ -779,7 +772,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                         lif_step(up, ap, sp, &mut ut[..bn], cur, ist, qst, d, opts.mode, sur);
                     }
                 }
-                if fused && g.dale.is_none() {
+                if fused {
                     // events and counts were taken in the fused step
                 } else if smooth {
                     for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
@@ -814,7 +807,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
         }
         // the layer's output neurons (a Dale layer's E population)
-        let n_out = g.dale.unwrap_or(n);
+        let n_out = g.n_output_neurons();
         spikes[l] = cnt.chunks_exact(n).map(|row| row[..n_out].iter().map(|&c| c as f64).sum::<f64>()).sum();
     }
     // readout, from the flattened (pooled) last layer

@@ -165,6 +165,11 @@ impl LayerGeom {
     pub fn n(&self) -> usize {
         self.group.n()
     }
+    /// Neurons whose spikes the layer passes on, before any pooling: all, or a Dale layer's E
+    /// population (the first `dale` neurons of each row).
+    pub fn n_output_neurons(&self) -> usize {
+        self.dale.unwrap_or(self.n())
+    }
     /// Shape of the output seen by the next layer (after pooling).
     pub fn output(&self) -> Shape {
         match self.dale {

@@ -206,13 +206,10 @@ impl ConvTaps {
     /// The run table of `geom` for position-major (`pos_major`) or channel-major source units.
     pub fn new(geom: Conv1d, pos_major: bool) -> Self {
         let (k, s, c_out) = (geom.k, geom.stride, geom.c_out);
-        // taps per phase and the first row of each phase within a channel's k rows
-        let taps = |phi: usize| if phi < k { (k - phi).div_ceil(s) } else { 0 };
-        let mut phase_start = vec![0usize; s + 1];
-        for phi in 0..s {
-            phase_start[phi + 1] = phase_start[phi] + taps(phi);
-        }
-        let row = |ci: usize, kk: usize| ci * k + phase_start[kk % s] + taps(kk % s) - 1 - kk / s;
+        // each phase's taps and its first row within a channel's k rows
+        let taps: Vec<usize> = geom.phases().map(|p| p.taps).collect();
+        let start: Vec<usize> = taps.iter().scan(0, |acc, &t| Some(std::mem::replace(acc, *acc + t))).collect();
+        let row = |ci: usize, kk: usize| ci * k + start[kk % s] + taps[kk % s] - 1 - kk / s;
         let row_of = (0..geom.c_in * k).map(|r| row(r / k, r % k) as u32).collect();
         let runs = (0..geom.n_src())
             .map(|u| {

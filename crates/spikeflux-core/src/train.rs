@@ -2,10 +2,10 @@
 //! per-epoch metrics (spec §4.0).
 //!
 //! A mini-batch is cut into slices of [`slice_size`] samples, a size fixed by the network and the
-//! number of steps, not by the thread count; threads run whole slices through the time loop (forward, loss, backward) in a
-//! workspace taken from a [`SlicePool`], and the slice gradients are summed in slice order, so results
-//! are bitwise identical for any number of threads while activation memory grows with the thread
-//! count, not the batch size.
+//! number of steps, not by the thread count; threads run whole slices through the time loop
+//! (forward, loss, backward) in a workspace taken from a [`SlicePool`], and the slice gradients are
+//! summed in slice order, so results are bitwise identical for any number of threads while
+//! activation memory grows with the thread count, not the batch size.
 //!
 //! Metrics are **per-sample means** over the whole set (loss = cross-entropy + regularizer loss,
 //! accuracy = correct / samples). stork reports the unweighted mean of per-batch means, which differs
@@ -84,7 +84,7 @@ impl Acc {
                 .geoms
                 .iter()
                 .zip(&self.stats.spikes)
-                .map(|(g, s)| s / (n * g.dale.unwrap_or(g.n()) as f64 * dur))
+                .map(|(g, s)| s / (n * g.n_output_neurons() as f64 * dur))
                 .collect(),
             samples: self.stats.samples,
         }
