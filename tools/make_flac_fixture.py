@@ -8,7 +8,7 @@ import pathlib
 import soundfile as sf
 
 root = pathlib.Path(__file__).resolve().parents[1]
-src = root.parent / "shared/data/fsdd/recordings/0_george_0.wav"
+src = root / "crates/spikeflux-cochlea/tests/fixtures/fsdd/0_george_0.wav"
 dst = root / "crates/spikeflux-cochlea/tests/fixtures/0_george_0.flac"
 data, sr = sf.read(src, dtype="int16")
 sf.write(dst, data, sr, subtype="PCM_16", format="FLAC")

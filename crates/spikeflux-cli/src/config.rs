@@ -66,7 +66,8 @@ pub struct FashionMnistConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DigitsConfig {
-    pub file: PathBuf,
+    /// The CSV; `None`: the copy embedded in spikeflux.
+    pub file: Option<PathBuf>,
     #[serde(default = "default_img_steps")]
     pub n_steps: usize,
     #[serde(default = "default_thr")]
@@ -710,7 +711,11 @@ impl RunConfig {
         }
         if let Some(f) = &self.data.digits {
             let c = code(f.n_steps, f.threshold, f.tau_eff);
-            let full = images::digits_csv(&resolve(&f.file))?.to_dataset(&c, 10)?;
+            let images = match &f.file {
+                Some(file) => images::digits_csv(&resolve(file))?,
+                None => images::uci_digits()?,
+            };
+            let full = images.to_dataset(&c, 10)?;
             let (rest, test) = full.random_split(f.test_fraction, self.train.seed ^ 0x5eed);
             let (train, valid) = rest.random_split(f.valid_fraction / (1.0 - f.test_fraction), self.train.seed);
             return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });

@@ -231,8 +231,8 @@ mod tests {
     }
 
     fn fixture() -> Vec<u8> {
-        let dir = spikeflux_core::data::shared_data_dir().expect("shared/data not found; set SPIKEFLUX_SHARED_DATA");
-        std::fs::read(dir.join("fixtures/shd_like_fixture.h5")).unwrap()
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spikeflux-core/tests/fixtures");
+        std::fs::read(dir.join("shd_like_fixture.h5")).unwrap()
     }
 
     #[test]

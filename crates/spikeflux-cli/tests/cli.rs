@@ -184,15 +184,20 @@ fn interrupted_run_resumes_to_the_same_result() {
     fails_with(&run(dir.path(), &["train", "--config", &cfg, "--out", "c", "--resume"]), 5, &["checkpoint.safetensors"]);
 }
 
-/// The shared data directory ([`spikeflux_core::data::shared_data_dir`]).
-fn shared_data() -> std::path::PathBuf {
-    spikeflux_core::data::shared_data_dir().expect("shared/data/fixtures not found beside the checkout; set SPIKEFLUX_SHARED_DATA")
+/// A committed fixture of the core crate (`crates/spikeflux-core/tests/fixtures/`).
+fn core_fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../spikeflux-core/tests/fixtures").join(name)
+}
+
+/// The FSDD recordings committed as fixtures (`crates/spikeflux-cochlea/tests/fixtures/fsdd/`).
+fn fsdd_fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../spikeflux-cochlea/tests/fixtures/fsdd")
 }
 
 #[test]
 fn trains_on_a_users_spike_file_in_the_shd_layout() {
     let dir = tempfile::tempdir().unwrap();
-    let h5 = shared_data().join("fixtures/shd_like_fixture.h5");
+    let h5 = core_fixture("shd_like_fixture.h5");
     let mut c = small_config();
     let start = c.find("[data.randman]").unwrap();
     let end = c.find("[model]").unwrap();
@@ -397,7 +402,7 @@ fn sweep_writes_one_line_per_run_and_a_figure() {
 fn audio_to_spikes_and_split() {
     use spikeflux_core::data::shd::ShdFile;
     let dir = tempfile::tempdir().unwrap();
-    let rec = shared_data().join("fsdd/recordings");
+    let rec = fsdd_fixtures();
     let wavs = dir.path().join("wavs");
     std::fs::create_dir(&wavs).unwrap();
     for f in ["0_george_0.wav", "0_george_7.wav", "7_theo_3.wav", "9_jackson_12.wav"] {
@@ -451,18 +456,16 @@ fn audio_to_spikes_and_split() {
 
 /// libhdf5 (through h5py) reads what `audio2spikes` and our HDF5 writer produce, with the exact SHD
 /// types, and the values equal those of the h5py-written fixture after a round trip through our
-/// writer. Runs where `SPIKEFLUX_PYTHON` names a Python with h5py (CI installs one); otherwise it says
-/// so and checks only that the variable is unset.
+/// writer. Needs `SPIKEFLUX_PYTHON` naming a Python with h5py (`.ci/run` makes a venv and runs the
+/// ignored tests).
 #[test]
+#[ignore = "needs SPIKEFLUX_PYTHON = a Python with h5py (CI sets it up); run with --ignored"]
 fn h5py_reads_our_files() {
-    let Ok(py) = std::env::var("SPIKEFLUX_PYTHON") else {
-        eprintln!("SPIKEFLUX_PYTHON not set: the h5py cross-check is not run here (CI runs it)");
-        return;
-    };
+    let py = std::env::var("SPIKEFLUX_PYTHON").expect("set SPIKEFLUX_PYTHON to a Python that has h5py and numpy");
     let dir = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let script = repo.join("tools/check_h5_layout.py");
-    let fixture = shared_data().join("fixtures/shd_like_fixture.h5");
+    let fixture = core_fixture("shd_like_fixture.h5");
     // our writer on the fixture's contents, compared value by value by h5py
     let f = spikeflux_core::data::shd::ShdFile::read(&fixture).unwrap();
     let copy = dir.path().join("copy.h5");
@@ -475,7 +478,7 @@ fn h5py_reads_our_files() {
     let wavs = dir.path().join("wavs");
     std::fs::create_dir(&wavs).unwrap();
     for name in ["1_lucas_3.wav", "8_theo_40.wav"] {
-        std::fs::copy(shared_data().join("fsdd/recordings").join(name), wavs.join(name)).unwrap();
+        std::fs::copy(fsdd_fixtures().join(name), wavs.join(name)).unwrap();
     }
     let conv = run(dir.path(), &["audio2spikes", &wavs.display().to_string(), "--out", "fsdd.h5"]);
     assert!(conv.status.success(), "{}", String::from_utf8_lossy(&conv.stderr));

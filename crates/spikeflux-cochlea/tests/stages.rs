@@ -148,8 +148,8 @@ fn stages_match_lauscher_on_the_fsdd_clip() {
 /// to exactly the WAV's samples; unreadable and empty files are clear errors naming the file.
 #[test]
 fn flac_decodes_to_the_same_samples_as_the_wav() {
-    let flac = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/0_george_0.flac");
-    let wav = common::data_dir().join("../fsdd/recordings/0_george_0.wav");
+    let flac = common::fixtures().join("0_george_0.flac");
+    let wav = common::fixtures().join("fsdd/0_george_0.wav");
     let (a, b) = (audio::read(&flac).unwrap(), audio::read(&wav).unwrap());
     assert_eq!((a.rate, a.samples.len()), (8000, b.samples.len()));
     assert_eq!(a.samples, b.samples);

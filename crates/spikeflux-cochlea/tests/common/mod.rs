@@ -1,14 +1,18 @@
-//! Shared helpers: locating `../shared/data/cochlea` and reading the reference `.npz` files.
+//! Shared helpers: the committed fixtures (`tests/fixtures/`, listed in its README) and reading the
+//! reference `.npz` files.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::Read;
 use std::path::PathBuf;
 
-/// The cochlea reference data (`cochlea/` in [`spikeflux_core::data::shared_data_dir`]).
+/// The committed cochlea reference data (`tests/fixtures/cochlea/`).
 pub fn data_dir() -> PathBuf {
-    spikeflux_core::data::shared_data_dir()
-        .expect("shared/data not found beside the checkout; set SPIKEFLUX_SHARED_DATA")
-        .join("cochlea")
+    fixtures().join("cochlea")
+}
+
+/// The committed fixtures of this crate (`tests/fixtures/`: `cochlea/`, `fsdd/`, the FLAC file).
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// One array of an `.npz` file as f64 values with its shape.

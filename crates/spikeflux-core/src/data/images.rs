@@ -24,8 +24,17 @@ pub struct Images {
     pub labels: Vec<usize>,
 }
 
+/// The UCI 8×8 handwritten digits (1797 images, gzipped CSV; CC BY 4.0, E. Alpaydin & C. Kaynak,
+/// UCI Machine Learning Repository), embedded so that `[data.digits]` runs without a file
+/// (provenance in `tests/fixtures/README.md`).
+pub const UCI_DIGITS_CSV_GZ: &[u8] = include_bytes!("../../tests/fixtures/digits.csv.gz");
+
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    gunzip_if_gzipped(raw, path)
+}
+
+fn gunzip_if_gzipped(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
@@ -84,7 +93,17 @@ pub fn fashion_mnist(dir: &Path, prefix: &str) -> Result<Images> {
 
 /// The 8×8 digits CSV (64 values 0–16, then the label, per line; optionally gzipped).
 pub fn digits_csv(path: &Path) -> Result<Images> {
-    let b = read_maybe_gz(path)?;
+    digits_csv_from(read_maybe_gz(path)?, path)
+}
+
+/// The embedded UCI digits ([`UCI_DIGITS_CSV_GZ`]).
+pub fn uci_digits() -> Result<Images> {
+    let path = Path::new("(embedded UCI digits)");
+    digits_csv_from(gunzip_if_gzipped(UCI_DIGITS_CSV_GZ.to_vec(), path)?, path)
+}
+
+/// Parses the digits CSV from its (decompressed) bytes; `path` names the source in errors.
+fn digits_csv_from(b: Vec<u8>, path: &Path) -> Result<Images> {
     let text = String::from_utf8(b).map_err(|_| Error::data_file(path, "not a text file"))?;
     let mut data = Vec::new();
     let mut labels = Vec::new();

@@ -223,10 +223,12 @@ pub fn bin_events(times: &[f32], units: &[u32], dt: f64, t_steps: usize, n_in: u
         .collect()
 }
 
-/// The project's shared data directory (`shared/data` beside the checkout, holding `fixtures/`, FSDD
-/// and the cochlea references), for tests and benchmarks: `$SPIKEFLUX_SHARED_DATA` if set, else the
-/// first `shared/data` with a `fixtures` folder above this crate's source, else `/work/shared/data`.
-/// `None` if none exists.
+/// The project's shared folder of *large* external data (all of FSDD, event-camera and NIR samples),
+/// for the tests and benchmarks that need it: `$SPIKEFLUX_SHARED_DATA` if set, else the first
+/// `shared/data` beside a folder above this crate's source (the checkout's `../shared/data`).
+/// `None` if there is none: such tests are `#[ignore]`d and run with `cargo test -- --ignored` where
+/// the folder exists (CI does). The small fixtures the test suite needs are committed under each
+/// crate's `tests/fixtures/` and never come from here.
 pub fn shared_data_dir() -> Option<std::path::PathBuf> {
     if let Ok(p) = std::env::var("SPIKEFLUX_SHARED_DATA") {
         return Some(p.into());
@@ -234,8 +236,7 @@ pub fn shared_data_dir() -> Option<std::path::PathBuf> {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .map(|a| a.join("shared/data"))
-        .chain([std::path::PathBuf::from("/work/shared/data")])
-        .find(|p| p.join("fixtures").is_dir())
+        .find(|p| p.is_dir())
 }
 
 #[cfg(test)]

@@ -56,11 +56,7 @@ pub fn random_weights(spec: NetworkSpec, scale: f64, seed: u64) -> Network {
     net
 }
 
-/// The shared data directory ([`spikeflux_core::data::shared_data_dir`]).
-///
-/// # Panics
-/// When none exists: the tests need the shared fixtures.
-pub fn shared_data() -> std::path::PathBuf {
-    spikeflux_core::data::shared_data_dir()
-        .expect("the shared data directory (shared/data/fixtures) was not found beside the checkout; set SPIKEFLUX_SHARED_DATA")
+/// A committed fixture of this crate (`tests/fixtures/`, listed in its README).
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }

@@ -3,11 +3,7 @@
 use spikeflux_core::data::shd::ShdFile;
 use spikeflux_core::Error;
 
-use crate::common::shared_data;
-
-fn fixture(name: &str) -> std::path::PathBuf {
-    shared_data().join("fixtures").join(name)
-}
+use crate::common::fixture;
 
 #[test]
 fn reads_the_h5py_fixture_exactly() {
