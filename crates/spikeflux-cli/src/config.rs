@@ -11,12 +11,13 @@ use spikeflux_core::data::images::{self, LatencyCode};
 use spikeflux_core::data::randman::{self, RandmanParams};
 use spikeflux_core::data::shd::ShdFile;
 use spikeflux_core::data::SpikeDataset;
-use spikeflux_core::engine::{Bound, EngineOptions, LossKind, RegScope, Regularizer};
+use spikeflux_core::train::loss::{Bound, LossKind, Objective, RegScope, Regularizer};
 use spikeflux_core::init::{EpsilonMode, FdTarget};
 use spikeflux_core::layer::Shape;
-use spikeflux_core::network::{ConvSpec, DaleInit, DaleSpec, HiddenInit, InitSpec, LayerSpec, NetworkSpec, ReadoutInit};
+use spikeflux_core::init::{DaleInit, HiddenInit, InitSpec, ReadoutInit};
+use spikeflux_core::network::{ConvSpec, DaleSpec, LayerSpec, NetworkSpec};
 use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
-use spikeflux_core::optim::OptimizerKind;
+use spikeflux_core::train::optim::OptimizerKind;
 use spikeflux_core::Error;
 
 /// The embedded default experiment (`configs/randman-shallow.toml`).
@@ -221,7 +222,7 @@ pub struct ReadoutConfig {
 }
 
 fn default_initial() -> f32 {
-    -1e-3
+    ReadoutParams::DEFAULT_INITIAL_STATE
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -648,9 +649,9 @@ impl RunConfig {
         matches!(&self.init.nu, Some(NuConfig::Word(w)) if w == "data")
     }
 
-    /// Engine options (loss and regularizers).
-    pub fn engine_options(&self) -> EngineOptions {
-        EngineOptions {
+    /// The objective (loss and regularizers).
+    pub fn objective(&self) -> Objective {
+        Objective {
             loss: match self.train.loss {
                 LossName::MaxOverTime => LossKind::MaxOverTime,
                 LossName::SumOverTime => LossKind::SumOverTime,
@@ -674,7 +675,6 @@ impl RunConfig {
                     },
                 })
                 .collect(),
-            ..Default::default()
         }
     }
 

@@ -120,12 +120,12 @@ pub fn activity_snapshot(net: &Network, ds: &SpikeDataset, n: usize, title: &str
     fonts();
     let n = n.min(ds.len()).max(1);
     let t = ds.t_steps;
-    let mut ws = Workspace::new(&net.spec, net.layout.total, t, n);
+    let mut ws = Workspace::new(net, t, n);
     ws.load(ds, &(0..n).collect::<Vec<_>>());
     engine::forward(net, &EngineOptions::default(), &mut ws);
     let dt_ms = net.spec.dt * 1e3;
     let t_ms = t as f64 * dt_ms;
-    let layers = net.layout.geoms.len();
+    let layers = net.plan.geoms.len();
     let rows = layers + 2;
     let width = 260 * n as u32 + 120;
     let height = 170 * rows as u32 + 60;
@@ -180,7 +180,7 @@ pub fn activity_snapshot(net: &Network, ds: &SpikeDataset, n: usize, title: &str
             (ds.n_in, ev, color)
         } else {
             let l = layers - row;
-            let nn = net.layout.geoms[l].n();
+            let nn = net.plan.geoms[l].n();
             let s = ws.spikes(l);
             let mut pts = Vec::new();
             for ti in 0..t {

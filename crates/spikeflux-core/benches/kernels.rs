@@ -7,7 +7,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use spikeflux_core::data::SpikeDataset;
 use spikeflux_core::engine::{self, EngineOptions, Workspace};
-use spikeflux_core::init::{EpsilonMode, FdTarget};
+use spikeflux_core::init::*;
 use spikeflux_core::layer::Shape as Geom;
 use spikeflux_core::network::*;
 use spikeflux_core::neuron::*;
@@ -72,7 +72,7 @@ fn setup(s: &Shape) -> (Network, Workspace) {
         })
         .collect();
     let ds = SpikeDataset::from_samples(s.n_in, s.n_out, s.t, dt, samples, (0..B).map(|i| i % s.n_out).collect()).unwrap();
-    let mut ws = Workspace::new(&net.spec, net.layout.total, s.t, B);
+    let mut ws = Workspace::new(&net, s.t, B);
     ws.load(&ds, &(0..B).collect::<Vec<_>>());
     (net, ws)
 }
@@ -88,7 +88,7 @@ fn kernels(c: &mut Criterion) {
         engine::forward(&net, &opts, &mut ws);
         g.bench_function(BenchmarkId::new("loss+backward", s.name), |b| {
             b.iter(|| {
-                engine::loss(&net, &opts, &mut ws, B);
+                spikeflux_core::train::loss::compute(&net, &Default::default(), &mut ws, B);
                 engine::backward(&net, &opts, &mut ws)
             })
         });

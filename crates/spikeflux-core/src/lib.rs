@@ -5,17 +5,20 @@
 //!
 //! A tour, in the order data flows:
 //!
-//! - [`data`]: spike data sets (Randman generator, SHD-layout HDF5 reader), binned to `(T, dt)`.
-//! - [`neuron`]: LIF / adaptive LIF / readout parameters and the SuperSpike surrogate.
-//! - [`network`]: architecture, flat parameters and their initialization.
-//! - [`init`]: the fluctuation-driven theory (ε̄, ε̂, σ_w) and baseline initializers.
-//! - [`engine`]: fused forward and hand-written backward passes over time for a batch slice.
-//! - [`train`]: batch-parallel training loop, metrics; [`optim`]: SMORMS3 and Adam.
-//! - [`checkpoint`]: weights as safetensors.
+//! - [`data`]: spike data sets (Randman generator, SHD-layout HDF5 reader and writer, images),
+//!   binned to `(T, dt)`; file utilities.
+//! - [`neuron`]: one file per neuron model (LIF with adaptation, Dale E/I, readout), each with its
+//!   step and adjoint; the SuperSpike surrogate.
+//! - [`layer`]: shapes of groups and connections; [`network`]: the architecture, its flat
+//!   parameters and their layout.
+//! - [`engine`]: the network plan (built once), workspaces, the fused forward and hand-written
+//!   backward passes over time for a batch slice; [`linalg`]: the products they use.
+//! - [`init`]: the fluctuation-driven theory (ε̄, ε̂, σ_w), the initializers, ν from data, reports.
+//! - [`train`]: loss and regularizers, optimizers, the batch-parallel loop, checkpoints.
 //!
 //! ```
 //! use spikeflux_core::data::randman::{generate, RandmanParams};
-//! use spikeflux_core::init::{EpsilonMode, FdTarget};
+//! use spikeflux_core::init::{EpsilonMode, FdTarget, HiddenInit, InitSpec, ReadoutInit};
 //! use spikeflux_core::network::*;
 //! use spikeflux_core::neuron::*;
 //! use spikeflux_core::train::evaluate;
@@ -33,12 +36,11 @@
 //!     dale: Default::default(),
 //! };
 //! let (net, _) = Network::initialized(spec, &init, 7).unwrap();
-//! let m = evaluate(&net, &Default::default(), &data, 50);
+//! let m = evaluate(&net, &Default::default(), &Default::default(), &data, 50);
 //! assert!(m.acc >= 0.0 && m.rates_hz[0] > 0.0);
 //! ```
 #![deny(missing_docs)]
 
-pub mod checkpoint;
 pub mod data;
 pub mod engine;
 pub mod error;
@@ -47,8 +49,6 @@ pub mod layer;
 pub mod linalg;
 pub mod network;
 pub mod neuron;
-pub mod optim;
-pub mod report;
 pub mod rng;
 pub mod train;
 

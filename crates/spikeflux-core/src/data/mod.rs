@@ -6,6 +6,7 @@
 //! run's event cache: files are decoded once, and every epoch reads 4 bytes per event (step and unit
 //! packed into one `u32`, so at most 65 536 steps and 65 536 channels).
 
+pub mod files;
 pub mod h5write;
 pub mod images;
 pub mod randman;

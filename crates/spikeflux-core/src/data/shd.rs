@@ -271,7 +271,7 @@ impl ShdFile {
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let bytes = self.encode().map_err(|e| Error::data_file(path, e))?;
-        crate::checkpoint::write_atomic(path, &bytes)
+        super::files::write_atomic(path, &bytes)
     }
 
     /// The file's bytes in the SHD layout (see [`ShdFile::write`]).

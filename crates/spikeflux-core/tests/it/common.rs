@@ -48,7 +48,7 @@ pub fn mixed_spec(beta: f32) -> NetworkSpec {
 pub fn random_weights(spec: NetworkSpec, scale: f64, seed: u64) -> Network {
     let mut net = Network::zeros(spec).unwrap();
     let mut rng = rng_for(seed, 5);
-    for t in net.layout.tensors(&net.spec) {
+    for t in net.tensors() {
         for w in &mut net.params[t.range] {
             *w = (scale * normal(&mut rng) / (t.rest_out[0] as f64).sqrt()) as f32;
         }

@@ -3,11 +3,12 @@
 //! Randman, and the same numbers for any thread count.
 
 use spikeflux_core::data::randman::{generate, RandmanParams};
-use spikeflux_core::engine::{Bound, EngineOptions, RegScope, Regularizer};
-use spikeflux_core::init::{EpsilonMode, FdTarget};
+use spikeflux_core::engine::EngineOptions;
+use spikeflux_core::train::loss::{Bound, Objective, RegScope, Regularizer};
+use spikeflux_core::init::*;
 use spikeflux_core::network::*;
 use spikeflux_core::neuron::*;
-use spikeflux_core::optim::OptimizerKind;
+use spikeflux_core::train::optim::OptimizerKind;
 use spikeflux_core::train::{TrainOptions, Trainer};
 
 fn trainer(kind: DaleInit) -> Trainer {
@@ -32,7 +33,8 @@ fn trainer(kind: DaleInit) -> Trainer {
         batch_size: 50,
         optimizer: OptimizerKind::Smorms3 { lr: 1e-2 },
         seed: 3,
-        engine: EngineOptions {
+        engine: EngineOptions::default(),
+        objective: Objective {
             regularizers: vec![Regularizer { bound: Bound::Upper, strength: 0.1, threshold: 7.0, scope: RegScope::Population }],
             ..Default::default()
         },
@@ -41,7 +43,7 @@ fn trainer(kind: DaleInit) -> Trainer {
 }
 
 fn check_constraint(net: &Network) {
-    let g = &net.layout.geoms[0];
+    let g = &net.plan.geoms[0];
     let (n, ne) = (g.n(), g.dale.unwrap());
     let ff = &net.params[net.layout.ff[0].clone()];
     let rec = &net.params[net.layout.rec[0].clone().unwrap()];

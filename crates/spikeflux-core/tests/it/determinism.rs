@@ -1,11 +1,12 @@
 //! Same seed, same config: bitwise the same weights for any thread count.
 
 use spikeflux_core::data::randman::{generate, RandmanParams};
-use spikeflux_core::engine::{Bound, EngineOptions, RegScope, Regularizer};
-use spikeflux_core::init::{EpsilonMode, FdTarget};
+use spikeflux_core::engine::EngineOptions;
+use spikeflux_core::train::loss::{Bound, Objective, RegScope, Regularizer};
+use spikeflux_core::init::*;
 use spikeflux_core::network::*;
 use spikeflux_core::neuron::*;
-use spikeflux_core::optim::OptimizerKind;
+use spikeflux_core::train::optim::OptimizerKind;
 use spikeflux_core::train::{TrainOptions, Trainer};
 
 fn train(threads: usize) -> (Vec<f32>, f64) {
@@ -35,7 +36,8 @@ fn train(threads: usize) -> (Vec<f32>, f64) {
             batch_size: 70,
             optimizer: OptimizerKind::Smorms3 { lr: 5e-3 },
             seed: 5,
-            engine: EngineOptions {
+            engine: EngineOptions::default(),
+            objective: Objective {
                 regularizers: vec![Regularizer { bound: Bound::Upper, strength: 0.1, threshold: 4.0, scope: RegScope::Population }],
                 ..Default::default()
             },

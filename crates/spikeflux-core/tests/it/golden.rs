@@ -4,7 +4,8 @@
 //! relative (with a floor of 5e-5 of each tensor's largest entry, see `close`).
 
 use spikeflux_core::data::SpikeDataset;
-use spikeflux_core::engine::{self, Bound, EngineOptions, LossKind, RegScope, Regularizer, Workspace};
+use spikeflux_core::engine::{self, EngineOptions, Workspace};
+use spikeflux_core::train::loss::{self, Bound, LossKind, Objective, RegScope, Regularizer};
 use spikeflux_core::layer::Shape;
 use spikeflux_core::network::{ConvSpec, LayerSpec, Network, NetworkSpec};
 use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
@@ -37,11 +38,11 @@ fn close(a: f64, b: f64, scale: f64, what: &str) {
 /// (`network::DaleSpec` docs); every other tensor maps through its `TensorInfo`.
 fn tensor_maps(net: &Network) -> Vec<(String, Vec<(usize, usize)>)> {
     let mut out = Vec::new();
-    for t in net.layout.tensors(&net.spec) {
+    for t in net.tensors() {
         let layer = t.name.strip_prefix("hidden.").and_then(|r| r.split('.').next()).and_then(|l| l.parse::<usize>().ok());
-        if let Some(ne) = layer.and_then(|l| net.layout.geoms[l].dale) {
+        if let Some(ne) = layer.and_then(|l| net.plan.geoms[l].dale) {
             let l = layer.unwrap();
-            let g = &net.layout.geoms[l];
+            let g = &net.plan.geoms[l];
             let (n, n_in) = (g.n(), g.input.n());
             let ni = n - ne;
             let (ff, rec) = (net.layout.ff[l].start, net.layout.rec[l].clone().unwrap().start);
@@ -158,11 +159,12 @@ fn matches_pytorch_autograd_reference() {
             "sum-over-time" => LossKind::SumOverTime,
             _ => LossKind::LastStep,
         };
-        let opts = EngineOptions { loss, regularizers: regs, ..Default::default() };
-        let mut ws = Workspace::new(&net.spec, net.layout.total, t, b);
+        let opts = EngineOptions::default();
+        let obj = Objective { loss, regularizers: regs };
+        let mut ws = Workspace::new(&net, t, b);
         ws.load(&ds, &(0..b).collect::<Vec<_>>());
         engine::forward(&net, &opts, &mut ws);
-        engine::loss(&net, &opts, &mut ws, b);
+        loss::compute(&net, &obj, &mut ws, b);
         engine::backward(&net, &opts, &mut ws);
         // spike counts are exact
         for (l, want) in c["spike_counts"].as_array().unwrap().iter().enumerate() {

@@ -3,16 +3,17 @@
 //! gradient. Directional derivatives along random directions, one per tensor, so every layer kind
 //! (feed-forward, recurrent, adaptive, readout) is covered, for every loss and both regularizers.
 
-use spikeflux_core::engine::{self, Bound, EngineOptions, LossKind, RegScope, Regularizer, Workspace};
+use spikeflux_core::engine::{self, EngineOptions, Workspace};
+use spikeflux_core::train::loss::{self, Bound, LossKind, Objective, RegScope, Regularizer};
 use spikeflux_core::network::Network;
 use spikeflux_core::neuron::SpikeMode;
 use spikeflux_core::rng::{normal, rng_for};
 
 use crate::common::*;
 
-fn loss_and_grad(net: &Network, opts: &EngineOptions, ws: &mut Workspace) -> (f64, Vec<f32>) {
+fn loss_and_grad(net: &Network, opts: &EngineOptions, obj: &Objective, ws: &mut Workspace) -> (f64, Vec<f32>) {
     engine::forward(net, opts, ws);
-    engine::loss(net, opts, ws, ws.batch());
+    loss::compute(net, obj, ws, ws.batch());
     let l = ws.stats.ce_sum / ws.batch() as f64 + ws.stats.reg_loss;
     engine::backward(net, opts, ws);
     (l, ws.grads.clone())
@@ -24,12 +25,13 @@ fn check(loss: LossKind, regs: Vec<Regularizer>) {
 
 /// `step`: the finite-difference step along each unit-variance direction.
 fn check_net(net0: Network, data: spikeflux_core::data::SpikeDataset, loss: LossKind, regs: Vec<Regularizer>, step: f32) {
-    let opts = EngineOptions { mode: SpikeMode::Smooth, loss, regularizers: regs, ..Default::default() };
-    let mut ws = Workspace::new(&net0.spec, net0.layout.total, data.t_steps, 4);
+    let opts = EngineOptions { mode: SpikeMode::Smooth, ..Default::default() };
+    let obj = Objective { loss, regularizers: regs };
+    let mut ws = Workspace::new(&net0, data.t_steps, 4);
     ws.load(&data, &[0, 1, 2]);
-    let (_, g) = loss_and_grad(&net0, &opts, &mut ws);
+    let (_, g) = loss_and_grad(&net0, &opts, &obj, &mut ws);
     let mut rng = rng_for(3, 3);
-    for t in net0.layout.tensors(&net0.spec) {
+    for t in net0.tensors() {
         let (name, range) = (t.name, t.range);
         let dir: Vec<f32> = range.clone().map(|_| normal(&mut rng) as f32).collect();
         let analytic: f64 = range.clone().zip(&dir).map(|(i, d)| g[i] as f64 * *d as f64).sum();
@@ -39,7 +41,7 @@ fn check_net(net0: Network, data: spikeflux_core::data::SpikeDataset, loss: Loss
             for (i, d) in range.clone().zip(&dir) {
                 net.params[i] += sign * h * d;
             }
-            loss_and_grad(&net, &opts, ws).0
+            loss_and_grad(&net, &opts, &obj, ws).0
         };
         let fd = (eval(1.0, &mut ws) - eval(-1.0, &mut ws)) / (2.0 * h as f64);
         let err = (fd - analytic).abs() / (fd.abs().max(analytic.abs()) + 1e-6);
@@ -90,8 +92,8 @@ fn convolutional_recurrent_pooled() {
         surrogate: Surrogate::SuperSpike { beta: 2.0 },
     };
     let net = random_weights(spec, 3.0, 12);
-    assert_eq!(net.layout.geoms[0].group, Shape { channels: 3, positions: 6 });
-    assert_eq!(net.layout.geoms[1].input, Shape { channels: 3, positions: 3 });
+    assert_eq!(net.plan.geoms[0].group, Shape { channels: 3, positions: 6 });
+    assert_eq!(net.plan.geoms[1].input, Shape { channels: 3, positions: 3 });
     let regs = vec![
         Regularizer { bound: Bound::Upper, strength: 0.3, threshold: -1.0, scope: RegScope::Channel },
         Regularizer { bound: Bound::Lower, strength: 0.2, threshold: 1.0, scope: RegScope::Population },
@@ -127,8 +129,8 @@ fn dale_layers() {
         Regularizer { bound: Bound::Lower, strength: 0.3, threshold: 2.0, scope: RegScope::Neuron },
     ];
     let net = random_weights(spec.clone(), 3.0, 21);
-    assert_eq!(net.layout.geoms[0].output().n(), 4);
-    assert_eq!(net.layout.geoms[1].input.n(), 4);
+    assert_eq!(net.plan.geoms[0].output().n(), 4);
+    assert_eq!(net.plan.geoms[1].input.n(), 4);
     check_net(net, random_data(5, 3, 25, 3, 0.3, 6), LossKind::MaxOverTime, regs.clone(), 1e-2);
     let mut net = random_weights(spec, 6.0, 22);
     net.constrain();

@@ -27,7 +27,7 @@ fn chain(n_layers: usize) -> Network {
 
 fn run(net: &Network, events: Vec<(u32, u32)>, t: usize) -> Workspace {
     let ds = SpikeDataset::from_samples(1, 2, t, 1e-3, vec![events], vec![0]).unwrap();
-    let mut ws = Workspace::new(&net.spec, net.layout.total, t, 1);
+    let mut ws = Workspace::new(net, t, 1);
     ws.load(&ds, &[0]);
     engine::forward(net, &EngineOptions::default(), &mut ws);
     ws
@@ -86,7 +86,7 @@ fn reset_is_multiplicative_to_zero_and_threshold_strict() {
 fn zero_input_leaves_only_the_readout_decay() {
     let net = random_weights(mixed_spec(20.0), 3.0, 1);
     let ds = SpikeDataset::from_samples(5, 3, 15, 1e-3, vec![vec![]], vec![0]).unwrap();
-    let mut ws = Workspace::new(&net.spec, net.layout.total, 15, 1);
+    let mut ws = Workspace::new(&net, 15, 1);
     ws.load(&ds, &[0]);
     engine::forward(&net, &EngineOptions::default(), &mut ws);
     for l in 0..3 {
@@ -104,7 +104,7 @@ fn event_driven_and_dense_paths_agree() {
 /// Runs forward, loss and backward on 4 samples by the event-driven and the dense path and checks
 /// that spikes agree exactly and readout and gradients to 1e-5.
 fn assert_paths_agree(net: &Network, data: &SpikeDataset, t: usize) {
-    let mut a = Workspace::new(&net.spec, net.layout.total, t, 4);
+    let mut a = Workspace::new(net, t, 4);
     let mut b = a.clone();
     a.load(data, &[0, 1, 2, 3]);
     b.load(data, &[0, 1, 2, 3]);
@@ -112,7 +112,7 @@ fn assert_paths_agree(net: &Network, data: &SpikeDataset, t: usize) {
     let de = EngineOptions { path: ProjectionPath::Dense, ..Default::default() };
     for (ws, o) in [(&mut a, &ev), (&mut b, &de)] {
         engine::forward(net, o, ws);
-        engine::loss(net, o, ws, 4);
+        spikeflux_core::train::loss::compute(net, &Default::default(), ws, 4);
         engine::backward(net, o, ws);
     }
     assert!(a.stats.spikes.iter().all(|&s| s >= 3.0), "the test needs spikes in every layer: {:?}", a.stats.spikes);
@@ -129,7 +129,7 @@ fn assert_paths_agree(net: &Network, data: &SpikeDataset, t: usize) {
 fn batch_permutation_equivariance() {
     let net = random_weights(mixed_spec(20.0), 6.0, 3);
     let data = random_data(5, 3, 30, 3, 0.3, 9);
-    let mut a = Workspace::new(&net.spec, net.layout.total, 30, 3);
+    let mut a = Workspace::new(&net, 30, 3);
     let mut b = a.clone();
     a.load(&data, &[0, 1, 2]);
     b.load(&data, &[2, 0, 1]);
@@ -148,7 +148,7 @@ fn batch_permutation_equivariance() {
 
 #[test]
 fn checkpoint_round_trip_with_conv_layers_and_permuted_flatten() {
-    use spikeflux_core::checkpoint;
+    use spikeflux_core::train::checkpoint;
     let lif = LifParams::default();
     let mut l0 = LayerSpec::conv(3, 4, 2, 1, true, lif);
     l0.pool = 2;
@@ -168,7 +168,7 @@ fn checkpoint_round_trip_with_conv_layers_and_permuted_flatten() {
     checkpoint::load(&mut back, &p).unwrap();
     assert_eq!(back.params, net.params);
     // the dense layer after the pooled conv group is permuted to PyTorch's channel-major flattening
-    let t = net.layout.tensors(&net.spec).into_iter().find(|t| t.name == "hidden.1.ff.weight").unwrap();
+    let t = net.tensors().into_iter().find(|t| t.name == "hidden.1.ff.weight").unwrap();
     assert_eq!(t.torch_shape, vec![4, 9]);
     assert_eq!((t.torch_rest(0), t.torch_rest(1), t.torch_rest(3)), (0, 3, 1));
 }
@@ -211,7 +211,7 @@ fn dale_layer_matches_a_direct_simulation() {
     let mut net = random_weights(spec, 40.0, 9);
     net.constrain();
     let data = random_data(n_in, 2, t_steps, 1, 0.3, 8);
-    let mut ws = Workspace::new(&net.spec, net.layout.total, t_steps, 1);
+    let mut ws = Workspace::new(&net, t_steps, 1);
     ws.load(&data, &[0]);
     engine::forward(&net, &EngineOptions::default(), &mut ws);
     // the six matrices [dst][src] from the internal blocks (module docs of network::DaleSpec)

@@ -50,7 +50,7 @@ fn membrane_stats(target: FdTarget, mode: SpikeMode, data: &SpikeDataset) -> (f6
     let eps = epsilon(20e-3, 10e-3, dt, EpsilonMode::Numerical);
     let m = fd_normal_layerwise(target, eps, &[Afferent { fan_in: N, recurrent: false }], 1.0).unwrap();
     fill_normal(&mut net.params[net.layout.ff[0].clone()], m[0], &mut rng_for(7, 2));
-    let mut ws = Workspace::new(&net.spec, net.layout.total, T, 1);
+    let mut ws = Workspace::new(&net, T, 1);
     ws.load(data, &[0]);
     engine::forward(&net, &EngineOptions { mode, ..Default::default() }, &mut ws);
     let u = &ws.membrane(0)[BURN_IN * NEURONS..];
@@ -102,8 +102,9 @@ fn with_reset_the_tail_above_threshold_is_cut_off() {
 #[test]
 fn nu_from_data_layer_by_layer() {
     use spikeflux_core::data::randman::{generate, RandmanParams};
-    use spikeflux_core::network::{HiddenInit, InitSpec, ReadoutInit};
-    use spikeflux_core::train::{evaluate, init_from_data};
+    use spikeflux_core::init::nu::init_from_data;
+    use spikeflux_core::init::{HiddenInit, InitSpec, ReadoutInit};
+    use spikeflux_core::train::evaluate;
     let data = generate(&RandmanParams { samples_per_class: 20, ..Default::default() }, 2e-3).unwrap();
     let spec = NetworkSpec {
         input: Shape::flat(20),
@@ -123,11 +124,11 @@ fn nu_from_data_layer_by_layer() {
         dale: Default::default(),
     };
     let opts = EngineOptions::default();
-    let (net, report, rates) = init_from_data(spec.clone(), &init, 3, &data, 200, &opts).unwrap();
+    let (net, report, rates) = init_from_data(spec.clone(), &init, 3, &data, 200, &opts, &Default::default()).unwrap();
     assert_eq!(rates.len(), 3);
     assert!((rates[0] - 5.0).abs() < 1e-9, "Randman's input rate is exactly 5 Hz: {}", rates[0]);
     // the rates are what the initialized network produces on the subset
-    let m = evaluate(&net, &opts, &data.subset(&(0..200).collect::<Vec<_>>()), 64);
+    let m = evaluate(&net, &opts, &Default::default(), &data.subset(&(0..200).collect::<Vec<_>>()), 64);
     assert!((m.rates_hz[0] - rates[1]).abs() < 1e-9 && (m.rates_hz[1] - rates[2]).abs() < 1e-9);
     // σ_w of layer 1 follows the formula with ν = 5 Hz, fan-in 20
     let eps = epsilon(20e-3, 10e-3, 2e-3, EpsilonMode::Numerical);

@@ -268,7 +268,7 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
     let stats = statistics(&spikes, files.len(), conv_secs, t0.elapsed().as_secs_f64(), o, exact);
     print_summary(&stats, &o.out);
     if let Some(p) = &o.stats {
-        spikeflux_core::checkpoint::write_atomic(p, serde_json::to_string_pretty(&stats)?.as_bytes())?;
+        spikeflux_core::data::files::write_atomic(p, serde_json::to_string_pretty(&stats)?.as_bytes())?;
         eprintln!("wrote {}", p.display());
     }
     Ok(stats)

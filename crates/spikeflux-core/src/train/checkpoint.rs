@@ -18,23 +18,15 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 
+use crate::data::files::write_atomic;
 use crate::error::{Error, Result};
 use crate::network::Network;
-
-/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
 
 /// Serializes the network's weights (PyTorch layout) with `metadata`.
 pub fn to_bytes(net: &Network, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
     let mut meta = metadata;
     meta.insert("format".into(), "spikeflux-weights-v1".into());
-    let tensors = net.layout.tensors(&net.spec);
+    let tensors = net.tensors();
     let bufs: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
         .into_iter()
         .map(|t| {
@@ -73,7 +65,7 @@ pub fn load(net: &mut Network, path: &Path) -> Result<HashMap<String, String>> {
     let err = |m: String| Error::Weights { path: path.into(), message: m };
     let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
-    for info in net.layout.tensors(&net.spec) {
+    for info in net.tensors() {
         let name = &info.name;
         let [n_in, n_out] = info.rest_out;
         let t = st.tensor(name).map_err(|_| {
@@ -108,7 +100,7 @@ pub fn load(net: &mut Network, path: &Path) -> Result<HashMap<String, String>> {
 /// metadata. Written atomically, so an interrupted run always finds the last complete epoch.
 pub fn save_training(
     net: &Network,
-    opt: &crate::optim::Optimizer,
+    opt: &crate::train::optim::Optimizer,
     epochs_done: usize,
     path: &Path,
     metadata: HashMap<String, String>,
@@ -142,7 +134,7 @@ pub fn save_training(
 /// [`Error::Weights`] when the file does not match the network or lacks the optimizer state.
 pub fn load_training(
     net: &mut Network,
-    opt: &mut crate::optim::Optimizer,
+    opt: &mut crate::train::optim::Optimizer,
     path: &Path,
 ) -> Result<(usize, HashMap<String, String>)> {
     let meta = load(net, path)?;

@@ -15,10 +15,10 @@
 //! ε_inh for the mean, adding all three for the variance.
 
 use crate::data::SpikeDataset;
+use super::network::{ConnectionInit, DaleConn};
+use super::theory::EpsilonMode;
 use crate::engine::{self, EngineOptions, Workspace};
-use crate::init::{epsilon, EpsilonMode};
-use crate::network::{ConnectionInit, DaleConn, Network};
-use crate::train::slice_size;
+use crate::network::Network;
 
 /// Statistics of one hidden layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +57,7 @@ struct Acc {
 
 /// Runs the reference dynamics; returns (free-membrane, reset-membrane) accumulators per layer.
 fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) {
-    let geoms = &net.layout.geoms;
+    let geoms = &net.plan.geoms;
     let new = || -> Vec<Acc> {
         geoms
             .iter()
@@ -65,8 +65,8 @@ fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) 
             .collect()
     };
     let (mut free, mut reset) = (new(), new());
-    let slice = slice_size(&net.spec, ds.t_steps);
-    let mut ws = Workspace::new(&net.spec, net.layout.total, ds.t_steps, slice);
+    let slice = net.plan.slice_size(ds.t_steps);
+    let mut ws = Workspace::new(net, ds.t_steps, slice);
     let opts = EngineOptions { keep_input: true, ..Default::default() };
     for sl in idx.chunks(slice) {
         ws.load(ds, sl);
@@ -77,9 +77,9 @@ fn run(net: &Network, ds: &SpikeDataset, idx: &[usize]) -> (Vec<Acc>, Vec<Acc>) 
             let ne = geoms[l].n_output_neurons();
             let w = geoms[l].n_input();
             let b = sl.len();
-            let h = &net.spec.hidden[l];
-            let d = h.lif.decays(net.spec.dt);
-            let d_inh = h.dale.map_or(0.0, |x| (-net.spec.dt / x.tau_inh).exp() as f32);
+            // a Dale layer's inhibitory current decays with the adaptation slot's factor (plan)
+            let d = net.plan.layers[l].decays;
+            let d_inh = if geoms[l].dale.is_some() { d.ada } else { 0.0 };
             let a = ws.input_current(l);
             let (mut i, mut j_inh, mut u) = (vec![0.0f32; b * ne], vec![0.0f32; b * ne], vec![0.0f32; b * ne]);
             let fa = &mut free[l];
@@ -154,12 +154,11 @@ pub fn init_report(
     let mut out = Vec::new();
     let mut k = 0;
     let input_rate = ds.subset(&idx).mean_rate_hz();
-    for (l, g) in net.layout.geoms.iter().enumerate() {
-        let h = &net.spec.hidden[l];
-        let e = epsilon(h.lif.tau_mem, h.lif.tau_syn, net.spec.dt, eps_mode);
-        let e_inh = epsilon(h.lif.tau_mem, h.dale.map_or(h.lif.tau_syn, |d| d.tau_inh), net.spec.dt, eps_mode);
+    for (l, g) in net.plan.geoms.iter().enumerate() {
+        let lp = &net.plan.layers[l];
+        let (e, e_inh) = (lp.psp.get(eps_mode), lp.psp_inh.unwrap_or(lp.psp).get(eps_mode));
         let rate = |a: &Acc, n: usize| a.spikes / (n as f64 * dur);
-        let pre = if l == 0 { input_rate } else { rate(&reset[l - 1], net.layout.geoms[l - 1].n_output_neurons()) };
+        let pre = if l == 0 { input_rate } else { rate(&reset[l - 1], net.plan.geoms[l - 1].n_output_neurons()) };
         let own = rate(&reset[l], g.n_output_neurons());
         let inh_rate = reset[l].spikes_inh / ((g.n() - g.n_output_neurons()).max(1) as f64 * dur);
         // afferents of the reported population with their rate and sign: (init entry, which rate, ε, sign)

@@ -1,4 +1,5 @@
-//! Weight initialization (spec §2): the fluctuation-driven (FD) theory and its baselines.
+//! The fluctuation-driven (FD) theory (spec §2.1–§2.3): PSP-kernel integrals, the moments a target
+//! asks for, and the samplers.
 //!
 //! A linear LIF neuron driven by `N` independent Poisson inputs at rate ν through weights with mean
 //! μ_w and variance σ_w² has, by Campbell's theorem,
@@ -14,8 +15,6 @@
 
 use crate::error::{Error, Result};
 use crate::rng::{normal, uniform, SfRng};
-
-pub mod dale;
 
 /// How ε̄ and ε̂ are computed (spec §2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -157,10 +156,6 @@ pub fn fill_normal(w: &mut [f32], m: NormalMoments, rng: &mut SfRng) {
     }
 }
 
-/// Fills `w` with Kaiming-normal draws N(0, gain²/fan_in).
-pub fn fill_kaiming_normal(w: &mut [f32], fan_in: usize, gain: f64, rng: &mut SfRng) {
-    fill_normal(w, NormalMoments { mean: 0.0, std: gain / (fan_in as f64).sqrt() }, rng);
-}
 
 /// Fills `w` with PyTorch's default Linear/Conv init (Kaiming-uniform with a = √5):
 /// U(−1/√fan_in, 1/√fan_in).
@@ -171,10 +166,6 @@ pub fn fill_torch_default_uniform(w: &mut [f32], fan_in: usize, rng: &mut SfRng)
     }
 }
 
-/// Readout init of notebooks 03–05: N(0,1)/√fan_in.
-pub fn fill_scaled_normal(w: &mut [f32], fan_in: usize, rng: &mut SfRng) {
-    fill_kaiming_normal(w, fan_in, 1.0, rng);
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! The training loop: shuffled mini-batches, batch-parallel forward/backward, optimizer steps and
 //! per-epoch metrics (spec §4.0).
 //!
-//! A mini-batch is cut into slices of [`slice_size`] samples, a size fixed by the network and the
+//! A mini-batch is cut into slices of [`NetworkPlan::slice_size`] samples, a size fixed by the network and the
 //! number of steps, not by the thread count; threads run whole slices through the time loop
 //! (forward, loss, backward) in a workspace taken from a [`SlicePool`], and the slice gradients are
 //! summed in slice order, so results are bitwise identical for any number of threads while
@@ -14,28 +14,16 @@
 use rayon::prelude::*;
 
 use crate::data::SpikeDataset;
-use crate::engine::{self, EngineOptions, SliceStats, Workspace};
+use crate::engine::{self, EngineOptions, NetworkPlan, SliceStats, Workspace};
 use crate::error::{Error, Result};
 use crate::network::Network;
-use crate::optim::{Optimizer, OptimizerKind};
+use loss::Objective;
+use optim::{Optimizer, OptimizerKind};
+
+pub mod checkpoint;
+pub mod loss;
+pub mod optim;
 use crate::rng::{rng_for, shuffle, stream};
-
-/// The most samples in a slice (the unit of parallel work).
-pub const MAX_SLICE: usize = 16;
-
-/// Workspace bytes a slice may take, so that its time-major buffers (membranes, gradients), written
-/// in the forward pass and read back in the backward pass, stay in the last-level cache in between.
-pub const SLICE_CACHE_BYTES: usize = 32 << 20;
-
-/// Samples per slice for a network `spec` run for `t_steps` steps: as many as fit in
-/// [`SLICE_CACHE_BYTES`] (at least 1, at most [`MAX_SLICE`]). Large convolutional networks get small
-/// slices (RCSNN, T = 350: 2 samples, ~15 MB each), small dense ones the full 16, whose per-step
-/// recurrent products then run as GEMMs over 16 rows. Measured on 2 threads (BENCHMARKS.md): RCSNN
-/// 2.7 ms/sample at 2 against 3.7 at 16; 3×128 feed-forward and 128 recurrent best at 8–16.
-pub fn slice_size(spec: &crate::network::NetworkSpec, t_steps: usize) -> usize {
-    let per_sample = Workspace::estimate_bytes(spec, 0, t_steps, 1).max(1);
-    (SLICE_CACHE_BYTES / per_sample).clamp(1, MAX_SLICE)
-}
 
 /// Metrics of one pass over a data set.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -80,7 +68,7 @@ impl Acc {
             reg: self.reg_weighted / n,
             acc: self.stats.correct as f64 / n,
             rates_hz: net
-                .layout
+                .plan
                 .geoms
                 .iter()
                 .zip(&self.stats.spikes)
@@ -99,7 +87,7 @@ impl Acc {
 /// and reduced in slice order, so the result does not depend on which thread or workspace ran it.
 #[derive(Debug)]
 pub struct SlicePool {
-    spec: crate::network::NetworkSpec,
+    plan: NetworkPlan,
     n_params: usize,
     t_steps: usize,
     slice: usize,
@@ -111,10 +99,10 @@ pub struct SlicePool {
 impl SlicePool {
     /// A pool for `net`, `t_steps` steps and batches of up to `batch_size` samples.
     pub fn new(net: &Network, t_steps: usize, batch_size: usize) -> Self {
-        let slice = slice_size(&net.spec, t_steps);
+        let slice = net.plan.slice_size(t_steps);
         let n = batch_size.div_ceil(slice);
         SlicePool {
-            spec: net.spec.clone(),
+            plan: net.plan.clone(),
             n_params: net.layout.total,
             t_steps,
             slice,
@@ -128,7 +116,7 @@ impl SlicePool {
         let ws = self.free.lock().map(|mut f| f.pop()).unwrap_or(None);
         ws.unwrap_or_else(|| {
             self.created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Workspace::new(&self.spec, self.n_params, self.t_steps, self.slice)
+            Workspace::for_plan(&self.plan, self.n_params, self.t_steps, self.slice)
         })
     }
 
@@ -145,7 +133,7 @@ impl SlicePool {
 
     /// Bytes held: the workspaces created so far and the per-slice gradient slots.
     pub fn bytes(&self) -> usize {
-        let ws = Workspace::estimate_bytes(&self.spec, self.n_params, self.t_steps, self.slice);
+        let ws = self.plan.workspace_bytes(self.n_params, self.t_steps, self.slice);
         self.workspaces() * ws + self.slots.len() * 4 * self.n_params
     }
 }
@@ -154,9 +142,9 @@ impl SlicePool {
 /// `t_steps` steps on `threads` threads will allocate: one workspace per concurrently running slice
 /// and one gradient slot per slice.
 pub fn estimate_bytes(net: &Network, t_steps: usize, batch_size: usize, threads: usize) -> usize {
-    let slice = slice_size(&net.spec, t_steps);
+    let slice = net.plan.slice_size(t_steps);
     let slices = batch_size.div_ceil(slice);
-    slices.min(threads.max(1)) * Workspace::estimate_bytes(&net.spec, net.layout.total, t_steps, slice)
+    slices.min(threads.max(1)) * net.plan.workspace_bytes(net.layout.total, t_steps, slice)
         + slices * 4 * net.layout.total
 }
 
@@ -165,6 +153,7 @@ pub fn estimate_bytes(net: &Network, t_steps: usize, batch_size: usize, threads:
 pub fn run_batch(
     net: &Network,
     opts: &EngineOptions,
+    objective: &Objective,
     pool: &mut SlicePool,
     ds: &SpikeDataset,
     idx: &[usize],
@@ -178,7 +167,7 @@ pub fn run_batch(
         let mut ws = pool.take();
         ws.load(ds, sl);
         engine::forward(net, opts, &mut ws);
-        engine::loss(net, opts, &mut ws, total);
+        loss::compute(net, objective, &mut ws, total);
         if backward {
             engine::backward(net, opts, &mut ws);
             slot.0.copy_from_slice(&ws.grads);
@@ -204,58 +193,26 @@ pub fn run_batch(
 
 /// Evaluates `net` on `ds` in batches of `batch_size` (no update). Allocates its workspaces; a
 /// [`Trainer`] reuses its own with [`Trainer::evaluate`].
-pub fn evaluate(net: &Network, opts: &EngineOptions, ds: &SpikeDataset, batch_size: usize) -> Metrics {
+pub fn evaluate(net: &Network, opts: &EngineOptions, objective: &Objective, ds: &SpikeDataset, batch_size: usize) -> Metrics {
     let mut pool = SlicePool::new(net, ds.t_steps, batch_size);
-    evaluate_with(net, opts, ds, batch_size, &mut pool)
+    evaluate_with(net, opts, objective, ds, batch_size, &mut pool)
 }
 
-fn evaluate_with(net: &Network, opts: &EngineOptions, ds: &SpikeDataset, batch_size: usize, pool: &mut SlicePool) -> Metrics {
+fn evaluate_with(
+    net: &Network,
+    opts: &EngineOptions,
+    objective: &Objective,
+    ds: &SpikeDataset,
+    batch_size: usize,
+    pool: &mut SlicePool,
+) -> Metrics {
     let idx: Vec<usize> = (0..ds.len()).collect();
     let mut acc = Acc::default();
     for b in idx.chunks(batch_size) {
-        let s = run_batch(net, opts, pool, ds, b, None);
+        let s = run_batch(net, opts, objective, pool, ds, b, None);
         acc.add_batch(&s);
     }
     acc.finish(net, ds.t_steps)
-}
-
-/// Fluctuation-driven initialization with ν taken from the data, layer by layer (instead of stork's
-/// one hand-set ν for the whole network): layer 1 uses the measured input rate of `ds`; each further
-/// layer (and the readout) uses the firing rate measured on the first `samples` samples after
-/// initializing the layers below it. Returns the network, the moments per connection and the rates
-/// used (`[ν_input, ν_1, …, ν_L]`, Hz).
-///
-/// # Errors
-/// As [`Network::initialize_with_rates`]; [`Error::Config`] when a layer is silent (rate 0), since the
-/// FD theory then has no fluctuations to scale.
-pub fn init_from_data(
-    spec: crate::network::NetworkSpec,
-    init: &crate::network::InitSpec,
-    seed: u64,
-    ds: &SpikeDataset,
-    samples: usize,
-    opts: &EngineOptions,
-) -> Result<(Network, Vec<crate::network::ConnectionInit>, Vec<f64>)> {
-    let mut net = Network::zeros(spec)?;
-    let mut rates = vec![ds.mean_rate_hz()];
-    let sub = ds.subset(&(0..samples.min(ds.len())).collect::<Vec<_>>());
-    let layers = net.spec.hidden.len();
-    for l in 0..layers {
-        if !(rates[l] > 0.0) {
-            return Err(Error::config(
-                "init.nu",
-                format!("the data-driven rate for layer {} is 0 Hz (the layer below is silent); set nu to a number", l + 1),
-            ));
-        }
-        net.initialize_with_rates(init, seed, Some(&rates))?;
-        let m = evaluate(&net, opts, &sub, 64);
-        rates.push(m.rates_hz[l]);
-    }
-    if !(rates[layers] > 0.0) {
-        return Err(Error::config("init.nu", "the last hidden layer is silent at initialization; set nu to a number"));
-    }
-    let report = net.initialize_with_rates(init, seed, Some(&rates))?;
-    Ok((net, report, rates))
 }
 
 /// Settings of a training run.
@@ -269,8 +226,10 @@ pub struct TrainOptions {
     pub optimizer: OptimizerKind,
     /// Seed for shuffling.
     pub seed: u64,
-    /// Forward/backward options (loss, regularizers).
+    /// Forward/backward options of the engine.
     pub engine: EngineOptions,
+    /// Loss and regularizers.
+    pub objective: Objective,
 }
 
 /// One epoch's results.
@@ -325,7 +284,7 @@ impl Trainer {
     /// Evaluates the current network on `ds` (which must have the trainer's number of steps), reusing
     /// the training workspaces.
     pub fn evaluate(&mut self, ds: &SpikeDataset) -> Metrics {
-        evaluate_with(&self.net, &self.opts.engine, ds, self.opts.batch_size, &mut self.pool)
+        evaluate_with(&self.net, &self.opts.engine, &self.opts.objective, ds, self.opts.batch_size, &mut self.pool)
     }
 
     /// Bytes of the workspaces created so far and the per-slice gradient slots.
@@ -351,7 +310,7 @@ impl Trainer {
         let n_batches = order.len().div_ceil(self.opts.batch_size);
         let mut acc = Acc::default();
         for (bi, idx) in order.chunks(self.opts.batch_size).enumerate() {
-            let s = run_batch(&self.net, &self.opts.engine, &mut self.pool, train, idx, Some(&mut self.grad));
+            let s = run_batch(&self.net, &self.opts.engine, &self.opts.objective, &mut self.pool, train, idx, Some(&mut self.grad));
             let loss = s.ce_sum / s.samples as f64 + s.reg_loss;
             if !loss.is_finite() {
                 return Err(Error::NonFinite {

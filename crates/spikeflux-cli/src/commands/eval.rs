@@ -1,0 +1,41 @@
+//! `spikeflux eval`: saved weights on the config's test set, as JSON.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde_json::json;
+use spikeflux_core::engine::EngineOptions;
+use spikeflux_core::network::Network;
+use spikeflux_core::train::checkpoint;
+use spikeflux_core::train::evaluate;
+
+use super::{load_config, set_threads, Overrides};
+
+/// Arguments of `spikeflux eval` (as given; validated by the command).
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// Config file the weights were trained with (default: the embedded default).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Weights file (safetensors) written by `spikeflux train`.
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// Worker threads (0 = all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Runs `spikeflux eval`.
+pub fn run(args: EvalArgs) -> Result<()> {
+    let EvalArgs { config, weights, threads } = args;
+    let ov = Overrides { epochs: None, seed: None, threads, batch_size: None };
+    let (cfg, base) = load_config(config.as_deref(), &ov)?;
+    set_threads(cfg.train.threads)?;
+    let data = cfg.load_data(&base)?;
+    let spec = cfg.network_spec(data.test.n_in, data.test.n_classes);
+    let mut net = Network::zeros(spec)?;
+    checkpoint::load(&mut net, &weights)?;
+    let m = evaluate(&net, &EngineOptions::default(), &cfg.objective(), &data.test, cfg.train.batch_size);
+    println!("{}", json!({ "test_acc": m.acc, "test_loss": m.loss(), "test_ce": m.ce, "samples": m.samples, "rates_hz": m.rates_hz }));
+    Ok(())
+}

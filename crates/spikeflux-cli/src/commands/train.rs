@@ -1,0 +1,298 @@
+//! `spikeflux train`: load the data, initialize (ν from data if asked), train with progress, and
+//! write the run directory (`log.jsonl`, `summary.md`, `weights.safetensors`, checkpoints, plots).
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use spikeflux_core::data::files::write_atomic;
+use spikeflux_core::engine::EngineOptions;
+use spikeflux_core::network::Network;
+use spikeflux_core::train::checkpoint;
+use spikeflux_core::train::{Metrics, TrainOptions, Trainer};
+use spikeflux_core::Error;
+
+use super::{load_config, set_threads, Overrides};
+use crate::plots;
+
+/// Arguments of `spikeflux train` (as given; validated by the command).
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Config file (TOML); see the README's config reference.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub ov: Overrides,
+    /// Write one JSON object per epoch and a final summary object to this file.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Output directory for weights, log and summary (default: `runs/<name>-seed<seed>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue an interrupted run from DIR/checkpoint.safetensors (written after every epoch);
+    /// the config must be the same. The result is identical to an uninterrupted run.
+    #[arg(long)]
+    pub resume: bool,
+    /// Load the data, initialize and print the initial statistics and memory estimate, then stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write PNG figures here: learning curves and activity snapshots before and after training.
+    #[arg(long)]
+    pub plots: Option<PathBuf>,
+}
+
+/// Runs `spikeflux train`.
+pub fn run(args: TrainArgs) -> Result<()> {
+    let TrainArgs { config, ov, log, out, resume, dry_run, plots } = args;
+    let (cfg, base) = load_config(config.as_deref(), &ov)?;
+    set_threads(cfg.train.threads)?;
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", cfg.name, cfg.train.seed)));
+    if !dry_run {
+        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    }
+    eprintln!("spikeflux {}: {} ({} threads)", env!("CARGO_PKG_VERSION"), cfg.name, rayon::current_num_threads());
+
+    let t0 = Instant::now();
+    let data = cfg.load_data(&base)?;
+    eprintln!(
+        "data: {} train / {} valid / {} test samples, {} inputs, {} classes, T = {} × {} ms, input rate {:.2} Hz ({:.1} s)",
+        data.train.len(),
+        data.valid.as_ref().map_or(0, |v| v.len()),
+        data.test.len(),
+        data.train.n_in,
+        data.train.n_classes,
+        data.train.t_steps,
+        cfg.model.dt * 1e3,
+        data.train.mean_rate_hz(),
+        t0.elapsed().as_secs_f64()
+    );
+    let spec = cfg.network_spec(data.train.n_in, data.train.n_classes);
+    let (net, inits, nu_used) = if cfg.nu_from_data() {
+        let (net, inits, rates) =
+            spikeflux_core::init::nu::init_from_data(spec, &cfg.init_spec()?, cfg.train.seed, &data.train, 512, &EngineOptions::default(), &cfg.objective())?;
+        let r: Vec<String> = rates.iter().map(|r| format!("{r:.2}")).collect();
+        eprintln!("nu from data (input, then each hidden layer): [{}] Hz", r.join(", "));
+        (net, inits, Some(rates))
+    } else {
+        let (net, inits) = Network::initialized(spec, &cfg.init_spec()?, cfg.train.seed)?;
+        (net, inits, None)
+    };
+    for c in &inits {
+        eprintln!("init {:<22} fan-in {:>5}  mean {:+.5}  std {:.5}", c.name, c.fan_in, c.mean, c.std);
+    }
+    let config_text = toml::to_string(&cfg.train_independent()).context("serializing the config")?;
+
+    let opts = TrainOptions {
+        epochs: cfg.train.epochs,
+        batch_size: cfg.train.batch_size,
+        optimizer: cfg.optimizer(),
+        seed: cfg.train.seed,
+        engine: EngineOptions::default(),
+        objective: cfg.objective(),
+    };
+    let need = spikeflux_core::train::estimate_bytes(&net, data.train.t_steps, cfg.train.batch_size, rayon::current_num_threads());
+    let gib = |b: f64| b / (1u64 << 30) as f64;
+    let limit = cfg.train.max_memory_gib.map(|g| g * (1u64 << 30) as f64).or_else(available_memory);
+    eprintln!(
+        "estimated activation memory: {:.2} GiB (batch {} × T {}, {} threads){}",
+        gib(need as f64),
+        cfg.train.batch_size,
+        data.train.t_steps,
+        rayon::current_num_threads(),
+        limit.map_or(String::new(), |l| format!(", limit {:.2} GiB", gib(l)))
+    );
+    if let Some(l) = limit {
+        if need as f64 > l {
+            return Err(Error::config(
+                "train.batch_size",
+                format!(
+                    "the run needs {:.2} GiB of activation memory (batch {} × T {} steps) but {:.2} GiB are available (train.max_memory_gib or free RAM); lower train.batch_size, or the data's n_steps",
+                    gib(need as f64),
+                    cfg.train.batch_size,
+                    data.train.t_steps,
+                    gib(l)
+                ),
+            )
+            .into());
+        }
+    }
+    if let Some(dir) = &plots {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        plots::activity_snapshot(&net, &data.test, 5, &format!("{}: activity before training (test samples)", cfg.name), &dir.join("snapshot_before.png"))?;
+    }
+    let mut trainer = Trainer::new(net, opts, data.train.t_steps)?;
+    let initial = trainer.evaluate(&data.train);
+    let rates: Vec<String> = initial.rates_hz.iter().map(|r| format!("{r:.2}")).collect();
+    eprintln!("initial hidden firing rates [{}] Hz on the training set", rates.join(", "));
+    let ckpt = out.join("checkpoint.safetensors");
+    let mut train_seconds = 0.0;
+    if resume {
+        let (done, meta) = checkpoint::load_training(&mut trainer.net, &mut trainer.optimizer, &ckpt)?;
+        if meta.get("config") != Some(&config_text) {
+            return Err(Error::config(
+                "--resume",
+                format!("{} was written with a different config; resume with the same config (epochs and threads may differ)", ckpt.display()),
+            )
+            .into());
+        }
+        trainer.epochs_done = done;
+        train_seconds = meta.get("train_seconds").and_then(|s| s.parse().ok()).unwrap_or(0.0);
+        eprintln!("resuming after epoch {done} from {}", ckpt.display());
+    }
+    if dry_run {
+        return Ok(());
+    }
+
+    let mut log_paths = vec![out.join("log.jsonl")];
+    log_paths.extend(log);
+    let mut log = Log::open(&log_paths, resume)?;
+    let mut curve: Vec<plots::CurvePoint> = Vec::new();
+    let tty = std::io::stderr().is_terminal();
+    let epochs = cfg.train.epochs;
+    let bar = if tty {
+        let b = ProgressBar::new(epochs as u64);
+        b.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] epoch {pos}/{len} {msg} (eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_position(trainer.epochs_done as u64);
+    while trainer.epochs_done < epochs {
+        let rec = trainer.epoch(&data.train, data.valid.as_ref(), &mut |_, _| {})?;
+        train_seconds += rec.train_seconds;
+        let v = rec.valid.as_ref();
+        let test_m = trainer.evaluate(&data.test);
+        curve.push(plots::CurvePoint {
+            epoch: rec.epoch,
+            train: (rec.train.loss(), rec.train.acc),
+            valid: v.map(|m| (m.loss(), m.acc)),
+            test: (test_m.loss(), test_m.acc),
+        });
+        let msg = format!(
+            "loss {:.4} acc {:.3} | valid loss {} acc {}",
+            rec.train.loss(),
+            rec.train.acc,
+            v.map_or("-".into(), |m| format!("{:.4}", m.loss())),
+            v.map_or("-".into(), |m| format!("{:.3}", m.acc))
+        );
+        if tty {
+            bar.set_message(msg);
+            bar.inc(1);
+        } else {
+            eprintln!("epoch {:>4}/{epochs} {msg} ({:.2} s)", rec.epoch, rec.train_seconds);
+        }
+        log.write(&json!({
+            "epoch": rec.epoch,
+            "train": metrics_json(&rec.train),
+            "valid": v.map(metrics_json),
+            "test": metrics_json(&test_m),
+            "train_seconds": rec.train_seconds,
+        }))?;
+        let mut meta = HashMap::new();
+        meta.insert("config".into(), config_text.clone());
+        meta.insert("train_seconds".into(), train_seconds.to_string());
+        checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
+    }
+    bar.finish_and_clear();
+    let test = trainer.evaluate(&data.test);
+    let valid = data.valid.as_ref().map(|v| trainer.evaluate(v));
+    let final_rates = trainer.evaluate(&data.train).rates_hz;
+    let net = &trainer.net;
+    let weights = out.join("weights.safetensors");
+    let mut meta = HashMap::new();
+    meta.insert("config".into(), config_text.clone());
+    meta.insert("epochs".into(), epochs.to_string());
+    checkpoint::save(net, &weights, meta)?;
+    let summary = json!({
+        "final": true,
+        "name": cfg.name,
+        "seed": cfg.train.seed,
+        "epochs": epochs,
+        "threads": rayon::current_num_threads(),
+        "test_acc": test.acc,
+        "test_loss": test.loss(),
+        "test_ce": test.ce,
+        "valid_acc": valid.as_ref().map(|v| v.acc),
+        "valid_loss": valid.as_ref().map(|v| v.loss()),
+        "initial_rates_hz": initial.rates_hz,
+        "init_nu_hz": nu_used,
+        "final_rates_hz": final_rates,
+        "train_seconds": train_seconds,
+        "seconds_per_epoch": train_seconds / epochs as f64,
+        "weights": weights.display().to_string(),
+    });
+    log.write(&summary)?;
+    let text = format!(
+        "# {}\n\nseed {}, {} epochs, {} threads, {:.1} s training ({:.3} s/epoch)\n\n| set | loss | accuracy |\n|---|---|---|\n| test | {:.4} | {:.2} % |\n{}\ninitial hidden rates (Hz): {:?}\nfinal hidden rates (Hz): {:?}\nweights: {}\n",
+        cfg.name,
+        cfg.train.seed,
+        epochs,
+        rayon::current_num_threads(),
+        train_seconds,
+        train_seconds / epochs as f64,
+        test.loss(),
+        100.0 * test.acc,
+        valid.as_ref().map_or(String::new(), |v| format!("| valid | {:.4} | {:.2} % |\n", v.loss(), 100.0 * v.acc)),
+        initial.rates_hz.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        final_rates.iter().map(|r| (r * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        weights.display()
+    );
+    write_atomic(&out.join("summary.md"), text.as_bytes())?;
+    if let Some(dir) = &plots {
+        plots::learning_curves(&curve, &format!("{}: learning curves (seed {})", cfg.name, cfg.train.seed), &dir.join("learning_curves.png"))?;
+        plots::activity_snapshot(net, &data.test, 5, &format!("{}: activity after training (test samples)", cfg.name), &dir.join("snapshot_after.png"))?;
+        eprintln!("figures in {}", dir.display());
+    }
+    println!("test accuracy {:.2} %, test loss {:.4} ({} epochs, {:.1} s); results in {}", 100.0 * test.acc, test.loss(), epochs, train_seconds, out.display());
+    Ok(())
+}
+
+/// 90 % of the memory the kernel reports as available, if it can be read.
+/// 90 % of the memory the kernel reports as available, if it can be read.
+fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: f64 = text.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(0.9 * kb * 1024.0)
+}
+
+fn metrics_json(m: &Metrics) -> serde_json::Value {
+    json!({ "loss": m.loss(), "ce": m.ce, "reg": m.reg, "acc": m.acc, "rates_hz": m.rates_hz, "samples": m.samples })
+}
+
+/// The run's JSON-lines log files.
+struct Log {
+    files: Vec<std::fs::File>,
+}
+
+impl Log {
+    fn open(paths: &[PathBuf], append: bool) -> Result<Self> {
+        let files = paths
+            .iter()
+            .map(|p| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .append(append)
+                    .truncate(!append)
+                    .open(p)
+                    .map_err(|e| Error::io(p, e).into())
+            })
+            .collect::<Result<_>>()?;
+        Ok(Log { files })
+    }
+    fn write(&mut self, v: &serde_json::Value) -> Result<()> {
+        for f in &mut self.files {
+            writeln!(f, "{v}").context("writing the log")?;
+            f.flush().ok();
+        }
+        Ok(())
+    }
+}

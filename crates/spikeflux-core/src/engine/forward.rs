@@ -1,0 +1,168 @@
+//! The forward pass of one batch slice through all hidden layers and the readout (spec §1.1, §1.5).
+//!
+//! Each hidden layer runs layer-major: all its steps before the next layer. In smooth mode (and on
+//! the dense path) the feed-forward product covers all `T·b` rows at once; on the event-driven path
+//! it is computed step by step into two alternating slots right before the LIF step that consumes it.
+//! Only recurrent products always run step by step. The step order is the reference's: with `A_t`
+//! the input accumulated in step `t` (`A_t = W·x_t + V·S_t`), the neuron step of [`crate::neuron`]
+//! makes an input spike at `t` first move the hidden spike output at `t+3`, and the readout
+//! `V_t = β_m V_{t−1} + (1−β_m) I_{t−1}` two steps after its input.
+
+use super::conn::{conn_forward, output_of, Src};
+use super::workspace::{SliceStats, Workspace};
+use super::EngineOptions;
+use super::ProjectionPath;
+use crate::linalg;
+use crate::network::Network;
+use crate::neuron::lif::{self, LifState};
+use crate::neuron::{dale, readout, SpikeMode};
+
+/// Runs the forward pass of the loaded slice through all layers and the readout.
+pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
+    let spec = &net.spec;
+    let geoms = &net.plan.geoms;
+    let (t_steps, b) = (ws.t, ws.b);
+    let rows = t_steps * b;
+    let dense = opts.mode == SpikeMode::Smooth || opts.path == ProjectionPath::Dense;
+    let smooth = opts.mode == SpikeMode::Smooth;
+    let sur = spec.surrogate;
+    let mut spikes = vec![0.0f64; geoms.len()];
+    for (l, g) in geoms.iter().enumerate() {
+        let n = g.n();
+        let bn = b * n;
+        let (before, rest) = ws.layers.split_at_mut(l);
+        let lb = &mut rest[0];
+        let [ff_taps, rec_taps] = [ws.taps[l][0].as_ref(), ws.taps[l][1].as_ref()];
+        let src = if l == 0 { Src::Events(&ws.input, 0) } else { output_of(&before[l - 1], &geoms[l - 1], rows, dense) };
+        // a convolution's weights in its run layout
+        let [wr_ff, wr_rec] = &mut ws.wr[l];
+        let mut w = &net.params[net.layout.ff[l].clone()];
+        if let Some(tp) = ff_taps {
+            tp.to_runs(w, wr_ff);
+            w = wr_ff;
+        }
+        let bn_in = b * g.n_input();
+        // the feed-forward input of all steps at once (GEMM path, or kept for reports), or step by
+        // step into two alternating slots (event path)
+        let stepwise = !dense && !opts.keep_input;
+        if !stepwise {
+            conn_forward(&g.ff, ff_taps, src, w, &mut lb.a[..t_steps * bn_in], rows, dense, true);
+        }
+        let slot = |t: usize| if stepwise { (t % 2) * bn_in } else { t * bn_in };
+        // spikes of every step (dense products need them), or of the last two steps only
+        let keep_s = !stepwise;
+        let sslot = |t: usize| if keep_s { t * bn } else { (t % 2) * bn };
+        lb.s_full = keep_s;
+        let d = net.plan.layers[l].decays;
+        let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
+        let (p, pidx) = (&mut lb.p, &mut lb.pidx);
+        ev.ptr.clear();
+        ev.ptr.push(0);
+        ev.idx.clear();
+        ev.val.clear();
+        let (ist, qst, cnt) = (&mut lb.i[..bn], &mut lb.q[..bn], &mut lb.cnt[..bn]);
+        ist.fill(0.0);
+        qst.fill(0.0);
+        cnt.fill(0.0);
+        let mut rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
+        if let (Some(tp), Some(v)) = (rec_taps, rec) {
+            tp.to_runs(v, wr_rec);
+            rec = Some(&wr_rec[..]);
+        }
+        let fused = opts.mode == SpikeMode::Spiking && d.a == 0.0 && g.dale.is_none();
+        for t in 0..t_steps {
+            let off = t * bn;
+            if stepwise {
+                let n_src = g.ff.n_src();
+                let src_t = match src {
+                    Src::Events(c, r0) => Src::Events(c, r0 + t * b),
+                    Src::Hidden(c, r0) => Src::Hidden(c, r0 + t * b),
+                    Src::Dense(x) => Src::Dense(&x[t * b * n_src..(t + 1) * b * n_src]),
+                };
+                conn_forward(&g.ff, ff_taps, src_t, w, &mut a[slot(t)..slot(t) + bn_in], b, false, true);
+            }
+            {
+                let (uh, ut) = u.split_at_mut(off);
+                let so = sslot(t);
+                let (sh, st) = s.split_at_mut(so);
+                let zeros = &ws.zeros[..bn];
+                if g.dale.is_some() {
+                    let zeros_in = &ws.zeros[..bn_in];
+                    let (up, ap) = if t > 0 { (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn_in]) } else { (zeros, zeros_in) };
+                    dale::step(up, ap, &mut ut[..bn], &mut st[..bn], LifState { i: ist, q: qst }, n, d, opts.mode, sur);
+                } else {
+                    // the previous step's spikes: just before this slot, or in the other slot after it
+                    let (cur, after) = st.split_at_mut(bn);
+                    let sp: &[f32] = if t == 0 {
+                        zeros
+                    } else if keep_s || t % 2 == 1 {
+                        &sh[sh.len() - bn..]
+                    } else {
+                        &after[..bn]
+                    };
+                    let (up, ap) = if t > 0 { (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn]) } else { (zeros, zeros) };
+                    if fused {
+                        // spiking, no adaptation: the step and its events in one pass
+                        let rows = up.chunks_exact(n).zip(ap.chunks_exact(n)).zip(ut[..bn].chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
+                        for ((((upr, apr), ur), sr), (ir, cr)) in rows.zip(ist.chunks_exact_mut(n).zip(cnt.chunks_exact_mut(n))) {
+                            lif::step_row_spiking(upr, apr, ur, sr, ir, d, |k| {
+                                ev.idx.push(k as u32);
+                                ev.val.push(1.0);
+                                cr[k] += 1.0;
+                            });
+                            ev.ptr.push(ev.idx.len() as u32);
+                        }
+                    } else {
+                        lif::step(up, ap, sp, &mut ut[..bn], cur, LifState { i: ist, q: qst }, d, opts.mode, sur);
+                    }
+                }
+                if fused {
+                    // events and counts were taken in the fused step
+                } else if smooth {
+                    for (c, &x) in cnt.iter_mut().zip(&st[..bn]) {
+                        *c += x;
+                    }
+                } else {
+                    // the step's spikes as events, counted per sample and neuron on the way
+                    for (row, cr) in st[..bn].chunks_exact(n).zip(cnt.chunks_exact_mut(n)) {
+                        linalg::for_each_nonzero(row, |k, x| {
+                            ev.idx.push(k as u32);
+                            ev.val.push(x);
+                            cr[k] += x;
+                        });
+                        ev.ptr.push(ev.idx.len() as u32);
+                    }
+                }
+            }
+            if let (Some(v), Some(rg)) = (rec, &g.rec) {
+                let src = if dense { Src::Dense(&s[off..off + bn]) } else { Src::Hidden(ev, t * b) };
+                conn_forward(rg, rec_taps, src, v, &mut a[slot(t)..slot(t) + bn_in], b, dense, false);
+            }
+            // what the next layer sees of this step: the E neurons of a Dale layer, or the pooled spikes
+            let st = &s[sslot(t)..sslot(t) + bn];
+            if let Some(ne) = g.dale {
+                for (pr, row) in p[t * b * ne..(t + 1) * b * ne].chunks_exact_mut(ne).zip(st.chunks_exact(n)) {
+                    pr.copy_from_slice(&row[..ne]);
+                }
+            }
+            if g.pool > 1 {
+                let np = g.output().n();
+                linalg::maxpool_forward(g.group.channels, g.group.positions, g.pool, st, &mut p[t * b * np..(t + 1) * b * np], &mut pidx[t * b * np..(t + 1) * b * np]);
+            }
+        }
+        // the layer's output neurons (a Dale layer's E population)
+        let n_out = g.n_output_neurons();
+        spikes[l] = cnt.chunks_exact(n).map(|row| row[..n_out].iter().map(|&c| c as f64).sum::<f64>()).sum();
+    }
+    // readout, from the flattened (pooled) last layer
+    let c = spec.n_out;
+    let l_last = geoms.len() - 1;
+    let bc = b * c;
+    let len = t_steps * bc;
+    let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
+    let w = &net.params[net.layout.readout.clone()];
+    conn_forward(&net.plan.readout_conn(), None, src, w, &mut ws.ra[..len], rows, dense, true);
+    readout::forward(&ws.ra[..len], &mut ws.rv[..len], &mut ws.r_i[..bc], net.plan.readout, spec.readout.initial_state);
+    ws.stats = SliceStats { spikes, samples: b, ..Default::default() };
+}
+

@@ -1,0 +1,305 @@
+//! The buffers of one batch slice ([`Workspace`]), sized once from the [`NetworkPlan`] so that the
+//! time loops never allocate, and the accessors reports and plots read them through.
+//!
+//! Buffers are time-major `[T, b, n]` (row `t·b + i` holds sample `i` at step `t`).
+
+use super::conn::conv1d;
+use super::plan::NetworkPlan;
+use crate::data::SpikeDataset;
+use crate::layer::{ConnGeom, LayerGeom};
+use crate::linalg::{self, ConvTaps, Csr};
+use crate::network::Network;
+
+/// Buffers of one hidden layer for one slice.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LayerBuf {
+    /// Input accumulated in each step `[T, b, n]`.
+    pub(crate) a: Vec<f32>,
+    /// Membrane `[T, b, n]`.
+    pub(crate) u: Vec<f32>,
+    /// Spikes `[T, b, n]`.
+    pub(crate) s: Vec<f32>,
+    /// ∂A `[T, b, n]`.
+    pub(crate) ga: Vec<f32>,
+    /// ∂S from above `[T, b, n]`, completed in place.
+    pub(crate) gs: Vec<f32>,
+    /// Max-pooled spikes `[T, b, n/pool]`, the first maximum's position, and ∂ of the pooled output
+    /// (empty without pooling).
+    pub(crate) p: Vec<f32>,
+    pub(crate) pidx: Vec<u32>,
+    pub(crate) gp: Vec<f32>,
+    /// The spikes as events per row `t·b + i` (built during the forward pass unless in smooth
+    /// mode), so later products need not scan the spike buffer again.
+    pub(crate) ev: Csr,
+    /// Whether `s` holds every step's spikes. The event-driven path writes each step's spikes into
+    /// two alternating slots only (the events are the record); [`Workspace::spikes`] rebuilds `s`
+    /// from the events when asked.
+    pub(crate) s_full: bool,
+    /// Per-neuron state and adjoint carries `[b, n]`.
+    pub(crate) i: Vec<f32>,
+    pub(crate) q: Vec<f32>,
+    pub(crate) c_gu: Vec<f32>,
+    pub(crate) c_gi: Vec<f32>,
+    pub(crate) c_gq: Vec<f32>,
+    pub(crate) c_gs: Vec<f32>,
+    /// Spike counts per sample and neuron `[b, n]`, and the regularizer gradient on them.
+    pub(crate) cnt: Vec<f32>,
+    pub(crate) dcnt: Vec<f32>,
+}
+
+/// Sums over a slice, combined across slices by [`SliceStats::add`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SliceStats {
+    /// Σ over samples of the cross-entropy.
+    pub ce_sum: f64,
+    /// Regularizer loss (already divided by the batch size).
+    pub reg_loss: f64,
+    /// Correct predictions.
+    pub correct: usize,
+    /// Samples.
+    pub samples: usize,
+    /// Spikes of each hidden layer's output neurons (all, or a Dale layer's E population).
+    pub spikes: Vec<f64>,
+}
+
+impl SliceStats {
+    /// Adds another slice's sums.
+    pub fn add(&mut self, o: &SliceStats) {
+        self.ce_sum += o.ce_sum;
+        self.reg_loss += o.reg_loss;
+        self.correct += o.correct;
+        self.samples += o.samples;
+        if self.spikes.len() < o.spikes.len() {
+            self.spikes.resize(o.spikes.len(), 0.0);
+        }
+        for (a, b) in self.spikes.iter_mut().zip(&o.spikes) {
+            *a += b;
+        }
+    }
+}
+
+/// All buffers for one batch slice of at most `b_cap` samples, allocated once.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub(crate) t: usize,
+    pub(crate) b_cap: usize,
+    pub(crate) b: usize,
+    /// Input events of the slice, rows `t·b + i`.
+    pub input: Csr,
+    pub(crate) labels: Vec<usize>,
+    pub(crate) layers: Vec<LayerBuf>,
+    pub(crate) ra: Vec<f32>,
+    /// Readout membrane `[T, b, n_out]`.
+    pub rv: Vec<f32>,
+    pub(crate) rga: Vec<f32>,
+    pub(crate) rgv: Vec<f32>,
+    pub(crate) r_i: Vec<f32>,
+    pub(crate) r_c_gv: Vec<f32>,
+    pub(crate) r_c_gi: Vec<f32>,
+    /// Gradient of the loss (batch-mean) w.r.t. all parameters, from this slice.
+    pub grads: Vec<f32>,
+    /// Statistics of the last pass.
+    pub stats: SliceStats,
+    /// Zeros `[b, max n]`: the state before t = 0 and the spikes after the last step.
+    pub(crate) zeros: Vec<f32>,
+    /// Scratch of the convolution input gradients.
+    pub(crate) scratch: Vec<f32>,
+    /// A convolution's weights rearranged for its input gradient (one connection at a time).
+    pub(crate) wt: Vec<f32>,
+    /// Tap tables of each hidden layer's feed-forward and recurrent convolutions (`None` if dense).
+    pub(crate) taps: Vec<[Option<ConvTaps>; 2]>,
+    /// Those convolutions' weights in the tables' run layout (filled at the start of each forward
+    /// pass), and one run-layout weight gradient (one connection at a time).
+    pub(crate) wr: Vec<[Vec<f32>; 2]>,
+    pub(crate) dwr: Vec<f32>,
+}
+
+impl Workspace {
+    /// Buffers for `t` steps and up to `b_cap` samples of `net`.
+    pub fn new(net: &Network, t: usize, b_cap: usize) -> Self {
+        Self::for_plan(&net.plan, net.layout.total, t, b_cap)
+    }
+
+    /// Buffers for `t` steps and up to `b_cap` samples of a network with plan `plan` and `n_params`
+    /// parameters.
+    pub fn for_plan(plan: &NetworkPlan, n_params: usize, t: usize, b_cap: usize) -> Self {
+        let geoms = &plan.geoms;
+        let layers = geoms
+            .iter()
+            .map(|g| {
+                let n = g.n();
+                let full = t * b_cap * n;
+                let full_in = t * b_cap * g.n_input();
+                let per = b_cap * n;
+                let pooled = if g.dense_output() { t * b_cap * g.output().n() } else { 0 };
+                LayerBuf {
+                    a: vec![0.0; full_in],
+                    u: vec![0.0; full],
+                    s: vec![0.0; full],
+                    ga: vec![0.0; full_in],
+                    gs: vec![0.0; full],
+                    p: vec![0.0; pooled],
+                    pidx: vec![0; pooled],
+                    gp: vec![0.0; pooled],
+                    ev: Csr::default(),
+                    s_full: false,
+                    i: vec![0.0; per],
+                    q: vec![0.0; per],
+                    c_gu: vec![0.0; per],
+                    c_gi: vec![0.0; per],
+                    c_gq: vec![0.0; per],
+                    c_gs: vec![0.0; per],
+                    cnt: vec![0.0; per],
+                    dcnt: vec![0.0; per],
+                }
+            })
+            .collect();
+        let ro = t * b_cap * plan.n_out;
+        let max_n = geoms.iter().map(|g| g.n_input()).max().unwrap_or(0);
+        let (scratch, wt) = conv_scratch(geoms);
+        Workspace {
+            t,
+            b_cap,
+            b: 0,
+            input: Csr::default(),
+            labels: Vec::with_capacity(b_cap),
+            layers,
+            ra: vec![0.0; ro],
+            rv: vec![0.0; ro],
+            rga: vec![0.0; ro],
+            rgv: vec![0.0; ro],
+            r_i: vec![0.0; b_cap * plan.n_out],
+            r_c_gv: vec![0.0; b_cap * plan.n_out],
+            r_c_gi: vec![0.0; b_cap * plan.n_out],
+            grads: vec![0.0; n_params],
+            stats: SliceStats::default(),
+            zeros: vec![0.0; b_cap * max_n],
+            scratch: vec![0.0; scratch],
+            wt: vec![0.0; wt],
+            wr: geoms.iter().map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())].map(|n| vec![0.0; n])).collect(),
+            dwr: vec![0.0; geoms.iter().flat_map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).max().unwrap_or(0)],
+            taps: tap_tables(geoms),
+        }
+    }
+
+    /// Number of samples currently loaded.
+    pub fn batch(&self) -> usize {
+        self.b
+    }
+
+    /// Steps per sample.
+    pub fn steps(&self) -> usize {
+        self.t
+    }
+
+    /// Loads samples `idx` of `ds` as time-major input events.
+    ///
+    /// # Panics
+    /// If `idx` has more than `b_cap` samples (a caller bug, not user input).
+    pub fn load(&mut self, ds: &SpikeDataset, idx: &[usize]) {
+        assert!(idx.len() <= self.b_cap, "slice larger than the workspace");
+        let b = idx.len();
+        self.b = b;
+        self.labels.clear();
+        self.labels.extend(idx.iter().map(|&i| ds.labels[i]));
+        let rows = self.t * b;
+        let csr = &mut self.input;
+        csr.ptr.clear();
+        csr.ptr.resize(rows + 1, 0);
+        for (bi, &s) in idx.iter().enumerate() {
+            for (t, _) in ds.events(s) {
+                csr.ptr[t as usize * b + bi + 1] += 1;
+            }
+        }
+        for r in 0..rows {
+            csr.ptr[r + 1] += csr.ptr[r];
+        }
+        let nnz = csr.ptr[rows] as usize;
+        csr.idx.clear();
+        csr.idx.resize(nnz, 0);
+        csr.val.clear();
+        csr.val.resize(nnz, 1.0);
+        let mut fill: Vec<u32> = csr.ptr[..rows].to_vec();
+        for (bi, &s) in idx.iter().enumerate() {
+            for (t, u) in ds.events(s) {
+                let r = t as usize * b + bi;
+                csr.idx[fill[r] as usize] = u;
+                fill[r] += 1;
+            }
+        }
+    }
+
+    /// Spikes of hidden layer `l`, `[T, b, n_l]` (valid after [`super::forward()`]; rebuilt from the spike
+    /// events if the forward pass kept only those).
+    pub fn spikes(&mut self, l: usize) -> &[f32] {
+        let n = self.layers[l].cnt.len() / self.b_cap;
+        let len = self.t * self.b * n;
+        let lb = &mut self.layers[l];
+        if !lb.s_full {
+            lb.s[..len].fill(0.0);
+            for (r, row) in lb.s[..len].chunks_exact_mut(n).enumerate() {
+                for k in lb.ev.ptr[r] as usize..lb.ev.ptr[r + 1] as usize {
+                    row[lb.ev.idx[k] as usize] = lb.ev.val[k];
+                }
+            }
+            lb.s_full = true;
+        }
+        &lb.s[..len]
+    }
+
+    /// Input accumulated by hidden layer `l` in each step (`A_t = W·x_t + V·S_t`), `[T, b, n_l]`, or
+    /// `[T, b, 2n_l]` for a Dale layer (each row: excitatory inputs, then inhibitory) (valid after
+    /// [`super::forward()`]).
+    pub fn input_current(&self, l: usize) -> &[f32] {
+        let w = self.layers[l].a.len() / (self.t * self.b_cap).max(1);
+        &self.layers[l].a[..self.t * self.b * w]
+    }
+
+    /// Membrane of hidden layer `l`, `[T, b, n_l]` (valid after [`super::forward()`]).
+    pub fn membrane(&self, l: usize) -> &[f32] {
+        let n = self.layers[l].cnt.len() / self.b_cap;
+        &self.layers[l].u[..self.t * self.b * n]
+    }
+}
+
+/// Bytes [`Workspace::for_plan`] allocates for these arguments ([`NetworkPlan::workspace_bytes`]).
+pub(super) fn estimate_bytes(plan: &NetworkPlan, n_params: usize, t: usize, b_cap: usize) -> usize {
+    let geoms = &plan.geoms;
+    let layers: usize = geoms
+        .iter()
+        .map(|g| {
+            let full = t * b_cap * g.n();
+            let full_in = t * b_cap * g.n_input();
+            let pooled = if g.dense_output() { t * b_cap * g.output().n() } else { 0 };
+            4 * (3 * full + 2 * full_in + 2 * pooled + 8 * b_cap * g.n()) + 4 * pooled
+        })
+        .sum();
+    let max_n = geoms.iter().map(|g| g.n_input()).max().unwrap_or(0);
+    let (scratch, wt) = conv_scratch(geoms);
+    let runs: usize = geoms.iter().flat_map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).sum::<usize>() * 2;
+    layers + 4 * (4 * t * b_cap * plan.n_out + 3 * b_cap * plan.n_out + n_params + b_cap * max_n + scratch + wt + runs)
+}
+
+/// Scratch floats and rearranged-weight floats the convolution input gradients of these layers need.
+fn conv_scratch(geoms: &[LayerGeom]) -> (usize, usize) {
+    let convs = || geoms.iter().flat_map(|g| [Some(g.ff), g.rec]).flatten().filter_map(|c| conv1d(&c));
+    let scratch = convs().map(|c| linalg::conv_input_grad_scratch(&c)).max().unwrap_or(0);
+    let wt = convs().map(|c| linalg::conv_input_grad_weights_len(&c)).max().unwrap_or(0);
+    (scratch, wt)
+}
+
+/// Number of weights of a connection if it is a convolution, else 0.
+fn conv_len(g: Option<&ConnGeom>) -> usize {
+    g.and_then(conv1d).map_or(0, |c| c.c_in * c.k * c.c_out)
+}
+
+/// Tap tables of each layer's feed-forward and recurrent convolutions. The first layer reads the
+/// data's channel-major units; every later source (and every recurrent one) is position-major.
+fn tap_tables(geoms: &[LayerGeom]) -> Vec<[Option<ConvTaps>; 2]> {
+    geoms
+        .iter()
+        .enumerate()
+        .map(|(l, g)| [conv1d(&g.ff).map(|c| ConvTaps::new(c, l > 0)), g.rec.as_ref().and_then(conv1d).map(|c| ConvTaps::new(c, true))])
+        .collect()
+}
+

@@ -1,0 +1,245 @@
+//! The current-based LIF neuron (spec §1.1) with optional spike-triggered adaptation (§1.3,
+//! stork's `AdaptiveLIFGroup`): parameters, decay factors, the forward step and its adjoint.
+//!
+//! Forward (module doc of [`crate::neuron`]): `S_t = H(U_{t−1} − 1)`, `I_t = β_s I_{t−1} + A_{t−1}`,
+//! `U_t = (β_m U_{t−1} + (1−β_m)(I_{t−1} − a q_{t−1}))(1 − S_t)`, `q_t = β_a q_{t−1} + S_{t−1}`.
+//!
+//! ## Adjoint (hand-derived)
+//! With `r_t = 1 − S_t` held constant (the reset is detached) and σ' the surrogate, going from
+//! `t = T−1` down to 0 with all `·_T` terms zero and `A_t` the input accumulated in step t:
+//!
+//! ```text
+//! ∂A_t = ∂I_{t+1}
+//! ∂S_t = ∂S_t(ext) + ∂A_t·Vᵀ + ∂q_{t+1}
+//! ∂U_t = β_m r_{t+1} ∂U_{t+1} + σ'(U_t − 1) ∂S_{t+1}
+//! ∂I_t = (1−β_m) r_{t+1} ∂U_{t+1} + β_s ∂I_{t+1}
+//! ∂q_t = −a(1−β_m) r_{t+1} ∂U_{t+1} + β_a ∂q_{t+1}
+//! ```
+//!
+//! [`adjoint`] performs the last three lines for one step; the engine forms `∂S_t`.
+
+use super::{check_positive, SpikeMode, Surrogate};
+use crate::error::{Error, Result};
+
+/// Parameters of a LIF group (spec §1.1, §1.3). Times in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LifParams {
+    /// Membrane time constant τ_mem in seconds.
+    pub tau_mem: f64,
+    /// Synaptic time constant τ_syn in seconds.
+    pub tau_syn: f64,
+    /// Optional spike-triggered adaptation current (spec §1.3, `AdaptiveLIFGroup`).
+    pub adaptation: Option<Adaptation>,
+}
+
+/// Adaptation of `AdaptiveLIFGroup` (spec §1.3): `q_t = β_a q_{t−1} + S_{t−1}`, subtracted as `a·q`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adaptation {
+    /// Adaptation time constant τ_ada in seconds (reference default 0.1 s).
+    pub tau_ada: f64,
+    /// Strength a (in units of the membrane threshold; reference default 0.1).
+    pub a: f64,
+}
+
+impl Default for Adaptation {
+    fn default() -> Self {
+        Adaptation { tau_ada: 0.1, a: 0.1 }
+    }
+}
+
+impl Default for LifParams {
+    /// The values every paper example uses: τ_mem = 20 ms, τ_syn = 10 ms.
+    fn default() -> Self {
+        LifParams { tau_mem: 20e-3, tau_syn: 10e-3, adaptation: None }
+    }
+}
+
+/// Decay factors `exp(−dt/τ)` of a LIF group at a given dt, computed once per network (by
+/// [`crate::engine::NetworkPlan`]). A Dale group uses `ada` for its inhibitory current and `a = 1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decays {
+    /// β_m = exp(−dt/τ_mem).
+    pub mem: f32,
+    /// β_s = exp(−dt/τ_syn).
+    pub syn: f32,
+    /// β_a = exp(−dt/τ_ada) (1 if no adaptation).
+    pub ada: f32,
+    /// Adaptation strength a (0 if no adaptation).
+    pub a: f32,
+}
+
+impl LifParams {
+    /// Validates the parameters; `field` names the config section in errors.
+    pub fn validate(&self, field: &str) -> Result<()> {
+        check_positive(&format!("{field}.tau_mem"), self.tau_mem)?;
+        check_positive(&format!("{field}.tau_syn"), self.tau_syn)?;
+        if let Some(ad) = self.adaptation {
+            check_positive(&format!("{field}.tau_ada"), ad.tau_ada)?;
+            if !ad.a.is_finite() {
+                return Err(Error::config(format!("{field}.adaptation"), "must be finite"));
+            }
+        }
+        Ok(())
+    }
+    /// Decay factors at step `dt` (seconds).
+    pub fn decays(&self, dt: f64) -> Decays {
+        let (ada, a) = match self.adaptation {
+            Some(ad) => ((-dt / ad.tau_ada).exp() as f32, ad.a as f32),
+            None => (1.0, 0.0),
+        };
+        Decays {
+            mem: (-dt / self.tau_mem).exp() as f32,
+            syn: (-dt / self.tau_syn).exp() as f32,
+            ada,
+            a,
+        }
+    }
+}
+
+/// The carried state of `b·n` LIF neurons between steps: synaptic current `I` and adaptation `q`
+/// (`q` is unused, but kept, without adaptation).
+#[derive(Debug)]
+pub struct LifState<'a> {
+    /// Synaptic current I, `[b, n]`.
+    pub i: &'a mut [f32],
+    /// Adaptation variable q (spikes low-pass filtered), `[b, n]`.
+    pub q: &'a mut [f32],
+}
+
+/// The adjoint carries of `b·n` LIF neurons: `∂U_{t+1}`, `∂I_{t+1}`, `∂q_{t+1}` and `∂S_{t+1}`,
+/// replaced by their values at `t` in each [`adjoint`] step.
+#[derive(Debug)]
+pub struct LifAdjointState<'a> {
+    /// ∂U, `[b, n]`.
+    pub gu: &'a mut [f32],
+    /// ∂I, `[b, n]`.
+    pub gi: &'a mut [f32],
+    /// ∂q, `[b, n]`.
+    pub gq: &'a mut [f32],
+    /// ∂S of the following step, `[b, n]`.
+    pub gs: &'a mut [f32],
+}
+
+/// One LIF step for `b·n` neurons: from the previous membrane `up`, accumulated input `ap` and
+/// spikes `sp` (zeros at t = 0) and the carried current and adaptation in `state`, writes the new
+/// membrane `u` and spikes `s` and advances `ist`, `qst` (module doc for the equations). Used for
+/// the smooth and no-reset modes and adaptive neurons; spiking neurons without adaptation take
+/// [`step_row_spiking`].
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn step(
+    up: &[f32],
+    ap: &[f32],
+    sp: &[f32],
+    u: &mut [f32],
+    s: &mut [f32],
+    state: LifState,
+    d: Decays,
+    mode: SpikeMode,
+    sur: Surrogate,
+) {
+    let LifState { i: ist, q: qst } = state;
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    let smooth = mode == SpikeMode::Smooth;
+    let reset = mode == SpikeMode::Spiking;
+    for j in 0..u.len() {
+        let (u_prev, i_prev, q_prev) = (up[j], ist[j], qst[j]);
+        let st = if smooth {
+            sur.primitive(u_prev - 1.0)
+        } else if u_prev > 1.0 {
+            1.0
+        } else {
+            0.0
+        };
+        let mut un = dm * u_prev + dm1 * (i_prev - d.a * q_prev);
+        if reset {
+            un *= 1.0 - st;
+        }
+        s[j] = st;
+        u[j] = un;
+        ist[j] = ds * i_prev + ap[j];
+        qst[j] = d.ada * q_prev + sp[j];
+    }
+}
+
+/// The LIF step of spiking neurons without adaptation ([`step`]'s equations with `a = 0` and
+/// the reset), fused with the event extraction: one row of `n` neurons, 16 at a time (a vectorized
+/// block that also yields a bit mask of its spikes). Calls `on_spike(k)` for each neuron `k` that
+/// spikes, in ascending order.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, mut on_spike: impl FnMut(usize)) {
+    const K: usize = 16;
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    #[inline(always)]
+    fn one(dm: f32, dm1: f32, ds: f32, up: f32, ap: f32, u: &mut f32, s: &mut f32, i: &mut f32) {
+        let st = if up > 1.0 { 1.0 } else { 0.0 };
+        *u = (dm * up + dm1 * *i) * (1.0 - st);
+        *s = st;
+        *i = ds * *i + ap;
+    }
+    let (upc, _) = up.as_chunks::<K>();
+    let (apc, _) = ap.as_chunks::<K>();
+    let (uc, _) = u.as_chunks_mut::<K>();
+    let (sc, _) = s.as_chunks_mut::<K>();
+    let (ic, _) = ist.as_chunks_mut::<K>();
+    let full = uc.len() * K;
+    for (bi, ((((upb, apb), ub), sb), ib)) in upc.iter().zip(apc).zip(uc.iter_mut()).zip(sc.iter_mut()).zip(ic.iter_mut()).enumerate() {
+        let mut mask = 0u32;
+        for k in 0..K {
+            one(dm, dm1, ds, upb[k], apb[k], &mut ub[k], &mut sb[k], &mut ib[k]);
+            mask |= u32::from(upb[k] > 1.0) << k;
+        }
+        // the block's spikes, lowest neuron first, one bit at a time (no branch per neuron)
+        while mask != 0 {
+            on_spike(bi * K + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+    }
+    for j in full..u.len() {
+        one(dm, dm1, ds, up[j], ap[j], &mut u[j], &mut s[j], &mut ist[j]);
+        if up[j] > 1.0 {
+            on_spike(j);
+        }
+    }
+}
+
+/// One step of the LIF adjoint (module doc): from `∂·_{t+1}` in the carries to `∂·_t`, with `u` the
+/// membrane at t and `gs` the complete `∂S_t`. With `reset`, the spike at t+1, `S_{t+1} = H(U_t − 1)`,
+/// zeroes `∂U_{t+1}`'s path (off in smooth and no-reset modes and after the last step).
+#[inline]
+pub fn adjoint(
+    u: &[f32],
+    gs: &[f32],
+    reset: bool,
+    carry: LifAdjointState,
+    d: Decays,
+    sur: Surrogate,
+) {
+    let LifAdjointState { gu: cgu, gi: cgi, gq: cgq, gs: cgs } = carry;
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    if d.a == 0.0 {
+        for ((((gu, gi), gsc), &u), &gs) in cgu.iter_mut().zip(cgi.iter_mut()).zip(cgs.iter_mut()).zip(u).zip(gs) {
+            let sn = if reset && u > 1.0 { 1.0 } else { 0.0 };
+            let gun = *gu * (1.0 - sn);
+            let sg = sur.grad(u - 1.0);
+            *gu = dm * gun + sg * *gsc;
+            *gi = dm1 * gun + ds * *gi;
+            *gsc = gs;
+        }
+        return;
+    }
+    for j in 0..u.len() {
+        let sn = if reset && u[j] > 1.0 { 1.0 } else { 0.0 };
+        let gun = cgu[j] * (1.0 - sn);
+        let sg = sur.grad(u[j] - 1.0);
+        let gu = dm * gun + sg * cgs[j];
+        let gi = dm1 * gun + ds * cgi[j];
+        let gq = -d.a * dm1 * gun + d.ada * cgq[j];
+        cgu[j] = gu;
+        cgi[j] = gi;
+        cgq[j] = gq;
+        cgs[j] = gs[j];
+    }
+}
+

@@ -1,0 +1,78 @@
+//! Neuron models, one file each, with the forward step and its adjoint side by side as pure functions
+//! over typed parameters, decay factors and state:
+//!
+//! - [`lif`]: current-based LIF (spec §1.1) and its spike-triggered adaptation (§1.3);
+//! - [`dale`]: the Dale E/I neuron with separate excitatory and inhibitory currents (§1.4);
+//! - [`readout`]: the non-spiking leaky readout (§1.5);
+//! - [`surrogate`]: the SuperSpike surrogate derivative (§1.2).
+//!
+//! One step of a LIF group, with `X_{t−1}` the input accumulated during step `t−1`:
+//!
+//! ```text
+//! S_t = H(U_{t−1} − 1)                                   (strict threshold at θ = 1)
+//! I_t = β_s·I_{t−1} + X_{t−1}                            (unit gain, no (1−β_s) factor)
+//! U_t = (β_m·U_{t−1} + (1−β_m)·(I_{t−1} − a·q_{t−1}))·(1 − S_t)   (reset factor detached)
+//! q_t = β_a·q_{t−1} + S_{t−1}                            (adaptive only; a = 0 otherwise)
+//! ```
+//!
+//! with `β = exp(−dt/τ)` and all state zero at `t = −1`. The readout has the same two filters, no
+//! spike and no reset, and starts at `V_{−1} = initial_state`. The decay factors are computed once
+//! per network by [`crate::engine::NetworkPlan`]; no kernel here evaluates an exponential.
+
+use crate::error::{Error, Result};
+
+pub mod dale;
+pub mod lif;
+pub mod readout;
+pub mod surrogate;
+
+pub use lif::{Adaptation, Decays, LifParams};
+pub use readout::{ReadoutDecays, ReadoutParams};
+pub use surrogate::Surrogate;
+
+/// Forward mode of the spiking nonlinearity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SpikeMode {
+    /// The reference: Heaviside spike, multiplicative reset to zero (detached).
+    #[default]
+    Spiking,
+    /// For gradient checks: the spike is replaced by the surrogate's primitive and the reset is off,
+    /// so the backward pass computes the exact gradient of this smooth forward.
+    Smooth,
+    /// Heaviside spikes as in `Spiking`, but no reset: the membrane is the free (linear) membrane of
+    /// the FD theory while the spikes still drive the next layer (for initialization reports).
+    NoReset,
+}
+
+/// Checks that a time constant or step is finite and positive.
+pub fn check_positive(field: &str, value: f64) -> Result<()> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(Error::config(field, format!("must be a positive number of seconds, got {value}")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn superspike_peak_and_primitive_derivative() {
+        let s = Surrogate::SuperSpike { beta: 20.0 };
+        assert_eq!(s.grad(0.0), 1.0);
+        assert!((s.grad(0.05) - 0.25).abs() < 1e-7);
+        for &x in &[-0.3f32, -0.01, 0.02, 0.4] {
+            let h = 1e-6f64;
+            let p = |x: f64| x / (20.0 * x.abs() + 1.0);
+            let fd = (p(x as f64 + h) - p(x as f64 - h)) / (2.0 * h);
+            assert!((fd - s.grad(x) as f64).abs() < 1e-4, "x={x}: {fd} vs {}", s.grad(x));
+        }
+    }
+
+    #[test]
+    fn nonpositive_tau_rejected_with_field() {
+        let p = LifParams { tau_mem: 0.0, ..Default::default() };
+        let e = p.validate("model.hidden[0]").unwrap_err().to_string();
+        assert!(e.contains("model.hidden[0].tau_mem"), "{e}");
+    }
+}
