@@ -11,13 +11,12 @@ use spikeflux_core::data::images::{self, LatencyCode};
 use spikeflux_core::data::randman::{self, RandmanParams};
 use spikeflux_core::data::shd::ShdFile;
 use spikeflux_core::data::SpikeDataset;
-use spikeflux_core::train::loss::{Bound, LossKind, Objective, RegScope, Regularizer};
-use spikeflux_core::init::{EpsilonMode, FdTarget};
+use spikeflux_core::train::loss::{LossKind, Objective, Regularizer};
 use spikeflux_core::layer::Shape;
-use spikeflux_core::init::{DaleInit, HiddenInit, InitSpec, ReadoutInit};
+use spikeflux_core::init::{DaleInit, EpsilonMode, FdTarget, HiddenInit, InitSpec, ReadoutInit};
 use spikeflux_core::network::{ConvSpec, DaleSpec, LayerSpec, NetworkSpec};
 use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
-use spikeflux_core::train::optim::OptimizerKind;
+use spikeflux_core::train::optim::{OptimizerKind, OptimizerMethod};
 use spikeflux_core::Error;
 
 /// The embedded default experiment (`configs/randman-shallow.toml`).
@@ -41,7 +40,7 @@ fn default_name() -> String {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    pub randman: Option<RandmanConfig>,
+    pub randman: Option<RandmanParams>,
     pub hdf5: Option<Hdf5Config>,
     pub fashion_mnist: Option<FashionMnistConfig>,
     pub digits: Option<DigitsConfig>,
@@ -95,23 +94,6 @@ fn default_tau_eff() -> f64 {
 }
 fn default_digits_frac() -> f64 {
     0.15
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RandmanConfig {
-    pub n_classes: usize,
-    pub n_units: usize,
-    pub n_steps: usize,
-    pub step_frac: f64,
-    #[serde(default)]
-    pub offset_frac: f64,
-    pub dim_manifold: usize,
-    pub n_spikes: usize,
-    pub samples_per_class: usize,
-    pub alpha: f64,
-    pub seed: u64,
-    pub split: [f64; 3],
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -172,7 +154,7 @@ pub struct HiddenConfig {
     pub tau_mem: f64,
     #[serde(default = "default_tau_syn")]
     pub tau_syn: f64,
-    pub adaptation: Option<AdaptationConfig>,
+    pub adaptation: Option<Adaptation>,
     /// Set for a convolutional layer (then `size` is the number of filters).
     pub kernel: Option<usize>,
     #[serde(default = "one")]
@@ -206,13 +188,6 @@ fn default_tau_syn() -> f64 {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct AdaptationConfig {
-    pub tau_ada: f64,
-    pub a: f64,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct ReadoutConfig {
     pub tau_mem: f64,
     #[serde(default = "default_tau_syn")]
@@ -242,13 +217,6 @@ pub enum ReadoutMethod {
     Uniform,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum EpsilonConfig {
-    Numerical,
-    Analytical,
-}
-
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InitConfig {
@@ -261,7 +229,7 @@ pub struct InitConfig {
     #[serde(default = "default_alpha")]
     pub alpha: f64,
     #[serde(default = "default_eps")]
-    pub epsilon: EpsilonConfig,
+    pub epsilon: EpsilonMode,
     #[serde(default)]
     pub layerwise: bool,
     #[serde(default = "default_gain")]
@@ -270,22 +238,14 @@ pub struct InitConfig {
     /// Distribution of Dale layers under the fluctuation-driven init: "exponential" (stork,
     /// notebook 04) or "lognormal" (corrected formulas).
     #[serde(default)]
-    pub dale: DaleInitConfig,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum DaleInitConfig {
-    #[default]
-    Exponential,
-    Lognormal,
+    pub dale: DaleInit,
 }
 
 fn default_alpha() -> f64 {
     0.9
 }
-fn default_eps() -> EpsilonConfig {
-    EpsilonConfig::Numerical
+fn default_eps() -> EpsilonMode {
+    EpsilonMode::Numerical
 }
 fn default_gain() -> f64 {
     1.0
@@ -300,70 +260,31 @@ pub enum NuConfig {
     Word(String),
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum OptimizerName {
-    Smorms3,
-    Adam,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum LossName {
-    MaxOverTime,
-    SumOverTime,
-    LastStep,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum BoundName {
-    Upper,
-    Lower,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum ScopeName {
-    Neuron,
-    Population,
-    Channel,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegularizerConfig {
-    pub bound: BoundName,
-    pub strength: f32,
-    pub threshold: f32,
-    pub scope: ScopeName,
-}
-
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
     #[serde(default = "default_opt")]
-    pub optimizer: OptimizerName,
+    pub optimizer: OptimizerMethod,
     pub lr: f32,
     #[serde(default = "default_loss")]
-    pub loss: LossName,
+    pub loss: LossKind,
     #[serde(default)]
     pub seed: u64,
     #[serde(default)]
     pub threads: usize,
     #[serde(default)]
-    pub regularizer: Vec<RegularizerConfig>,
+    pub regularizer: Vec<Regularizer>,
     /// Refuse runs whose activation memory exceeds this many GiB (default: 90 % of available RAM).
     pub max_memory_gib: Option<f64>,
 }
 
-fn default_opt() -> OptimizerName {
-    OptimizerName::Smorms3
+fn default_opt() -> OptimizerMethod {
+    OptimizerMethod::Smorms3
 }
-fn default_loss() -> LossName {
-    LossName::MaxOverTime
+fn default_loss() -> LossKind {
+    LossKind::MaxOverTime
 }
 
 /// Train / validation / test sets.
@@ -371,6 +292,41 @@ pub struct Splits {
     pub train: SpikeDataset,
     pub valid: Option<SpikeDataset>,
     pub test: SpikeDataset,
+}
+
+/// The TOML key of a field named by the core (its path in `NetworkSpec`, the FD target and
+/// initializers, or the training options), or `None` if `field` is already a TOML key or unknown.
+/// The one place where the core's names meet the config file's.
+fn toml_key(field: &str) -> Option<String> {
+    const SECTIONS: [&str; 4] = ["data", "model", "init", "train"];
+    if SECTIONS.iter().any(|s| field == *s || field.starts_with(&format!("{s}."))) {
+        return None;
+    }
+    let model = |f: &str| {
+        let f = f.replace(".lif.adaptation.", ".adaptation.").replace(".lif.", ".").replace(".conv.", ".");
+        format!("model.{}", f.replace(".dale.n_inh", ".ei_ratio").replace(".dale.", "."))
+    };
+    Some(match field {
+        "n_out" => "data.n_classes".into(),
+        "input" => "data.n_in".into(),
+        "surrogate.beta" => "model.surrogate_beta".into(),
+        "" => "init".into(),
+        "nu" | "xi" | "mu_u" | "sigma_u" | "alpha" => format!("init.{field}"),
+        "batch_size" | "lr" => format!("train.{field}"),
+        f if f == "dt" || f.starts_with("hidden") || f.starts_with("readout") => model(f),
+        _ => return None,
+    })
+}
+
+/// Renames the field of a core config error to its TOML key (see `toml_key`), so that every
+/// message names what the user writes.
+pub fn with_toml_keys(mut e: anyhow::Error) -> anyhow::Error {
+    if let Some(Error::Config { field, .. }) = e.downcast_mut::<Error>() {
+        if let Some(k) = toml_key(field) {
+            *field = k;
+        }
+    }
+    e
 }
 
 fn cfg_err(field: &str, msg: impl Into<String>) -> anyhow::Error {
@@ -439,11 +395,7 @@ impl RunConfig {
         match (&self.data.randman, &self.data.hdf5) {
             (None, None) => {}
             (Some(r), None) => {
-                self.randman_params(r).validate()?;
-                let s: f64 = r.split.iter().sum();
-                if r.split.iter().any(|&x| !(x >= 0.0)) || !(s > 0.0) || r.split[0] <= 0.0 || r.split[2] <= 0.0 {
-                    return Err(cfg_err("data.randman.split", "three non-negative fractions (train, valid, test) with train and test > 0"));
-                }
+                r.validate().map_err(|e| e.within("data.randman"))?;
             }
             (None, Some(h)) => {
                 if h.n_steps == 0 {
@@ -526,21 +478,6 @@ impl RunConfig {
             .or(d.digits.as_ref().map(|_| 64))
     }
 
-    fn randman_params(&self, r: &RandmanConfig) -> RandmanParams {
-        RandmanParams {
-            n_classes: r.n_classes,
-            n_units: r.n_units,
-            n_steps: r.n_steps,
-            step_frac: r.step_frac,
-            offset_frac: r.offset_frac,
-            dim_manifold: r.dim_manifold,
-            n_spikes: r.n_spikes,
-            samples_per_class: r.samples_per_class,
-            alpha: r.alpha,
-            seed: r.seed,
-        }
-    }
-
     /// The FD target from `init` (centered σ_U, or μ_U with ξ).
     pub fn fd_target(&self) -> Result<FdTarget> {
         let i = &self.init;
@@ -593,7 +530,7 @@ impl RunConfig {
                     lif: LifParams {
                         tau_mem: h.tau_mem,
                         tau_syn: h.tau_syn,
-                        adaptation: h.adaptation.as_ref().map(|a| Adaptation { tau_ada: a.tau_ada, a: a.a }),
+                        adaptation: h.adaptation,
                     },
                     conv: h.kernel.map(|kernel| ConvSpec {
                         kernel,
@@ -617,10 +554,7 @@ impl RunConfig {
     /// The initialization.
     pub fn init_spec(&self) -> Result<InitSpec> {
         let i = &self.init;
-        let eps = match i.epsilon {
-            EpsilonConfig::Numerical => EpsilonMode::Numerical,
-            EpsilonConfig::Analytical => EpsilonMode::Analytical,
-        };
+        let eps = i.epsilon;
         let hidden = match i.method {
             InitMethod::FluctuationDriven => HiddenInit::FluctuationDriven {
                 target: self.fd_target()?,
@@ -637,11 +571,7 @@ impl RunConfig {
             ReadoutMethod::Kaiming => ReadoutInit::KaimingNormal { gain: i.gain },
             ReadoutMethod::Uniform => ReadoutInit::TorchDefault,
         };
-        let dale = match i.dale {
-            DaleInitConfig::Exponential => DaleInit::Exponential,
-            DaleInitConfig::Lognormal => DaleInit::LogNormal,
-        };
-        Ok(InitSpec { hidden, readout, dale })
+        Ok(InitSpec { hidden, readout, dale: i.dale })
     }
 
     /// Whether ν is measured from the data (`nu = "data"`).
@@ -651,45 +581,18 @@ impl RunConfig {
 
     /// The objective (loss and regularizers).
     pub fn objective(&self) -> Objective {
-        Objective {
-            loss: match self.train.loss {
-                LossName::MaxOverTime => LossKind::MaxOverTime,
-                LossName::SumOverTime => LossKind::SumOverTime,
-                LossName::LastStep => LossKind::LastStep,
-            },
-            regularizers: self
-                .train
-                .regularizer
-                .iter()
-                .map(|r| Regularizer {
-                    bound: match r.bound {
-                        BoundName::Upper => Bound::Upper,
-                        BoundName::Lower => Bound::Lower,
-                    },
-                    strength: r.strength,
-                    threshold: r.threshold,
-                    scope: match r.scope {
-                        ScopeName::Neuron => RegScope::Neuron,
-                        ScopeName::Population => RegScope::Population,
-                        ScopeName::Channel => RegScope::Channel,
-                    },
-                })
-                .collect(),
-        }
+        Objective { loss: self.train.loss, regularizers: self.train.regularizer.clone() }
     }
 
     /// The optimizer.
     pub fn optimizer(&self) -> OptimizerKind {
-        match self.train.optimizer {
-            OptimizerName::Smorms3 => OptimizerKind::Smorms3 { lr: self.train.lr },
-            OptimizerName::Adam => OptimizerKind::Adam { lr: self.train.lr },
-        }
+        self.train.optimizer.with_lr(self.train.lr)
     }
 
     /// Loads or generates the data and splits it. Relative HDF5 paths are taken relative to `base`.
     pub fn load_data(&self, base: &Path) -> Result<Splits> {
         if let Some(r) = &self.data.randman {
-            let ds = randman::generate(&self.randman_params(r), self.model.dt)?;
+            let ds = randman::generate(r, self.model.dt).map_err(|e| e.within("data.randman"))?;
             let mut parts = ds.split(&r.split).into_iter();
             let (train, valid, test) = (parts.next(), parts.next(), parts.next());
             let (Some(train), Some(valid), Some(test)) = (train, valid, test) else {
@@ -733,7 +636,7 @@ impl RunConfig {
         let (mut train, mut valid) = match (&h.valid_file, h.valid_split) {
             (Some(v), _) => (full, read(v)?),
             (None, SplitName::Random) => full.random_split(h.valid_fraction, self.train.seed),
-            (None, SplitName::Speaker) => full.speaker_split(h.valid_fraction, self.train.seed)?,
+            (None, SplitName::Speaker) => full.speaker_split(h.valid_fraction, self.train.seed).map_err(|e| e.within("data.hdf5"))?,
         };
         train.n_classes = n_classes;
         valid.n_classes = n_classes;
@@ -747,6 +650,28 @@ impl RunConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn core_fields_map_to_toml_keys() {
+        for (core, toml) in [
+            ("hidden[0].lif.tau_mem", "model.hidden[0].tau_mem"),
+            ("hidden[1].lif.adaptation.tau_ada", "model.hidden[1].adaptation.tau_ada"),
+            ("hidden[2].dale.n_inh", "model.hidden[2].ei_ratio"),
+            ("hidden[2].dale.tau_inh", "model.hidden[2].tau_inh"),
+            ("hidden[0].conv.rec_kernel", "model.hidden[0].rec_kernel"),
+            ("readout.tau_syn", "model.readout.tau_syn"),
+            ("surrogate.beta", "model.surrogate_beta"),
+            ("dt", "model.dt"),
+            ("n_out", "data.n_classes"),
+            ("nu", "init.nu"),
+            ("", "init"),
+            ("lr", "train.lr"),
+        ] {
+            assert_eq!(toml_key(core).as_deref(), Some(toml), "{core}");
+        }
+        assert_eq!(toml_key("data.randman.split"), None);
+        assert_eq!(toml_key("fig1"), None);
+    }
 
     /// Every shipped config parses and validates (data files are only opened when training).
     #[test]

@@ -70,7 +70,7 @@ fn main() {
         Cmd::Audio2spikes(a) => commands::audio2spikes::run(a),
         Cmd::Data(a) => commands::data::run(a),
     };
-    if let Err(e) = r {
+    if let Err(e) = r.map_err(config::with_toml_keys) {
         eprintln!("error: {e:#}");
         std::process::exit(exit_code(&e));
     }

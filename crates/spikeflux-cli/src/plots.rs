@@ -146,12 +146,9 @@ pub fn activity_snapshot(net: &Network, ds: &SpikeDataset, n: usize, title: &str
             // readout traces
             let mut lo = f32::INFINITY;
             let mut hi = f32::NEG_INFINITY;
-            for ti in 0..t {
-                for k in 0..c_out {
-                    let v = ws.rv[(ti * n + col) * c_out + k];
-                    lo = lo.min(v);
-                    hi = hi.max(v);
-                }
+            for v in (0..c_out).flat_map(|k| ws.readout_trace(col, k)) {
+                lo = lo.min(v);
+                hi = hi.max(v);
             }
             let pad = ((hi - lo) * 0.05).max(1e-3);
             let mut c = cb.caption(format!("sample {col}, class {label}"), ("sans-serif", 16)).build_cartesian_2d(0f64..t_ms, (lo - pad) as f64..(hi + pad) as f64).map_err(err)?;
@@ -168,7 +165,7 @@ pub fn activity_snapshot(net: &Network, ds: &SpikeDataset, n: usize, title: &str
             }
             mesh.x_labels(0).draw().map_err(err)?;
             for k in (0..c_out).filter(|&k| k != label).chain([label]) {
-                let s: Vec<(f64, f64)> = (0..t).map(|ti| (ti as f64 * dt_ms, ws.rv[(ti * n + col) * c_out + k] as f64)).collect();
+                let s: Vec<(f64, f64)> = ws.readout_trace(col, k).enumerate().map(|(ti, v)| (ti as f64 * dt_ms, v as f64)).collect();
                 let style = if k == label { color.stroke_width(2) } else { RGBColor(170, 170, 170).stroke_width(1) };
                 c.draw_series(LineSeries::new(s, style)).map_err(err)?;
             }
@@ -180,18 +177,8 @@ pub fn activity_snapshot(net: &Network, ds: &SpikeDataset, n: usize, title: &str
             (ds.n_in, ev, color)
         } else {
             let l = layers - row;
-            let nn = net.plan.geoms[l].n();
-            let s = ws.spikes(l);
-            let mut pts = Vec::new();
-            for ti in 0..t {
-                let r = &s[(ti * n + col) * nn..(ti * n + col + 1) * nn];
-                for (u, &x) in r.iter().enumerate() {
-                    if x > 0.0 {
-                        pts.push((ti as f64 * dt_ms, u as f64));
-                    }
-                }
-            }
-            (nn, pts, BLACK)
+            let pts = ws.spike_events(l, col).into_iter().map(|(ti, u)| (ti as f64 * dt_ms, u as f64)).collect();
+            (net.plan.geoms[l].n(), pts, BLACK)
         };
         let mut c = cb.build_cartesian_2d(0f64..t_ms, 0f64..units as f64).map_err(err)?;
         let mut mesh = c.configure_mesh();

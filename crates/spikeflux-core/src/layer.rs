@@ -11,7 +11,7 @@
 //! contiguous rows of weights. Checkpoints transpose to PyTorch's output-major layout
 //! (`[out, in]`, `[c_out, c_in, k]`).
 
-use crate::error::{Error, Result};
+use crate::error::{ensure, Result};
 
 /// Shape of a group's output: channels × positions (positions = 1 for dense groups).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,18 +66,15 @@ impl ConnGeom {
     /// A convolution from `src` with `c_out` filters.
     ///
     /// # Errors
-    /// [`Error::Config`] (naming `field`) when the kernel does not fit the padded input or the stride is 0.
+    /// [`Error::Config`](crate::Error::Config) (naming `field`) when the kernel does not fit the padded input or the stride is 0.
     pub fn conv(src: Shape, c_out: usize, kernel: usize, stride: usize, padding: usize, field: &str) -> Result<Self> {
-        if kernel == 0 || stride == 0 {
-            return Err(Error::config(field, "kernel and stride must be at least 1"));
-        }
+        ensure!(kernel > 0 && stride > 0, field, "kernel and stride must be at least 1");
         let padded = src.positions + 2 * padding;
-        if kernel > padded {
-            return Err(Error::config(
-                field,
-                format!("kernel {kernel} is longer than the padded input ({} positions + 2×{padding} padding)", src.positions),
-            ));
-        }
+        ensure!(
+            kernel <= padded,
+            field,
+            format!("kernel {kernel} is longer than the padded input ({} positions + 2×{padding} padding)", src.positions)
+        );
         Ok(ConnGeom::Conv {
             c_in: src.channels,
             l_in: src.positions,

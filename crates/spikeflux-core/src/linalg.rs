@@ -27,6 +27,12 @@ impl Csr {
     pub fn nnz(&self) -> usize {
         self.idx.len()
     }
+    /// The entries `(column, value)` of row `r`, in ascending column order.
+    #[inline(always)]
+    pub fn row(&self, r: usize) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let span = self.ptr[r] as usize..self.ptr[r + 1] as usize;
+        self.idx[span.clone()].iter().zip(&self.val[span]).map(|(&i, &v)| (i as usize, v))
+    }
 }
 
 #[inline(always)]
@@ -40,10 +46,8 @@ fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
 /// `out.len() / n_out` rows of `out` (event-driven `X·W`). `w: [n_in, n_out]`.
 pub fn csr_project(x: &Csr, row0: usize, w: &[f32], n_out: usize, out: &mut [f32]) {
     for (r, o) in out.chunks_exact_mut(n_out).enumerate() {
-        let r = row0 + r;
-        for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            let i = x.idx[k] as usize;
-            axpy(o, x.val[k], &w[i * n_out..(i + 1) * n_out]);
+        for (i, v) in x.row(row0 + r) {
+            axpy(o, v, &w[i * n_out..(i + 1) * n_out]);
         }
     }
 }
@@ -52,10 +56,8 @@ pub fn csr_project(x: &Csr, row0: usize, w: &[f32], n_out: usize, out: &mut [f32
 /// `g: [rows, n_out]`.
 pub fn csr_weight_grad(x: &Csr, row0: usize, g: &[f32], n_out: usize, dw: &mut [f32]) {
     for (r, gr) in g.chunks_exact(n_out).enumerate() {
-        let r = row0 + r;
-        for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            let i = x.idx[k] as usize;
-            axpy(&mut dw[i * n_out..(i + 1) * n_out], x.val[k], gr);
+        for (i, v) in x.row(row0 + r) {
+            axpy(&mut dw[i * n_out..(i + 1) * n_out], v, gr);
         }
     }
 }
@@ -272,9 +274,8 @@ impl ConvTaps {
 /// was built for; weights `w` in its run layout); `out` rows are position-major `[l_out, c_out]`.
 pub fn conv_project_csr(t: &ConvTaps, x: &Csr, row0: usize, w: &[f32], out: &mut [f32]) {
     for (r, o) in out.chunks_exact_mut(t.geom.n_dst()).enumerate() {
-        let r = row0 + r;
-        for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            t.scatter(x.idx[k] as usize, x.val[k], w, o);
+        for (i, v) in x.row(row0 + r) {
+            t.scatter(i, v, w, o);
         }
     }
 }
@@ -292,9 +293,8 @@ pub fn conv_project_scan(t: &ConvTaps, x: &[f32], w: &[f32], out: &mut [f32]) {
 /// with `dw` in the table's run layout ([`ConvTaps::add_runs_to`] converts it).
 pub fn conv_weight_grad_csr(t: &ConvTaps, x: &Csr, row0: usize, grad: &[f32], dw: &mut [f32]) {
     for (r, gr) in grad.chunks_exact(t.geom.n_dst()).enumerate() {
-        let r = row0 + r;
-        for k in x.ptr[r] as usize..x.ptr[r + 1] as usize {
-            t.gather_grad(x.idx[k] as usize, x.val[k], gr, dw);
+        for (i, v) in x.row(row0 + r) {
+            t.gather_grad(i, v, gr, dw);
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use crate::engine::NetworkPlan;
-use crate::error::{Error, Result};
+use crate::error::{ensure, Result};
 use crate::layer::{ConnGeom, LayerGeom, Shape};
 use crate::neuron::{check_positive, LifParams, ReadoutParams, Surrogate};
 use crate::init::DaleConn;
@@ -107,53 +107,46 @@ pub struct NetworkSpec {
 }
 
 impl NetworkSpec {
-    /// Validates sizes and time constants; errors name the config field.
+    /// Validates sizes and time constants; errors name the field by its path in the spec
+    /// (`dt`, `hidden[0].lif.tau_mem`, `hidden[1].dale.n_inh`, `readout.tau_syn`, `surrogate.beta`).
     pub fn validate(&self) -> Result<()> {
-        check_positive("model.dt", self.dt)?;
-        if self.input.n() == 0 {
-            return Err(Error::config("data.n_in", "the network needs at least one input channel"));
-        }
-        if self.n_out < 2 {
-            return Err(Error::config("data.n_classes", "a classifier needs at least 2 classes"));
-        }
-        if self.hidden.is_empty() {
-            return Err(Error::config("model.hidden", "add at least one hidden layer"));
-        }
+        check_positive("dt", self.dt)?;
+        ensure!(self.input.n() > 0, "input", "the network needs at least one input channel");
+        ensure!(self.n_out >= 2, "n_out", "a classifier needs at least 2 classes", self.n_out);
+        ensure!(!self.hidden.is_empty(), "hidden", "add at least one hidden layer");
         for (l, h) in self.hidden.iter().enumerate() {
-            if h.size == 0 {
-                return Err(Error::config(format!("model.hidden[{l}].size"), "must be at least 1"));
-            }
-            h.lif.validate(&format!("model.hidden[{l}]"))?;
-            if h.pool == 0 {
-                return Err(Error::config(format!("model.hidden[{l}].pool"), "must be at least 1 (1 = no pooling)"));
-            }
-            if let Some(d) = h.dale {
-                let f = format!("model.hidden[{l}]");
-                if h.conv.is_some() || h.pool != 1 || h.lif.adaptation.is_some() {
-                    return Err(Error::config(f, "a Dale layer is dense, unpooled and non-adaptive here (drop kernel, pool, adaptation)"));
-                }
-                if d.n_inh == 0 {
-                    return Err(Error::config(format!("{f}.ei_ratio"), format!("leaves no inhibitory neurons for {} excitatory ones", h.size)));
-                }
-                check_positive(&format!("{f}.tau_inh"), d.tau_inh)?;
-            }
-            if let Some(c) = h.conv {
-                if c.rec_kernel % 2 == 0 {
-                    return Err(Error::config(format!("model.hidden[{l}].rec_kernel"), "must be odd so that the recurrent convolution keeps the size"));
-                }
-            }
+            self.validate_layer(h).map_err(|e| e.within(&format!("[{l}]")).within("hidden"))?;
         }
         let geoms = self.geometry()?;
         for (l, g) in geoms.iter().enumerate() {
-            if g.output().n() == 0 {
-                return Err(Error::config(format!("model.hidden[{l}].pool"), format!("pooling {} positions by {} leaves nothing", g.group.positions, g.pool)));
-            }
+            ensure!(
+                g.output().n() > 0,
+                format!("hidden[{l}].pool"),
+                format!("pooling {} positions by {} leaves nothing", g.group.positions, g.pool)
+            );
         }
-        check_positive("model.readout.tau_mem", self.readout.tau_mem)?;
-        check_positive("model.readout.tau_syn", self.readout.tau_syn)?;
+        self.readout.validate().map_err(|e| e.within("readout"))?;
         let Surrogate::SuperSpike { beta } = self.surrogate;
-        if !(beta.is_finite() && beta > 0.0) {
-            return Err(Error::config("model.surrogate_beta", format!("must be positive, got {beta}")));
+        ensure!(beta.is_finite() && beta > 0.0, "surrogate.beta", "must be positive", beta);
+        Ok(())
+    }
+
+    /// One hidden layer's own fields (paths relative to the layer).
+    fn validate_layer(&self, h: &LayerSpec) -> Result<()> {
+        ensure!(h.size > 0, "size", "must be at least 1");
+        h.lif.validate().map_err(|e| e.within("lif"))?;
+        ensure!(h.pool > 0, "pool", "must be at least 1 (1 = no pooling)");
+        if let Some(d) = h.dale {
+            ensure!(
+                h.conv.is_none() && h.pool == 1 && h.lif.adaptation.is_none(),
+                "",
+                "a Dale layer is dense, unpooled and non-adaptive here (drop kernel, pool, adaptation)"
+            );
+            ensure!(d.n_inh > 0, "dale.n_inh", format!("leaves no inhibitory neurons for {} excitatory ones", h.size));
+            check_positive("dale.tau_inh", d.tau_inh)?;
+        }
+        if let Some(c) = h.conv {
+            ensure!(c.rec_kernel % 2 == 1, "conv.rec_kernel", "must be odd so that the recurrent convolution keeps the size", c.rec_kernel);
         }
         Ok(())
     }
@@ -161,12 +154,12 @@ impl NetworkSpec {
     /// The geometry of every hidden layer.
     ///
     /// # Errors
-    /// [`Error::Config`] when a convolution does not fit its input.
+    /// [`Error::Config`](crate::Error::Config) when a convolution does not fit its input.
     pub fn geometry(&self) -> Result<Vec<LayerGeom>> {
         let mut input = self.input;
         let mut out = Vec::with_capacity(self.hidden.len());
         for (l, h) in self.hidden.iter().enumerate() {
-            let field = format!("model.hidden[{l}].kernel");
+            let field = format!("hidden[{l}].conv.kernel");
             let ff = match h.conv {
                 None => ConnGeom::Dense { n_src: input.n(), n_dst: h.size },
                 Some(c) => ConnGeom::conv(input, h.size, c.kernel, c.stride, c.padding, &field)?,

@@ -114,7 +114,7 @@ pub fn run(args: DataArgs) -> Result<()> {
 /// Runs `spikeflux data export`.
 fn export(args: ExportArgs) -> Result<()> {
     let ExportArgs { config, out } = args;
-    let ov = Overrides { epochs: None, seed: None, threads: None, batch_size: None };
+    let ov = Overrides::default();
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     let data = cfg.load_data(&base)?;
     let split = |d: &spikeflux_core::data::SpikeDataset| {

@@ -28,7 +28,7 @@ pub struct EvalArgs {
 /// Runs `spikeflux eval`.
 pub fn run(args: EvalArgs) -> Result<()> {
     let EvalArgs { config, weights, threads } = args;
-    let ov = Overrides { epochs: None, seed: None, threads, batch_size: None };
+    let ov = Overrides { threads, ..Default::default() };
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
     let data = cfg.load_data(&base)?;

@@ -6,8 +6,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde_json::json;
 use spikeflux_core::data::files::write_atomic;
-use spikeflux_core::engine::EngineOptions;
-use spikeflux_core::network::Network;
 use spikeflux_core::Error;
 
 use crate::plots;
@@ -32,11 +30,9 @@ pub struct Fig1Args {
 /// Runs `spikeflux fig1`.
 pub fn run(args: Fig1Args) -> Result<()> {
     let Fig1Args { out, neurons, seconds, seed } = args;
-    use spikeflux_core::engine::{self, Workspace};
-    use spikeflux_core::init::{epsilon, fd_normal_layerwise, fill_normal, Afferent, EpsilonMode, FdTarget};
-    use spikeflux_core::layer::Shape;
-    use spikeflux_core::network::{LayerSpec, NetworkSpec};
-    use spikeflux_core::neuron::{LifParams, ReadoutParams, SpikeMode, Surrogate};
+    use spikeflux_core::init::fig1::{fd_group, membrane, MembraneStats};
+    use spikeflux_core::init::FdTarget;
+    use spikeflux_core::neuron::SpikeMode;
     if !(seconds > 0.5 && seconds.is_finite()) || neurons == 0 {
         return Err(Error::config("fig1", "--seconds must exceed 0.5 and --neurons be at least 1").into());
     }
@@ -44,15 +40,6 @@ pub fn run(args: Fig1Args) -> Result<()> {
     let t = (seconds / dt) as usize;
     let burn = 200.min(t / 4);
     let data = spikeflux_core::data::poisson_sample(n, nu, dt, t, seed);
-    let spec = NetworkSpec {
-        input: Shape::flat(n),
-        n_out: 2,
-        dt,
-        hidden: vec![LayerSpec::dense(neurons, false, LifParams::default())],
-        readout: ReadoutParams::default(),
-        surrogate: Surrogate::default(),
-    };
-    let eps = epsilon(20e-3, 10e-3, dt, EpsilonMode::Numerical);
     let show = ((2.0 / dt) as usize).min(t);
     let raster: Vec<(f64, f64)> =
         data.events(0).filter(|&(s, u)| (s as usize) < show && u < 100).map(|(s, u)| (s as f64 * dt, u as f64)).collect();
@@ -62,36 +49,17 @@ pub fn run(args: Fig1Args) -> Result<()> {
     let mut rows = Vec::new();
     for xi in [1.0, 2.0, 3.0] {
         let target = FdTarget { mu_u: 0.0, xi, nu };
-        let m = fd_normal_layerwise(target, eps, &[Afferent { fan_in: n, recurrent: false }], 1.0)?[0];
-        let mut net = Network::zeros(spec.clone())?;
-        let r = net.layout.ff[0].clone();
-        fill_normal(&mut net.params[r.clone()], m, &mut spikeflux_core::rng::rng_for(seed, 77));
-        let mut ws = Workspace::new(&net, t, 1);
-        ws.load(&data, &[0]);
-        let mut take = |mode: SpikeMode| {
-            engine::forward(&net, &EngineOptions { mode, ..Default::default() }, &mut ws);
-            ws.membrane(0)[burn * neurons..].to_vec()
-        };
-        let free = take(SpikeMode::NoReset);
-        let reset = take(SpikeMode::Spiking);
-        let steps = (free.len() / neurons) as f64;
-        let (mut sum, mut sq) = (vec![0.0f64; neurons], vec![0.0f64; neurons]);
-        for row in free.chunks_exact(neurons) {
-            for (k, &x) in row.iter().enumerate() {
-                sum[k] += x as f64;
-                sq[k] += (x as f64).powi(2);
-            }
-        }
-        let mean = sum.iter().sum::<f64>() / (steps * neurons as f64);
-        let sd = (sum.iter().zip(&sq).map(|(s, q)| q / steps - (s / steps).powi(2)).sum::<f64>() / neurons as f64).sqrt();
-        let above_free = free.iter().filter(|&&x| x > 1.0).count() as f64 / free.len() as f64;
-        let above_reset = reset.iter().filter(|&&x| x > 1.0).count() as f64 / reset.len() as f64;
+        let (net, m) = fd_group(&data, neurons, target, seed)?;
+        let free = membrane(&net, &data, SpikeMode::NoReset, burn);
+        let reset = membrane(&net, &data, SpikeMode::Spiking, burn);
+        let MembraneStats { mean, sd, above_threshold: above_free } = MembraneStats::of(&free, neurons);
+        let above_reset = MembraneStats::of(&reset, neurons).above_threshold;
         rows.push(json!({ "xi": xi, "sigma_w": m.std, "theory_sd": 1.0 / xi, "free_mean": mean, "free_sd": sd,
                           "fraction_above_threshold_free": above_free, "fraction_above_threshold_reset": above_reset }));
         println!("ξ = {xi}: σ_w = {:.5}, free membrane mean {mean:+.4}, s.d. {sd:.4} (theory {:.4}); above θ: free {:.2} %, with reset {:.2} %",
                  m.std, 1.0 / xi, 100.0 * above_free, 100.0 * above_reset);
         if xi == 2.0 {
-            weights = (net.params[r].to_vec(), m.mean, m.std);
+            weights = (net.params[net.layout.ff[0].clone()].to_vec(), m.mean, m.std);
             trace = ((0..show.saturating_sub(burn)).map(|s| ((s + burn) as f64 * dt, free[s * neurons] as f64)).collect(), 0.0);
         }
         let stride = (free.len() / 200_000).max(1);

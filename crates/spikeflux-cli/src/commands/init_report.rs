@@ -33,7 +33,7 @@ pub struct InitReportArgs {
 /// Runs `spikeflux init-report`.
 pub fn run(args: InitReportArgs) -> Result<()> {
     let InitReportArgs { config, samples, out, threads } = args;
-    let ov = Overrides { epochs: None, seed: None, threads, batch_size: None };
+    let ov = Overrides { threads, ..Default::default() };
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
     let data = cfg.load_data(&base)?;
@@ -48,10 +48,7 @@ pub fn run(args: InitReportArgs) -> Result<()> {
         let (net, inits) = Network::initialized(spec, &cfg.init_spec()?, cfg.train.seed)?;
         (net, inits, vec![nu; layers + 1])
     };
-    let eps = match cfg.init.epsilon {
-        crate::config::EpsilonConfig::Numerical => spikeflux_core::init::EpsilonMode::Numerical,
-        crate::config::EpsilonConfig::Analytical => spikeflux_core::init::EpsilonMode::Analytical,
-    };
+    let eps = cfg.init.epsilon;
     let rep = spikeflux_core::init::report::init_report(&net, &data.train, samples, &inits, &nus, eps);
     std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
     println!("{}: initialization report on {} training samples (θ = 1)", cfg.name, samples.min(data.train.len()));

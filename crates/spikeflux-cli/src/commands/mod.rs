@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use crate::config::{RunConfig, DEFAULT_CONFIG};
 
 /// Run settings that override the config file.
-#[derive(clap::Args, Clone)]
+#[derive(clap::Args, Clone, Default)]
 pub struct Overrides {
     /// Override train.epochs.
     #[arg(long)]

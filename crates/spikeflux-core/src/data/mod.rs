@@ -163,7 +163,7 @@ impl SpikeDataset {
     /// [`Error::Config`] when the data set has no speaker ids.
     pub fn speaker_split(&self, fraction: f64, seed: u64) -> Result<(SpikeDataset, SpikeDataset)> {
         let Some(sp) = &self.speakers else {
-            return Err(Error::config("data.hdf5.valid_split", "\"speaker\" needs /extra/speaker in the file; use \"random\""));
+            return Err(Error::config("valid_split", "a split by speaker needs speaker ids in the file (/extra/speaker); split at random instead"));
         };
         let mut ids: Vec<u32> = sp.clone();
         ids.sort_unstable();

@@ -15,11 +15,13 @@
 use rayon::prelude::*;
 
 use crate::data::SpikeDataset;
-use crate::error::{Error, Result};
+use crate::error::{ensure, Result};
 use crate::rng::{rng_for, shuffle, stream, uniform};
 
-/// Randman parameters (names as in stork's `make_tempo_randman`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Randman parameters (names as in stork's `make_tempo_randman`) and the split of the generated set;
+/// a config's `[data.randman]` (every field but `offset_frac` required there).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RandmanParams {
     /// Number of classes.
     pub n_classes: usize,
@@ -30,6 +32,7 @@ pub struct RandmanParams {
     /// Fraction of the steps the spikes occupy.
     pub step_frac: f64,
     /// Offset of the first possible spike as a fraction of the steps.
+    #[serde(default)]
     pub offset_frac: f64,
     /// Manifold dimension D.
     pub dim_manifold: usize,
@@ -41,6 +44,9 @@ pub struct RandmanParams {
     pub alpha: f64,
     /// Seed.
     pub seed: u64,
+    /// Fractions of the generated samples for training, validation and test (in this order; each
+    /// class is split alike).
+    pub split: [f64; 3],
 }
 
 impl Default for RandmanParams {
@@ -57,38 +63,34 @@ impl Default for RandmanParams {
             samples_per_class: 1000,
             alpha: 1.0,
             seed: 1,
+            split: [0.8, 0.1, 0.1],
         }
     }
 }
 
 impl RandmanParams {
-    /// Checks every field; errors name it under `data.`.
+    /// Checks every field; errors name it (`n_classes`, `split`, …).
     pub fn validate(&self) -> Result<()> {
-        let pos = |f: &str, v: usize| {
-            if v == 0 {
-                Err(Error::config(format!("data.{f}"), "must be at least 1"))
-            } else {
-                Ok(())
-            }
-        };
-        pos("n_classes", self.n_classes)?;
-        pos("n_units", self.n_units)?;
-        pos("n_steps", self.n_steps)?;
-        pos("dim_manifold", self.dim_manifold)?;
-        pos("n_spikes", self.n_spikes)?;
-        pos("samples_per_class", self.samples_per_class)?;
-        if self.n_classes < 2 {
-            return Err(Error::config("data.n_classes", "need at least 2 classes"));
+        for (f, v) in [
+            ("n_classes", self.n_classes),
+            ("n_units", self.n_units),
+            ("n_steps", self.n_steps),
+            ("dim_manifold", self.dim_manifold),
+            ("n_spikes", self.n_spikes),
+            ("samples_per_class", self.samples_per_class),
+        ] {
+            ensure!(v > 0, f, "must be at least 1");
         }
-        if !(self.step_frac > 0.0 && self.step_frac <= 1.0) {
-            return Err(Error::config("data.step_frac", "must be in (0, 1]"));
-        }
-        if !(self.offset_frac >= 0.0 && self.offset_frac < 1.0) {
-            return Err(Error::config("data.offset_frac", "must be in [0, 1)"));
-        }
-        if !(self.alpha.is_finite() && self.alpha > 0.0) {
-            return Err(Error::config("data.alpha", "must be positive"));
-        }
+        ensure!(self.n_classes >= 2, "n_classes", "need at least 2 classes", self.n_classes);
+        ensure!(self.step_frac > 0.0 && self.step_frac <= 1.0, "step_frac", "must be in (0, 1]", self.step_frac);
+        ensure!(self.offset_frac >= 0.0 && self.offset_frac < 1.0, "offset_frac", "must be in [0, 1)", self.offset_frac);
+        ensure!(self.alpha.is_finite() && self.alpha > 0.0, "alpha", "must be positive", self.alpha);
+        let s = self.split;
+        ensure!(
+            s.iter().all(|&x| x >= 0.0) && s.iter().sum::<f64>() > 0.0 && s[0] > 0.0 && s[2] > 0.0,
+            "split",
+            "three non-negative fractions (train, valid, test) with train and test > 0"
+        );
         Ok(())
     }
 

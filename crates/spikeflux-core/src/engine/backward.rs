@@ -9,7 +9,7 @@
 
 use super::conn::{conn_input_grad, conn_input_grad_prepare, conn_weight_grad, output_of, Src};
 use super::workspace::Workspace;
-use super::{EngineOptions, ProjectionPath};
+use super::{EngineOptions, Pass};
 use crate::linalg;
 use crate::network::Network;
 use crate::neuron::lif::{self, LifAdjointState};
@@ -18,13 +18,8 @@ use crate::neuron::{readout, SpikeMode};
 /// Backpropagation through time of the loss seeded by [`crate::train::loss::compute`]; writes
 /// `ws.grads` (replaced).
 pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
-    let spec = &net.spec;
-    let geoms = &net.plan.geoms;
-    let (t_steps, b) = (ws.t, ws.b);
-    let rows = t_steps * b;
-    let dense = opts.mode == SpikeMode::Smooth || opts.path == ProjectionPath::Dense;
-    let smooth = opts.mode == SpikeMode::Smooth;
-    let sur = spec.surrogate;
+    let (spec, geoms, sur) = (&net.spec, &net.plan.geoms, net.spec.surrogate);
+    let Pass { t_steps, b, rows, dense, smooth } = Pass::of(opts, ws);
     ws.grads.fill(0.0);
     // readout
     let c = spec.n_out;

@@ -10,8 +10,7 @@
 
 use super::conn::{conn_forward, output_of, Src};
 use super::workspace::{SliceStats, Workspace};
-use super::EngineOptions;
-use super::ProjectionPath;
+use super::{EngineOptions, Pass};
 use crate::linalg;
 use crate::network::Network;
 use crate::neuron::lif::{self, LifState};
@@ -19,13 +18,8 @@ use crate::neuron::{dale, readout, SpikeMode};
 
 /// Runs the forward pass of the loaded slice through all layers and the readout.
 pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
-    let spec = &net.spec;
-    let geoms = &net.plan.geoms;
-    let (t_steps, b) = (ws.t, ws.b);
-    let rows = t_steps * b;
-    let dense = opts.mode == SpikeMode::Smooth || opts.path == ProjectionPath::Dense;
-    let smooth = opts.mode == SpikeMode::Smooth;
-    let sur = spec.surrogate;
+    let (spec, geoms, sur) = (&net.spec, &net.plan.geoms, net.spec.surrogate);
+    let Pass { t_steps, b, rows, dense, smooth } = Pass::of(opts, ws);
     let mut spikes = vec![0.0f64; geoms.len()];
     for (l, g) in geoms.iter().enumerate() {
         let n = g.n();

@@ -44,3 +44,24 @@ pub struct EngineOptions {
     pub keep_input: bool,
 }
 
+
+/// What both passes read of their options and the loaded slice.
+struct Pass {
+    /// Steps.
+    t_steps: usize,
+    /// Samples in the slice.
+    b: usize,
+    /// Rows of the time-major buffers, `t_steps · b`.
+    rows: usize,
+    /// Products run as GEMMs over dense buffers (smooth mode, or the dense path).
+    dense: bool,
+    /// Smooth mode (the spike replaced by the surrogate's primitive, no reset).
+    smooth: bool,
+}
+
+impl Pass {
+    fn of(opts: &EngineOptions, ws: &Workspace) -> Self {
+        let smooth = opts.mode == SpikeMode::Smooth;
+        Pass { t_steps: ws.t, b: ws.b, rows: ws.t * ws.b, dense: smooth || opts.path == ProjectionPath::Dense, smooth }
+    }
+}

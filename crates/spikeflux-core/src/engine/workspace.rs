@@ -123,40 +123,31 @@ impl Workspace {
     /// Buffers for `t` steps and up to `b_cap` samples of a network with plan `plan` and `n_params`
     /// parameters.
     pub fn for_plan(plan: &NetworkPlan, n_params: usize, t: usize, b_cap: usize) -> Self {
-        let geoms = &plan.geoms;
-        let layers = geoms
+        let z = Sizes::new(plan, t, b_cap);
+        let layers = z
+            .layers
             .iter()
-            .map(|g| {
-                let n = g.n();
-                let full = t * b_cap * n;
-                let full_in = t * b_cap * g.n_input();
-                let per = b_cap * n;
-                let pooled = if g.dense_output() { t * b_cap * g.output().n() } else { 0 };
-                LayerBuf {
-                    a: vec![0.0; full_in],
-                    u: vec![0.0; full],
-                    s: vec![0.0; full],
-                    ga: vec![0.0; full_in],
-                    gs: vec![0.0; full],
-                    p: vec![0.0; pooled],
-                    pidx: vec![0; pooled],
-                    gp: vec![0.0; pooled],
-                    ev: Csr::default(),
-                    s_full: false,
-                    i: vec![0.0; per],
-                    q: vec![0.0; per],
-                    c_gu: vec![0.0; per],
-                    c_gi: vec![0.0; per],
-                    c_gq: vec![0.0; per],
-                    c_gs: vec![0.0; per],
-                    cnt: vec![0.0; per],
-                    dcnt: vec![0.0; per],
-                }
+            .map(|l| LayerBuf {
+                a: vec![0.0; l.full_in],
+                u: vec![0.0; l.full],
+                s: vec![0.0; l.full],
+                ga: vec![0.0; l.full_in],
+                gs: vec![0.0; l.full],
+                p: vec![0.0; l.pooled],
+                pidx: vec![0; l.pooled],
+                gp: vec![0.0; l.pooled],
+                ev: Csr::default(),
+                s_full: false,
+                i: vec![0.0; l.per],
+                q: vec![0.0; l.per],
+                c_gu: vec![0.0; l.per],
+                c_gi: vec![0.0; l.per],
+                c_gq: vec![0.0; l.per],
+                c_gs: vec![0.0; l.per],
+                cnt: vec![0.0; l.per],
+                dcnt: vec![0.0; l.per],
             })
             .collect();
-        let ro = t * b_cap * plan.n_out;
-        let max_n = geoms.iter().map(|g| g.n_input()).max().unwrap_or(0);
-        let (scratch, wt) = conv_scratch(geoms);
         Workspace {
             t,
             b_cap,
@@ -164,21 +155,21 @@ impl Workspace {
             input: Csr::default(),
             labels: Vec::with_capacity(b_cap),
             layers,
-            ra: vec![0.0; ro],
-            rv: vec![0.0; ro],
-            rga: vec![0.0; ro],
-            rgv: vec![0.0; ro],
-            r_i: vec![0.0; b_cap * plan.n_out],
-            r_c_gv: vec![0.0; b_cap * plan.n_out],
-            r_c_gi: vec![0.0; b_cap * plan.n_out],
+            ra: vec![0.0; z.readout],
+            rv: vec![0.0; z.readout],
+            rga: vec![0.0; z.readout],
+            rgv: vec![0.0; z.readout],
+            r_i: vec![0.0; z.readout_per],
+            r_c_gv: vec![0.0; z.readout_per],
+            r_c_gi: vec![0.0; z.readout_per],
             grads: vec![0.0; n_params],
             stats: SliceStats::default(),
-            zeros: vec![0.0; b_cap * max_n],
-            scratch: vec![0.0; scratch],
-            wt: vec![0.0; wt],
-            wr: geoms.iter().map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())].map(|n| vec![0.0; n])).collect(),
-            dwr: vec![0.0; geoms.iter().flat_map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).max().unwrap_or(0)],
-            taps: tap_tables(geoms),
+            zeros: vec![0.0; z.zeros],
+            scratch: vec![0.0; z.scratch],
+            wt: vec![0.0; z.wt],
+            wr: z.runs.iter().map(|r| r.map(|n| vec![0.0; n])).collect(),
+            dwr: vec![0.0; z.runs.iter().flatten().copied().max().unwrap_or(0)],
+            taps: tap_tables(&plan.geoms),
         }
     }
 
@@ -238,8 +229,8 @@ impl Workspace {
         if !lb.s_full {
             lb.s[..len].fill(0.0);
             for (r, row) in lb.s[..len].chunks_exact_mut(n).enumerate() {
-                for k in lb.ev.ptr[r] as usize..lb.ev.ptr[r + 1] as usize {
-                    row[lb.ev.idx[k] as usize] = lb.ev.val[k];
+                for (i, v) in lb.ev.row(r) {
+                    row[i] = v;
                 }
             }
             lb.s_full = true;
@@ -255,6 +246,24 @@ impl Workspace {
         &self.layers[l].a[..self.t * self.b * w]
     }
 
+    /// The readout membrane of sample `i` of the slice for class `k`, step by step (valid after
+    /// [`super::forward()`]).
+    pub fn readout_trace(&self, i: usize, k: usize) -> impl Iterator<Item = f32> + '_ {
+        let c = self.r_i.len() / self.b_cap;
+        (0..self.t).map(move |t| self.rv[(t * self.b + i) * c + k])
+    }
+
+    /// The spikes of hidden layer `l` for sample `i` of the slice as `(step, neuron)` pairs in time
+    /// order (valid after [`super::forward()`]).
+    pub fn spike_events(&mut self, l: usize, i: usize) -> Vec<(usize, usize)> {
+        let (t_steps, b) = (self.t, self.b);
+        let n = self.layers[l].cnt.len() / self.b_cap;
+        let s = self.spikes(l);
+        (0..t_steps)
+            .flat_map(|t| s[(t * b + i) * n..(t * b + i + 1) * n].iter().enumerate().filter(|(_, &x)| x > 0.0).map(move |(u, _)| (t, u)))
+            .collect()
+    }
+
     /// Membrane of hidden layer `l`, `[T, b, n_l]` (valid after [`super::forward()`]).
     pub fn membrane(&self, l: usize) -> &[f32] {
         let n = self.layers[l].cnt.len() / self.b_cap;
@@ -262,22 +271,67 @@ impl Workspace {
     }
 }
 
-/// Bytes [`Workspace::for_plan`] allocates for these arguments ([`NetworkPlan::workspace_bytes`]).
+/// Element counts of a workspace's buffers, the one place they are derived (so that what
+/// [`Workspace::for_plan`] allocates and what [`estimate_bytes`] reports cannot drift apart).
+struct Sizes {
+    layers: Vec<LayerSizes>,
+    /// Readout buffers `[T, b, n_out]` and carries `[b, n_out]`.
+    readout: usize,
+    readout_per: usize,
+    /// Zeros `[b, max input width]`.
+    zeros: usize,
+    /// Convolution input-gradient scratch and rearranged weights.
+    scratch: usize,
+    wt: usize,
+    /// Weights of each layer's feed-forward and recurrent convolution (0: dense).
+    runs: Vec<[usize; 2]>,
+}
+
+/// Element counts of one hidden layer's buffers.
+struct LayerSizes {
+    /// `[T, b, n]`: membrane, spikes, ∂S.
+    full: usize,
+    /// `[T, b, input width]`: accumulated input and ∂A.
+    full_in: usize,
+    /// `[b, n]`: state and adjoint carries, counts.
+    per: usize,
+    /// `[T, b, output]` of a pooled or Dale layer (0 otherwise).
+    pooled: usize,
+}
+
+impl Sizes {
+    fn new(plan: &NetworkPlan, t: usize, b_cap: usize) -> Self {
+        let geoms = &plan.geoms;
+        let layers = geoms
+            .iter()
+            .map(|g| LayerSizes {
+                full: t * b_cap * g.n(),
+                full_in: t * b_cap * g.n_input(),
+                per: b_cap * g.n(),
+                pooled: if g.dense_output() { t * b_cap * g.output().n() } else { 0 },
+            })
+            .collect();
+        let (scratch, wt) = conv_scratch(geoms);
+        Sizes {
+            layers,
+            readout: t * b_cap * plan.n_out,
+            readout_per: b_cap * plan.n_out,
+            zeros: b_cap * geoms.iter().map(|g| g.n_input()).max().unwrap_or(0),
+            scratch,
+            wt,
+            runs: geoms.iter().map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).collect(),
+        }
+    }
+}
+
+/// Bytes [`Workspace::for_plan`] allocates for these arguments ([`NetworkPlan::workspace_bytes`]),
+/// the input events aside; the run-layout weight gradient is counted as large as all run-layout
+/// weights together (an upper bound).
 pub(super) fn estimate_bytes(plan: &NetworkPlan, n_params: usize, t: usize, b_cap: usize) -> usize {
-    let geoms = &plan.geoms;
-    let layers: usize = geoms
-        .iter()
-        .map(|g| {
-            let full = t * b_cap * g.n();
-            let full_in = t * b_cap * g.n_input();
-            let pooled = if g.dense_output() { t * b_cap * g.output().n() } else { 0 };
-            4 * (3 * full + 2 * full_in + 2 * pooled + 8 * b_cap * g.n()) + 4 * pooled
-        })
-        .sum();
-    let max_n = geoms.iter().map(|g| g.n_input()).max().unwrap_or(0);
-    let (scratch, wt) = conv_scratch(geoms);
-    let runs: usize = geoms.iter().flat_map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).sum::<usize>() * 2;
-    layers + 4 * (4 * t * b_cap * plan.n_out + 3 * b_cap * plan.n_out + n_params + b_cap * max_n + scratch + wt + runs)
+    let z = Sizes::new(plan, t, b_cap);
+    let layers: usize = z.layers.iter().map(|l| 4 * (3 * l.full + 2 * l.full_in + 2 * l.pooled + 8 * l.per) + 4 * l.pooled).sum();
+    let runs: usize = z.runs.iter().flatten().sum::<usize>() * 2;
+    layers + 4 * (4 * z.readout + 3 * z.readout_per + n_params + z.zeros + z.scratch + z.wt + runs)
 }
 
 /// Scratch floats and rearranged-weight floats the convolution input gradients of these layers need.

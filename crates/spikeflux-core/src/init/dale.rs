@@ -33,7 +33,7 @@
 //! 0 and variance σ_U².
 
 use super::Epsilon;
-use crate::error::{Error, Result};
+use crate::error::{ensure, Result};
 use crate::rng::{normal, uniform, SfRng};
 
 /// Total fan-ins of a Dale group's three afferent sets.
@@ -68,28 +68,18 @@ pub struct DaleParams {
 }
 
 fn check(n: DaleFanIn, sigma_u: f64, nu: f64, alpha: f64) -> Result<()> {
-    if n.inh == 0 || n.ff + n.rec == 0 {
-        return Err(Error::config("init.method", "a Dale group needs at least one excitatory and one inhibitory afferent"));
-    }
-    if n.ff == 0 {
-        return Err(Error::config("init.method", "a Dale group needs a feed-forward excitatory afferent"));
-    }
-    if !(nu.is_finite() && nu > 0.0) {
-        return Err(Error::config("init.nu", format!("must be a positive rate in Hz, got {nu}")));
-    }
-    if !(sigma_u.is_finite() && sigma_u > 0.0) {
-        return Err(Error::config("init.sigma_u", format!("must be positive, got {sigma_u}")));
-    }
-    if n.rec > 0 && !(alpha > 0.0 && alpha < 1.0) {
-        return Err(Error::config("init.alpha", format!("must be in (0, 1) for a recurrent Dale layer, got {alpha}")));
-    }
+    ensure!(n.inh > 0 && n.ff + n.rec > 0, "", "a Dale group needs at least one excitatory and one inhibitory afferent");
+    ensure!(n.ff > 0, "", "a Dale group needs a feed-forward excitatory afferent");
+    ensure!(nu.is_finite() && nu > 0.0, "nu", "must be a positive rate in Hz", nu);
+    ensure!(sigma_u.is_finite() && sigma_u > 0.0, "sigma_u", "must be positive", sigma_u);
+    ensure!(n.rec == 0 || (alpha > 0.0 && alpha < 1.0), "alpha", "must be in (0, 1) for a recurrent Dale layer", alpha);
     Ok(())
 }
 
 /// Rates λ of the exponential FD initializer (θ = 1, ξ = 1/σ_U, μ_U = 0), stork's closed forms.
 ///
 /// # Errors
-/// [`Error::Config`] for a group without excitatory or inhibitory afferents, a non-positive rate or
+/// [`Error::Config`](crate::Error::Config) for a group without excitatory or inhibitory afferents, a non-positive rate or
 /// σ_U, or α outside (0, 1) with recurrence.
 pub fn exponential_rates(n: DaleFanIn, eps: DaleEpsilon, sigma_u: f64, nu: f64, alpha: f64) -> Result<DaleParams> {
     check(n, sigma_u, nu, alpha)?;

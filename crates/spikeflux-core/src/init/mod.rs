@@ -5,9 +5,11 @@
 //! - [`dale`]: the sign-constrained FD initializers of Dale layers (exponential, log-normal);
 //! - [`network`]: the policy that initializes a whole network, connection by connection;
 //! - [`nu`]: ν measured from the data, layer by layer;
-//! - [`report`]: theory against measured membranes and rates at initialization.
+//! - [`report`]: theory against measured membranes and rates at initialization;
+//! - [`fig1`]: the paper's Fig. 1 setting, simulated.
 
 pub mod dale;
+pub mod fig1;
 pub mod network;
 pub mod nu;
 pub mod report;

@@ -54,13 +54,16 @@ pub enum ReadoutInit {
     TorchDefault,
 }
 
-/// Which sign-constrained distribution the fluctuation-driven init uses for Dale layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which sign-constrained distribution the fluctuation-driven init uses for Dale layers. In
+/// configs: `"exponential"`, `"lognormal"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DaleInit {
     /// Exponential weights (stork's `FluctuationDrivenExponentialInitializer`, notebook 04).
     #[default]
     Exponential,
     /// Log-normal weights with the corrected formulas ([`crate::init::dale`]).
+    #[serde(rename = "lognormal")]
     LogNormal,
 }
 

@@ -4,7 +4,7 @@
 use super::network::{ConnectionInit, InitSpec};
 use crate::data::SpikeDataset;
 use crate::engine::EngineOptions;
-use crate::error::{Error, Result};
+use crate::error::{ensure, Result};
 use crate::network::{Network, NetworkSpec};
 use crate::train::evaluate;
 use crate::train::loss::Objective;
@@ -16,7 +16,7 @@ use crate::train::loss::Objective;
 /// used (`[ν_input, ν_1, …, ν_L]`, Hz).
 ///
 /// # Errors
-/// As [`Network::initialize_with_rates`]; [`Error::Config`] when a layer is silent (rate 0), since the
+/// As [`Network::initialize_with_rates`]; [`Error::Config`](crate::Error::Config) when a layer is silent (rate 0), since the
 /// FD theory then has no fluctuations to scale.
 pub fn init_from_data(
     spec: NetworkSpec,
@@ -32,19 +32,16 @@ pub fn init_from_data(
     let sub = ds.subset(&(0..samples.min(ds.len())).collect::<Vec<_>>());
     let layers = net.spec.hidden.len();
     for l in 0..layers {
-        if !(rates[l] > 0.0) {
-            return Err(Error::config(
-                "init.nu",
-                format!("the data-driven rate for layer {} is 0 Hz (the layer below is silent); set nu to a number", l + 1),
-            ));
-        }
+        ensure!(
+            rates[l] > 0.0,
+            "nu",
+            format!("the data-driven rate for layer {} is 0 Hz (the layer below is silent); give a fixed rate instead", l + 1)
+        );
         net.initialize_with_rates(init, seed, Some(&rates))?;
         let m = evaluate(&net, opts, objective, &sub, 64);
         rates.push(m.rates_hz[l]);
     }
-    if !(rates[layers] > 0.0) {
-        return Err(Error::config("init.nu", "the last hidden layer is silent at initialization; set nu to a number"));
-    }
+    ensure!(rates[layers] > 0.0, "nu", "the last hidden layer is silent at initialization; give a fixed rate instead");
     let report = net.initialize_with_rates(init, seed, Some(&rates))?;
     Ok((net, report, rates))
 }

@@ -13,11 +13,12 @@
 //! μ_U = 0, ξ = 1/σ_U. Layer-wise, all afferents of a group share `N_total` for μ_w and split the
 //! variance: α/n_ff for each feed-forward afferent and (1−α)/n_rec for each recurrent one (§2.3).
 
-use crate::error::{Error, Result};
+use crate::error::{ensure, Error, Result};
 use crate::rng::{normal, uniform, SfRng};
 
-/// How ε̄ and ε̂ are computed (spec §2.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How ε̄ and ε̂ are computed (spec §2.2). In configs: `"numerical"`, `"analytical"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum EpsilonMode {
     /// From the discrete kernel of the simulation at the run's dt (the reference default).
     #[default]
@@ -115,16 +116,10 @@ pub fn fd_normal_layerwise(
     afferents: &[Afferent],
     alpha: f64,
 ) -> Result<Vec<NormalMoments>> {
-    if !(target.nu.is_finite() && target.nu > 0.0) {
-        return Err(Error::config("init.nu", format!("must be a positive rate in Hz, got {}", target.nu)));
-    }
-    if !(target.xi.is_finite() && target.xi > 0.0) {
-        return Err(Error::config("init.xi", "must be positive (sigma_u must be positive)"));
-    }
+    ensure!(target.nu.is_finite() && target.nu > 0.0, "nu", "must be a positive rate in Hz", target.nu);
+    ensure!(target.xi.is_finite() && target.xi > 0.0, "xi", "must be positive (σ_U = 1/ξ must be positive)", target.xi);
     let n_total: usize = afferents.iter().map(|a| a.fan_in).sum();
-    if n_total == 0 || afferents.iter().any(|a| a.fan_in == 0) {
-        return Err(Error::config("init", "a connection has fan-in 0"));
-    }
+    ensure!(n_total > 0 && afferents.iter().all(|a| a.fan_in > 0), "", "every connection needs a fan-in of at least 1");
     let n_rec = afferents.iter().filter(|a| a.recurrent).count();
     let n_ff = afferents.len() - n_rec;
     let alpha = if n_rec > 0 { alpha } else { 1.0 };
@@ -136,12 +131,13 @@ pub fn fd_normal_layerwise(
             let scale = if a.recurrent { (1.0 - alpha) / n_rec as f64 } else { alpha / n_ff as f64 };
             let var = scale / (a.fan_in as f64 * target.nu * eps.hat) * var_u - mu_w * mu_w;
             if var < 0.0 {
-                return Err(Error::config(
-                    "init.mu_u",
+                return Err(Error::config_found(
+                    "mu_u",
                     format!(
-                        "target μ_U = {} with ξ = {} needs a negative weight variance (the mean alone already exceeds the target fluctuations for this fan-in); move mu_u towards 0 or lower xi",
-                        target.mu_u, target.xi
+                        "with ξ = {} this needs a negative weight variance (the mean alone already exceeds the target fluctuations for this fan-in); move μ_U towards 0 or lower ξ",
+                        target.xi
                     ),
+                    target.mu_u,
                 ));
             }
             Ok(NormalMoments { mean: mu_w, std: var.sqrt() })

@@ -19,7 +19,7 @@
 //! [`adjoint`] performs the last three lines for one step; the engine forms `∂S_t`.
 
 use super::{check_positive, SpikeMode, Surrogate};
-use crate::error::{Error, Result};
+use crate::error::{ensure, Result};
 
 /// Parameters of a LIF group (spec §1.1, §1.3). Times in seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,7 +33,8 @@ pub struct LifParams {
 }
 
 /// Adaptation of `AdaptiveLIFGroup` (spec §1.3): `q_t = β_a q_{t−1} + S_{t−1}`, subtracted as `a·q`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Adaptation {
     /// Adaptation time constant τ_ada in seconds (reference default 0.1 s).
     pub tau_ada: f64,
@@ -69,15 +70,13 @@ pub struct Decays {
 }
 
 impl LifParams {
-    /// Validates the parameters; `field` names the config section in errors.
-    pub fn validate(&self, field: &str) -> Result<()> {
-        check_positive(&format!("{field}.tau_mem"), self.tau_mem)?;
-        check_positive(&format!("{field}.tau_syn"), self.tau_syn)?;
+    /// Validates the parameters; errors name the field (`tau_mem`, `adaptation.tau_ada`, …).
+    pub fn validate(&self) -> Result<()> {
+        check_positive("tau_mem", self.tau_mem)?;
+        check_positive("tau_syn", self.tau_syn)?;
         if let Some(ad) = self.adaptation {
-            check_positive(&format!("{field}.tau_ada"), ad.tau_ada)?;
-            if !ad.a.is_finite() {
-                return Err(Error::config(format!("{field}.adaptation"), "must be finite"));
-            }
+            check_positive("adaptation.tau_ada", ad.tau_ada)?;
+            ensure!(ad.a.is_finite(), "adaptation.a", "must be finite", ad.a);
         }
         Ok(())
     }

@@ -19,7 +19,7 @@
 //! spike and no reset, and starts at `V_{−1} = initial_state`. The decay factors are computed once
 //! per network by [`crate::engine::NetworkPlan`]; no kernel here evaluates an exponential.
 
-use crate::error::{Error, Result};
+use crate::error::{ensure, Result};
 
 pub mod dale;
 pub mod lif;
@@ -44,11 +44,9 @@ pub enum SpikeMode {
     NoReset,
 }
 
-/// Checks that a time constant or step is finite and positive.
+/// Checks that a time constant or step (seconds) is finite and positive; errors name `field`.
 pub fn check_positive(field: &str, value: f64) -> Result<()> {
-    if !(value.is_finite() && value > 0.0) {
-        return Err(Error::config(field, format!("must be a positive number of seconds, got {value}")));
-    }
+    ensure!(value.is_finite() && value > 0.0, field, "must be a positive number of seconds", value);
     Ok(())
 }
 
@@ -72,7 +70,7 @@ mod tests {
     #[test]
     fn nonpositive_tau_rejected_with_field() {
         let p = LifParams { tau_mem: 0.0, ..Default::default() };
-        let e = p.validate("model.hidden[0]").unwrap_err().to_string();
-        assert!(e.contains("model.hidden[0].tau_mem"), "{e}");
+        let e = p.validate().unwrap_err().within("lif").to_string();
+        assert!(e.contains("`lif.tau_mem`") && e.ends_with("got 0"), "{e}");
     }
 }

@@ -14,6 +14,14 @@ pub struct ReadoutParams {
 }
 
 impl ReadoutParams {
+    /// Validates the time constants; errors name the field.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        super::check_positive("tau_mem", self.tau_mem)?;
+        super::check_positive("tau_syn", self.tau_syn)?;
+        crate::error::ensure!(self.initial_state.is_finite(), "initial_state", "must be finite", self.initial_state);
+        Ok(())
+    }
+
     /// The reference's default initial readout membrane (stork's readout group), −1e-3. The one
     /// place this default is written: configs that omit `initial_state` get it from here.
     pub const DEFAULT_INITIAL_STATE: f32 = -1e-3;

@@ -5,8 +5,10 @@
 use crate::engine::Workspace;
 use crate::network::Network;
 
-/// How the network output over time becomes class logits (spec §1.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the network output over time becomes class logits (spec §1.6). In configs:
+/// `"max-over-time"`, `"sum-over-time"`, `"last-step"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum LossKind {
     /// Max of the readout over time, then cross-entropy (every paper example).
     #[default]
@@ -17,8 +19,9 @@ pub enum LossKind {
     LastStep,
 }
 
-/// Which side of an activity bound is penalized (spec §4.0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which side of an activity bound is penalized (spec §4.0). In configs: `"upper"`, `"lower"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Bound {
     /// `s·mean(relu(cnt − θ)²)`.
     Upper,
@@ -26,8 +29,10 @@ pub enum Bound {
     Lower,
 }
 
-/// Over what a spike count is taken before the bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Over what a spike count is taken before the bound. In configs: `"neuron"`, `"population"`,
+/// `"channel"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum RegScope {
     /// Per neuron and sample (stork `dims=False`).
     Neuron,
@@ -39,8 +44,10 @@ pub enum RegScope {
     Channel,
 }
 
-/// An L2 activity regularizer on a hidden layer's spike counts per sample.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// An L2 activity regularizer on a hidden layer's spike counts per sample (a config's
+/// `[[train.regularizer]]`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Regularizer {
     /// Upper or lower bound.
     pub bound: Bound,

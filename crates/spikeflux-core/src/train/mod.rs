@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::data::SpikeDataset;
 use crate::engine::{self, EngineOptions, NetworkPlan, SliceStats, Workspace};
-use crate::error::{Error, Result};
+use crate::error::{ensure, Error, Result};
 use crate::network::Network;
 use loss::Objective;
 use optim::{Optimizer, OptimizerKind};
@@ -266,15 +266,11 @@ impl Trainer {
     /// # Errors
     /// [`Error::Config`] for a zero batch size or epochs.
     pub fn new(net: Network, opts: TrainOptions, t_steps: usize) -> Result<Self> {
-        if opts.batch_size == 0 {
-            return Err(Error::config("train.batch_size", "must be at least 1"));
-        }
+        ensure!(opts.batch_size > 0, "batch_size", "must be at least 1");
         let lr = match opts.optimizer {
             OptimizerKind::Smorms3 { lr } | OptimizerKind::Adam { lr } => lr,
         };
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(Error::config("train.lr", format!("must be positive, got {lr}")));
-        }
+        ensure!(lr.is_finite() && lr > 0.0, "lr", "must be positive", lr);
         let pool = SlicePool::new(&net, t_steps, opts.batch_size);
         let optimizer = Optimizer::new(opts.optimizer, net.layout.total);
         let grad = vec![0.0; net.layout.total];
@@ -317,7 +313,7 @@ impl Trainer {
                     what: "loss".into(),
                     epoch,
                     batch: bi,
-                    hint: "the network diverged; lower train.lr or the init's sigma_u, and check the data".into(),
+                    hint: "the network diverged; lower the learning rate or the initial fluctuations (σ_U), and check the data".into(),
                 });
             }
             if self.grad.iter().any(|g| !g.is_finite()) {
@@ -325,7 +321,7 @@ impl Trainer {
                     what: "gradient".into(),
                     epoch,
                     batch: bi,
-                    hint: "lower train.lr or the surrogate beta; check the data for extreme values".into(),
+                    hint: "lower the learning rate or the surrogate's β; check the data for extreme values".into(),
                 });
             }
             acc.add_batch(&s);
@@ -339,7 +335,7 @@ impl Trainer {
                 what: "weight".into(),
                 epoch,
                 batch: n_batches - 1,
-                hint: "lower train.lr".into(),
+                hint: "lower the learning rate".into(),
             });
         }
         let train_seconds = start.elapsed().as_secs_f64();

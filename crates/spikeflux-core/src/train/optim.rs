@@ -10,6 +10,27 @@
 //!
 //! Adam: the usual bias-corrected form with β = (0.9, 0.999), ε = 1e-8.
 
+/// An optimizer by name, as configs write it: `"smorms3"`, `"adam"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerMethod {
+    /// SMORMS3 (the reference's).
+    #[default]
+    Smorms3,
+    /// Adam.
+    Adam,
+}
+
+impl OptimizerMethod {
+    /// This optimizer with learning rate `lr`.
+    pub fn with_lr(self, lr: f32) -> OptimizerKind {
+        match self {
+            OptimizerMethod::Smorms3 => OptimizerKind::Smorms3 { lr },
+            OptimizerMethod::Adam => OptimizerKind::Adam { lr },
+        }
+    }
+}
+
 /// Which optimizer and its learning rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OptimizerKind {

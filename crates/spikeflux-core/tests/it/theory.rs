@@ -3,18 +3,16 @@
 //! FD weights for μ_U and ξ. The free membrane (reset off) of the engine's own LIF step must have mean
 //! μ_U ± 0.02 and standard deviation (1 − μ_U)/ξ within 3 %.
 //!
-//! The theory's moments are expectations over the weight draw: a single neuron's time-averaged
-//! membrane is ν·ε̄·Σ_j w_j, which scatters around μ_U with s.d. √N·σ_w·ν·ε̄ (0.42 at ξ = 1), while
-//! its fluctuation in time, ν·ε̂·Σ_j w_j², concentrates at σ_U² (relative spread √(2/N) = 2 %). So the
-//! mean is taken over many neurons and time, and the s.d. is the root of the mean temporal variance.
+//! The theory's moments are expectations over the weight draw, so the mean is taken over many
+//! neurons and time and the s.d. is the root of the mean temporal variance (`spikeflux_core::init::fig1`).
 
-use spikeflux_core::data::SpikeDataset;
-use spikeflux_core::engine::{self, EngineOptions, Workspace};
-use spikeflux_core::init::{epsilon, fd_normal_layerwise, fill_normal, Afferent, EpsilonMode, FdTarget};
+use spikeflux_core::data::{poisson_sample, SpikeDataset};
+use spikeflux_core::engine::EngineOptions;
+use spikeflux_core::init::fig1::{fd_group, membrane, MembraneStats};
+use spikeflux_core::init::{epsilon, fd_normal_layerwise, Afferent, EpsilonMode, FdTarget};
 use spikeflux_core::layer::Shape;
-use spikeflux_core::network::{LayerSpec, Network, NetworkSpec};
+use spikeflux_core::network::{LayerSpec, NetworkSpec};
 use spikeflux_core::neuron::{LifParams, ReadoutParams, SpikeMode, Surrogate};
-use spikeflux_core::rng::{rng_for, uniform};
 
 const N: usize = 5000;
 const NEURONS: usize = 2048;
@@ -22,51 +20,15 @@ const T: usize = 4000;
 const BURN_IN: usize = 200;
 
 fn poisson_input(nu: f64, dt: f64, seed: u64) -> SpikeDataset {
-    let mut rng = rng_for(seed, 1);
-    let mut ev = Vec::new();
-    for t in 0..T {
-        for u in 0..N {
-            if uniform(&mut rng) < nu * dt {
-                ev.push((t as u32, u as u32));
-            }
-        }
-    }
-    SpikeDataset::from_samples(N, 2, T, dt, vec![ev], vec![0]).unwrap()
+    poisson_sample(N, nu, dt, T, seed)
 }
 
 /// The membrane mean over neurons and steps after the burn-in, the root of the mean temporal variance
-/// per neuron, and the fraction of samples above threshold.
+/// per neuron, and the fraction of samples above threshold (the Fig. 1 setting of the core).
 fn membrane_stats(target: FdTarget, mode: SpikeMode, data: &SpikeDataset) -> (f64, f64, f64) {
-    let dt = 1e-3;
-    let spec = NetworkSpec {
-        input: Shape::flat(N),
-        n_out: 2,
-        dt,
-        hidden: vec![LayerSpec::dense(NEURONS, false, LifParams::default())],
-        readout: ReadoutParams::default(),
-        surrogate: Surrogate::default(),
-    };
-    let mut net = Network::zeros(spec).unwrap();
-    let eps = epsilon(20e-3, 10e-3, dt, EpsilonMode::Numerical);
-    let m = fd_normal_layerwise(target, eps, &[Afferent { fan_in: N, recurrent: false }], 1.0).unwrap();
-    fill_normal(&mut net.params[net.layout.ff[0].clone()], m[0], &mut rng_for(7, 2));
-    let mut ws = Workspace::new(&net, T, 1);
-    ws.load(data, &[0]);
-    engine::forward(&net, &EngineOptions { mode, ..Default::default() }, &mut ws);
-    let u = &ws.membrane(0)[BURN_IN * NEURONS..];
-    let steps = (u.len() / NEURONS) as f64;
-    let mut sum = vec![0.0f64; NEURONS];
-    let mut sq = vec![0.0f64; NEURONS];
-    for row in u.chunks_exact(NEURONS) {
-        for (k, &x) in row.iter().enumerate() {
-            sum[k] += x as f64;
-            sq[k] += (x as f64) * (x as f64);
-        }
-    }
-    let mean = sum.iter().sum::<f64>() / (steps * NEURONS as f64);
-    let var: f64 = sum.iter().zip(&sq).map(|(s, q)| q / steps - (s / steps).powi(2)).sum::<f64>() / NEURONS as f64;
-    let above = u.iter().filter(|&&x| x > 1.0).count() as f64 / u.len() as f64;
-    (mean, var.sqrt(), above)
+    let (net, _) = fd_group(data, NEURONS, target, 7).unwrap();
+    let m = MembraneStats::of(&membrane(&net, data, mode, BURN_IN), NEURONS);
+    (m.mean, m.sd, m.above_threshold)
 }
 
 #[test]
