@@ -1,26 +1,30 @@
 //! The TOML run configuration: parsed once, validated with field names, turned into core types.
 //!
 //! Every field is documented in the README's config reference. Unknown fields are rejected by serde
-//! (`deny_unknown_fields`); ranges are checked in [`RunConfig::validate`].
+//! (`deny_unknown_fields`); ranges are checked in [`RunConfig::validate`]. Where users write a core
+//! type (Randman parameters, regularizers, losses, ε mode, Dale init, optimizer) the core's serde
+//! type is used as is. `convert` turns the sections into core specs, `data` loads the data sets,
+//! `keys` maps the core's field names to TOML keys in error messages.
+
+mod convert;
+mod data;
+mod keys;
+
+pub use keys::with_toml_keys;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use spikeflux_core::data::images::{self, LatencyCode};
-use spikeflux_core::data::randman::{self, RandmanParams};
-use spikeflux_core::data::shd::ShdFile;
-use spikeflux_core::data::SpikeDataset;
-use spikeflux_core::train::loss::{LossKind, Objective, Regularizer};
-use spikeflux_core::layer::Shape;
-use spikeflux_core::init::{DaleInit, EpsilonMode, FdTarget, HiddenInit, InitSpec, ReadoutInit};
-use spikeflux_core::network::{ConvSpec, DaleSpec, LayerSpec, NetworkSpec};
-use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
-use spikeflux_core::train::optim::{OptimizerKind, OptimizerMethod};
+use spikeflux_core::data::randman::RandmanParams;
+use spikeflux_core::init::{DaleInit, EpsilonMode};
+use spikeflux_core::neuron::{Adaptation, ReadoutParams};
+use spikeflux_core::train::loss::{LossKind, Regularizer};
+use spikeflux_core::train::optim::OptimizerMethod;
 use spikeflux_core::Error;
 
 /// The embedded default experiment (`configs/randman-shallow.toml`).
-pub const DEFAULT_CONFIG: &str = include_str!("../../../configs/randman-shallow.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../../../configs/randman-shallow.toml");
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -287,49 +291,7 @@ fn default_loss() -> LossKind {
     LossKind::MaxOverTime
 }
 
-/// Train / validation / test sets.
-pub struct Splits {
-    pub train: SpikeDataset,
-    pub valid: Option<SpikeDataset>,
-    pub test: SpikeDataset,
-}
-
-/// The TOML key of a field named by the core (its path in `NetworkSpec`, the FD target and
-/// initializers, or the training options), or `None` if `field` is already a TOML key or unknown.
-/// The one place where the core's names meet the config file's.
-fn toml_key(field: &str) -> Option<String> {
-    const SECTIONS: [&str; 4] = ["data", "model", "init", "train"];
-    if SECTIONS.iter().any(|s| field == *s || field.starts_with(&format!("{s}."))) {
-        return None;
-    }
-    let model = |f: &str| {
-        let f = f.replace(".lif.adaptation.", ".adaptation.").replace(".lif.", ".").replace(".conv.", ".");
-        format!("model.{}", f.replace(".dale.n_inh", ".ei_ratio").replace(".dale.", "."))
-    };
-    Some(match field {
-        "n_out" => "data.n_classes".into(),
-        "input" => "data.n_in".into(),
-        "surrogate.beta" => "model.surrogate_beta".into(),
-        "" => "init".into(),
-        "nu" | "xi" | "mu_u" | "sigma_u" | "alpha" => format!("init.{field}"),
-        "batch_size" | "lr" => format!("train.{field}"),
-        f if f == "dt" || f.starts_with("hidden") || f.starts_with("readout") => model(f),
-        _ => return None,
-    })
-}
-
-/// Renames the field of a core config error to its TOML key (see `toml_key`), so that every
-/// message names what the user writes.
-pub fn with_toml_keys(mut e: anyhow::Error) -> anyhow::Error {
-    if let Some(Error::Config { field, .. }) = e.downcast_mut::<Error>() {
-        if let Some(k) = toml_key(field) {
-            *field = k;
-        }
-    }
-    e
-}
-
-fn cfg_err(field: &str, msg: impl Into<String>) -> anyhow::Error {
+pub(crate) fn cfg_err(field: &str, msg: impl Into<String>) -> anyhow::Error {
     Error::config(field, msg).into()
 }
 
@@ -477,201 +439,11 @@ impl RunConfig {
             .or(d.fashion_mnist.as_ref().map(|_| 784))
             .or(d.digits.as_ref().map(|_| 64))
     }
-
-    /// The FD target from `init` (centered σ_U, or μ_U with ξ).
-    pub fn fd_target(&self) -> Result<FdTarget> {
-        let i = &self.init;
-        let nu = match &i.nu {
-            None => return Err(cfg_err("init.nu", "the fluctuation-driven init needs the presynaptic rate: nu = <Hz> or nu = \"data\"")),
-            Some(NuConfig::Hz(v)) => *v,
-            Some(NuConfig::Word(w)) if w == "data" => 1.0, // replaced by the measured rates
-            Some(NuConfig::Word(w)) => return Err(cfg_err("init.nu", format!("`{w}`: give a rate in Hz or \"data\""))),
-        };
-        if !(nu.is_finite() && nu > 0.0) {
-            return Err(cfg_err("init.nu", format!("must be a positive rate in Hz, got {nu}")));
-        }
-        match (i.sigma_u, i.mu_u, i.xi) {
-            (Some(s), None, None) => {
-                if !(s.is_finite() && s > 0.0) {
-                    return Err(cfg_err("init.sigma_u", format!("must be positive, got {s}")));
-                }
-                Ok(FdTarget::centered(s, nu))
-            }
-            (None, Some(mu), Some(xi)) => {
-                if !(mu.is_finite() && mu < 1.0) {
-                    return Err(cfg_err("init.mu_u", "must be below the threshold 1"));
-                }
-                if !(xi.is_finite() && xi > 0.0) {
-                    return Err(cfg_err("init.xi", "must be positive"));
-                }
-                Ok(FdTarget { mu_u: mu, xi, nu })
-            }
-            _ => Err(cfg_err("init", "give either sigma_u (centered form) or both mu_u and xi")),
-        }
-    }
-
-    /// The network for `n_in` inputs and `n_out` classes.
-    pub fn network_spec(&self, n_in: usize, n_out: usize) -> NetworkSpec {
-        let input = match self.model.input_shape {
-            Some([c, p]) if c * p == n_in => Shape { channels: c, positions: p },
-            _ => Shape::flat(n_in),
-        };
-        NetworkSpec {
-            input,
-            n_out,
-            dt: self.model.dt,
-            hidden: self
-                .model
-                .hidden
-                .iter()
-                .map(|h| LayerSpec {
-                    size: h.size,
-                    recurrent: h.recurrent,
-                    lif: LifParams {
-                        tau_mem: h.tau_mem,
-                        tau_syn: h.tau_syn,
-                        adaptation: h.adaptation,
-                    },
-                    conv: h.kernel.map(|kernel| ConvSpec {
-                        kernel,
-                        stride: h.stride,
-                        padding: h.padding,
-                        rec_kernel: h.rec_kernel,
-                    }),
-                    pool: h.pool,
-                    dale: h.ei_ratio.map(|r| DaleSpec { n_inh: h.size / r.max(1), tau_inh: h.tau_inh.unwrap_or(5e-3) }),
-                })
-                .collect(),
-            readout: ReadoutParams {
-                tau_mem: self.model.readout.tau_mem,
-                tau_syn: self.model.readout.tau_syn,
-                initial_state: self.model.readout.initial_state,
-            },
-            surrogate: Surrogate::SuperSpike { beta: self.model.surrogate_beta },
-        }
-    }
-
-    /// The initialization.
-    pub fn init_spec(&self) -> Result<InitSpec> {
-        let i = &self.init;
-        let eps = i.epsilon;
-        let hidden = match i.method {
-            InitMethod::FluctuationDriven => HiddenInit::FluctuationDriven {
-                target: self.fd_target()?,
-                alpha: i.alpha,
-                epsilon: eps,
-                layerwise: i.layerwise,
-            },
-            InitMethod::Kaiming => HiddenInit::KaimingNormal { gain: i.gain },
-            InitMethod::Uniform => HiddenInit::TorchDefault,
-        };
-        let readout = match i.readout {
-            ReadoutMethod::FluctuationDriven => ReadoutInit::FluctuationDriven { target: self.fd_target()?, epsilon: eps },
-            ReadoutMethod::ScaledNormal => ReadoutInit::ScaledNormal,
-            ReadoutMethod::Kaiming => ReadoutInit::KaimingNormal { gain: i.gain },
-            ReadoutMethod::Uniform => ReadoutInit::TorchDefault,
-        };
-        Ok(InitSpec { hidden, readout, dale: i.dale })
-    }
-
-    /// Whether ν is measured from the data (`nu = "data"`).
-    pub fn nu_from_data(&self) -> bool {
-        matches!(&self.init.nu, Some(NuConfig::Word(w)) if w == "data")
-    }
-
-    /// The objective (loss and regularizers).
-    pub fn objective(&self) -> Objective {
-        Objective { loss: self.train.loss, regularizers: self.train.regularizer.clone() }
-    }
-
-    /// The optimizer.
-    pub fn optimizer(&self) -> OptimizerKind {
-        self.train.optimizer.with_lr(self.train.lr)
-    }
-
-    /// Loads or generates the data and splits it. Relative HDF5 paths are taken relative to `base`.
-    pub fn load_data(&self, base: &Path) -> Result<Splits> {
-        if let Some(r) = &self.data.randman {
-            let ds = randman::generate(r, self.model.dt).map_err(|e| e.within("data.randman"))?;
-            let mut parts = ds.split(&r.split).into_iter();
-            let (train, valid, test) = (parts.next(), parts.next(), parts.next());
-            let (Some(train), Some(valid), Some(test)) = (train, valid, test) else {
-                bail!("internal: split did not return three parts");
-            };
-            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
-        }
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
-        let code = |n_steps: usize, threshold: f64, tau_eff: f64| LatencyCode { threshold, tau_eff, dt: self.model.dt, t_steps: n_steps };
-        if let Some(f) = &self.data.fashion_mnist {
-            let dir = resolve(&f.dir);
-            let c = code(f.n_steps, f.threshold, f.tau_eff);
-            let full = images::fashion_mnist(&dir, "train")
-                .with_context(|| "Fashion-MNIST: install it with `apt-get install dataset-fashion-mnist` or set data.fashion_mnist.dir")?
-                .to_dataset(&c, 10)?;
-            let test = images::fashion_mnist(&dir, "t10k")?.to_dataset(&c, 10)?;
-            let (train, valid) = full.random_split(f.valid_fraction, self.train.seed);
-            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
-        }
-        if let Some(f) = &self.data.digits {
-            let c = code(f.n_steps, f.threshold, f.tau_eff);
-            let images = match &f.file {
-                Some(file) => images::digits_csv(&resolve(file))?,
-                None => images::uci_digits()?,
-            };
-            let full = images.to_dataset(&c, 10)?;
-            let (rest, test) = full.random_split(f.test_fraction, self.train.seed ^ 0x5eed);
-            let (train, valid) = rest.random_split(f.valid_fraction / (1.0 - f.test_fraction), self.train.seed);
-            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
-        }
-        let Some(h) = &self.data.hdf5 else { bail!("no data section") };
-        let read = |p: &Path| -> Result<SpikeDataset> {
-            let p = resolve(p);
-            let f = ShdFile::read(&p)?;
-            Ok(f.to_dataset(self.model.dt, h.n_steps, h.n_in, h.n_classes)?)
-        };
-        let full = read(&h.train_file)?;
-        let mut test = read(&h.test_file)?;
-        let n_classes = full.n_classes.max(test.n_classes);
-        test.n_classes = n_classes;
-        let (mut train, mut valid) = match (&h.valid_file, h.valid_split) {
-            (Some(v), _) => (full, read(v)?),
-            (None, SplitName::Random) => full.random_split(h.valid_fraction, self.train.seed),
-            (None, SplitName::Speaker) => full.speaker_split(h.valid_fraction, self.train.seed).map_err(|e| e.within("data.hdf5"))?,
-        };
-        train.n_classes = n_classes;
-        valid.n_classes = n_classes;
-        if train.is_empty() {
-            return Err(Error::data_file(resolve(&h.train_file), "has no training samples").into());
-        }
-        Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn core_fields_map_to_toml_keys() {
-        for (core, toml) in [
-            ("hidden[0].lif.tau_mem", "model.hidden[0].tau_mem"),
-            ("hidden[1].lif.adaptation.tau_ada", "model.hidden[1].adaptation.tau_ada"),
-            ("hidden[2].dale.n_inh", "model.hidden[2].ei_ratio"),
-            ("hidden[2].dale.tau_inh", "model.hidden[2].tau_inh"),
-            ("hidden[0].conv.rec_kernel", "model.hidden[0].rec_kernel"),
-            ("readout.tau_syn", "model.readout.tau_syn"),
-            ("surrogate.beta", "model.surrogate_beta"),
-            ("dt", "model.dt"),
-            ("n_out", "data.n_classes"),
-            ("nu", "init.nu"),
-            ("", "init"),
-            ("lr", "train.lr"),
-        ] {
-            assert_eq!(toml_key(core).as_deref(), Some(toml), "{core}");
-        }
-        assert_eq!(toml_key("data.randman.split"), None);
-        assert_eq!(toml_key("fig1"), None);
-    }
 
     /// Every shipped config parses and validates (data files are only opened when training).
     #[test]
