@@ -121,7 +121,7 @@ pub struct LifAdjointState<'a> {
 
 /// One LIF step for `b·n` neurons: from the previous membrane `up`, accumulated input `ap` and
 /// spikes `sp` (zeros at t = 0) and the carried current and adaptation in `state`, writes the new
-/// membrane `u` and spikes `s` and advances `ist`, `qst` (module doc for the equations). Used for
+/// membrane `u` and spikes `s` and advances `state` (module doc for the equations). Used for
 /// the smooth and no-reset modes and adaptive neurons; spiking neurons without adaptation take
 /// [`step_row_spiking`].
 #[allow(clippy::too_many_arguments)]
