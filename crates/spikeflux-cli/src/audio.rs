@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use serde_json::json;
 use spikeflux_cochlea::{audio, bm, file_seed, Transfer};
 use spikeflux_core::data::shd::ShdFile;
+use spikeflux_core::Error;
 
 /// Files converted together (see [`spikeflux_cochlea::spikes_batch`]).
 const BATCH: usize = 32;
@@ -132,13 +133,17 @@ pub fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         } else if i.exists() {
             out.push(i.clone());
         } else {
-            bail!("{}: no such file or directory", i.display());
+            return Err(Error::io(i, std::io::Error::from(std::io::ErrorKind::NotFound)).into());
         }
     }
     out.sort();
     out.dedup();
     if out.is_empty() {
-        bail!("no .wav or .flac files found in {}", inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        return Err(Error::data_file(
+            inputs.first().cloned().unwrap_or_default(),
+            format!("no .wav or .flac files found in {}", inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")),
+        )
+        .into());
     }
     Ok(out)
 }
@@ -180,8 +185,11 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
     let mut fields = Vec::with_capacity(files.len());
     for f in &files {
         let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        let m = pattern.matches(stem).with_context(|| {
-            format!("{}: the file name does not fit the pattern `{}` (set --pattern, e.g. \"{{label}}_{{speaker}}_{{index}}\")", f.display(), o.pattern)
+        let m = pattern.matches(stem).ok_or_else(|| {
+            Error::config(
+                "--pattern",
+                format!("{}: the file name does not fit the pattern `{}` (set --pattern, e.g. \"{{label}}_{{speaker}}_{{index}}\")", f.display(), o.pattern),
+            )
         })?;
         fields.push(m);
     }
@@ -191,7 +199,7 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
     } else {
         let t = Instant::now();
         let tab = bm::Table::new((audio::MODEL_RATE / 2) as usize);
-        eprintln!("basilar-membrane table: {:.1} s, {:.0} MiB", t.elapsed().as_secs_f64(), tab.bytes() as f64 / 1048576.0);
+        note!("basilar-membrane table: {:.1} s, {:.0} MiB", t.elapsed().as_secs_f64(), tab.bytes() as f64 / 1048576.0);
         Transfer::Table(Arc::new(tab))
     };
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(files.len() as u64) } else { ProgressBar::hidden() };
@@ -212,7 +220,7 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
             .map(|(_, f)| {
                 let a = audio::read(f)?;
                 let secs = a.samples.len() as f64 / f64::from(a.rate);
-                let clip = spikeflux_cochlea::prepare(&a, &transfer).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                let clip = spikeflux_cochlea::prepare(&a, &transfer).map_err(|e| Error::data_file(f.as_path(), e.to_string()))?;
                 Ok((clip, secs))
             })
             .collect();
@@ -263,13 +271,13 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
             .collect();
         let png = dir.join("spikes.png");
         crate::plots::spike_rasters(&panels, bm::CHANNELS, "audio2spikes: cochlea output", &png)?;
-        eprintln!("wrote {}", png.display());
+        note!("wrote {}", png.display());
     }
     let stats = statistics(&spikes, files.len(), conv_secs, t0.elapsed().as_secs_f64(), o, exact);
     print_summary(&stats, &o.out);
     if let Some(p) = &o.stats {
         spikeflux_core::data::files::write_atomic(p, serde_json::to_string_pretty(&stats)?.as_bytes())?;
-        eprintln!("wrote {}", p.display());
+        note!("wrote {}", p.display());
     }
     Ok(stats)
 }
@@ -309,12 +317,12 @@ fn statistics(spikes: &[(spikeflux_cochlea::Spikes, f64)], files: usize, conv_se
 
 fn print_summary(s: &serde_json::Value, out: &Path) {
     let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
-    println!("wrote {} ({} files, {:.1} s of audio)", out.display(), s["files"], f("audio_seconds"));
-    println!("  spikes: {} total, {:.0} per second of audio, {:.0} per file", s["spikes"], f("spikes_per_second_of_audio"), f("mean_spikes_per_file"));
-    println!("  active channels per file: {:.0} of 700", f("mean_active_channels_per_file"));
+    say!("wrote {} ({} files, {:.1} s of audio)", out.display(), s["files"], f("audio_seconds"));
+    say!("  spikes: {} total, {:.0} per second of audio, {:.0} per file", s["spikes"], f("spikes_per_second_of_audio"), f("mean_spikes_per_file"));
+    say!("  active channels per file: {:.0} of 700", f("mean_active_channels_per_file"));
     let rates: Vec<String> = s["band_rate_hz_per_channel"].as_array().map(|a| a.iter().map(|v| format!("{:.2}", v.as_f64().unwrap_or(0.0))).collect()).unwrap_or_default();
-    println!("  rate per channel by band 0–99 … 600–699 (Hz): {}", rates.join(", "));
-    println!(
+    say!("  rate per channel by band 0–99 … 600–699 (Hz): {}", rates.join(", "));
+    say!(
         "  throughput: {:.1} s of audio per second ({} threads, BM {}), {:.1} s in all",
         f("audio_seconds_per_second"),
         s["threads"],

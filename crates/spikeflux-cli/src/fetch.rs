@@ -137,7 +137,7 @@ pub fn fetch(base_url: &str, files: &[RemoteFile], dir: &Path, show_progress: bo
         let gz = dir.join(format!("{}.gz", f.name));
         let part = dir.join(format!("{}.gz.part", f.name));
         if h5.exists() && check(&h5, f.md5.as_deref())? {
-            eprintln!("{}: present{}", h5.display(), if f.md5.is_some() { ", md5 ok" } else { "" });
+            note!("{}: present{}", h5.display(), if f.md5.is_some() { ", md5 ok" } else { "" });
             out.push(h5);
             continue;
         }
@@ -168,7 +168,7 @@ pub fn fetch(base_url: &str, files: &[RemoteFile], dir: &Path, show_progress: bo
             bail!("{}: md5 of the decompressed file does not match the published one; delete {} and run again", h5.display(), gz.display());
         }
         std::fs::rename(&tmp, &h5).map_err(|e| Error::io(&h5, e))?;
-        eprintln!("{}: ok", h5.display());
+        note!("{}: ok", h5.display());
         out.push(h5);
     }
     Ok(out)

@@ -173,7 +173,7 @@ pub fn run(
             });
             use std::io::Write;
             writeln!(lines, "{v}").context("writing sweep.jsonl")?;
-            eprintln!(
+            note!(
                 "[{}/{}] {} → {}",
                 k + 1,
                 total,

@@ -4,12 +4,25 @@
 //! maps errors to exit codes. `config` turns TOML into validated core types; `plots` draws the
 //! figures; `audio`, `fetch` and `grid` do the work behind audio2spikes, data fetch and sweep.
 
+/// A line on standard output that survives a closed pipe ([`io::say`]).
+macro_rules! say {
+    ($($t:tt)*) => { $crate::io::say(format_args!($($t)*)) };
+}
+
+/// A line on standard error that never fails ([`io::note`]).
+macro_rules! note {
+    ($($t:tt)*) => { $crate::io::note(format_args!($($t)*)) };
+}
+
 mod audio;
 mod commands;
 mod config;
 mod fetch;
 mod grid;
+mod interrupt;
+mod io;
 mod plots;
+mod run_dir;
 
 use clap::{Parser, Subcommand};
 use spikeflux_core::Error;
@@ -48,9 +61,13 @@ enum Cmd {
     Data(commands::data::DataArgs),
 }
 
-/// The exit code of an error: 2 config, 3 data file or shape, 4 non-finite numbers, 5 I/O or weights
-/// file, 1 anything else (README, "Exit codes").
+/// The exit code of an error (README, "Exit codes"): 2 config or command-line value, 3 data file
+/// (spike, image or audio file) or shape, 4 non-finite numbers in training, 5 I/O or weights file, 1
+/// anything else; 130 after an interrupt and 141 after a closed output pipe are set where they happen.
 fn exit_code(e: &anyhow::Error) -> i32 {
+    if e.downcast_ref::<spikeflux_cochlea::Error>().is_some() {
+        return 3; // an audio file the cochlea cannot use is a data file
+    }
     match e.downcast_ref::<Error>() {
         Some(Error::Config { .. }) => 2,
         Some(Error::DataFile { .. } | Error::Shape { .. }) => 3,
@@ -71,7 +88,10 @@ fn main() {
         Cmd::Data(a) => commands::data::run(a),
     };
     if let Err(e) = r.map_err(config::with_toml_keys) {
-        eprintln!("error: {e:#}");
+        note!("error: {e:#}");
         std::process::exit(exit_code(&e));
+    }
+    if io::stdout_closed() {
+        std::process::exit(io::CLOSED_PIPE_STATUS);
     }
 }

@@ -93,6 +93,11 @@ fn same_seed_same_numbers_for_any_thread_count() {
         b[8 + n..].to_vec()
     };
     assert!(data("r1/weights.safetensors") == data("r2/weights.safetensors"), "weights differ");
+    // the same run again: the weights file is the same, byte for byte (header included)
+    let again = run(dir.path(), &["train", "--config", &cfg, "--epochs", "2", "--threads", "2", "--out", "r2b"]);
+    assert!(again.status.success());
+    let whole = |p: &str| std::fs::read(dir.path().join(p)).unwrap();
+    assert!(whole("r2/weights.safetensors") == whole("r2b/weights.safetensors"), "identical runs wrote different weights files");
 }
 
 #[test]
@@ -154,6 +159,20 @@ fn wrong_weights_file_is_explained() {
     fails_with(&run(dir.path(), &["eval", "--config", &big, "--weights", "r/weights.safetensors"]), 5, &["hidden.0.ff.weight", "layer sizes"]);
 }
 
+/// The lines of DIR/log.jsonl without their timing fields and the weights path.
+fn log_without_timings(dir: &Path) -> Vec<serde_json::Value> {
+    let log = std::fs::read_to_string(dir.join("log.jsonl")).unwrap();
+    log.lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            for k in ["train_seconds", "seconds_per_epoch", "weights"] {
+                v.as_object_mut().unwrap().remove(k);
+            }
+            v
+        })
+        .collect()
+}
+
 #[test]
 fn interrupted_run_resumes_to_the_same_result() {
     let dir = tempfile::tempdir().unwrap();
@@ -176,12 +195,13 @@ fn interrupted_run_resumes_to_the_same_result() {
     let (nb, fb) = final_of("b");
     assert_eq!(fa, fb);
     assert_eq!(na, 4);
-    assert_eq!(nb, 5, "two runs: 1 epoch + final, then 2 epochs + final");
+    assert_eq!(nb, 4, "the resumed log is cut back to the checkpoint's epoch: 3 epochs + final");
+    assert_eq!(log_without_timings(&dir.path().join("a")), log_without_timings(&dir.path().join("b")));
     // a changed config is refused
     let other = write(dir.path(), "other.toml", &small_config().replace("lr = 5e-3", "lr = 1e-3"));
     fails_with(&run(dir.path(), &["train", "--config", &other, "--epochs", "4", "--out", "b", "--resume"]), 2, &["different config"]);
     // no checkpoint there
-    fails_with(&run(dir.path(), &["train", "--config", &cfg, "--out", "c", "--resume"]), 5, &["checkpoint.safetensors"]);
+    fails_with(&run(dir.path(), &["train", "--config", &cfg, "--out", "c", "--resume"]), 2, &["no checkpoint", "checkpoint.safetensors"]);
 }
 
 /// A committed fixture of the core crate (`crates/spikeflux-core/tests/fixtures/`).
@@ -440,7 +460,7 @@ fn audio_to_spikes_and_split() {
     fails_with(&run(dir.path(), &["data", "split", "a.h5", "--test-speakers", "anna", "--train-out", "x", "--test-out", "y"]), 1, &["speaker `anna`", "george"]);
     // bad inputs
     std::fs::write(wavs.join("1_anna_0.wav"), b"RIFF....not audio").unwrap();
-    fails_with(&run(dir.path(), &["audio2spikes", &w, "--out", "c.h5"]), 1, &["1_anna_0.wav", "not a readable WAV"]);
+    fails_with(&run(dir.path(), &["audio2spikes", &w, "--out", "c.h5"]), 3, &["1_anna_0.wav", "not a readable WAV"]);
     std::fs::remove_file(wavs.join("1_anna_0.wav")).unwrap();
     let spec = hound::WavSpec { channels: 2, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut st = hound::WavWriter::create(wavs.join("2_anna_0.wav"), spec).unwrap();
@@ -448,10 +468,10 @@ fn audio_to_spikes_and_split() {
         st.write_sample((i % 100) as i16).unwrap();
     }
     st.finalize().unwrap();
-    fails_with(&run(dir.path(), &["audio2spikes", &w, "--out", "c.h5"]), 1, &["2_anna_0.wav", "2 channels", "mono"]);
+    fails_with(&run(dir.path(), &["audio2spikes", &w, "--out", "c.h5"]), 3, &["2_anna_0.wav", "2 channels", "mono"]);
     std::fs::remove_file(wavs.join("2_anna_0.wav")).unwrap();
     std::fs::write(wavs.join("recording.wav"), b"").unwrap();
-    fails_with(&run(dir.path(), &["audio2spikes", &w, "--out", "c.h5"]), 1, &["recording.wav", "does not fit the pattern"]);
+    fails_with(&run(dir.path(), &["audio2spikes", &w, "--out", "c.h5"]), 2, &["recording.wav", "does not fit the pattern", "--pattern"]);
 }
 
 /// libhdf5 (through h5py) reads what `audio2spikes` and our HDF5 writer produce, with the exact SHD
@@ -485,4 +505,121 @@ fn h5py_reads_our_files() {
     let out = Command::new(&py).arg(&script).arg(dir.path().join("fsdd.h5")).output().expect("python runs");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("samples 2") && text.contains("speaker_names"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A reader that closes the pipe (`spikeflux data info F.h5 | head -0`) ends the program quietly
+/// with status 141, not a panic; a training run whose standard error is closed still trains and
+/// writes its run directory.
+#[test]
+fn closed_pipes_end_quietly_and_never_cost_the_run_its_files() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    // standard output: a pipe whose read end is already closed
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let err_path = dir.path().join("info.err");
+    let out = Command::new(BIN)
+        .args(["data", "info", &core_fixture("shd_like_fixture.h5").display().to_string()])
+        .stdout(writer)
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .status()
+        .unwrap();
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    assert_eq!(out.code(), Some(141), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // standard error closed during a training run
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let st = Command::new(BIN)
+        .args(["train", "--config", &cfg, "--epochs", "2", "--out", "run"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{st}");
+    let log = std::fs::read_to_string(dir.path().join("run/log.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert!(dir.path().join("run/weights.safetensors").is_file());
+}
+
+/// The run directory after a kill: a log line beyond the checkpoint (and a torn one) is cut off on
+/// `--resume`; finished runs, fewer epochs than done and a missing checkpoint are refused with what
+/// to do; a second run into a directory another live process writes into is refused, naming it.
+#[test]
+fn run_directory_stays_consistent_with_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    assert!(run(dir.path(), &["train", "--config", &cfg, "--epochs", "3", "--out", "a"]).status.success());
+    // a run that was killed after writing epoch 3's log line but before its checkpoint: the
+    // checkpoint of a 2-epoch run, the log of a 3-epoch run plus a torn line
+    assert!(run(dir.path(), &["train", "--config", &cfg, "--epochs", "2", "--out", "k"]).status.success());
+    let a_log = std::fs::read_to_string(dir.path().join("a/log.jsonl")).unwrap();
+    let third = a_log.lines().nth(2).unwrap();
+    let k_log = std::fs::read_to_string(dir.path().join("k/log.jsonl")).unwrap();
+    let two: String = k_log.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("k/log.jsonl"), format!("{two}{third}\n{{\"epoch\": 4, \"tra")).unwrap();
+    let r = run(dir.path(), &["train", "--config", &cfg, "--epochs", "3", "--out", "k", "--resume"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(log_without_timings(&dir.path().join("a")), log_without_timings(&dir.path().join("k")));
+    // finished: refused, nothing changed
+    let before = std::fs::read(dir.path().join("k/log.jsonl")).unwrap();
+    fails_with(&run(dir.path(), &["train", "--config", &cfg, "--epochs", "3", "--out", "k", "--resume"]), 2, &["finished", "--epochs"]);
+    fails_with(&run(dir.path(), &["train", "--config", &cfg, "--epochs", "2", "--out", "k", "--resume"]), 2, &["holds 3 epochs", "--epochs 3"]);
+    assert_eq!(before, std::fs::read(dir.path().join("k/log.jsonl")).unwrap());
+    // no checkpoint
+    fails_with(&run(dir.path(), &["train", "--config", &cfg, "--out", "empty", "--resume"]), 2, &["no checkpoint", "without --resume"]);
+    // a live spikeflux holds the lock: refused, naming it; a stale lock is taken over
+    let mut other = Command::new(BIN)
+        .args(["train", "--config", &cfg, "--epochs", "100000", "--out", "other"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = other.id();
+    std::fs::write(dir.path().join("a/.lock"), pid.to_string()).unwrap();
+    let refused = run(dir.path(), &["train", "--config", &cfg, "--epochs", "1", "--out", "a"]);
+    other.kill().unwrap();
+    other.wait().unwrap();
+    fails_with(&refused, 2, &[&format!("process {pid}"), "--out"]);
+    assert_eq!(a_log, std::fs::read_to_string(dir.path().join("a/log.jsonl")).unwrap(), "the refused run touched the log");
+    std::fs::write(dir.path().join("a/.lock"), "4194305").unwrap();
+    assert!(run(dir.path(), &["train", "--config", &cfg, "--epochs", "1", "--out", "a"]).status.success());
+    assert!(!dir.path().join("a/.lock").exists(), "the lock is removed at the end");
+}
+
+/// Ctrl-C (SIGINT) during training: the run stops after the current epoch with its checkpoint,
+/// says how to resume and exits 130; resumed, it ends exactly like an uninterrupted run.
+#[test]
+fn interrupt_saves_a_checkpoint_and_the_run_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    let child = Command::new(BIN)
+        .args(["train", "--config", &cfg, "--epochs", "100000", "--out", "i"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = dir.path().join("i/log.jsonl");
+    let t0 = std::time::Instant::now();
+    while std::fs::read_to_string(&log).map_or(0, |t| t.lines().count()) < 2 {
+        assert!(t0.elapsed().as_secs() < 120, "no epoch within 2 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("--resume") && !err.contains("panicked"), "{err}");
+    let done = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert!(done >= 2 && !dir.path().join("i/.lock").exists(), "{done} epochs");
+    let n = (done + 1).to_string();
+    let r = run(dir.path(), &["train", "--config", &cfg, "--epochs", &n, "--out", "i", "--resume"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(run(dir.path(), &["train", "--config", &cfg, "--epochs", &n, "--out", "u"]).status.success());
+    assert_eq!(log_without_timings(&dir.path().join("i")), log_without_timings(&dir.path().join("u")));
 }

@@ -133,7 +133,7 @@ fn export(args: ExportArgs) -> Result<()> {
         "dt": cfg.model.dt, "splits": splits,
     });
     write_atomic(&out, v.to_string().as_bytes())?;
-    eprintln!("wrote {}", out.display());
+    note!("wrote {}", out.display());
     Ok(())
 }
 
@@ -142,7 +142,7 @@ fn synth_shd(args: SynthShdArgs) -> Result<()> {
     let SynthShdArgs { out, samples, seed } = args;
     let f = spikeflux_core::data::synthetic::SyntheticShd { samples, seed, ..Default::default() }.generate();
     f.write(&out)?;
-    eprintln!("wrote {} samples to {}", samples, out.display());
+    note!("wrote {} samples to {}", samples, out.display());
     Ok(())
 }
 
@@ -174,7 +174,7 @@ fn info(args: InfoArgs) -> Result<()> {
         "spikes_per_sample": { "min": counts.iter().min(), "mean": mean, "max": counts.iter().max() },
         "last_spike_s": { "min": max_t.iter().cloned().fold(f32::INFINITY, f32::min), "max": max_t.iter().cloned().fold(0.0, f32::max) },
     });
-    println!("{}", serde_json::to_string_pretty(&v).context("formatting")?);
+    say!("{}", serde_json::to_string_pretty(&v).context("formatting")?);
     Ok(())
 }
 
@@ -182,6 +182,6 @@ fn info(args: InfoArgs) -> Result<()> {
 fn split(a: SplitArgs) -> Result<()> {
     let range = a.test_index.as_deref().map(audio::parse_range).transpose()?;
     let (n_train, n_test) = audio::split(&a.file, &a.test_speakers, range, &a.train_out, &a.test_out)?;
-    println!("wrote {n_train} training samples to {} and {n_test} test samples to {}", a.train_out.display(), a.test_out.display());
+    say!("wrote {n_train} training samples to {} and {n_test} test samples to {}", a.train_out.display(), a.test_out.display());
     Ok(())
 }

@@ -36,6 +36,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let mut net = Network::zeros(spec)?;
     checkpoint::load(&mut net, &weights)?;
     let m = evaluate(&net, &EngineOptions::default(), &cfg.objective(), &data.test, cfg.train.batch_size);
-    println!("{}", json!({ "test_acc": m.acc, "test_loss": m.loss(), "test_ce": m.ce, "samples": m.samples, "rates_hz": m.rates_hz }));
+    say!("{}", json!({ "test_acc": m.acc, "test_loss": m.loss(), "test_ce": m.ce, "samples": m.samples, "rates_hz": m.rates_hz }));
     Ok(())
 }

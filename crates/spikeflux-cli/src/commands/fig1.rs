@@ -56,7 +56,7 @@ pub fn run(args: Fig1Args) -> Result<()> {
         let above_reset = MembraneStats::of(&reset, neurons).above_threshold;
         rows.push(json!({ "xi": xi, "sigma_w": m.std, "theory_sd": 1.0 / xi, "free_mean": mean, "free_sd": sd,
                           "fraction_above_threshold_free": above_free, "fraction_above_threshold_reset": above_reset }));
-        println!("ξ = {xi}: σ_w = {:.5}, free membrane mean {mean:+.4}, s.d. {sd:.4} (theory {:.4}); above θ: free {:.2} %, with reset {:.2} %",
+        say!("ξ = {xi}: σ_w = {:.5}, free membrane mean {mean:+.4}, s.d. {sd:.4} (theory {:.4}); above θ: free {:.2} %, with reset {:.2} %",
                  m.std, 1.0 / xi, 100.0 * above_free, 100.0 * above_reset);
         if xi == 2.0 {
             weights = (net.params[net.layout.ff[0].clone()].to_vec(), m.mean, m.std);
@@ -73,6 +73,6 @@ pub fn run(args: Fig1Args) -> Result<()> {
     )?;
     let v = json!({ "n_inputs": n, "nu_hz": nu, "dt": dt, "seconds": seconds, "neurons": neurons, "seed": seed, "xi": rows });
     write_atomic(&out.join("fig1.json"), serde_json::to_string_pretty(&v).context("formatting")?.as_bytes())?;
-    eprintln!("wrote {}/fig1.png and fig1.json", out.display());
+    note!("wrote {}/fig1.png and fig1.json", out.display());
     Ok(())
 }

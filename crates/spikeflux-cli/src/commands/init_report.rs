@@ -51,11 +51,11 @@ pub fn run(args: InitReportArgs) -> Result<()> {
     let eps = cfg.init.epsilon;
     let rep = spikeflux_core::init::report::init_report(&net, &data.train, samples, &inits, &nus, eps);
     std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
-    println!("{}: initialization report on {} training samples (θ = 1)", cfg.name, samples.min(data.train.len()));
-    println!("| layer | ν assumed (Hz) | ν measured (Hz) | predicted μ_U, σ_U | predicted with measured ν | free μ_U, σ_U | with reset μ_U, σ_U | rate (Hz) | silent |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    say!("{}: initialization report on {} training samples (θ = 1)", cfg.name, samples.min(data.train.len()));
+    say!("| layer | ν assumed (Hz) | ν measured (Hz) | predicted μ_U, σ_U | predicted with measured ν | free μ_U, σ_U | with reset μ_U, σ_U | rate (Hz) | silent |");
+    say!("|---|---|---|---|---|---|---|---|---|");
     for r in &rep {
-        println!(
+        say!(
             "| {} | {:.2} | {:.2} | {:+.3}, {:.3} | {:+.3}, {:.3} | {:+.3}, {:.3} | {:+.3}, {:.3} | {:.2} | {:.1} % |",
             r.layer,
             nus[r.layer - 1],
@@ -72,9 +72,9 @@ pub fn run(args: InitReportArgs) -> Result<()> {
             100.0 * r.silent_fraction
         );
     }
-    println!("\n| connection | fan-in | mean | σ_w |\n|---|---|---|---|");
+    say!("\n| connection | fan-in | mean | σ_w |\n|---|---|---|---|");
     for c in &inits {
-        println!("| {} | {} | {:+.5} | {:.5} |", c.name, c.fan_in, c.mean, c.std);
+        say!("| {} | {} | {:+.5} | {:.5} |", c.name, c.fan_in, c.mean, c.std);
     }
     let v = json!({
         "config": cfg.name,
@@ -133,6 +133,6 @@ pub fn run(args: InitReportArgs) -> Result<()> {
         .collect();
     plots::histograms(&mem, &format!("{}: membrane at initialization vs FD theory", cfg.name), &out.join("membrane.png"))?;
     plots::activity_snapshot(&net, &data.train, 5, &format!("{}: activity at initialization", cfg.name), &out.join("snapshot.png"))?;
-    eprintln!("wrote {}/init_report.json, weights.png, membrane.png, snapshot.png", out.display());
+    note!("wrote {}/init_report.json, weights.png, membrane.png, snapshot.png", out.display());
     Ok(())
 }

@@ -50,7 +50,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
     // parameters given a single value are fixed settings, not axes of the figure
     let axes: Vec<grid::Axis> = axes.into_iter().filter(|a| a.values.len() > 1).collect();
     if axes.is_empty() {
-        eprintln!("wrote {}/sweep.jsonl (no varying parameter, no figure)", out.display());
+        note!("wrote {}/sweep.jsonl (no varying parameter, no figure)", out.display());
         return Ok(());
     }
     let numeric = |a: &grid::Axis| a.values.iter().all(|v| v.as_float().or(v.as_integer().map(|i| i as f64)).is_some());
@@ -79,6 +79,6 @@ pub fn run(args: SweepArgs) -> Result<()> {
         let lines: Vec<(String, Vec<Option<f64>>)> = names.into_iter().zip(acc.chunks(nx).map(|c| c.to_vec())).collect();
         plots::sweep_lines(&last.key, &grid::labels(last), &lines, &title, &fig)?;
     }
-    eprintln!("wrote {}/sweep.jsonl and sweep.png", out.display());
+    note!("wrote {}/sweep.jsonl and sweep.png", out.display());
     Ok(())
 }

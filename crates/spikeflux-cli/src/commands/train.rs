@@ -2,7 +2,7 @@
 //! write the run directory (`log.jsonl`, `summary.md`, `weights.safetensors`, checkpoints, plots).
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -17,7 +17,8 @@ use spikeflux_core::train::{Metrics, TrainOptions, Trainer};
 use spikeflux_core::Error;
 
 use super::{load_config, set_threads, Overrides};
-use crate::plots;
+use crate::run_dir::{self, Log, RunLock};
+use crate::{interrupt, plots};
 
 /// Arguments of `spikeflux train` (as given; validated by the command).
 #[derive(clap::Args)]
@@ -51,14 +52,26 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", cfg.name, cfg.train.seed)));
-    if !dry_run {
-        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    let ckpt = out.join("checkpoint.safetensors");
+    if resume && !ckpt.is_file() {
+        return Err(Error::config(
+            "--resume",
+            format!("there is no checkpoint to resume from in {} (checkpoint.safetensors); run without --resume to start the run", out.display()),
+        )
+        .into());
     }
-    eprintln!("spikeflux {}: {} ({} threads)", env!("CARGO_PKG_VERSION"), cfg.name, rayon::current_num_threads());
+    // the lock is taken before anything in the directory is touched
+    let lock = if dry_run {
+        None
+    } else {
+        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+        Some(RunLock::take(&out)?)
+    };
+    note!("spikeflux {}: {} ({} threads)", env!("CARGO_PKG_VERSION"), cfg.name, rayon::current_num_threads());
 
     let t0 = Instant::now();
     let data = cfg.load_data(&base)?;
-    eprintln!(
+    note!(
         "data: {} train / {} valid / {} test samples, {} inputs, {} classes, T = {} × {} ms, input rate {:.2} Hz ({:.1} s)",
         data.train.len(),
         data.valid.as_ref().map_or(0, |v| v.len()),
@@ -75,14 +88,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let (net, inits, rates) =
             spikeflux_core::init::nu::init_from_data(spec, &cfg.init_spec()?, cfg.train.seed, &data.train, 512, &EngineOptions::default(), &cfg.objective())?;
         let r: Vec<String> = rates.iter().map(|r| format!("{r:.2}")).collect();
-        eprintln!("nu from data (input, then each hidden layer): [{}] Hz", r.join(", "));
+        note!("nu from data (input, then each hidden layer): [{}] Hz", r.join(", "));
         (net, inits, Some(rates))
     } else {
         let (net, inits) = Network::initialized(spec, &cfg.init_spec()?, cfg.train.seed)?;
         (net, inits, None)
     };
     for c in &inits {
-        eprintln!("init {:<22} fan-in {:>5}  mean {:+.5}  std {:.5}", c.name, c.fan_in, c.mean, c.std);
+        note!("init {:<22} fan-in {:>5}  mean {:+.5}  std {:.5}", c.name, c.fan_in, c.mean, c.std);
     }
     let config_text = toml::to_string(&cfg.train_independent()).context("serializing the config")?;
 
@@ -97,7 +110,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let need = spikeflux_core::train::estimate_bytes(&net, data.train.t_steps, cfg.train.batch_size, rayon::current_num_threads());
     let gib = |b: f64| b / (1u64 << 30) as f64;
     let limit = cfg.train.max_memory_gib.map(|g| g * (1u64 << 30) as f64).or_else(available_memory);
-    eprintln!(
+    note!(
         "estimated activation memory: {:.2} GiB (batch {} × T {}, {} threads){}",
         gib(need as f64),
         cfg.train.batch_size,
@@ -127,8 +140,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut trainer = Trainer::new(net, opts, data.train.t_steps)?;
     let initial = trainer.evaluate(&data.train);
     let rates: Vec<String> = initial.rates_hz.iter().map(|r| format!("{r:.2}")).collect();
-    eprintln!("initial hidden firing rates [{}] Hz on the training set", rates.join(", "));
-    let ckpt = out.join("checkpoint.safetensors");
+    note!("initial hidden firing rates [{}] Hz on the training set", rates.join(", "));
     let mut train_seconds = 0.0;
     if resume {
         let (done, meta) = checkpoint::load_training(&mut trainer.net, &mut trainer.optimizer, &ckpt)?;
@@ -139,9 +151,27 @@ pub fn run(args: TrainArgs) -> Result<()> {
             )
             .into());
         }
+        let epochs = cfg.train.epochs;
+        if done > epochs {
+            return Err(Error::config(
+                "--epochs",
+                format!("the checkpoint in {} holds {done} epochs, more than the {epochs} asked for; give --epochs {done} or more", out.display()),
+            )
+            .into());
+        }
+        if done == epochs && run_dir::finished(&out.join("log.jsonl")) {
+            return Err(Error::config(
+                "--resume",
+                format!(
+                    "the run in {} is finished ({done} of {epochs} epochs); give --epochs with more than {done} to train it further, or another --out for a new run",
+                    out.display()
+                ),
+            )
+            .into());
+        }
         trainer.epochs_done = done;
         train_seconds = meta.get("train_seconds").and_then(|s| s.parse().ok()).unwrap_or(0.0);
-        eprintln!("resuming after epoch {done} from {}", ckpt.display());
+        note!("resuming after epoch {done} from {}", ckpt.display());
     }
     if dry_run {
         return Ok(());
@@ -149,7 +179,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
     let mut log_paths = vec![out.join("log.jsonl")];
     log_paths.extend(log);
-    let mut log = Log::open(&log_paths, resume)?;
+    let mut log = if resume { Log::resume(&log_paths, trainer.epochs_done)? } else { Log::create(&log_paths)? };
+    interrupt::install("stopping after the current epoch and its checkpoint");
     let mut curve: Vec<plots::CurvePoint> = Vec::new();
     let tty = std::io::stderr().is_terminal();
     let epochs = cfg.train.epochs;
@@ -187,7 +218,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             bar.set_message(msg);
             bar.inc(1);
         } else {
-            eprintln!("epoch {:>4}/{epochs} {msg} ({:.2} s)", rec.epoch, rec.train_seconds);
+            note!("epoch {:>4}/{epochs} {msg} ({:.2} s)", rec.epoch, rec.train_seconds);
         }
         log.write(&json!({
             "epoch": rec.epoch,
@@ -199,7 +230,21 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let mut meta = HashMap::new();
         meta.insert("config".into(), config_text.clone());
         meta.insert("train_seconds".into(), train_seconds.to_string());
+        // the log line is on disk before the checkpoint that says the epoch is done
+        log.sync()?;
         checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
+        if interrupt::requested() && trainer.epochs_done < epochs {
+            bar.finish_and_clear();
+            let cfg_arg = config.as_ref().map_or(String::new(), |c| format!(" --config {}", c.display()));
+            note!(
+                "stopped after epoch {} of {epochs}; the checkpoint is in {}. Resume with: spikeflux train{cfg_arg} --out {} --resume",
+                trainer.epochs_done,
+                out.display(),
+                out.display()
+            );
+            drop(lock);
+            std::process::exit(interrupt::STATUS);
+        }
     }
     bar.finish_and_clear();
     let test = trainer.evaluate(&data.test);
@@ -229,7 +274,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
         "seconds_per_epoch": train_seconds / epochs as f64,
         "weights": weights.display().to_string(),
     });
-    log.write(&summary)?;
     let text = format!(
         "# {}\n\nseed {}, {} epochs, {} threads, {:.1} s training ({:.3} s/epoch)\n\n| set | loss | accuracy |\n|---|---|---|\n| test | {:.4} | {:.2} % |\n{}\ninitial hidden rates (Hz): {:?}\nfinal hidden rates (Hz): {:?}\nweights: {}\n",
         cfg.name,
@@ -249,13 +293,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if let Some(dir) = &plots {
         plots::learning_curves(&curve, &format!("{}: learning curves (seed {})", cfg.name, cfg.train.seed), &dir.join("learning_curves.png"))?;
         plots::activity_snapshot(net, &data.test, 5, &format!("{}: activity after training (test samples)", cfg.name), &dir.join("snapshot_after.png"))?;
-        eprintln!("figures in {}", dir.display());
+        note!("figures in {}", dir.display());
     }
-    println!("test accuracy {:.2} %, test loss {:.4} ({} epochs, {:.1} s); results in {}", 100.0 * test.acc, test.loss(), epochs, train_seconds, out.display());
+    // the final line last: a log that ends with it belongs to a run whose files are all written
+    log.write(&summary)?;
+    log.sync()?;
+    say!("test accuracy {:.2} %, test loss {:.4} ({} epochs, {:.1} s); results in {}", 100.0 * test.acc, test.loss(), epochs, train_seconds, out.display());
     Ok(())
 }
 
-/// 90 % of the memory the kernel reports as available, if it can be read.
 /// 90 % of the memory the kernel reports as available, if it can be read.
 fn available_memory() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -265,34 +311,4 @@ fn available_memory() -> Option<f64> {
 
 fn metrics_json(m: &Metrics) -> serde_json::Value {
     json!({ "loss": m.loss(), "ce": m.ce, "reg": m.reg, "acc": m.acc, "rates_hz": m.rates_hz, "samples": m.samples })
-}
-
-/// The run's JSON-lines log files.
-struct Log {
-    files: Vec<std::fs::File>,
-}
-
-impl Log {
-    fn open(paths: &[PathBuf], append: bool) -> Result<Self> {
-        let files = paths
-            .iter()
-            .map(|p| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .write(true)
-                    .append(append)
-                    .truncate(!append)
-                    .open(p)
-                    .map_err(|e| Error::io(p, e).into())
-            })
-            .collect::<Result<_>>()?;
-        Ok(Log { files })
-    }
-    fn write(&mut self, v: &serde_json::Value) -> Result<()> {
-        for f in &mut self.files {
-            writeln!(f, "{v}").context("writing the log")?;
-            f.flush().ok();
-        }
-        Ok(())
-    }
 }

@@ -48,7 +48,33 @@ pub fn to_bytes(net: &Network, metadata: HashMap<String, String>) -> Result<Vec<
         .map(|(n, b, s)| TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v)))
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| Error::Weights { path: "<memory>".into(), message: e.to_string() })?;
-    safetensors::serialize(views, Some(meta)).map_err(|e| Error::Weights { path: "<memory>".into(), message: e.to_string() })
+    serialize(views, meta, Path::new("<memory>"))
+}
+
+/// `safetensors::serialize` with the header's keys in sorted order, so that the same tensors and
+/// metadata always give the same bytes (the crate writes its metadata map in hash order, which
+/// differs between processes). The header stays padded with spaces to a multiple of 8 bytes; the
+/// tensor data and its offsets are unchanged. `path` names the file in errors.
+fn serialize(views: Vec<(String, TensorView)>, meta: HashMap<String, String>, path: &Path) -> Result<Vec<u8>> {
+    let err = |m: String| Error::Weights { path: path.into(), message: m };
+    let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| err(e.to_string()))?;
+    let n = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| err("short header".into()))?) as usize;
+    let header: std::collections::BTreeMap<String, serde_json::Value> =
+        serde_json::from_slice(&bytes[8..8 + n]).map_err(|e| err(format!("header: {e}")))?;
+    let sorted = |v: &serde_json::Value| -> serde_json::Value {
+        match v.as_object() {
+            Some(o) => serde_json::Value::Object(o.iter().map(|(k, x)| (k.clone(), x.clone())).collect::<std::collections::BTreeMap<_, _>>().into_iter().collect()),
+            None => v.clone(),
+        }
+    };
+    let header: std::collections::BTreeMap<&String, serde_json::Value> = header.iter().map(|(k, v)| (k, sorted(v))).collect();
+    let mut h = serde_json::to_vec(&header).map_err(|e| err(format!("header: {e}")))?;
+    h.resize(h.len().div_ceil(8) * 8, b' ');
+    let mut out = Vec::with_capacity(8 + h.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// Saves the weights to `path` atomically.
@@ -123,8 +149,7 @@ pub fn save_training(
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| Error::Weights { path: path.into(), message: e.to_string() })?;
     meta.insert("format".into(), "spikeflux-weights-v1".into());
-    let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| Error::Weights { path: path.into(), message: e.to_string() })?;
-    write_atomic(path, &bytes)
+    write_atomic(path, &serialize(views, meta, path)?)
 }
 
 /// Loads a checkpoint written by [`save_training`] into `net` and `opt`; returns the epochs done
@@ -154,4 +179,53 @@ pub fn load_training(
         return Err(err("optimizer state has the wrong size for this network".into()));
     }
     Ok((epochs, meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::Shape;
+    use crate::network::{LayerSpec, NetworkSpec};
+    use crate::neuron::{LifParams, ReadoutParams, Surrogate};
+
+    fn net() -> Network {
+        let spec = NetworkSpec {
+            input: Shape::flat(3),
+            n_out: 2,
+            dt: 1e-3,
+            hidden: vec![LayerSpec::dense(4, true, LifParams::default())],
+            readout: ReadoutParams::default(),
+            surrogate: Surrogate::default(),
+        };
+        let mut net = Network::zeros(spec).unwrap();
+        for (i, w) in net.params.iter_mut().enumerate() {
+            *w = i as f32 * 0.25 - 3.0;
+        }
+        net
+    }
+
+    /// Identical weights and metadata give identical bytes, whatever the order of the metadata map
+    /// (each HashMap has its own random order), and the file reads back exactly.
+    #[test]
+    fn same_weights_same_bytes() {
+        let n = net();
+        let meta = |order: &[usize]| -> HashMap<String, String> {
+            let kv = [("config", "a = 1"), ("epochs", "3"), ("seed", "7"), ("train_seconds", "1.5"), ("zeta", "z")];
+            order.iter().map(|&i| (kv[i].0.to_string(), kv[i].1.to_string())).collect()
+        };
+        let a = to_bytes(&n, meta(&[0, 1, 2, 3, 4])).unwrap();
+        for _ in 0..8 {
+            assert_eq!(a, to_bytes(&n, meta(&[4, 2, 0, 3, 1])).unwrap());
+        }
+        let hl = u64::from_le_bytes(a[..8].try_into().unwrap()) as usize;
+        assert_eq!(hl % 8, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.safetensors");
+        std::fs::write(&p, &a).unwrap();
+        let mut m = net();
+        m.params.fill(0.0);
+        let back = load(&mut m, &p).unwrap();
+        assert_eq!(m.params, n.params);
+        assert_eq!(back.get("seed").map(String::as_str), Some("7"));
+    }
 }
