@@ -40,6 +40,15 @@ def log_lines(out):
     return rows
 
 
+def finished(out):
+    """Whether the run's log ends with its final summary (then every file of the run is written)."""
+    try:
+        last = (out / "log.jsonl").read_text().splitlines()[-1]
+        return json.loads(last).get("final") is True
+    except (OSError, IndexError, ValueError):
+        return False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=str(HERE / "target/release/spikeflux"))
@@ -65,7 +74,7 @@ def main():
         if out.exists():
             subprocess.run(["rm", "-rf", str(out)], check=True)
         # one run, killed again and again until it finishes
-        while True:
+        while not finished(out):
             resume = (out / "checkpoint.safetensors").exists()
             p = subprocess.Popen(base + ["--out", str(out)] + (["--resume"] if resume else []),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -84,7 +93,7 @@ def main():
                 p.communicate()
                 kills += 1
                 stats["killed"] += 1
-                if kills >= a.kills:
+                if kills >= a.kills and not finished(out):
                     # finish the run without further kills
                     resume = (out / "checkpoint.safetensors").exists()
                     r = subprocess.run(base + ["--out", str(out)] + (["--resume"] if resume else []),

@@ -71,7 +71,7 @@ fn exit_code(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<Error>() {
         Some(Error::Config { .. }) => 2,
         Some(Error::DataFile { .. } | Error::Shape { .. }) => 3,
-        Some(Error::NonFinite { .. }) => 4,
+        Some(Error::NonFinite { .. } | Error::Saturated { .. }) => 4,
         Some(Error::Io { .. } | Error::Weights { .. }) => 5,
         None => 1,
     }

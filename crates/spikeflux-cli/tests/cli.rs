@@ -623,3 +623,32 @@ fn interrupt_saves_a_checkpoint_and_the_run_resumes_exactly() {
     assert!(run(dir.path(), &["train", "--config", &cfg, "--epochs", &n, "--out", "u"]).status.success());
     assert_eq!(log_without_timings(&dir.path().join("i")), log_without_timings(&dir.path().join("u")));
 }
+
+/// Configs that used to abort, hang or panic (memory for a 40 TB PSP kernel, a 12 GB network
+/// allocated before the estimate, data generation running for hours) are refused before anything
+/// is allocated, with exit 2 naming the field.
+#[test]
+fn absurd_sizes_and_time_constants_are_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &[&str]); 14] = [
+        ("initial_state = -1e-2", "initial_state = 1e38", &["model.readout.initial_state", "±1000"]),
+        ("lr = 5e-3", "lr = 1e6", &["train.lr", "at most 10"]),
+        ("[model.readout]\ntau_mem = 0.2", "[model.readout]\ntau_mem = 1e9", &["model.readout.tau_mem", "resolve"]),
+        ("dt = 2e-3", "dt = 1e-9", &["model.dt", "1 µs"]),
+        ("size = 128", "size = 100000000", &["model.hidden[0].size"]),
+        ("n_units = 20", "n_units = 1000000", &["data.randman.n_units"]),
+        ("samples_per_class = 1000", "samples_per_class = 100000000", &["data.randman", "samples_per_class"]),
+        ("samples_per_class = 1000", "samples_per_class = 10000000", &["data.randman", "samples_per_class"]),
+        ("n_classes = 10", "n_classes = 100000000", &["data.randman.n_classes"]),
+        ("n_spikes = 1", "n_spikes = 1000000", &["data.randman", "n_spikes"]),
+        ("dim_manifold = 1", "dim_manifold = 1000", &["data.randman", "dim_manifold"]),
+        ("tau_mem = 20e-3", "tau_mem = 1e30", &["model.hidden[0].tau_mem"]),
+        ("tau_mem = 20e-3", "tau_mem = 9223372036854775807", &["model.hidden[0].tau_mem"]),
+        ("n_steps = 100", "n_steps = 70000", &["data.randman.n_steps", "65536"]),
+    ];
+    for (i, (from, to, needles)) in cases.iter().enumerate() {
+        assert!(DEFAULT.contains(from), "{from}");
+        let cfg = write(dir.path(), &format!("c{i}.toml"), &DEFAULT.replacen(from, to, 1));
+        fails_with(&run(dir.path(), &["train", "--config", &cfg, "--out", &format!("r{i}")]), 2, needles);
+    }
+}

@@ -63,6 +63,17 @@ pub enum Error {
         /// What to try.
         hint: String,
     },
+    /// Training produced a loss that cannot be right: exactly zero while predictions are wrong
+    /// (the readout's scores tied at a value too large for the loss).
+    #[error("saturated readout at epoch {epoch}, batch {batch}: {hint}")]
+    Saturated {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 0-based batch within the epoch.
+        batch: usize,
+        /// What happened and what to try.
+        hint: String,
+    },
     /// A weights file is missing tensors or has wrong shapes.
     #[error("weights file {path}: {message}")]
     Weights {

@@ -106,11 +106,39 @@ pub struct NetworkSpec {
     pub surrogate: Surrogate,
 }
 
+/// The smallest simulation step, in seconds (1 µs: below it no neuron model here means anything,
+/// and the PSP kernels would need billions of steps).
+pub const MIN_DT: f64 = 1e-6;
+
+/// The most steps a time constant may span (`τ ≤ MAX_TAU_STEPS · dt`): a longer one cannot be
+/// resolved by any run (the data layer holds at most 65 536 steps) and its PSP kernel, 10 τ / dt
+/// steps, would not fit in memory.
+pub const MAX_TAU_STEPS: f64 = 1e6;
+
+/// The most units of any one kind (input channels, neurons or filters per layer, classes, kernel
+/// taps), so that every size computed from them fits the address space.
+pub const MAX_UNITS: usize = 1 << 24;
+
+/// Checks that the time constant `tau` (seconds, already positive) spans at most [`MAX_TAU_STEPS`]
+/// steps of `dt`.
+fn check_resolvable(field: &str, tau: f64, dt: f64) -> Result<()> {
+    ensure!(
+        tau <= MAX_TAU_STEPS * dt,
+        field,
+        format!("must be at most {MAX_TAU_STEPS:e} steps of dt = {dt} s ({} s); no run can resolve a longer time constant", MAX_TAU_STEPS * dt),
+        tau
+    );
+    Ok(())
+}
+
 impl NetworkSpec {
     /// Validates sizes and time constants; errors name the field by its path in the spec
     /// (`dt`, `hidden[0].lif.tau_mem`, `hidden[1].dale.n_inh`, `readout.tau_syn`, `surrogate.beta`).
     pub fn validate(&self) -> Result<()> {
         check_positive("dt", self.dt)?;
+        ensure!(self.dt >= MIN_DT, "dt", "must be at least 1 µs (1e-6 s)", self.dt);
+        ensure!(self.input.n() <= MAX_UNITS, "input", format!("at most {MAX_UNITS} input units"), self.input.n());
+        ensure!(self.n_out <= MAX_UNITS, "n_out", format!("at most {MAX_UNITS} classes"), self.n_out);
         ensure!(self.input.n() > 0, "input", "the network needs at least one input channel");
         ensure!(self.n_out >= 2, "n_out", "a classifier needs at least 2 classes", self.n_out);
         ensure!(!self.hidden.is_empty(), "hidden", "add at least one hidden layer");
@@ -126,6 +154,8 @@ impl NetworkSpec {
             );
         }
         self.readout.validate().map_err(|e| e.within("readout"))?;
+        check_resolvable("readout.tau_mem", self.readout.tau_mem, self.dt)?;
+        check_resolvable("readout.tau_syn", self.readout.tau_syn, self.dt)?;
         let Surrogate::SuperSpike { beta } = self.surrogate;
         ensure!(beta.is_finite() && beta > 0.0, "surrogate.beta", "must be positive", beta);
         Ok(())
@@ -134,7 +164,14 @@ impl NetworkSpec {
     /// One hidden layer's own fields (paths relative to the layer).
     fn validate_layer(&self, h: &LayerSpec) -> Result<()> {
         ensure!(h.size > 0, "size", "must be at least 1");
+        ensure!(h.size <= MAX_UNITS, "size", format!("at most {MAX_UNITS} neurons or filters per layer"), h.size);
         h.lif.validate().map_err(|e| e.within("lif"))?;
+        check_resolvable("lif.tau_mem", h.lif.tau_mem, self.dt)?;
+        check_resolvable("lif.tau_syn", h.lif.tau_syn, self.dt)?;
+        if let Some(a) = h.lif.adaptation {
+            check_resolvable("lif.adaptation.tau_ada", a.tau_ada, self.dt)?;
+        }
+        ensure!(h.pool <= MAX_UNITS, "pool", format!("at most {MAX_UNITS}"), h.pool);
         ensure!(h.pool > 0, "pool", "must be at least 1 (1 = no pooling)");
         if let Some(d) = h.dale {
             ensure!(
@@ -144,8 +181,13 @@ impl NetworkSpec {
             );
             ensure!(d.n_inh > 0, "dale.n_inh", format!("leaves no inhibitory neurons for {} excitatory ones", h.size));
             check_positive("dale.tau_inh", d.tau_inh)?;
+            check_resolvable("dale.tau_inh", d.tau_inh, self.dt)?;
+            ensure!(d.n_inh <= MAX_UNITS, "dale.n_inh", format!("at most {MAX_UNITS}"), d.n_inh);
         }
         if let Some(c) = h.conv {
+            for (f, v) in [("conv.kernel", c.kernel), ("conv.stride", c.stride), ("conv.padding", c.padding), ("conv.rec_kernel", c.rec_kernel)] {
+                ensure!(v <= MAX_UNITS, f, format!("at most {MAX_UNITS}"), v);
+            }
             ensure!(c.rec_kernel % 2 == 1, "conv.rec_kernel", "must be odd so that the recurrent convolution keeps the size", c.rec_kernel);
         }
         Ok(())

@@ -53,7 +53,21 @@ pub fn load_config(path: Option<&Path>, ov: &Overrides) -> Result<(RunConfig, Pa
         cfg.train.batch_size = b;
     }
     cfg.validate()?;
+    cfg.check_resources(memory_limit(&cfg))?;
     Ok((cfg, base))
+}
+
+/// The memory a run may use, in bytes: `train.max_memory_gib`, else 90 % of what the kernel reports
+/// as available (if it can be read).
+pub fn memory_limit(cfg: &RunConfig) -> Option<f64> {
+    cfg.train.max_memory_gib.map(|g| g * (1u64 << 30) as f64).or_else(available_memory)
+}
+
+/// 90 % of the memory the kernel reports as available, if it can be read.
+fn available_memory() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: f64 = text.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(0.9 * kb * 1024.0)
 }
 
 /// Starts the global worker pool with `n` threads (0 = all cores).

@@ -16,7 +16,7 @@ use spikeflux_core::train::checkpoint;
 use spikeflux_core::train::{Metrics, TrainOptions, Trainer};
 use spikeflux_core::Error;
 
-use super::{load_config, set_threads, Overrides};
+use super::{load_config, memory_limit, set_threads, Overrides};
 use crate::run_dir::{self, Log, RunLock};
 use crate::{interrupt, plots};
 
@@ -109,7 +109,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let need = spikeflux_core::train::estimate_bytes(&net, data.train.t_steps, cfg.train.batch_size, rayon::current_num_threads());
     let gib = |b: f64| b / (1u64 << 30) as f64;
-    let limit = cfg.train.max_memory_gib.map(|g| g * (1u64 << 30) as f64).or_else(available_memory);
+    let limit = memory_limit(&cfg);
     note!(
         "estimated activation memory: {:.2} GiB (batch {} × T {}, {} threads){}",
         gib(need as f64),
@@ -300,13 +300,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
     log.sync()?;
     say!("test accuracy {:.2} %, test loss {:.4} ({} epochs, {:.1} s); results in {}", 100.0 * test.acc, test.loss(), epochs, train_seconds, out.display());
     Ok(())
-}
-
-/// 90 % of the memory the kernel reports as available, if it can be read.
-fn available_memory() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: f64 = text.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(0.9 * kb * 1024.0)
 }
 
 fn metrics_json(m: &Metrics) -> serde_json::Value {

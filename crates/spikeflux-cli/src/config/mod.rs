@@ -23,6 +23,10 @@ use spikeflux_core::train::loss::{LossKind, Regularizer};
 use spikeflux_core::train::optim::OptimizerMethod;
 use spikeflux_core::Error;
 
+/// The most sine evaluations a Randman data set may take to generate (about a minute on 2 cores;
+/// the paper's shallow experiment takes 2·10⁸).
+const MAX_RANDMAN_SINES: f64 = 2e10;
+
 /// The embedded default experiment (`configs/randman-shallow.toml`).
 pub const DEFAULT_CONFIG: &str = include_str!("../../../../configs/randman-shallow.toml");
 
@@ -397,8 +401,8 @@ impl RunConfig {
                 return Err(cfg_err("train.max_memory_gib", "must be a positive number of GiB"));
             }
         }
-        if !(t.lr.is_finite() && t.lr > 0.0) {
-            return Err(cfg_err("train.lr", format!("must be positive, got {}", t.lr)));
+        if !(t.lr.is_finite() && t.lr > 0.0 && t.lr <= spikeflux_core::train::MAX_LR) {
+            return Err(cfg_err("train.lr", format!("must be positive and at most {}, got {}", spikeflux_core::train::MAX_LR, t.lr)));
         }
         for (k, r) in t.regularizer.iter().enumerate() {
             if !(r.strength.is_finite() && r.strength >= 0.0) {
@@ -427,6 +431,62 @@ impl RunConfig {
         let n_in = self.n_in().unwrap_or(1);
         self.network_spec(n_in, 2).validate()?;
         Ok(())
+    }
+
+    /// Refuses, before anything is allocated or generated, a run whose data generation or network
+    /// would not fit `limit` bytes of memory or would take hours; errors name the fields to change.
+    pub fn check_resources(&self, limit: Option<f64>) -> Result<()> {
+        let gib = |b: f64| b / (1u64 << 30) as f64;
+        if let Some(r) = &self.data.randman {
+            let (bytes, sines) = r.work();
+            if let Some(l) = limit.filter(|&l| bytes > l) {
+                return Err(cfg_err(
+                    "data.randman",
+                    format!(
+                        "generating the data set needs {:.1} GiB (n_classes × samples_per_class × n_units × n_spikes spikes) but {:.1} GiB are available; lower samples_per_class, n_units or n_spikes",
+                        gib(bytes),
+                        gib(l)
+                    ),
+                ));
+            }
+            if sines > MAX_RANDMAN_SINES {
+                return Err(cfg_err(
+                    "data.randman",
+                    format!(
+                        "generating the data set takes {sines:.1e} sine evaluations (n_classes × samples_per_class × n_units × n_spikes × dim_manifold × Fourier terms), hours on a workstation; the limit is {MAX_RANDMAN_SINES:.0e}: lower samples_per_class, n_units, n_spikes or dim_manifold"
+                    ),
+                ));
+            }
+        }
+        if let (Some(n_in), Some(n_out)) = (self.n_in(), self.n_classes()) {
+            let spec = self.network_spec(n_in, n_out.max(2));
+            let plan = spikeflux_core::engine::NetworkPlan::new(&spec)?;
+            let n_params = spikeflux_core::network::ParamLayout::new(&plan).total as f64;
+            // weights, gradient, three optimizer states
+            let bytes = 5.0 * 4.0 * n_params;
+            if let Some(l) = limit.filter(|&l| bytes > l) {
+                return Err(cfg_err(
+                    "model.hidden",
+                    format!(
+                        "the network has {n_params:.3e} parameters: {:.1} GiB with gradient and optimizer state, but {:.1} GiB are available; lower the layer sizes",
+                        gib(bytes),
+                        gib(l)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Classes, where the config alone determines them.
+    fn n_classes(&self) -> Option<usize> {
+        let d = &self.data;
+        d.randman
+            .as_ref()
+            .map(|r| r.n_classes)
+            .or(d.hdf5.as_ref().and_then(|h| h.n_classes))
+            .or(d.fashion_mnist.as_ref().map(|_| 10))
+            .or(d.digits.as_ref().map(|_| 10))
     }
 
     /// Input channels, where the config alone determines them.

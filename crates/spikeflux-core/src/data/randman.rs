@@ -82,6 +82,10 @@ impl RandmanParams {
             ensure!(v > 0, f, "must be at least 1");
         }
         ensure!(self.n_classes >= 2, "n_classes", "need at least 2 classes", self.n_classes);
+        for (f, v) in [("n_classes", self.n_classes), ("n_units", self.n_units), ("n_steps", self.n_steps)] {
+            ensure!(v <= 1 << 16, f, "at most 65536 (the data layer's limit for classes, channels and steps)", v);
+        }
+
         ensure!(self.step_frac > 0.0 && self.step_frac <= 1.0, "step_frac", "must be in (0, 1]", self.step_frac);
         ensure!(self.offset_frac >= 0.0 && self.offset_frac < 1.0, "offset_frac", "must be in [0, 1)", self.offset_frac);
         ensure!(self.alpha.is_finite() && self.alpha > 0.0, "alpha", "must be positive", self.alpha);
@@ -92,6 +96,17 @@ impl RandmanParams {
             "three non-negative fractions (train, valid, test) with train and test > 0"
         );
         Ok(())
+    }
+
+    /// What [`generate`] will allocate and compute, before it does: `(bytes, sine evaluations)`.
+    /// The bytes count the spike list of every sample (8 bytes per spike while generated) and the
+    /// per-class random draws; the sines are `n_classes · n_spikes · n_units · samples · D · F`.
+    pub fn work(&self) -> (f64, f64) {
+        let spikes = self.n_classes as f64 * self.samples_per_class as f64 * self.n_units as f64 * self.n_spikes as f64;
+        let draws = (self.samples_per_class * self.dim_manifold) as f64 + (self.n_units * self.dim_manifold * 3 * self.n_terms()) as f64;
+        let bytes = 12.0 * spikes + 8.0 * draws * self.n_classes.min(64) as f64;
+        let sines = spikes * self.dim_manifold as f64 * self.n_terms() as f64;
+        (bytes, sines)
     }
 
     /// Number of Fourier terms F.

@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hdf5_reader::{ByteOrder, Dataset, Datatype, Hdf5File, VarLenKind};
+use hdf5_reader::{ByteOrder, Dataset, Datatype, Hdf5File, OpenOptions, VarLenKind};
 
 use crate::data::{bin_events, SpikeDataset};
 use crate::error::{Error, Result};
@@ -110,6 +110,13 @@ fn decode(bytes: &[u8], dt: &Datatype, path: &Path, name: &str) -> Result<Vec<f6
     })
 }
 
+/// The most bytes one dataset read may allocate for a file of `len` bytes: twice its size plus
+/// 64 MiB (room for chunked, compressed data), so a corrupt or hostile size claim is refused before
+/// anything is allocated instead of asking for gigabytes.
+pub fn max_read_bytes(len: u64) -> usize {
+    usize::try_from(len.saturating_mul(2).saturating_add(64 << 20)).unwrap_or(usize::MAX)
+}
+
 fn elem_size(dt: &Datatype) -> Option<usize> {
     match dt {
         Datatype::FloatingPoint { size, .. } | Datatype::FixedPoint { size, .. } => Some(*size as usize),
@@ -168,8 +175,10 @@ impl ShdFile {
     /// type; [`Error::Io`] when the file cannot be opened.
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        std::fs::metadata(path).map_err(|e| Error::io(PathBuf::from(path), e))?;
-        let file = Hdf5File::open(path).map_err(|e| bad(path, format!("not a readable HDF5 file ({e})")))?;
+        let len = std::fs::metadata(path).map_err(|e| Error::io(PathBuf::from(path), e))?.len();
+        // a dataset claims its own size: no read may allocate more than the file could hold
+        let options = OpenOptions { max_read_bytes: max_read_bytes(len), ..OpenOptions::default() };
+        let file = Hdf5File::open_with_options(path, options).map_err(|e| bad(path, format!("not a readable HDF5 file ({e})")))?;
         let times = read_vlen(&file, path, "spikes/times")?;
         let units = read_vlen(&file, path, "spikes/units")?;
         let labels = to_u32(read_numbers(&file, path, "labels")?, path, "labels")?;

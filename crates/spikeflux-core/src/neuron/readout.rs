@@ -18,13 +18,21 @@ impl ReadoutParams {
     pub fn validate(&self) -> crate::error::Result<()> {
         super::check_positive("tau_mem", self.tau_mem)?;
         super::check_positive("tau_syn", self.tau_syn)?;
-        crate::error::ensure!(self.initial_state.is_finite(), "initial_state", "must be finite", self.initial_state);
+        crate::error::ensure!(
+            self.initial_state.is_finite() && self.initial_state.abs() <= Self::MAX_INITIAL_STATE,
+            "initial_state",
+            format!("must be within ±{} (the threshold is 1)", Self::MAX_INITIAL_STATE),
+            self.initial_state
+        );
         Ok(())
     }
 
     /// The reference's default initial readout membrane (stork's readout group), −1e-3. The one
     /// place this default is written: configs that omit `initial_state` get it from here.
     pub const DEFAULT_INITIAL_STATE: f32 = -1e-3;
+
+    /// The largest initial membrane magnitude accepted, in units of the threshold.
+    pub const MAX_INITIAL_STATE: f32 = 1e3;
 
     /// Decay factors at step `dt` (seconds).
     pub fn decays(&self, dt: f64) -> ReadoutDecays {

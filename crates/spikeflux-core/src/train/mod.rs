@@ -25,6 +25,9 @@ pub mod loss;
 pub mod optim;
 use crate::rng::{rng_for, shuffle, stream};
 
+/// The largest learning rate accepted (both optimizers move a weight by about `lr` per step).
+pub const MAX_LR: f32 = 10.0;
+
 /// Metrics of one pass over a data set.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Metrics {
@@ -271,6 +274,7 @@ impl Trainer {
             OptimizerKind::Smorms3 { lr } | OptimizerKind::Adam { lr } => lr,
         };
         ensure!(lr.is_finite() && lr > 0.0, "lr", "must be positive", lr);
+        ensure!(lr <= MAX_LR, "lr", format!("at most {MAX_LR} (a step that moves weights by more than that is no learning rate)"), lr);
         let pool = SlicePool::new(&net, t_steps, opts.batch_size);
         let optimizer = Optimizer::new(opts.optimizer, net.layout.total);
         let grad = vec![0.0; net.layout.total];
@@ -322,6 +326,18 @@ impl Trainer {
                     epoch,
                     batch: bi,
                     hint: "lower the learning rate or the surrogate's β; check the data for extreme values".into(),
+                });
+            }
+            // every sample's true class at the top of a log-sum-exp that lost all its other terms,
+            // yet some predictions wrong: ties at a huge readout value, not a perfect fit
+            if s.ce_sum == 0.0 && s.correct < s.samples {
+                return Err(Error::Saturated {
+                    epoch,
+                    batch: bi,
+                    hint: format!(
+                        "the cross-entropy is exactly 0 but only {} of {} predictions are right: the readout's class scores are tied at values too large for the loss to separate; lower the readout's initial state or the initial weight scale",
+                        s.correct, s.samples
+                    ),
                 });
             }
             acc.add_batch(&s);

@@ -5,6 +5,7 @@ mod dale;
 mod determinism;
 mod golden;
 mod gradcheck;
+mod numerics;
 mod semantics;
 mod shd_fixture;
 mod theory;
