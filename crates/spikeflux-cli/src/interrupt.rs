@@ -1,5 +1,5 @@
 //! Ctrl-C, SIGTERM and SIGHUP during a run: the first asks the run to stop at the next safe point
-//! (`spikeflux train`: after the current epoch, whose checkpoint is then written), the second ends
+//! (`spikeflux train`: after the current batch, then it writes a checkpoint), the second ends
 //! the program at once (status 130).
 
 use std::sync::atomic::{AtomicUsize, Ordering};

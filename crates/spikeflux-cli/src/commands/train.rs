@@ -13,7 +13,7 @@ use spikeflux_core::data::files::write_atomic;
 use spikeflux_core::engine::EngineOptions;
 use spikeflux_core::network::Network;
 use spikeflux_core::train::checkpoint;
-use spikeflux_core::train::{Metrics, TrainOptions, Trainer};
+use spikeflux_core::train::{EpochOutcome, Metrics, TrainOptions, Trainer};
 use spikeflux_core::Error;
 
 use super::{load_config, memory_limit, set_threads, Overrides};
@@ -170,6 +170,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .into());
         }
         trainer.epochs_done = done;
+        if let Some(p) = meta.get("partial") {
+            trainer.partial = Some(serde_json::from_str(p).with_context(|| format!("{}: unreadable partial epoch", ckpt.display()))?);
+        }
         train_seconds = meta.get("train_seconds").and_then(|s| s.parse().ok()).unwrap_or(0.0);
         note!("resuming after epoch {done} from {}", ckpt.display());
     }
@@ -180,7 +183,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut log_paths = vec![out.join("log.jsonl")];
     log_paths.extend(log);
     let mut log = if resume { Log::resume(&log_paths, trainer.epochs_done)? } else { Log::create(&log_paths)? };
-    interrupt::install("stopping after the current epoch and its checkpoint");
+    interrupt::install("stopping after the current batch and writing a checkpoint");
     let mut curve: Vec<plots::CurvePoint> = Vec::new();
     let tty = std::io::stderr().is_terminal();
     let epochs = cfg.train.epochs;
@@ -197,7 +200,27 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     bar.set_position(trainer.epochs_done as u64);
     while trainer.epochs_done < epochs {
-        let rec = trainer.epoch(&data.train, data.valid.as_ref(), &mut |_, _| {})?;
+        let rec = match trainer.epoch_until(&data.train, data.valid.as_ref(), &mut |_, _| {}, &interrupt::requested)? {
+            EpochOutcome::Done(rec) => rec,
+            EpochOutcome::Stopped { batches_done } => {
+                // interrupted within an epoch: its batches so far go into the checkpoint
+                let mut meta = HashMap::new();
+                meta.insert("config".into(), config_text.clone());
+                meta.insert("train_seconds".into(), train_seconds.to_string());
+                meta.insert("partial".into(), serde_json::to_string(&trainer.partial).context("serializing the partial epoch")?);
+                checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
+                bar.finish_and_clear();
+                note!(
+                    "stopped after batch {batches_done} of epoch {} (of {epochs}); the checkpoint is in {}. Resume with: spikeflux train{} --out {} --resume",
+                    trainer.epochs_done + 1,
+                    out.display(),
+                    config.as_ref().map_or(String::new(), |c| format!(" --config {}", c.display())),
+                    out.display()
+                );
+                drop(lock);
+                std::process::exit(interrupt::STATUS);
+            }
+        };
         train_seconds += rec.train_seconds;
         let v = rec.valid.as_ref();
         let test_m = trainer.evaluate(&data.test);

@@ -48,7 +48,7 @@ pub(crate) struct LayerBuf {
 }
 
 /// Sums over a slice, combined across slices by [`SliceStats::add`].
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SliceStats {
     /// Σ over samples of the cross-entropy.
     pub ce_sum: f64,

@@ -52,7 +52,7 @@ impl Metrics {
 }
 
 /// Accumulates slice statistics into [`Metrics`].
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Acc {
     stats: SliceStats,
     reg_weighted: f64,
@@ -248,6 +248,32 @@ pub struct EpochRecord {
     pub train_seconds: f64,
 }
 
+/// An epoch stopped after some of its batches (see [`Trainer::epoch_until`]): what it has summed
+/// so far, kept by the trainer and stored in checkpoints, so that the epoch can be finished later
+/// with exactly the numbers of an uninterrupted one.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PartialEpoch {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Batches of it already trained (their updates are in the weights and the optimizer).
+    pub batches_done: usize,
+    /// Training seconds spent on it so far.
+    pub train_seconds: f64,
+    acc: Acc,
+}
+
+/// What [`Trainer::epoch_until`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EpochOutcome {
+    /// The epoch is complete.
+    Done(EpochRecord),
+    /// Asked to stop after batch `batches_done` of the epoch; [`Trainer::partial`] holds the rest.
+    Stopped {
+        /// Batches of the epoch that are done.
+        batches_done: usize,
+    },
+}
+
 /// A training run in progress: network, optimizer state and workspaces.
 #[derive(Debug)]
 pub struct Trainer {
@@ -261,6 +287,8 @@ pub struct Trainer {
     pub epochs_done: usize,
     pool: SlicePool,
     grad: Vec<f32>,
+    /// The epoch under way, if it was stopped part-way.
+    pub partial: Option<PartialEpoch>,
 }
 
 impl Trainer {
@@ -278,7 +306,7 @@ impl Trainer {
         let pool = SlicePool::new(&net, t_steps, opts.batch_size);
         let optimizer = Optimizer::new(opts.optimizer, net.layout.total);
         let grad = vec![0.0; net.layout.total];
-        Ok(Trainer { net, opts, optimizer, epochs_done: 0, pool, grad })
+        Ok(Trainer { net, opts, optimizer, epochs_done: 0, pool, grad, partial: None })
     }
 
     /// Evaluates the current network on `ds` (which must have the trainer's number of steps), reusing
@@ -296,20 +324,44 @@ impl Trainer {
     /// after every batch.
     ///
     /// # Errors
-    /// [`Error::NonFinite`] when the loss or a weight becomes NaN/inf, naming epoch and batch.
+    /// [`Error::NonFinite`] when the loss or a weight becomes NaN/inf, naming epoch and batch;
+    /// [`Error::Saturated`] when the loss is exactly 0 with wrong predictions.
     pub fn epoch(
         &mut self,
         train: &SpikeDataset,
         valid: Option<&SpikeDataset>,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<EpochRecord> {
+        match self.epoch_until(train, valid, progress, &|| false)? {
+            EpochOutcome::Done(r) => Ok(r),
+            EpochOutcome::Stopped { .. } => unreachable!("an epoch that is never asked to stop completes"),
+        }
+    }
+
+    /// As [`Trainer::epoch`], but `stop()` is asked after every batch but the last: when it says
+    /// yes the epoch stops there, its sums so far are kept in [`Trainer::partial`] (checkpoints
+    /// store them), and the next call continues it from the following batch. An epoch finished that
+    /// way has exactly the numbers of an uninterrupted one.
+    ///
+    /// # Errors
+    /// As [`Trainer::epoch`].
+    pub fn epoch_until(
+        &mut self,
+        train: &SpikeDataset,
+        valid: Option<&SpikeDataset>,
+        progress: &mut dyn FnMut(usize, usize),
+        stop: &dyn Fn() -> bool,
+    ) -> Result<EpochOutcome> {
         let epoch = self.epochs_done + 1;
         let start = std::time::Instant::now();
+        let (skip, mut acc, seconds_before) = match self.partial.take() {
+            Some(p) if p.epoch == epoch => (p.batches_done, p.acc, p.train_seconds),
+            _ => (0, Acc::default(), 0.0),
+        };
         let mut order: Vec<usize> = (0..train.len()).collect();
         shuffle(&mut order, &mut rng_for(self.opts.seed, stream::SHUFFLE + epoch as u64));
         let n_batches = order.len().div_ceil(self.opts.batch_size);
-        let mut acc = Acc::default();
-        for (bi, idx) in order.chunks(self.opts.batch_size).enumerate() {
+        for (bi, idx) in order.chunks(self.opts.batch_size).enumerate().skip(skip) {
             let s = run_batch(&self.net, &self.opts.engine, &self.opts.objective, &mut self.pool, train, idx, Some(&mut self.grad));
             let loss = s.ce_sum / s.samples as f64 + s.reg_loss;
             if !loss.is_finite() {
@@ -345,6 +397,11 @@ impl Trainer {
             // Dale layers: non-negative weights and structural zeros, after every step (stork)
             self.net.constrain();
             progress(bi + 1, n_batches);
+            if bi + 1 < n_batches && stop() {
+                let train_seconds = seconds_before + start.elapsed().as_secs_f64();
+                self.partial = Some(PartialEpoch { epoch, batches_done: bi + 1, train_seconds, acc });
+                return Ok(EpochOutcome::Stopped { batches_done: bi + 1 });
+            }
         }
         if self.net.params.iter().any(|w| !w.is_finite()) {
             return Err(Error::NonFinite {
@@ -354,10 +411,10 @@ impl Trainer {
                 hint: "lower the learning rate".into(),
             });
         }
-        let train_seconds = start.elapsed().as_secs_f64();
+        let train_seconds = seconds_before + start.elapsed().as_secs_f64();
         let train_m = acc.finish(&self.net, train.t_steps);
         let valid = valid.map(|v| self.evaluate(v));
         self.epochs_done = epoch;
-        Ok(EpochRecord { epoch, train: train_m, valid, train_seconds })
+        Ok(EpochOutcome::Done(EpochRecord { epoch, train: train_m, valid, train_seconds }))
     }
 }
