@@ -111,7 +111,10 @@ fn missing_and_corrupt_data_files_are_named() {
         c.replace("nu = 5.0", "nu = 15.8")
     };
     let cfg = write(dir.path(), "m.toml", &hdf5("absent.h5"));
-    fails_with(&run(dir.path(), &["train", "--config", &cfg]), 5, &["absent.h5"]);
+    let absent = run(dir.path(), &["train", "--config", &cfg]);
+    fails_with(&absent, 5, &["absent.h5", "No such file or directory"]);
+    let err = String::from_utf8_lossy(&absent.stderr);
+    assert_eq!(err.matches("os error 2").count(), 1, "the OS error is said once: {err}");
     write(dir.path(), "corrupt.h5", "\u{89}HDF\r\n garbage");
     let cfg = write(dir.path(), "c.toml", &hdf5("corrupt.h5"));
     fails_with(&run(dir.path(), &["train", "--config", &cfg]), 3, &["corrupt.h5", "SHD layout"]);

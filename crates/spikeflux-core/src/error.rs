@@ -43,7 +43,7 @@ pub enum Error {
         message: String,
     },
     /// An I/O operation failed.
-    #[error("I/O error on {path}: {source}")]
+    #[error("I/O error on {path}")]
     Io {
         /// The file or directory.
         path: PathBuf,
