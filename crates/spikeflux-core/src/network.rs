@@ -226,7 +226,7 @@ impl NetworkSpec {
             } else {
                 Some(match h.conv {
                     None => ConnGeom::Dense { n_src: group.n(), n_dst: group.n() },
-                    Some(c) => ConnGeom::conv(group, h.size, c.rec_kernel, 1, c.rec_kernel / 2, &format!("model.hidden[{l}].rec_kernel"))?,
+                    Some(c) => ConnGeom::conv(group, h.size, c.rec_kernel, 1, c.rec_kernel / 2, &format!("hidden[{l}].conv.rec_kernel"))?,
                 })
             };
             let g = LayerGeom { input, group, pool: h.pool.max(1), ff, rec, dale: None };

@@ -95,11 +95,11 @@ pub fn load(net: &mut Network, path: &Path) -> Result<HashMap<String, String>> {
         let name = &info.name;
         let [n_in, n_out] = info.rest_out;
         let t = st.tensor(name).map_err(|_| {
-            err(format!("tensor `{name}` is missing: the file was saved for a different architecture than the config"))
+            err(format!("tensor `{name}` is missing: the file was saved for a different architecture than this network"))
         })?;
         if t.dtype() != Dtype::F32 || t.shape() != info.torch_shape.as_slice() {
             return Err(err(format!(
-                "tensor `{name}` has {:?} {:?}, expected F32 {:?}: the config's layer sizes differ from the file's",
+                "tensor `{name}` has {:?} {:?}, expected F32 {:?}: the network's layer sizes differ from the file's",
                 t.dtype(),
                 t.shape(),
                 info.torch_shape
