@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -209,16 +209,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 meta.insert("train_seconds".into(), train_seconds.to_string());
                 meta.insert("partial".into(), serde_json::to_string(&trainer.partial).context("serializing the partial epoch")?);
                 checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
-                bar.finish_and_clear();
-                note!(
-                    "stopped after batch {batches_done} of epoch {} (of {epochs}); the checkpoint is in {}. Resume with: spikeflux train{} --out {} --resume",
-                    trainer.epochs_done + 1,
-                    out.display(),
-                    config.as_ref().map_or(String::new(), |c| format!(" --config {}", c.display())),
-                    out.display()
-                );
-                drop(lock);
-                std::process::exit(interrupt::STATUS);
+                let at = format!("batch {batches_done} of epoch {} (of {epochs})", trainer.epochs_done + 1);
+                exit_interrupted(&at, &out, config.as_deref(), lock, &bar);
             }
         };
         train_seconds += rec.train_seconds;
@@ -257,16 +249,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         log.sync()?;
         checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
         if interrupt::requested() && trainer.epochs_done < epochs {
-            bar.finish_and_clear();
-            let cfg_arg = config.as_ref().map_or(String::new(), |c| format!(" --config {}", c.display()));
-            note!(
-                "stopped after epoch {} of {epochs}; the checkpoint is in {}. Resume with: spikeflux train{cfg_arg} --out {} --resume",
-                trainer.epochs_done,
-                out.display(),
-                out.display()
-            );
-            drop(lock);
-            std::process::exit(interrupt::STATUS);
+            exit_interrupted(&format!("epoch {} of {epochs}", trainer.epochs_done), &out, config.as_deref(), lock, &bar);
         }
     }
     bar.finish_and_clear();
@@ -323,6 +306,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
     log.sync()?;
     say!("test accuracy {:.2} %, test loss {:.4} ({} epochs, {:.1} s); results in {}", 100.0 * test.acc, test.loss(), epochs, train_seconds, out.display());
     Ok(())
+}
+
+/// Ends an interrupted run whose checkpoint is written: says where it stopped (`at`) and the
+/// command that resumes it, releases the run directory, exits with the interrupt status.
+fn exit_interrupted(at: &str, out: &Path, config: Option<&Path>, lock: Option<RunLock>, bar: &ProgressBar) -> ! {
+    bar.finish_and_clear();
+    let cfg_arg = config.map_or(String::new(), |c| format!(" --config {}", c.display()));
+    note!("stopped after {at}; the checkpoint is in {}. Resume with: spikeflux train{cfg_arg} --out {} --resume", out.display(), out.display());
+    drop(lock);
+    std::process::exit(interrupt::STATUS)
 }
 
 fn metrics_json(m: &Metrics) -> serde_json::Value {

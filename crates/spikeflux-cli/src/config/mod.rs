@@ -416,7 +416,7 @@ impl RunConfig {
             if c == 0 || p == 0 {
                 return Err(cfg_err("model.input_shape", "channels and positions must be at least 1"));
             }
-            let n_in = self.n_in();
+            let n_in = self.sizes().0;
             if let Some(n) = n_in {
                 if c * p != n {
                     return Err(cfg_err("model.input_shape", format!("[{c}, {p}] has {} units but the data has {n} input channels", c * p)));
@@ -428,7 +428,7 @@ impl RunConfig {
                 return Err(cfg_err(&format!("model.hidden[{l}].stride"), "stride and padding need `kernel` (a convolutional layer)"));
             }
         }
-        let n_in = self.n_in().unwrap_or(1);
+        let n_in = self.sizes().0.unwrap_or(1);
         self.network_spec(n_in, 2).validate()?;
         Ok(())
     }
@@ -458,7 +458,7 @@ impl RunConfig {
                 ));
             }
         }
-        if let (Some(n_in), Some(n_out)) = (self.n_in(), self.n_classes()) {
+        if let (Some(n_in), Some(n_out)) = self.sizes() {
             let spec = self.network_spec(n_in, n_out.max(2));
             let plan = spikeflux_core::engine::NetworkPlan::new(&spec)?;
             let n_params = spikeflux_core::network::ParamLayout::new(&plan).total as f64;
@@ -478,26 +478,20 @@ impl RunConfig {
         Ok(())
     }
 
-    /// Classes, where the config alone determines them.
-    fn n_classes(&self) -> Option<usize> {
+    /// Input channels and classes, where the config alone determines them.
+    fn sizes(&self) -> (Option<usize>, Option<usize>) {
         let d = &self.data;
-        d.randman
-            .as_ref()
-            .map(|r| r.n_classes)
-            .or(d.hdf5.as_ref().and_then(|h| h.n_classes))
-            .or(d.fashion_mnist.as_ref().map(|_| 10))
-            .or(d.digits.as_ref().map(|_| 10))
-    }
-
-    /// Input channels, where the config alone determines them.
-    fn n_in(&self) -> Option<usize> {
-        let d = &self.data;
-        d.randman
-            .as_ref()
-            .map(|r| r.n_units)
-            .or(d.hdf5.as_ref().map(|h| h.n_in))
-            .or(d.fashion_mnist.as_ref().map(|_| 784))
-            .or(d.digits.as_ref().map(|_| 64))
+        if let Some(r) = &d.randman {
+            (Some(r.n_units), Some(r.n_classes))
+        } else if let Some(h) = &d.hdf5 {
+            (Some(h.n_in), h.n_classes)
+        } else if d.fashion_mnist.is_some() {
+            (Some(784), Some(10))
+        } else if d.digits.is_some() {
+            (Some(64), Some(10))
+        } else {
+            (None, None)
+        }
     }
 }
 

@@ -59,15 +59,10 @@ fn serialize(views: Vec<(String, TensorView)>, meta: HashMap<String, String>, pa
     let err = |m: String| Error::Weights { path: path.into(), message: m };
     let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| err(e.to_string()))?;
     let n = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| err("short header".into()))?) as usize;
+    // top-level keys sorted by the BTreeMap; the nested objects (tensor entries, the metadata
+    // map) come out sorted too, serde_json's objects being ordered maps
     let header: std::collections::BTreeMap<String, serde_json::Value> =
         serde_json::from_slice(&bytes[8..8 + n]).map_err(|e| err(format!("header: {e}")))?;
-    let sorted = |v: &serde_json::Value| -> serde_json::Value {
-        match v.as_object() {
-            Some(o) => serde_json::Value::Object(o.iter().map(|(k, x)| (k.clone(), x.clone())).collect::<std::collections::BTreeMap<_, _>>().into_iter().collect()),
-            None => v.clone(),
-        }
-    };
-    let header: std::collections::BTreeMap<&String, serde_json::Value> = header.iter().map(|(k, v)| (k, sorted(v))).collect();
     let mut h = serde_json::to_vec(&header).map_err(|e| err(format!("header: {e}")))?;
     h.resize(h.len().div_ceil(8) * 8, b' ');
     let mut out = Vec::with_capacity(8 + h.len() + bytes.len() - 8 - n);
