@@ -1,30 +1,10 @@
 //! `spikeflux`: train and evaluate spiking neural networks from TOML configs.
 //!
-//! This file parses the command line, dispatches to one module per subcommand ([`commands`]) and
-//! maps errors to exit codes. `config` turns TOML into validated core types; `plots` draws the
-//! figures; `audio`, `fetch` and `grid` do the work behind audio2spikes, data fetch and sweep.
-
-/// A line on standard output that survives a closed pipe ([`io::say`]).
-macro_rules! say {
-    ($($t:tt)*) => { $crate::io::say(format_args!($($t)*)) };
-}
-
-/// A line on standard error that never fails ([`io::note`]).
-macro_rules! note {
-    ($($t:tt)*) => { $crate::io::note(format_args!($($t)*)) };
-}
-
-mod audio;
-mod commands;
-mod config;
-mod fetch;
-mod grid;
-mod interrupt;
-mod io;
-mod plots;
-mod run_dir;
+//! This file parses the command line, dispatches to one module per subcommand
+//! ([`spikeflux_cli::commands`]) and maps errors to exit codes.
 
 use clap::{Parser, Subcommand};
+use spikeflux_cli::{commands, config, io};
 use spikeflux_core::Error;
 
 #[derive(Parser)]
@@ -88,7 +68,7 @@ fn main() {
         Cmd::Data(a) => commands::data::run(a),
     };
     if let Err(e) = r.map_err(config::with_toml_keys) {
-        note!("error: {e:#}");
+        io::note(format_args!("error: {e:#}"));
         std::process::exit(exit_code(&e));
     }
     if io::stdout_closed() {

@@ -49,35 +49,92 @@ fn check(path: &Path, channels: u32, rate: u32, samples: Vec<f64>) -> Result<Aud
     Ok(Audio { samples, rate })
 }
 
+/// The longest recording read (seconds at its own rate): the cochlea model runs at ~1× real time
+/// per core, so longer inputs are cut into clips first. Checked against the header's claim before
+/// decoding and again while decoding, so a file cannot make the reader allocate more than
+/// 8 bytes × 192 kHz × 600 s (0.9 GB) of samples whatever its header says.
+pub const MAX_SECONDS: u32 = 600;
+
+/// 1/2^(bits−1), the scale of `bits`-bit integer samples (1–32 bits).
+fn int_scale(bits: u32) -> Option<f64> {
+    (1..=32).contains(&bits).then(|| 1.0 / f64::from(1u32 << (bits - 1)))
+}
+
+fn too_long(seconds: f64) -> String {
+    format!(
+        "{seconds:.0} s of audio; clips are limited to {MAX_SECONDS} s (cut it first, e.g. `sox in.wav out.wav trim 0 {MAX_SECONDS} : newfile : restart`)"
+    )
+}
+
 /// Reads a mono FLAC file (any bit depth), scaled by 1/2^(bits−1).
 ///
 /// # Errors
-/// [`Error::Audio`] naming the file for unreadable or non-mono audio.
+/// [`Error::Audio`] naming the file for unreadable or non-mono audio, or a clip longer than
+/// [`MAX_SECONDS`].
 pub fn read_flac(path: &Path) -> Result<Audio> {
+    let f = std::fs::File::open(path).map_err(|e| Error::Audio { path: path.to_path_buf(), why: format!("cannot open ({e})") })?;
+    flac_from(std::io::BufReader::new(f), path)
+}
+
+/// [`read_flac`] on bytes in memory; `origin` names them in errors.
+///
+/// # Errors
+/// As [`read_flac`].
+pub fn decode_flac(bytes: &[u8], origin: &Path) -> Result<Audio> {
+    flac_from(bytes, origin)
+}
+
+fn flac_from(input: impl std::io::Read, path: &Path) -> Result<Audio> {
     let bad = |why: String| Error::Audio { path: path.to_path_buf(), why };
-    let mut r = claxon::FlacReader::open(path).map_err(|e| bad(format!("not a readable FLAC file ({e})")))?;
+    let mut r = claxon::FlacReader::new(input).map_err(|e| bad(format!("not a readable FLAC file ({e})")))?;
     let info = r.streaminfo();
-    let scale = 1.0 / f64::from(1u32 << (info.bits_per_sample - 1));
-    let samples = r
-        .samples()
-        .map(|s| s.map(|v| f64::from(v) * scale))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| bad(format!("truncated or corrupt FLAC data ({e})")))?;
+    let max = u64::from(MAX_SECONDS) * u64::from(info.sample_rate) * u64::from(info.channels);
+    if let Some(n) = info.samples.filter(|&n| n.saturating_mul(u64::from(info.channels)) > max) {
+        return Err(bad(too_long(n as f64 / f64::from(info.sample_rate.max(1)))));
+    }
+    let scale = int_scale(info.bits_per_sample).ok_or_else(|| bad(format!("{}-bit samples", info.bits_per_sample)))?;
+    let mut samples = Vec::new();
+    for s in r.samples() {
+        let v = s.map_err(|e| bad(format!("truncated or corrupt FLAC data ({e})")))?;
+        if samples.len() as u64 >= max {
+            return Err(bad(too_long(f64::from(MAX_SECONDS) + 1.0)));
+        }
+        samples.push(f64::from(v) * scale);
+    }
     check(path, info.channels, info.sample_rate, samples)
 }
 
 /// Reads a mono WAV file: 8/16/24/32-bit integer PCM or 32-bit float.
 ///
 /// # Errors
-/// [`Error::Audio`] naming the file for unreadable or non-mono audio, or a rate outside 8–192 kHz.
+/// [`Error::Audio`] naming the file for unreadable or non-mono audio, a rate outside 8–192 kHz or a
+/// clip longer than [`MAX_SECONDS`].
 pub fn read_wav(path: &Path) -> Result<Audio> {
+    let f = std::fs::File::open(path).map_err(|e| Error::Audio { path: path.to_path_buf(), why: format!("cannot open ({e})") })?;
+    wav_from(std::io::BufReader::new(f), path)
+}
+
+/// [`read_wav`] on bytes in memory; `origin` names them in errors.
+///
+/// # Errors
+/// As [`read_wav`].
+pub fn decode_wav(bytes: &[u8], origin: &Path) -> Result<Audio> {
+    wav_from(bytes, origin)
+}
+
+fn wav_from(input: impl std::io::Read, path: &Path) -> Result<Audio> {
     let bad = |why: String| Error::Audio { path: path.to_path_buf(), why };
-    let mut r = hound::WavReader::open(path).map_err(|e| bad(format!("not a readable WAV file ({e})")))?;
+    let mut r = hound::WavReader::new(input).map_err(|e| bad(format!("not a readable WAV file ({e})")))?;
     let spec = r.spec();
+    // the header's sample count is a claim; it is checked here and decoding stops at the data
+    if u64::from(r.duration()) > u64::from(MAX_SECONDS) * u64::from(spec.sample_rate) {
+        return Err(bad(too_long(f64::from(r.duration()) / f64::from(spec.sample_rate.max(1)))));
+    }
     let samples: Vec<f64> = match spec.sample_format {
         hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.map(f64::from)).collect::<std::result::Result<_, _>>(),
         hound::SampleFormat::Int => {
-            let scale = 1.0 / f64::from(1u32 << (spec.bits_per_sample - 1));
+            let bits = u32::from(spec.bits_per_sample);
+            let scale = int_scale(bits).ok_or_else(|| bad(format!("{bits}-bit integer samples")))?;
             r.samples::<i32>().map(|s| s.map(|v| f64::from(v) * scale)).collect::<std::result::Result<_, _>>()
         }
     }

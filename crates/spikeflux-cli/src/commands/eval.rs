@@ -32,7 +32,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
     let data = cfg.load_data(&base)?;
-    let spec = cfg.network_spec(data.test.n_in, data.test.n_classes);
+    let spec = cfg.checked_network_spec(data.test.n_in, data.test.n_classes, super::memory_limit(&cfg))?;
     let mut net = Network::zeros(spec)?;
     checkpoint::load(&mut net, &weights)?;
     let m = evaluate(&net, &EngineOptions::default(), &cfg.objective(), &data.test, cfg.train.batch_size);

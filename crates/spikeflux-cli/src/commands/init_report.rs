@@ -37,7 +37,7 @@ pub fn run(args: InitReportArgs) -> Result<()> {
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
     let data = cfg.load_data(&base)?;
-    let spec = cfg.network_spec(data.train.n_in, data.train.n_classes);
+    let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(&cfg))?;
     let layers = spec.hidden.len();
     let (net, inits, nus) = if cfg.nu_from_data() {
         let (net, inits, rates) =

@@ -83,7 +83,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         data.train.mean_rate_hz(),
         t0.elapsed().as_secs_f64()
     );
-    let spec = cfg.network_spec(data.train.n_in, data.train.n_classes);
+    let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(&cfg))?;
     let (net, inits, nu_used) = if cfg.nu_from_data() {
         let (net, inits, rates) =
             spikeflux_core::init::nu::init_from_data(spec, &cfg.init_spec()?, cfg.train.seed, &data.train, 512, &EngineOptions::default(), &cfg.objective())?;

@@ -23,6 +23,11 @@ impl RunConfig {
         if !(nu.is_finite() && nu > 0.0) {
             return Err(cfg_err("init.nu", format!("must be a positive rate in Hz, got {nu}")));
         }
+        // a neuron spikes at most once per step
+        let max_rate = 1.0 / self.model.dt;
+        if nu > max_rate {
+            return Err(cfg_err("init.nu", format!("{nu} Hz is above one spike per step (1/dt = {max_rate} Hz); give the presynaptic rate in Hz")));
+        }
         match (i.sigma_u, i.mu_u, i.xi) {
             (Some(s), None, None) => {
                 if !(s.is_finite() && s > 0.0) {

@@ -57,7 +57,7 @@ impl RunConfig {
         let read = |p: &Path| -> Result<SpikeDataset> {
             let p = resolve(p);
             let f = ShdFile::read(&p)?;
-            Ok(f.to_dataset(self.model.dt, h.n_steps, h.n_in, h.n_classes)?)
+            Ok(f.into_dataset(self.model.dt, h.n_steps, h.n_in, h.n_classes)?)
         };
         let full = read(&h.train_file)?;
         let mut test = read(&h.test_file)?;

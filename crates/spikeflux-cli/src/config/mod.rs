@@ -458,18 +458,26 @@ impl RunConfig {
                 ));
             }
         }
-        if let (Some(n_in), Some(n_out)) = self.sizes() {
-            let spec = self.network_spec(n_in, n_out.max(2));
-            let plan = spikeflux_core::engine::NetworkPlan::new(&spec)?;
-            let n_params = spikeflux_core::network::ParamLayout::new(&plan).total as f64;
-            // weights, gradient, three optimizer states
-            let bytes = 5.0 * 4.0 * n_params;
-            if let Some(l) = limit.filter(|&l| bytes > l) {
+        // (where the data decide the class count, the estimate takes the smallest, 2; the commands
+        // check again with the data's through `checked_network_spec`)
+        if let (Some(n_in), n_out) = self.sizes() {
+            let spec = self.checked_network_spec(n_in, n_out.unwrap_or(2).max(2), limit)?;
+            // the activations of one batch: workspaces and gradient slots
+            let plan = spikeflux_core::engine::NetworkPlan::new(&spec).map_err(|e| self.data_keys(e))?;
+            let n_params = spikeflux_core::network::ParamLayout::new(&plan).total;
+            let threads = match self.train.threads {
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                n => n,
+            };
+            let (steps_key, t_steps) = self.n_steps();
+            let need = spikeflux_core::train::estimate_plan_bytes(&plan, n_params, t_steps, self.train.batch_size, threads) as f64;
+            if let Some(l) = limit.filter(|&l| need > l) {
                 return Err(cfg_err(
-                    "model.hidden",
+                    "train.batch_size",
                     format!(
-                        "the network has {n_params:.3e} parameters: {:.1} GiB with gradient and optimizer state, but {:.1} GiB are available; lower the layer sizes",
-                        gib(bytes),
+                        "a batch of {} samples × {t_steps} steps ({steps_key}) needs {:.2} GiB of activations on {threads} threads, but {:.2} GiB are available; lower train.batch_size, {steps_key} or the layer sizes",
+                        self.train.batch_size,
+                        gib(need),
                         gib(l)
                     ),
                 ));
@@ -478,8 +486,67 @@ impl RunConfig {
         Ok(())
     }
 
+    /// The network for `n_in` inputs and `n_out` classes, refused before anything is allocated when
+    /// its weights, gradient and optimizer state would not fit `limit` bytes.
+    pub fn checked_network_spec(&self, n_in: usize, n_out: usize, limit: Option<f64>) -> Result<spikeflux_core::network::NetworkSpec> {
+        let gib = |b: f64| b / (1u64 << 30) as f64;
+        let spec = self.network_spec(n_in, n_out);
+        let plan = spikeflux_core::engine::NetworkPlan::new(&spec).map_err(|e| self.data_keys(e))?;
+        let n_params = spikeflux_core::network::ParamLayout::new(&plan).total as f64;
+        // weights, gradient, three optimizer states
+        let bytes = 5.0 * 4.0 * n_params;
+        if let Some(l) = limit.filter(|&l| bytes > l) {
+            return Err(cfg_err(
+                "model.hidden",
+                format!(
+                    "the network ({n_in} inputs, {n_out} classes) has {n_params:.3e} parameters: {:.1} GiB with gradient and optimizer state, but {:.1} GiB are available; lower the layer sizes",
+                    gib(bytes),
+                    gib(l)
+                ),
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// Renames the network's class and input counts (`n_out`, `input`) in a core error to the data
+    /// section's keys they come from (`data.randman.n_classes`, ...).
+    fn data_keys(&self, mut e: Error) -> Error {
+        let d = &self.data;
+        let source = if d.randman.is_some() {
+            ("data.randman.n_classes", "data.randman.n_units")
+        } else if d.hdf5.is_some() {
+            ("data.hdf5.n_classes", "data.hdf5.n_in")
+        } else {
+            ("data", "data")
+        };
+        if let Error::Config { field, .. } = &mut e {
+            match field.as_str() {
+                "n_out" => *field = source.0.into(),
+                "input" => *field = source.1.into(),
+                _ => {}
+            }
+        }
+        e
+    }
+
+    /// The steps per sample and the key that sets them.
+    fn n_steps(&self) -> (&'static str, usize) {
+        let d = &self.data;
+        if let Some(r) = &d.randman {
+            ("data.randman.n_steps", r.n_steps)
+        } else if let Some(h) = &d.hdf5 {
+            ("data.hdf5.n_steps", h.n_steps)
+        } else if let Some(f) = &d.fashion_mnist {
+            ("data.fashion_mnist.n_steps", f.n_steps)
+        } else if let Some(f) = &d.digits {
+            ("data.digits.n_steps", f.n_steps)
+        } else {
+            ("data", 1)
+        }
+    }
+
     /// Input channels and classes, where the config alone determines them.
-    fn sizes(&self) -> (Option<usize>, Option<usize>) {
+    pub fn sizes(&self) -> (Option<usize>, Option<usize>) {
         let d = &self.data;
         if let Some(r) = &d.randman {
             (Some(r.n_units), Some(r.n_classes))
@@ -499,7 +566,8 @@ impl RunConfig {
 mod tests {
     use super::*;
 
-    /// Every shipped config parses and validates (data files are only opened when training).
+    /// Every shipped config parses, validates and passes the resource check (data files are only
+    /// opened when training).
     #[test]
     fn every_config_in_configs_is_valid() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
@@ -507,7 +575,11 @@ mod tests {
         for e in std::fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "toml") {
-                RunConfig::load(&p).unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
+                let cfg = RunConfig::load(&p).unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
+                // and fits a 16 GiB machine on 2 threads, data generation, network and activations
+                let mut two = cfg.clone();
+                two.train.threads = 2;
+                two.check_resources(Some(16.0 * (1u64 << 30) as f64)).unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
                 n += 1;
             }
         }

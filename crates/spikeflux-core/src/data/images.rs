@@ -29,6 +29,10 @@ pub struct Images {
 /// (provenance in `tests/fixtures/README.md`).
 pub const UCI_DIGITS_CSV_GZ: &[u8] = include_bytes!("../../tests/fixtures/digits.csv.gz");
 
+/// The most bytes a gzipped image or label file may decompress to (1 GiB; Fashion-MNIST's largest
+/// file is 47 MB). Decompression stops there, so a small file cannot claim gigabytes of memory.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 1 << 30;
+
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     gunzip_if_gzipped(raw, path)
@@ -38,8 +42,15 @@ fn gunzip_if_gzipped(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
+            .take(MAX_DECOMPRESSED_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|e| Error::data_file(path, format!("corrupt gzip stream ({e}); download the file again")))?;
+        if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+            return Err(Error::data_file(
+                path,
+                format!("decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes; not an image data set this reader takes"),
+            ));
+        }
         Ok(out)
     } else {
         Ok(raw)
@@ -55,7 +66,15 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 /// # Errors
 /// [`Error::DataFile`] for a wrong magic number or a size that does not match the header.
 pub fn read_idx_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
-    let b = read_maybe_gz(path)?;
+    idx_images_from_bytes(std::fs::read(path).map_err(|e| Error::io(path, e))?, path)
+}
+
+/// [`read_idx_images`] on the bytes of a file (gzipped or not); `path` names it in errors.
+///
+/// # Errors
+/// As [`read_idx_images`].
+pub fn idx_images_from_bytes(b: Vec<u8>, path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
+    let b = gunzip_if_gzipped(b, path)?;
     if b.len() < 16 || be_u32(&b, 0) != 0x0803 {
         return Err(Error::data_file(path, "not an IDX image file (magic number 0x00000803 expected)"));
     }
@@ -64,12 +83,22 @@ pub fn read_idx_images(path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
     if b.len() != want {
         return Err(Error::data_file(path, format!("header says {n} images of {r}×{c} ({want} bytes) but the file has {} bytes; it is truncated or corrupt", b.len())));
     }
-    Ok((n, r, c, b[16..].to_vec()))
+    let mut b = b;
+    b.drain(..16);
+    Ok((n, r, c, b))
 }
 
 /// Reads an IDX label file (magic 0x00000801, optionally gzipped).
 pub fn read_idx_labels(path: &Path) -> Result<Vec<usize>> {
-    let b = read_maybe_gz(path)?;
+    idx_labels_from_bytes(std::fs::read(path).map_err(|e| Error::io(path, e))?, path)
+}
+
+/// [`read_idx_labels`] on the bytes of a file (gzipped or not); `path` names it in errors.
+///
+/// # Errors
+/// As [`read_idx_labels`].
+pub fn idx_labels_from_bytes(b: Vec<u8>, path: &Path) -> Result<Vec<usize>> {
+    let b = gunzip_if_gzipped(b, path)?;
     if b.len() < 8 || be_u32(&b, 0) != 0x0801 {
         return Err(Error::data_file(path, "not an IDX label file (magic number 0x00000801 expected)"));
     }

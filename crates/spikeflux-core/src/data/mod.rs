@@ -49,13 +49,23 @@ impl SpikeDataset {
         samples: Vec<Vec<(u32, u32)>>,
         labels: Vec<usize>,
     ) -> Result<Self> {
-        if samples.len() != labels.len() {
-            return Err(Error::Shape {
-                what: "data set".into(),
-                expected: format!("{} labels", samples.len()),
-                got: format!("{}", labels.len()),
-            });
-        }
+        Self::from_sample_iter(n_in, n_classes, t_steps, dt, samples, labels)
+    }
+
+    /// [`SpikeDataset::from_samples`] from samples made one at a time, so that only one sample's
+    /// unpacked events exist at once (the packed events take 4 bytes each).
+    ///
+    /// # Errors
+    /// As [`SpikeDataset::from_samples`], and [`Error::Shape`] when there are more or fewer samples
+    /// than labels.
+    pub fn from_sample_iter(
+        n_in: usize,
+        n_classes: usize,
+        t_steps: usize,
+        dt: f64,
+        samples: impl IntoIterator<Item = Vec<(u32, u32)>>,
+        labels: Vec<usize>,
+    ) -> Result<Self> {
         if t_steps > 1 << 16 || n_in > 1 << 16 {
             return Err(Error::Shape {
                 what: "data set".into(),
@@ -63,10 +73,13 @@ impl SpikeDataset {
                 got: format!("{t_steps} steps, {n_in} channels"),
             });
         }
-        let mut offsets = Vec::with_capacity(samples.len() + 1);
+        let mut offsets = Vec::with_capacity(labels.len() + 1);
         let mut events = Vec::new();
         offsets.push(0);
         for (i, s) in samples.into_iter().enumerate() {
+            if i >= labels.len() {
+                return Err(Error::Shape { what: "data set".into(), expected: format!("{} samples, one per label", labels.len()), got: "more".into() });
+            }
             if let Some(&(t, u)) = s.iter().find(|&&(t, u)| t as usize >= t_steps || u as usize >= n_in) {
                 return Err(Error::Shape {
                     what: format!("sample {i}"),
@@ -86,6 +99,13 @@ impl SpikeDataset {
             }
             events.truncate(k);
             offsets.push(events.len());
+        }
+        if offsets.len() - 1 != labels.len() {
+            return Err(Error::Shape {
+                what: "data set".into(),
+                expected: format!("{} labels", offsets.len() - 1),
+                got: format!("{}", labels.len()),
+            });
         }
         if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= n_classes) {
             return Err(Error::Shape {

@@ -44,36 +44,37 @@ fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
     Error::data_file(path, format!("{what}; is this a spike file in the SHD layout (spikes/times, spikes/units, labels)?"))
 }
 
-fn decode(bytes: &[u8], dt: &Datatype, path: &Path, name: &str) -> Result<Vec<f64>> {
-    let chunks = |size: usize| bytes.chunks_exact(size);
+/// Decodes the numbers in `bytes` (stored as `dt`) one by one into `out` through `f`, which checks
+/// and narrows each value (f64 holds every stored float and every integer up to 2^53 exactly, and
+/// larger integers are refused by the checks anyway). No intermediate array: the output is the
+/// only allocation, sized by the bytes actually read.
+fn decode<T>(bytes: &[u8], dt: &Datatype, path: &Path, name: &str, mut f: impl FnMut(f64) -> Result<T>) -> Result<Vec<T>> {
     let le = |order: &ByteOrder| matches!(order, ByteOrder::LittleEndian);
-    Ok(match dt {
+    let size = elem_size(dt).ok_or_else(|| bad(path, format!("`{name}` has an unsupported type {dt:?}")))?;
+    let mut out = Vec::with_capacity(bytes.len() / size.max(1));
+    match dt {
         Datatype::FloatingPoint { size, byte_order } => {
             let l = le(byte_order);
             match size {
-                2 => chunks(2)
-                    .map(|c| {
+                2 => {
+                    for c in bytes.chunks_exact(2) {
                         let v = [c[0], c[1]];
-                        f64::from(if l { half::f16::from_le_bytes(v) } else { half::f16::from_be_bytes(v) })
-                    })
-                    .collect(),
-                4 => chunks(4)
-                    .map(|c| {
+                        out.push(f(f64::from(if l { half::f16::from_le_bytes(v) } else { half::f16::from_be_bytes(v) }))?);
+                    }
+                }
+                4 => {
+                    for c in bytes.chunks_exact(4) {
                         let v = [c[0], c[1], c[2], c[3]];
-                        f64::from(if l { f32::from_le_bytes(v) } else { f32::from_be_bytes(v) })
-                    })
-                    .collect(),
-                8 => chunks(8)
-                    .map(|c| {
+                        out.push(f(f64::from(if l { f32::from_le_bytes(v) } else { f32::from_be_bytes(v) }))?);
+                    }
+                }
+                8 => {
+                    for c in bytes.chunks_exact(8) {
                         let mut v = [0u8; 8];
                         v.copy_from_slice(c);
-                        if l {
-                            f64::from_le_bytes(v)
-                        } else {
-                            f64::from_be_bytes(v)
-                        }
-                    })
-                    .collect(),
+                        out.push(f(if l { f64::from_le_bytes(v) } else { f64::from_be_bytes(v) })?);
+                    }
+                }
                 s => return Err(bad(path, format!("`{name}` has a {s}-byte float type"))),
             }
         }
@@ -82,32 +83,27 @@ fn decode(bytes: &[u8], dt: &Datatype, path: &Path, name: &str) -> Result<Vec<f6
             if !matches!(s, 1 | 2 | 4 | 8) {
                 return Err(bad(path, format!("`{name}` has a {s}-byte integer type")));
             }
-            chunks(s)
-                .map(|c| {
-                    let mut v = [0u8; 8];
-                    let mut x: u64 = 0;
-                    if l {
-                        v[..s].copy_from_slice(c);
-                        x = u64::from_le_bytes(v);
-                    } else {
-                        for &byte in c {
-                            x = (x << 8) | byte as u64;
-                        }
+            for c in bytes.chunks_exact(s) {
+                let mut v = [0u8; 8];
+                let mut x: u64 = 0;
+                if l {
+                    v[..s].copy_from_slice(c);
+                    x = u64::from_le_bytes(v);
+                } else {
+                    for &byte in c {
+                        x = (x << 8) | byte as u64;
                     }
-                    if sg && s < 8 && (x >> (8 * s - 1)) & 1 == 1 {
-                        x |= !0u64 << (8 * s);
-                    }
-                    if sg {
-                        x as i64 as f64
-                    } else {
-                        x as f64
-                    }
-                })
-                .collect()
+                }
+                if sg && s < 8 && (x >> (8 * s - 1)) & 1 == 1 {
+                    x |= !0u64 << (8 * s);
+                }
+                out.push(f(if sg { x as i64 as f64 } else { x as f64 })?);
+            }
         }
-        Datatype::Enum { base, .. } => decode(bytes, base, path, name)?,
+        Datatype::Enum { base, .. } => return decode(bytes, base, path, name, f),
         other => return Err(bad(path, format!("`{name}` has an unsupported type {other:?}"))),
-    })
+    }
+    Ok(out)
 }
 
 /// The most bytes one dataset read may allocate for a file of `len` bytes: twice its size plus
@@ -129,46 +125,112 @@ fn open_ds(file: &Hdf5File, path: &Path, name: &str) -> Result<Dataset> {
     file.dataset(name).map_err(|e| bad(path, format!("cannot open dataset `{name}` ({e})")))
 }
 
-fn read_numbers(file: &Hdf5File, path: &Path, name: &str) -> Result<Vec<f64>> {
-    let ds = open_ds(file, path, name)?;
-    let bytes = ds.read_raw_bytes().map_err(|e| bad(path, format!("cannot read `{name}` ({e})")))?;
-    decode(&bytes, ds.dtype(), path, name)
+/// A non-negative integer that fits u32, or an error naming the dataset.
+fn as_u32(x: f64, path: &Path, name: &str) -> Result<u32> {
+    if x >= 0.0 && x <= u32::MAX as f64 && x.fract() == 0.0 {
+        Ok(x as u32)
+    } else {
+        Err(bad(path, format!("`{name}` holds {x}, not a non-negative integer")))
+    }
 }
 
-fn read_vlen(file: &Hdf5File, path: &Path, name: &str) -> Result<Vec<Vec<f64>>> {
+/// The bytes a read may still hold: raw dataset bytes while they are decoded, and everything
+/// decoded so far. Each claimed size (a dataset's shape, a sequence's length) is charged before
+/// it is read, so a file cannot make the reader allocate more than its budget — also not by
+/// pointing many samples at one heap object.
+struct Budget {
+    left: usize,
+    path: PathBuf,
+}
+
+impl Budget {
+    /// What a file of `len` bytes may take: twice its size plus 48 MiB (the remaining 16 MiB of
+    /// the promised 64 are for the HDF5 reader's own metadata and caches).
+    fn for_file(len: u64, path: &Path) -> Self {
+        Budget { left: max_read_bytes(len).saturating_sub(16 << 20), path: path.to_path_buf() }
+    }
+
+    fn take(&mut self, bytes: u64, what: &str) -> Result<()> {
+        match usize::try_from(bytes).ok().filter(|&b| b <= self.left) {
+            Some(b) => {
+                self.left -= b;
+                Ok(())
+            }
+            None => Err(bad(
+                &self.path,
+                format!("{what} claims {bytes} bytes, more than a file of this size can hold (the reader takes at most twice the file's size plus 64 MiB); the file is corrupt"),
+            )),
+        }
+    }
+
+    fn give(&mut self, bytes: usize) {
+        self.left = self.left.saturating_add(bytes);
+    }
+}
+
+/// Heap bytes of a decoded sample of `n` values of `T` (the values and the Vec).
+fn held<T>(n: usize) -> u64 {
+    (n * std::mem::size_of::<T>() + std::mem::size_of::<Vec<T>>()) as u64
+}
+
+fn claimed_bytes(ds: &Dataset, elem: usize, path: &Path, name: &str) -> Result<u64> {
+    let n = ds.num_elements().map_err(|e| bad(path, format!("`{name}` has no valid shape ({e})")))?;
+    Ok(n.saturating_mul(elem as u64))
+}
+
+fn read_u32s(file: &Hdf5File, budget: &mut Budget, path: &Path, name: &str) -> Result<Vec<u32>> {
+    let ds = open_ds(file, path, name)?;
+    let size = elem_size(ds.dtype()).ok_or_else(|| bad(path, format!("`{name}` has an unsupported type {:?}", ds.dtype())))?;
+    let claim = claimed_bytes(&ds, size, path, name)?;
+    budget.take(claim, &format!("`{name}`"))?;
+    let bytes = ds.read_raw_bytes().map_err(|e| bad(path, format!("cannot read `{name}` ({e})")))?;
+    budget.take(held::<u32>(bytes.len() / size), &format!("`{name}`"))?;
+    let out = decode(&bytes, ds.dtype(), path, name, |x| as_u32(x, path, name));
+    budget.give(claim as usize);
+    out
+}
+
+/// Reads a variable-length dataset, decoding sample `i` through `f(i, value)`.
+fn read_vlen<T>(
+    file: &Hdf5File,
+    budget: &mut Budget,
+    path: &Path,
+    name: &str,
+    mut f: impl FnMut(usize, f64) -> Result<T>,
+) -> Result<Vec<Vec<T>>> {
     let ds = open_ds(file, path, name)?;
     let Datatype::VarLen { base, kind: VarLenKind::Sequence, .. } = ds.dtype() else {
         return Err(bad(path, format!("`{name}` is not a variable-length sequence (type {:?})", ds.dtype())));
     };
     let base = (**base).clone();
     let size = elem_size(&base).ok_or_else(|| bad(path, format!("`{name}` has elements of type {base:?}")))?;
-    let raw = ds.read_raw_bytes().map_err(|e| bad(path, format!("cannot read `{name}` ({e})")))?;
     let rs = ds.vlen_reference_size();
-    raw.chunks_exact(rs)
-        .enumerate()
-        .map(|(i, r)| {
-            let b = ds
-                .resolve_vlen_reference_bytes(r, size)
-                .map_err(|e| bad(path, format!("`{name}` sample {i}: {e}")))?;
-            decode(&b, &base, path, name)
-        })
-        .collect()
-}
-
-fn to_u32(v: Vec<f64>, path: &Path, name: &str) -> Result<Vec<u32>> {
-    v.into_iter()
-        .map(|x| {
-            if x >= 0.0 && x <= u32::MAX as f64 && x.fract() == 0.0 {
-                Ok(x as u32)
-            } else {
-                Err(bad(path, format!("`{name}` holds {x}, not a non-negative integer")))
-            }
-        })
-        .collect()
+    if rs < 4 {
+        return Err(bad(path, format!("`{name}` has {rs}-byte references")));
+    }
+    let claim = claimed_bytes(&ds, rs, path, name)?;
+    budget.take(claim + held::<Vec<T>>(0) * (claim / rs as u64), &format!("`{name}`"))?;
+    let raw = ds.read_raw_bytes().map_err(|e| bad(path, format!("cannot read `{name}` ({e})")))?;
+    let mut out = Vec::with_capacity(raw.len() / rs);
+    for (i, r) in raw.chunks_exact(rs).enumerate() {
+        // a reference starts with its sequence's length in elements
+        let n = u32::from_le_bytes([r[0], r[1], r[2], r[3]]) as u64;
+        let what = format!("`{name}` sample {i}");
+        // the raw bytes while they are decoded, and the decoded sample
+        budget.take(n.saturating_mul(size as u64), &what)?;
+        budget.take(held::<T>(0).saturating_add(n.saturating_mul(std::mem::size_of::<T>() as u64)), &what)?;
+        let b = ds.resolve_vlen_reference_bytes(r, size).map_err(|e| bad(path, format!("`{name}` sample {i}: {e}")))?;
+        let decoded = decode(&b, &base, path, name, |x| f(i, x))?;
+        budget.give(n as usize * size);
+        out.push(decoded);
+    }
+    budget.give(claim as usize);
+    Ok(out)
 }
 
 impl ShdFile {
-    /// Reads a whole file.
+    /// Reads a whole file. Peak memory is the decoded contents (f32 times, u32 units) plus one
+    /// dataset's raw bytes: at most twice the file plus 64 MiB for SHD's float16/uint16 storage.
     ///
     /// # Errors
     /// [`Error::DataFile`] naming the file and the dataset that is missing, corrupt or of the wrong
@@ -179,9 +241,35 @@ impl ShdFile {
         // a dataset claims its own size: no read may allocate more than the file could hold
         let options = OpenOptions { max_read_bytes: max_read_bytes(len), ..OpenOptions::default() };
         let file = Hdf5File::open_with_options(path, options).map_err(|e| bad(path, format!("not a readable HDF5 file ({e})")))?;
-        let times = read_vlen(&file, path, "spikes/times")?;
-        let units = read_vlen(&file, path, "spikes/units")?;
-        let labels = to_u32(read_numbers(&file, path, "labels")?, path, "labels")?;
+        Self::from_hdf5(&file, &mut Budget::for_file(len, path))
+    }
+
+    /// Reads a file held in memory; `origin` names it in errors. The same checks and limits as
+    /// [`ShdFile::read`].
+    ///
+    /// # Errors
+    /// As [`ShdFile::read`].
+    pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self> {
+        let options = OpenOptions { max_read_bytes: max_read_bytes(bytes.len() as u64), ..OpenOptions::default() };
+        let file = Hdf5File::from_bytes_with_options(bytes, options)
+            .map_err(|e| bad(origin, format!("not a readable HDF5 file ({e})")))?;
+        Self::from_hdf5(&file, &mut Budget::for_file(bytes.len() as u64, origin))
+    }
+
+    fn from_hdf5(file: &Hdf5File, budget: &mut Budget) -> Result<Self> {
+        let path = &budget.path.clone();
+        let mut bad_time = None;
+        let times = read_vlen(file, budget, path, "spikes/times", |i, x| {
+            if !x.is_finite() && bad_time.is_none() {
+                bad_time = Some((i, x));
+            }
+            Ok(x as f32)
+        })?;
+        if let Some((i, x)) = bad_time {
+            return Err(bad(path, format!("sample {i} has a non-finite spike time {x}")));
+        }
+        let units = read_vlen(file, budget, path, "spikes/units", |i, x| as_u32(x, path, &format!("spikes/units[{i}]")))?;
+        let labels = read_u32s(file, budget, path, "labels")?;
         if times.len() != units.len() || times.len() != labels.len() {
             return Err(bad(
                 path,
@@ -197,45 +285,35 @@ impl ShdFile {
             if t.len() != u.len() {
                 return Err(bad(path, format!("sample {i} has {} times but {} units", t.len(), u.len())));
             }
-            if let Some(x) = t.iter().find(|x| !x.is_finite()) {
-                return Err(bad(path, format!("sample {i} has a non-finite spike time {x}")));
-            }
         }
-        let speakers = match file.dataset("extra/speaker") {
-            Ok(_) => Some(to_u32(read_numbers(&file, path, "extra/speaker")?, path, "extra/speaker")?),
-            Err(_) => None,
+        let mut optional_u32s = |name: &str| match file.dataset(name) {
+            Ok(_) => read_u32s(file, budget, path, name).map(Some),
+            Err(_) => Ok(None),
         };
-        let keys = match file.dataset("extra/keys") {
-            Ok(ds) => Some(ds.read_strings().map_err(|e| bad(path, format!("cannot read `extra/keys` ({e})")))?),
-            Err(_) => None,
+        let speakers = optional_u32s("extra/speaker")?;
+        let clip_index = optional_u32s("extra/index")?;
+        let mut optional_strings = |name: &str| match file.dataset(name) {
+            Ok(ds) => {
+                // fixed-length strings hold their bytes in the dataset; variable-length ones are
+                // checked by the HDF5 reader's own read limit
+                let size = match ds.dtype() {
+                    Datatype::String { size: hdf5_reader::StringSize::Fixed(n), .. } => (*n as usize).max(24),
+                    _ => 24,
+                };
+                let claim = claimed_bytes(&ds, size, path, name)?;
+                budget.take(claim, &format!("`{name}`"))?;
+                ds.read_strings().map(Some).map_err(|e| bad(path, format!("cannot read `{name}` ({e})")))
+            }
+            Err(_) => Ok(None),
         };
-        let speaker_names = match file.dataset("extra/speaker_names") {
-            Ok(ds) => Some(ds.read_strings().map_err(|e| bad(path, format!("cannot read `extra/speaker_names` ({e})")))?),
-            Err(_) => None,
-        };
-        let clip_index = match file.dataset("extra/index") {
-            Ok(_) => Some(to_u32(read_numbers(&file, path, "extra/index")?, path, "extra/index")?),
-            Err(_) => None,
-        };
+        let keys = optional_strings("extra/keys")?;
+        let speaker_names = optional_strings("extra/speaker_names")?;
         for (name, len) in [("extra/speaker", speakers.as_ref().map(Vec::len)), ("extra/index", clip_index.as_ref().map(Vec::len))] {
             if let Some(len) = len.filter(|&l| l != labels.len()) {
                 return Err(bad(path, format!("`{name}` has {len} entries for {} samples", labels.len())));
             }
         }
-        let units = units
-            .into_iter()
-            .enumerate()
-            .map(|(i, u)| to_u32(u, path, &format!("spikes/units[{i}]")))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(ShdFile {
-            times: times.into_iter().map(|t| t.into_iter().map(|x| x as f32).collect()).collect(),
-            units,
-            labels,
-            speakers,
-            keys,
-            speaker_names,
-            clip_index,
-        })
+        Ok(ShdFile { times, units, labels, speakers, keys, speaker_names, clip_index })
     }
 
     /// The samples at `idx` (in that order), with the file-level fields (keys, speaker names) kept.
@@ -254,15 +332,29 @@ impl ShdFile {
     /// Bins the file into a data set with `t_steps` steps of `dt` seconds and `n_in` channels.
     /// `n_classes` defaults to max(label) + 1 (or the number of keys, if larger).
     pub fn to_dataset(&self, dt: f64, t_steps: usize, n_in: usize, n_classes: Option<usize>) -> Result<SpikeDataset> {
-        let n_classes = n_classes.unwrap_or_else(|| {
-            let m = self.labels.iter().max().map_or(0, |&m| m as usize + 1);
-            m.max(self.keys.as_ref().map_or(0, |k| k.len()))
-        });
-        let samples = self.times.iter().zip(&self.units).map(|(t, u)| bin_events(t, u, dt, t_steps, n_in)).collect();
+        let n_classes = n_classes.unwrap_or_else(|| self.default_classes());
+        let samples = self.times.iter().zip(&self.units).map(|(t, u)| bin_events(t, u, dt, t_steps, n_in));
         let labels = self.labels.iter().map(|&l| l as usize).collect();
-        let mut ds = SpikeDataset::from_samples(n_in, n_classes, t_steps, dt, samples, labels)?;
+        let mut ds = SpikeDataset::from_sample_iter(n_in, n_classes, t_steps, dt, samples, labels)?;
         ds.speakers = self.speakers.clone();
         Ok(ds)
+    }
+
+    /// [`ShdFile::to_dataset`], freeing each sample's times and units once it is binned: the peak
+    /// is the file's contents plus the packed events (4 bytes each), not both unpacked.
+    pub fn into_dataset(self, dt: f64, t_steps: usize, n_in: usize, n_classes: Option<usize>) -> Result<SpikeDataset> {
+        let n_classes = n_classes.unwrap_or_else(|| self.default_classes());
+        let labels = self.labels.iter().map(|&l| l as usize).collect();
+        let samples = self.times.into_iter().zip(self.units).map(|(t, u)| bin_events(&t, &u, dt, t_steps, n_in));
+        let mut ds = SpikeDataset::from_sample_iter(n_in, n_classes, t_steps, dt, samples, labels)?;
+        ds.speakers = self.speakers;
+        Ok(ds)
+    }
+
+    /// max(label) + 1, or the number of keys if larger.
+    fn default_classes(&self) -> usize {
+        let m = self.labels.iter().max().map_or(0, |&m| m as usize + 1);
+        m.max(self.keys.as_ref().map_or(0, |k| k.len()))
     }
 }
 
@@ -360,14 +452,14 @@ mod tests {
     fn decodes_both_byte_orders_and_signs() {
         let p = Path::new("x.h5");
         let be = |size, signed| Datatype::FixedPoint { size, signed, byte_order: ByteOrder::BigEndian };
-        assert_eq!(decode(&[0x01, 0x02], &be(2, false), p, "a").unwrap(), vec![258.0]);
-        assert_eq!(decode(&[0xff, 0xfe], &be(2, true), p, "a").unwrap(), vec![-2.0]);
+        assert_eq!(decode(&[0x01, 0x02], &be(2, false), p, "a", Ok).unwrap(), vec![258.0]);
+        assert_eq!(decode(&[0xff, 0xfe], &be(2, true), p, "a", Ok).unwrap(), vec![-2.0]);
         let le = Datatype::FixedPoint { size: 1, signed: true, byte_order: ByteOrder::LittleEndian };
-        assert_eq!(decode(&[0x80], &le, p, "a").unwrap(), vec![-128.0]);
+        assert_eq!(decode(&[0x80], &le, p, "a", Ok).unwrap(), vec![-128.0]);
         let f16be = Datatype::FloatingPoint { size: 2, byte_order: ByteOrder::BigEndian };
-        assert_eq!(decode(&half::f16::from_f32(0.5).to_be_bytes(), &f16be, p, "t").unwrap(), vec![0.5]);
+        assert_eq!(decode(&half::f16::from_f32(0.5).to_be_bytes(), &f16be, p, "t", Ok).unwrap(), vec![0.5]);
         let f64be = Datatype::FloatingPoint { size: 8, byte_order: ByteOrder::BigEndian };
-        assert_eq!(decode(&0.7f64.to_be_bytes(), &f64be, p, "t").unwrap(), vec![0.7]);
-        assert!(decode(&[0; 3], &Datatype::FloatingPoint { size: 3, byte_order: ByteOrder::LittleEndian }, p, "t").is_err());
+        assert_eq!(decode(&0.7f64.to_be_bytes(), &f64be, p, "t", Ok).unwrap(), vec![0.7]);
+        assert!(decode(&[0; 3], &Datatype::FloatingPoint { size: 3, byte_order: ByteOrder::LittleEndian }, p, "t", Ok).is_err());
     }
 }

@@ -83,9 +83,17 @@ pub fn save(net: &Network, path: &Path, metadata: HashMap<String, String>) -> Re
 /// [`Error::Weights`] naming the missing or mis-shaped tensor.
 pub fn load(net: &mut Network, path: &Path) -> Result<HashMap<String, String>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    load_bytes(net, &bytes, path)
+}
+
+/// [`load`] on the bytes of a weights file; `path` names it in errors.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_bytes(net: &mut Network, bytes: &[u8], path: &Path) -> Result<HashMap<String, String>> {
     let err = |m: String| Error::Weights { path: path.into(), message: m };
-    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
     for info in net.tensors() {
         let name = &info.name;
         let [n_in, n_out] = info.rest_out;
@@ -157,13 +165,33 @@ pub fn load_training(
     opt: &mut crate::train::optim::Optimizer,
     path: &Path,
 ) -> Result<(usize, HashMap<String, String>)> {
-    let meta = load(net, path)?;
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    load_training_bytes(net, opt, &bytes, path)
+}
+
+/// [`load_training`] on the bytes of a checkpoint; `path` names it in errors.
+///
+/// # Errors
+/// As [`load_training`].
+pub fn load_training_bytes(
+    net: &mut Network,
+    opt: &mut crate::train::optim::Optimizer,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(usize, HashMap<String, String>)> {
+    let meta = load_bytes(net, bytes, path)?;
     let err = |m: String| Error::Weights { path: path.into(), message: m };
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| err(e.to_string()))?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| err(e.to_string()))?;
     let read = |k: usize| -> Result<Vec<f32>> {
         let t = st.tensor(&format!("optim.state{k}")).map_err(|_| err("has no optimizer state; it is a weights file, not a checkpoint".into()))?;
-        Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        if t.dtype() != Dtype::F32 {
+            return Err(err(format!("optimizer state `optim.state{k}` is {:?}, not F32", t.dtype())));
+        }
+        let v: Vec<f32> = t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        if v.iter().any(|x| !x.is_finite()) {
+            return Err(err(format!("optimizer state `optim.state{k}` contains NaN or infinite values")));
+        }
+        Ok(v)
     };
     let (a, b, c) = (read(0)?, read(1)?, read(2)?);
     let num = |k: &str| -> Result<u64> {

@@ -145,10 +145,16 @@ impl SlicePool {
 /// `t_steps` steps on `threads` threads will allocate: one workspace per concurrently running slice
 /// and one gradient slot per slice.
 pub fn estimate_bytes(net: &Network, t_steps: usize, batch_size: usize, threads: usize) -> usize {
-    let slice = net.plan.slice_size(t_steps);
+    estimate_plan_bytes(&net.plan, net.layout.total, t_steps, batch_size, threads)
+}
+
+/// [`estimate_bytes`] from the plan and parameter count alone, before the network exists.
+pub fn estimate_plan_bytes(plan: &crate::engine::NetworkPlan, n_params: usize, t_steps: usize, batch_size: usize, threads: usize) -> usize {
+    let slice = plan.slice_size(t_steps);
     let slices = batch_size.div_ceil(slice);
-    slices.min(threads.max(1)) * net.plan.workspace_bytes(net.layout.total, t_steps, slice)
-        + slices * 4 * net.layout.total
+    (slices.min(threads.max(1)))
+        .saturating_mul(plan.workspace_bytes(n_params, t_steps, slice))
+        .saturating_add(slices.saturating_mul(4).saturating_mul(n_params))
 }
 
 /// Runs one mini-batch `idx` of `ds`; with `grad` set, sums the slice gradients into `grad`
