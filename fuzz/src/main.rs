@@ -53,7 +53,8 @@ enum Cmd {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Run one saved input (or input INDEX of --seed) and print the outcome.
+    /// Run one saved input (or input INDEX of --seed) and print the outcome; exit status 1 when
+    /// its peak heap exceeds the target's bound (a panic ends it with Rust's 101).
     Replay {
         target: String,
         file: Option<PathBuf>,
@@ -154,7 +155,12 @@ fn main() -> Result<()> {
                 Ok(o) => *o,
                 Err(_) => 0,
             };
-            println!("{}-byte input: {r:?}; peak heap {peak} bytes (bound {})", input.len(), (t.bound)(input.len(), out));
+            let bound = (t.bound)(input.len(), out);
+            println!("{}-byte input: {r:?}; peak heap {peak} bytes (bound {bound})", input.len());
+            if peak > bound {
+                println!("over the memory bound");
+                std::process::exit(1);
+            }
         }
         Cmd::List => {
             for t in targets::all().into_iter().chain([targets::selftest()]) {

@@ -69,3 +69,22 @@ fn planted_panics_hangs_aborts_and_over_allocations_are_all_found() {
     let panic_file = std::fs::read_dir(&findings).unwrap().map(|e| e.unwrap().path()).find(|p| p.to_string_lossy().contains("-panic-")).unwrap();
     assert_eq!(std::fs::read(&panic_file).unwrap()[0], 0x00);
 }
+
+/// Every input the fuzzer ever found (`fuzz/regressions/<target>/`, named by kind, seed and
+/// index) replays within its bound and without a panic.
+#[test]
+fn every_past_finding_replays_cleanly() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+    let mut n = 0;
+    for t in std::fs::read_dir(&root).unwrap() {
+        let t = t.unwrap().path();
+        let target = t.file_name().unwrap().to_str().unwrap().to_string();
+        for f in std::fs::read_dir(&t).unwrap() {
+            let f = f.unwrap().path();
+            let out = Command::new(BIN).args(["replay", &target]).arg(&f).output().unwrap();
+            assert!(out.status.success(), "{}: {}{}", f.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            n += 1;
+        }
+    }
+    assert!(n >= 6, "{n} regression inputs");
+}

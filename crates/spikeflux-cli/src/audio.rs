@@ -175,6 +175,8 @@ pub struct Options {
     /// Write `spikes.png` (rasters of the first files) here.
     pub plots: Option<PathBuf>,
     pub stats: Option<PathBuf>,
+    /// Stop at the first unreadable file instead of skipping it.
+    pub strict: bool,
 }
 
 /// Converts the files and writes the SHD-layout file; prints a summary and returns the statistics.
@@ -214,6 +216,7 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
     // channel through the whole batch, so its BM table row stays in cache).
     let mut spikes: Vec<(spikeflux_cochlea::Spikes, f64)> = Vec::with_capacity(files.len());
     let indexed: Vec<(usize, &PathBuf)> = files.iter().enumerate().collect();
+    let (mut kept, mut skipped) = (Vec::with_capacity(files.len()), Vec::new());
     for batch in indexed.chunks(BATCH) {
         let prepared: Vec<Result<(spikeflux_cochlea::Clip, f64)>> = batch
             .par_iter()
@@ -226,18 +229,38 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
             .collect();
         let mut clips = Vec::with_capacity(batch.len());
         let mut secs = Vec::with_capacity(batch.len());
-        for r in prepared {
-            let (c, d) = r?;
-            clips.push(c);
-            secs.push(d);
+        let mut seeds = Vec::with_capacity(batch.len());
+        for (r, (i, f)) in prepared.into_iter().zip(batch) {
+            match r {
+                Ok((c, d)) => {
+                    clips.push(c);
+                    secs.push(d);
+                    // the seed follows the file's place in the whole list, skipped files or not
+                    seeds.push(file_seed(o.seed, *i as u64));
+                    kept.push(*i);
+                }
+                Err(e) if !o.strict => {
+                    bar.suspend(|| note!("skipped {}: {e:#}", f.display()));
+                    skipped.push((f.display().to_string(), format!("{e:#}")));
+                }
+                Err(e) => return Err(e.context("stopping at the first unreadable file (--strict)")),
+            }
         }
-        let seeds: Vec<u64> = batch.iter().map(|(i, _)| file_seed(o.seed, *i as u64)).collect();
         let out = spikeflux_cochlea::spikes_batch(&clips, &seeds);
         spikes.extend(out.into_iter().zip(secs));
         bar.inc(batch.len() as u64);
     }
     bar.finish_and_clear();
     let conv_secs = t_conv.elapsed().as_secs_f64();
+    if kept.is_empty() {
+        return Err(Error::data_file(
+            o.inputs.first().map(PathBuf::as_path).unwrap_or(Path::new("")),
+            format!("none of the {} audio files could be read (the reasons are above)", files.len()),
+        )
+        .into());
+    }
+    let files: Vec<PathBuf> = kept.iter().map(|&i| files[i].clone()).collect();
+    let fields: Vec<Fields> = kept.iter().map(|&i| fields[i].clone()).collect();
     let labels_s: Vec<String> = fields.iter().map(|f| f.label.clone().unwrap_or_default()).collect();
     let (labels, keys) = ids(&labels_s);
     let (speakers, speaker_names) = if fields.iter().all(|f| f.speaker.is_some()) {
@@ -273,8 +296,12 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
         crate::plots::spike_rasters(&panels, bm::CHANNELS, "audio2spikes: cochlea output", &png)?;
         note!("wrote {}", png.display());
     }
-    let stats = statistics(&spikes, files.len(), conv_secs, t0.elapsed().as_secs_f64(), o, exact);
+    let mut stats = statistics(&spikes, files.len(), conv_secs, t0.elapsed().as_secs_f64(), o, exact);
+    stats["skipped"] = json!(skipped.iter().map(|(f, why)| json!({"file": f, "reason": why})).collect::<Vec<_>>());
     print_summary(&stats, &o.out);
+    if !skipped.is_empty() {
+        say!("  skipped {} unreadable file(s) (listed above; --strict stops at the first)", skipped.len());
+    }
     if let Some(p) = &o.stats {
         spikeflux_core::data::files::write_atomic(p, serde_json::to_string_pretty(&stats)?.as_bytes())?;
         note!("wrote {}", p.display());

@@ -132,7 +132,8 @@ fn interrupt_saves_a_checkpoint_and_the_run_resumes_exactly() {
 #[test]
 fn absurd_sizes_and_time_constants_are_refused_before_allocating() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str, &[&str]); 14] = [
+    let cases: [(&str, &str, &[&str]); 15] = [
+        ("nu = 5.0", "nu = 1e30", &["init.nu", "one spike per step"]),
         ("initial_state = -1e-2", "initial_state = 1e38", &["model.readout.initial_state", "±1000"]),
         ("lr = 5e-3", "lr = 1e6", &["train.lr", "at most 10"]),
         ("[model.readout]\ntau_mem = 0.2", "[model.readout]\ntau_mem = 1e9", &["model.readout.tau_mem", "resolve"]),

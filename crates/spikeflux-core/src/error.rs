@@ -51,11 +51,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A NaN or infinity appeared in training.
-    #[error("non-finite {what} at epoch {epoch}, batch {batch}: {hint}")]
+    /// A NaN or infinity (an f32 overflow included) appeared in training.
+    #[error("non-finite {what} at epoch {epoch}, batch {batch} (most likely cause: `{field}`): {hint}")]
     NonFinite {
-        /// Which quantity (loss, gradient, weight).
+        /// Which quantity (readout output, loss, gradient, weight).
         what: String,
+        /// The setting most likely responsible, as a field path like those of [`Error::Config`]
+        /// (`lr`, `surrogate.beta`, or `init` before the first update).
+        field: String,
         /// 1-based epoch.
         epoch: usize,
         /// 0-based batch within the epoch.

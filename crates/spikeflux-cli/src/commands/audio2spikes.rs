@@ -36,11 +36,15 @@ pub struct Audio2spikesArgs {
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Stop with an error (exit 3) at the first file that cannot be read, instead of skipping it
+    /// with a warning and converting the rest.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Runs `spikeflux audio2spikes`.
 pub fn run(args: Audio2spikesArgs) -> Result<()> {
-    let Audio2spikesArgs { inputs, out, pattern, seed, bm, stats, plots, threads } = args;
+    let Audio2spikesArgs { inputs, out, pattern, seed, bm, stats, plots, threads, strict } = args;
     set_threads(threads)?;
-    audio::run(&audio::Options { inputs, out, pattern, seed, bm, stats, plots }).map(|_| ())
+    audio::run(&audio::Options { inputs, out, pattern, seed, bm, stats, plots, strict }).map(|_| ())
 }

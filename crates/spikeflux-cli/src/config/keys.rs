@@ -31,7 +31,7 @@ fn toml_key(field: &str) -> Option<String> {
 /// Renames the field of a core config error to its TOML key (see `toml_key`), so that every
 /// message names what the user writes.
 pub fn with_toml_keys(mut e: anyhow::Error) -> anyhow::Error {
-    if let Some(Error::Config { field, .. }) = e.downcast_mut::<Error>() {
+    if let Some(Error::Config { field, .. } | Error::NonFinite { field, .. }) = e.downcast_mut::<Error>() {
         if let Some(k) = toml_key(field) {
             *field = k;
         }

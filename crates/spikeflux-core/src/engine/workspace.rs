@@ -58,6 +58,9 @@ pub struct SliceStats {
     pub correct: usize,
     /// Samples.
     pub samples: usize,
+    /// Samples whose readout output (the loss's class scores) holds a NaN or infinity.
+    #[serde(default)]
+    pub nonfinite_outputs: usize,
     /// Spikes of each hidden layer's output neurons (all, or a Dale layer's E population).
     pub spikes: Vec<f64>,
 }
@@ -69,6 +72,7 @@ impl SliceStats {
         self.reg_loss += o.reg_loss;
         self.correct += o.correct;
         self.samples += o.samples;
+        self.nonfinite_outputs += o.nonfinite_outputs;
         if self.spikes.len() < o.spikes.len() {
             self.spikes.resize(o.spikes.len(), 0.0);
         }

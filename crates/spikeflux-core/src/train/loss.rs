@@ -100,6 +100,9 @@ pub fn compute(net: &Network, opts: &Objective, ws: &mut Workspace, batch_total:
                 LossKind::LastStep => z[k] = col(t_steps - 1),
             }
         }
+        if z.iter().any(|v| !v.is_finite()) {
+            ws.stats.nonfinite_outputs += 1;
+        }
         let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let lse = m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
         let y = ws.labels[bi];

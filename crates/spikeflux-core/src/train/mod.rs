@@ -370,21 +370,34 @@ impl Trainer {
         for (bi, idx) in order.chunks(self.opts.batch_size).enumerate().skip(skip) {
             let s = run_batch(&self.net, &self.opts.engine, &self.opts.objective, &mut self.pool, train, idx, Some(&mut self.grad));
             let loss = s.ce_sum / s.samples as f64 + s.reg_loss;
+            // before the first update the weights are the initialization's; after it, the steps'
+            let first = self.optimizer.state().3 == 0;
+            let cause = |after: &str| if first { "init".to_string() } else { after.to_string() };
+            let nonfinite = |what: &str, field: String, hint: &str| Error::NonFinite { what: what.into(), field, epoch, batch: bi, hint: hint.into() };
+            if s.nonfinite_outputs > 0 {
+                return Err(nonfinite(
+                    "readout output",
+                    cause("lr"),
+                    if first {
+                        "the initial weights drive the readout out of f32 range; lower the init's σ_U (or gain) or the readout's initial state"
+                    } else {
+                        "the network diverged; lower the learning rate"
+                    },
+                ));
+            }
             if !loss.is_finite() {
-                return Err(Error::NonFinite {
-                    what: "loss".into(),
-                    epoch,
-                    batch: bi,
-                    hint: "the network diverged; lower the learning rate or the initial fluctuations (σ_U), and check the data".into(),
-                });
+                return Err(nonfinite(
+                    "loss",
+                    cause("lr"),
+                    "the network diverged; lower the learning rate or the initial fluctuations (σ_U), and check the data",
+                ));
             }
             if self.grad.iter().any(|g| !g.is_finite()) {
-                return Err(Error::NonFinite {
-                    what: "gradient".into(),
-                    epoch,
-                    batch: bi,
-                    hint: "lower the learning rate or the surrogate's β; check the data for extreme values".into(),
-                });
+                return Err(nonfinite(
+                    "gradient",
+                    if first { "surrogate.beta".into() } else { "lr".into() },
+                    "lower the learning rate or the surrogate's β; check the data for extreme values",
+                ));
             }
             // every sample's true class at the top of a log-sum-exp that lost all its other terms,
             // yet some predictions wrong: ties at a huge readout value, not a perfect fit
@@ -402,20 +415,15 @@ impl Trainer {
             self.optimizer.step(&mut self.net.params, &self.grad);
             // Dale layers: non-negative weights and structural zeros, after every step (stork)
             self.net.constrain();
+            if self.net.params.iter().any(|w| !w.is_finite()) {
+                return Err(nonfinite("weight", "lr".into(), "an update overflowed f32; lower the learning rate"));
+            }
             progress(bi + 1, n_batches);
             if bi + 1 < n_batches && stop() {
                 let train_seconds = seconds_before + start.elapsed().as_secs_f64();
                 self.partial = Some(PartialEpoch { epoch, batches_done: bi + 1, train_seconds, acc });
                 return Ok(EpochOutcome::Stopped { batches_done: bi + 1 });
             }
-        }
-        if self.net.params.iter().any(|w| !w.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "weight".into(),
-                epoch,
-                batch: n_batches - 1,
-                hint: "lower the learning rate".into(),
-            });
         }
         let train_seconds = seconds_before + start.elapsed().as_secs_f64();
         let train_m = acc.finish(&self.net, train.t_steps);
