@@ -46,13 +46,19 @@ fn boundary(u: &mut Unstructured, len: usize) -> Result<u64> {
     })
 }
 
+/// Where headers and metadata live: half the mutations land in the first this many bytes.
+const HEAD: usize = 4096;
+
 fn pos(u: &mut Unstructured, len: usize) -> Result<usize> {
+    pos_in(u, len, HEAD)
+}
+
+fn pos_in(u: &mut Unstructured, len: usize, head: usize) -> Result<usize> {
     if len == 0 {
         return Ok(0);
     }
-    // half the mutations land in the first 4 KiB, where headers and object metadata live
     if u.ratio(1, 2)? {
-        u.int_in_range(0..=len.min(4096) - 1)
+        u.int_in_range(0..=len.min(head) - 1)
     } else {
         u.int_in_range(0..=len - 1)
     }
@@ -128,6 +134,41 @@ pub fn mutate_once(u: &mut Unstructured, b: &mut Vec<u8>, others: &[Vec<u8>]) ->
         _ => {}
     }
     Ok(())
+}
+
+/// For formats whose data is checksummed but whose header is not (FLAC: CRCs on every frame, none
+/// on the metadata blocks): half the inputs get 1–4 header mutations only (values of 1–8-byte
+/// fields and bit flips within the first `head` bytes), so they pass the checksums and reach the
+/// decoder with an inconsistent header; the other half are [`bytes`].
+pub fn header_bytes(entropy: &[u8], seeds: &[Vec<u8>], head: usize) -> Vec<u8> {
+    let mut u = Unstructured::new(entropy);
+    if !u.ratio(1, 2).unwrap_or(false) {
+        return bytes(&entropy[1..], seeds);
+    }
+    let mut b = u.choose(seeds).cloned().unwrap_or_default();
+    for _ in 0..u.int_in_range(1..=4).unwrap_or(1) {
+        let r = (|| -> Result<()> {
+            let len = b.len();
+            if len == 0 {
+                return Ok(());
+            }
+            let p = pos_in(&mut u, len, head)?;
+            if u.arbitrary::<bool>()? {
+                b[p] ^= 1 << u.int_in_range(0..=7)?;
+            } else {
+                let w = *u.choose(&[1usize, 2, 3, 4, 8])?;
+                let v = boundary(&mut u, len)?.to_be_bytes();
+                for k in 0..w.min(len - p) {
+                    b[p + k] = v[8 - w + k];
+                }
+            }
+            Ok(())
+        })();
+        if r.is_err() {
+            break;
+        }
+    }
+    b
 }
 
 /// A seed with 1–8 byte mutations stacked on it (1 in 64 inputs are random bytes instead).

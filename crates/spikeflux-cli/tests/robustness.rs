@@ -155,3 +155,12 @@ fn absurd_sizes_and_time_constants_are_refused_before_allocating() {
         fails_with(&run(dir.path(), &["train", "--config", &cfg, "--out", &format!("r{i}")]), 2, needles);
     }
 }
+
+/// A "config" of megabytes (the wrong file) is refused from its size before it is read.
+#[test]
+fn a_config_file_past_one_mib_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.toml");
+    std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
+    fails_with(&run(dir.path(), &["train", "--config", &big.display().to_string()]), 2, &["big.toml", "at most 1048576 bytes"]);
+}

@@ -47,11 +47,17 @@ pub fn hdf5_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
-/// Reads the file as training does: whole, then binned at 1 ms. Its bound is the strict one,
-/// twice the file plus 64 MiB whatever it decodes to.
+/// Reads the file as training does (binned at 1 ms while it is read) and as `data info` does
+/// (whole, then binned). Its bound is the strict one, twice the file plus 64 MiB whatever it
+/// decodes to.
 pub fn hdf5(b: &[u8]) -> Outcome {
+    // the streaming read training uses, then the whole-file read of `data info` and `data split`
+    let streamed = ShdFile::binned_from_bytes(b, &origin("h5"), 1e-3, 100, 700, None);
     let f = ShdFile::from_bytes(b, &origin("h5")).map_err(err)?;
     let ds = f.into_dataset(1e-3, 100, 700, None).map_err(err)?;
+    if streamed.as_ref().ok() != Some(&ds) {
+        return Err(format!("the streaming read disagrees with the whole-file read: {streamed:?}"));
+    }
     Ok(4 * ds.total_events() + 16 * ds.len())
 }
 

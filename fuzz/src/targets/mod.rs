@@ -66,7 +66,8 @@ pub fn all() -> Vec<Target> {
             name: "flac",
             about: "FLAC audio (spikeflux_cochlea::audio::decode_flac)",
             seeds: binary::flac_seeds,
-            make: crate::mutate::bytes,
+            // STREAMINFO and the other metadata blocks sit in the first ~100 bytes, unchecksummed
+            make: |e, s| crate::mutate::header_bytes(e, s, 128),
             run: binary::flac,
             bound: reader_bound,
         },

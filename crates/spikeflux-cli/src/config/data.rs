@@ -56,8 +56,7 @@ impl RunConfig {
         let Some(h) = &self.data.hdf5 else { bail!("no data section") };
         let read = |p: &Path| -> Result<SpikeDataset> {
             let p = resolve(p);
-            let f = ShdFile::read(&p)?;
-            Ok(f.into_dataset(self.model.dt, h.n_steps, h.n_in, h.n_classes)?)
+            Ok(ShdFile::read_binned(&p, self.model.dt, h.n_steps, h.n_in, h.n_classes)?)
         };
         let full = read(&h.train_file)?;
         let mut test = read(&h.test_file)?;

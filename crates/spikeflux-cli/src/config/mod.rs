@@ -27,6 +27,9 @@ use spikeflux_core::Error;
 /// the paper's shallow experiment takes 2·10⁸).
 const MAX_RANDMAN_SINES: f64 = 2e10;
 
+/// The largest config file read (1 MiB; the shipped ones are 1–3 KB).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 /// The embedded default experiment (`configs/randman-shallow.toml`).
 pub const DEFAULT_CONFIG: &str = include_str!("../../../../configs/randman-shallow.toml");
 
@@ -311,6 +314,11 @@ impl RunConfig {
 
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Self> {
+        // a config is a few KB: anything past 1 MiB is the wrong file, refused before it is read
+        let len = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        if len > MAX_CONFIG_BYTES {
+            return Err(Error::config_found(path.display().to_string(), format!("a TOML config of at most {MAX_CONFIG_BYTES} bytes"), format!("{len} bytes")).into());
+        }
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Self::parse(&text, &path.display().to_string())
     }

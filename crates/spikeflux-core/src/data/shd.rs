@@ -125,9 +125,13 @@ fn open_ds(file: &Hdf5File, path: &Path, name: &str) -> Result<Dataset> {
     file.dataset(name).map_err(|e| bad(path, format!("cannot open dataset `{name}` ({e})")))
 }
 
+fn is_u32(x: f64) -> bool {
+    x >= 0.0 && x <= u32::MAX as f64 && x.fract() == 0.0
+}
+
 /// A non-negative integer that fits u32, or an error naming the dataset.
 fn as_u32(x: f64, path: &Path, name: &str) -> Result<u32> {
-    if x >= 0.0 && x <= u32::MAX as f64 && x.fract() == 0.0 {
+    if is_u32(x) {
         Ok(x as u32)
     } else {
         Err(bad(path, format!("`{name}` holds {x}, not a non-negative integer")))
@@ -190,7 +194,62 @@ fn read_u32s(file: &Hdf5File, budget: &mut Budget, path: &Path, name: &str) -> R
     out
 }
 
-/// Reads a variable-length dataset, decoding sample `i` through `f(i, value)`.
+/// A variable-length dataset opened for reading sample by sample: its references (16 bytes per
+/// sample) are read and charged to the budget at once; each sample's values when asked for.
+struct Vlen<'a> {
+    ds: Dataset,
+    name: &'a str,
+    base: Datatype,
+    size: usize,
+    rs: usize,
+    raw: Vec<u8>,
+    claim: u64,
+}
+
+impl<'a> Vlen<'a> {
+    fn open(file: &Hdf5File, budget: &mut Budget, path: &Path, name: &'a str) -> Result<Self> {
+        let ds = open_ds(file, path, name)?;
+        let Datatype::VarLen { base, kind: VarLenKind::Sequence, .. } = ds.dtype() else {
+            return Err(bad(path, format!("`{name}` is not a variable-length sequence (type {:?})", ds.dtype())));
+        };
+        let base = (**base).clone();
+        let size = elem_size(&base).ok_or_else(|| bad(path, format!("`{name}` has elements of type {base:?}")))?;
+        let rs = ds.vlen_reference_size();
+        if rs < 4 {
+            return Err(bad(path, format!("`{name}` has {rs}-byte references")));
+        }
+        let claim = claimed_bytes(&ds, rs, path, name)?;
+        budget.take(claim, &format!("`{name}`"))?;
+        let raw = ds.read_raw_bytes().map_err(|e| bad(path, format!("cannot read `{name}` ({e})")))?;
+        Ok(Vlen { ds, name, base, size, rs, raw, claim })
+    }
+
+    fn len(&self) -> usize {
+        self.raw.len() / self.rs
+    }
+
+    /// Sample `i` decoded through `f`; the decoded sample is charged to the budget (and stays
+    /// charged: the caller keeps it or gives it back), the raw bytes only while they are decoded.
+    fn sample<T>(&self, i: usize, budget: &mut Budget, path: &Path, mut f: impl FnMut(f64) -> Result<T>) -> Result<Vec<T>> {
+        let (name, size) = (self.name, self.size);
+        let r = &self.raw[i * self.rs..(i + 1) * self.rs];
+        // a reference starts with its sequence's length in elements
+        let n = u32::from_le_bytes([r[0], r[1], r[2], r[3]]) as u64;
+        let what = format!("`{name}` sample {i}");
+        budget.take(n.saturating_mul(size as u64), &what)?;
+        budget.take(held::<T>(n as usize), &what)?;
+        let b = self.ds.resolve_vlen_reference_bytes(r, size).map_err(|e| bad(path, format!("`{name}` sample {i}: {e}")))?;
+        let decoded = decode(&b, &self.base, path, name, &mut f)?;
+        budget.give(n as usize * size);
+        Ok(decoded)
+    }
+
+    fn close(self, budget: &mut Budget) {
+        budget.give(self.claim as usize);
+    }
+}
+
+/// Reads a whole variable-length dataset, decoding sample `i` through `f(i, value)`.
 fn read_vlen<T>(
     file: &Hdf5File,
     budget: &mut Budget,
@@ -198,34 +257,82 @@ fn read_vlen<T>(
     name: &str,
     mut f: impl FnMut(usize, f64) -> Result<T>,
 ) -> Result<Vec<Vec<T>>> {
-    let ds = open_ds(file, path, name)?;
-    let Datatype::VarLen { base, kind: VarLenKind::Sequence, .. } = ds.dtype() else {
-        return Err(bad(path, format!("`{name}` is not a variable-length sequence (type {:?})", ds.dtype())));
-    };
-    let base = (**base).clone();
-    let size = elem_size(&base).ok_or_else(|| bad(path, format!("`{name}` has elements of type {base:?}")))?;
-    let rs = ds.vlen_reference_size();
-    if rs < 4 {
-        return Err(bad(path, format!("`{name}` has {rs}-byte references")));
-    }
-    let claim = claimed_bytes(&ds, rs, path, name)?;
-    budget.take(claim + held::<Vec<T>>(0) * (claim / rs as u64), &format!("`{name}`"))?;
-    let raw = ds.read_raw_bytes().map_err(|e| bad(path, format!("cannot read `{name}` ({e})")))?;
-    let mut out = Vec::with_capacity(raw.len() / rs);
-    for (i, r) in raw.chunks_exact(rs).enumerate() {
-        // a reference starts with its sequence's length in elements
-        let n = u32::from_le_bytes([r[0], r[1], r[2], r[3]]) as u64;
-        let what = format!("`{name}` sample {i}");
-        // the raw bytes while they are decoded, and the decoded sample
-        budget.take(n.saturating_mul(size as u64), &what)?;
-        budget.take(held::<T>(0).saturating_add(n.saturating_mul(std::mem::size_of::<T>() as u64)), &what)?;
-        let b = ds.resolve_vlen_reference_bytes(r, size).map_err(|e| bad(path, format!("`{name}` sample {i}: {e}")))?;
-        let decoded = decode(&b, &base, path, name, |x| f(i, x))?;
-        budget.give(n as usize * size);
-        out.push(decoded);
-    }
-    budget.give(claim as usize);
+    let v = Vlen::open(file, budget, path, name)?;
+    let out = (0..v.len()).map(|i| v.sample(i, budget, path, |x| f(i, x))).collect::<Result<Vec<_>>>()?;
+    v.close(budget);
     Ok(out)
+}
+
+/// A spike time, checked finite.
+fn time(i: usize, x: f64, path: &Path) -> Result<f32> {
+    if x.is_finite() {
+        Ok(x as f32)
+    } else {
+        Err(bad(path, format!("sample {i} has a non-finite spike time {x}")))
+    }
+}
+
+/// A spike's channel, checked a non-negative integer (the dataset's name is formatted only for an
+/// error: this runs once per spike).
+fn unit(i: usize, x: f64, path: &Path) -> Result<u32> {
+    if is_u32(x) {
+        Ok(x as u32)
+    } else {
+        as_u32(x, path, &format!("spikes/units[{i}]"))
+    }
+}
+
+/// Samples of a file, labels and speakers checked to agree in number.
+fn check_counts(path: &Path, times: usize, units: usize, labels: usize) -> Result<()> {
+    if times != units || times != labels {
+        return Err(bad(path, format!("spikes/times has {times} samples, spikes/units {units}, labels {labels}")));
+    }
+    Ok(())
+}
+
+/// Reads the file and bins it sample by sample into a data set (see [`ShdFile::read_binned`]).
+fn binned(file: &Hdf5File, budget: &mut Budget, dt: f64, t_steps: usize, n_in: usize, n_classes: Option<usize>) -> Result<SpikeDataset> {
+    let path = &budget.path.clone();
+    let labels = read_u32s(file, budget, path, "labels")?;
+    let speakers = match file.dataset("extra/speaker") {
+        Ok(_) => Some(read_u32s(file, budget, path, "extra/speaker")?),
+        Err(_) => None,
+    };
+    let n_keys = file.dataset("extra/keys").ok().and_then(|d| d.num_elements().ok()).unwrap_or(0) as usize;
+    // all times first, then the units sample by sample, each binned with its times and both
+    // freed: the HDF5 reader's heap cache (64 MiB) then walks each dataset's heap once, in order,
+    // instead of alternating between two that may not both fit
+    let mut times = read_vlen(file, budget, path, "spikes/times", |i, x| time(i, x, path))?;
+    let units = Vlen::open(file, budget, path, "spikes/units")?;
+    check_counts(path, times.len(), units.len(), labels.len())?;
+    if let Some(s) = speakers.as_ref().filter(|s| s.len() != labels.len()) {
+        return Err(bad(path, format!("`extra/speaker` has {} entries for {} samples", s.len(), labels.len())));
+    }
+    let n_classes = n_classes.unwrap_or_else(|| labels.iter().max().map_or(0, |&m| m as usize + 1).max(n_keys));
+    let mut failure = None;
+    let samples = (0..labels.len()).map_while(|i| {
+        let sample = (|| {
+            let t = std::mem::take(&mut times[i]);
+            let u = units.sample(i, budget, path, |x| unit(i, x, path))?;
+            if t.len() != u.len() {
+                return Err(bad(path, format!("sample {i} has {} times but {} units", t.len(), u.len())));
+            }
+            let events = bin_events(&t, &u, dt, t_steps, n_in);
+            // the decoded sample is freed; its packed events (4 bytes each) are kept
+            budget.give(held::<f32>(t.len()) as usize + held::<u32>(u.len()) as usize);
+            budget.take(4 * events.len() as u64, &format!("sample {i}"))?;
+            Ok(events)
+        })();
+        sample.map_err(|e| failure = Some(e)).ok()
+    });
+    let labels_usize = labels.iter().map(|&l| l as usize).collect();
+    let ds = SpikeDataset::from_sample_iter(n_in, n_classes, t_steps, dt, samples, labels_usize);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut ds = ds?;
+    ds.speakers = speakers;
+    Ok(ds)
 }
 
 impl ShdFile {
@@ -244,6 +351,32 @@ impl ShdFile {
         Self::from_hdf5(&file, &mut Budget::for_file(len, path))
     }
 
+    /// Reads a file and bins it at once into a data set with `t_steps` steps of `dt` seconds and
+    /// `n_in` channels (as [`ShdFile::into_dataset`]), one sample at a time: only the packed events
+    /// (4 bytes each, about the file's own size for SHD) and one sample's times and units are ever
+    /// held. What training reads a file with.
+    ///
+    /// # Errors
+    /// As [`ShdFile::read`], and [`Error::Shape`] as [`SpikeDataset::from_samples`].
+    pub fn read_binned(path: impl AsRef<Path>, dt: f64, t_steps: usize, n_in: usize, n_classes: Option<usize>) -> Result<SpikeDataset> {
+        let path = path.as_ref();
+        let len = std::fs::metadata(path).map_err(|e| Error::io(PathBuf::from(path), e))?.len();
+        let options = OpenOptions { max_read_bytes: max_read_bytes(len), ..OpenOptions::default() };
+        let file = Hdf5File::open_with_options(path, options).map_err(|e| bad(path, format!("not a readable HDF5 file ({e})")))?;
+        binned(&file, &mut Budget::for_file(len, path), dt, t_steps, n_in, n_classes)
+    }
+
+    /// [`ShdFile::read_binned`] on a file held in memory; `origin` names it in errors.
+    ///
+    /// # Errors
+    /// As [`ShdFile::read_binned`].
+    pub fn binned_from_bytes(bytes: &[u8], origin: &Path, dt: f64, t_steps: usize, n_in: usize, n_classes: Option<usize>) -> Result<SpikeDataset> {
+        let options = OpenOptions { max_read_bytes: max_read_bytes(bytes.len() as u64), ..OpenOptions::default() };
+        let file = Hdf5File::from_bytes_with_options(bytes, options)
+            .map_err(|e| bad(origin, format!("not a readable HDF5 file ({e})")))?;
+        binned(&file, &mut Budget::for_file(bytes.len() as u64, origin), dt, t_steps, n_in, n_classes)
+    }
+
     /// Reads a file held in memory; `origin` names it in errors. The same checks and limits as
     /// [`ShdFile::read`].
     ///
@@ -258,29 +391,10 @@ impl ShdFile {
 
     fn from_hdf5(file: &Hdf5File, budget: &mut Budget) -> Result<Self> {
         let path = &budget.path.clone();
-        let mut bad_time = None;
-        let times = read_vlen(file, budget, path, "spikes/times", |i, x| {
-            if !x.is_finite() && bad_time.is_none() {
-                bad_time = Some((i, x));
-            }
-            Ok(x as f32)
-        })?;
-        if let Some((i, x)) = bad_time {
-            return Err(bad(path, format!("sample {i} has a non-finite spike time {x}")));
-        }
-        let units = read_vlen(file, budget, path, "spikes/units", |i, x| as_u32(x, path, &format!("spikes/units[{i}]")))?;
+        let times = read_vlen(file, budget, path, "spikes/times", |i, x| time(i, x, path))?;
+        let units = read_vlen(file, budget, path, "spikes/units", |i, x| unit(i, x, path))?;
         let labels = read_u32s(file, budget, path, "labels")?;
-        if times.len() != units.len() || times.len() != labels.len() {
-            return Err(bad(
-                path,
-                format!(
-                    "spikes/times has {} samples, spikes/units {}, labels {}",
-                    times.len(),
-                    units.len(),
-                    labels.len()
-                ),
-            ));
-        }
+        check_counts(path, times.len(), units.len(), labels.len())?;
         for (i, (t, u)) in times.iter().zip(&units).enumerate() {
             if t.len() != u.len() {
                 return Err(bad(path, format!("sample {i} has {} times but {} units", t.len(), u.len())));

@@ -26,6 +26,31 @@ fn reads_the_h5py_fixture_exactly() {
     assert_eq!(ds.n_classes, 20);
     let kept: usize = f.times.iter().flatten().filter(|&&t| (t as f64 / 2e-3) < 350.0).count();
     assert!(ds.total_events() <= kept && ds.total_events() > 0);
+    // the streaming read that training uses gives the same data set, from a file or from bytes
+    let streamed = ShdFile::read_binned(fixture("shd_like_fixture.h5"), 2e-3, 350, 700, None).unwrap();
+    assert_eq!(streamed, ds);
+    let bytes = std::fs::read(fixture("shd_like_fixture.h5")).unwrap();
+    let p = std::path::Path::new("x.h5");
+    assert_eq!(ShdFile::binned_from_bytes(&bytes, p, 2e-3, 350, 700, None).unwrap(), ds);
+    assert_eq!(ShdFile::from_bytes(&bytes, p).unwrap(), f);
+    assert_eq!(f.clone().into_dataset(2e-3, 350, 700, None).unwrap(), ds);
+}
+
+/// Our writer's files (with every optional dataset) read back the same through every path.
+#[test]
+fn every_read_path_agrees_on_our_own_files() {
+    use spikeflux_core::data::synthetic::SyntheticShd;
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = SyntheticShd { samples: 9, classes: 4, channels: 50, background_hz: 20.0, seed: 3 }.generate();
+    f.speakers = Some((0..9).map(|i| i % 3).collect());
+    f.keys = Some((0..4).map(|k| format!("class {k}")).collect());
+    let path = dir.path().join("s.h5");
+    f.write(&path).unwrap();
+    let back = ShdFile::read(&path).unwrap();
+    let ds = back.to_dataset(1e-3, 300, 50, Some(6)).unwrap();
+    assert_eq!(ShdFile::read_binned(&path, 1e-3, 300, 50, Some(6)).unwrap(), ds);
+    assert_eq!(back.into_dataset(1e-3, 300, 50, Some(6)).unwrap(), ds);
+    assert_eq!(ds.speakers.as_deref(), Some(&[0, 1, 2, 0, 1, 2, 0, 1, 2][..]));
 }
 
 #[test]
@@ -140,7 +165,7 @@ fn tolerant_of_chunked_deflate_other_widths_and_fixed_strings() {
 /// A dataspace or dimension that claims 5·10⁸ elements in a 12.8 KB file is refused before the read
 /// allocates (it used to allocate 7.8 GB and take 18 s): every 8-byte field of the fixture that
 /// holds its sample count 6, patched to 5·10⁸, gives an error naming the file, and the element
-/// counts are refused by the reader's read limit (checked before it allocates).
+/// counts are refused by the reader's budget (charged before it allocates), in both read paths.
 #[test]
 fn size_claims_beyond_the_file_are_refused_before_allocating() {
     let bytes = std::fs::read(fixture("shd_like_fixture.h5")).unwrap();
@@ -151,11 +176,12 @@ fn size_claims_beyond_the_file_are_refused_before_allocating() {
         let mut m = bytes.clone();
         m[o..o + 8].copy_from_slice(&500_000_000u64.to_le_bytes());
         std::fs::write(&p, &m).unwrap();
-        if let Err(e) = ShdFile::read(&p) {
-            let e = e.to_string();
+        let whole = ShdFile::read(&p).err().map(|e| e.to_string());
+        let streamed = ShdFile::read_binned(&p, 1e-3, 100, 700, None).err().map(|e| e.to_string());
+        for e in [whole, streamed].into_iter().flatten() {
             assert!(e.contains("claim.h5"), "{e}");
-            limited += usize::from(e.contains("read limit"));
+            limited += usize::from(e.contains("more than a file of this size can hold"));
         }
     }
-    assert!(limited >= 2, "the read limit refused {limited} claims");
+    assert!(limited >= 4, "the reader's budget refused {limited} claims");
 }
