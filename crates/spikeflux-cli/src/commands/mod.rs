@@ -12,9 +12,10 @@ pub mod train;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::config::{RunConfig, DEFAULT_CONFIG};
+use spikeflux_core::Error;
 
 /// Run settings that override the config file.
 #[derive(clap::Args, Clone, Default)]
@@ -70,12 +71,23 @@ fn available_memory() -> Option<f64> {
     Some(0.9 * kb * 1024.0)
 }
 
-/// Starts the global worker pool with `n` threads (0 = all cores).
+/// Starts the global worker pool with `n` threads (0 = all cores). A process starts it once: a
+/// later call (a second run from Python) is fine when it asks for the pool that runs, and an
+/// error naming both counts when not.
 pub fn set_threads(n: usize) -> Result<()> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if n > 0 {
         b = b.num_threads(n);
     }
-    b.build_global().context("starting the worker threads")?;
+    if let Err(e) = b.build_global() {
+        let running = rayon::current_num_threads();
+        if n != 0 && n != running {
+            return Err(Error::config(
+                "train.threads",
+                format!("this process already runs {running} worker threads and cannot start {n} ({e}); give threads = {running} or 0, or start a new process"),
+            )
+            .into());
+        }
+    }
     Ok(())
 }

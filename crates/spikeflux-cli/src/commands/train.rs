@@ -46,8 +46,49 @@ pub struct TrainArgs {
     pub plots: Option<PathBuf>,
 }
 
-/// Runs `spikeflux train`.
+/// How a caller other than the command line follows and stops a run (the Python package).
+pub struct Hooks<'a> {
+    /// Install the Ctrl-C/SIGTERM handler (the command line does; an embedding interpreter keeps
+    /// its own and asks through `stop`).
+    pub install_interrupt: bool,
+    /// Asked after every batch: stop there, write a checkpoint and return [`Outcome::Interrupted`].
+    pub stop: &'a dyn Fn() -> bool,
+    /// Called with every log record as it is written (each epoch, then the final summary).
+    pub on_record: &'a mut dyn FnMut(&serde_json::Value),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// All epochs trained (or the dry run done); the run directory is complete.
+    Finished {
+        /// The run directory.
+        out: PathBuf,
+    },
+    /// Stopped on request with a checkpoint written; `--resume` continues it exactly.
+    Interrupted {
+        /// The run directory.
+        out: PathBuf,
+        /// Where it stopped, in words.
+        at: String,
+    },
+}
+
+/// Runs `spikeflux train`: an interrupt ends the process with status 130 once the checkpoint is
+/// written.
 pub fn run(args: TrainArgs) -> Result<()> {
+    let mut ignore = |_: &serde_json::Value| {};
+    let hooks = Hooks { install_interrupt: true, stop: &|| false, on_record: &mut ignore };
+    match run_with(args, hooks)? {
+        Outcome::Finished { .. } => Ok(()),
+        Outcome::Interrupted { .. } => std::process::exit(interrupt::STATUS),
+    }
+}
+
+/// Trains as `spikeflux train` does, with `hooks` to follow and stop the run.
+pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
+    let Hooks { install_interrupt, stop, on_record } = hooks;
+    let stop = || interrupt::requested() || stop();
     let TrainArgs { config, ov, log, out, resume, dry_run, plots } = args;
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
@@ -177,13 +218,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
         note!("resuming after epoch {done} from {}", ckpt.display());
     }
     if dry_run {
-        return Ok(());
+        return Ok(Outcome::Finished { out });
     }
 
     let mut log_paths = vec![out.join("log.jsonl")];
     log_paths.extend(log);
     let mut log = if resume { Log::resume(&log_paths, trainer.epochs_done)? } else { Log::create(&log_paths)? };
-    interrupt::install("stopping after the current batch and writing a checkpoint");
+    if install_interrupt {
+        interrupt::install("stopping after the current batch and writing a checkpoint");
+    }
     let mut curve: Vec<plots::CurvePoint> = Vec::new();
     let tty = std::io::stderr().is_terminal();
     let epochs = cfg.train.epochs;
@@ -200,7 +243,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     bar.set_position(trainer.epochs_done as u64);
     while trainer.epochs_done < epochs {
-        let rec = match trainer.epoch_until(&data.train, data.valid.as_ref(), &mut |_, _| {}, &interrupt::requested)? {
+        let rec = match trainer.epoch_until(&data.train, data.valid.as_ref(), &mut |_, _| {}, &stop)? {
             EpochOutcome::Done(rec) => rec,
             EpochOutcome::Stopped { batches_done } => {
                 // interrupted within an epoch: its batches so far go into the checkpoint
@@ -210,7 +253,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 meta.insert("partial".into(), serde_json::to_string(&trainer.partial).context("serializing the partial epoch")?);
                 checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
                 let at = format!("batch {batches_done} of epoch {} (of {epochs})", trainer.epochs_done + 1);
-                exit_interrupted(&at, &out, config.as_deref(), lock, &bar);
+                return Ok(interrupted(at, out, config.as_deref(), lock, &bar));
             }
         };
         train_seconds += rec.train_seconds;
@@ -235,21 +278,23 @@ pub fn run(args: TrainArgs) -> Result<()> {
         } else {
             note!("epoch {:>4}/{epochs} {msg} ({:.2} s)", rec.epoch, rec.train_seconds);
         }
-        log.write(&json!({
+        let record = json!({
             "epoch": rec.epoch,
             "train": metrics_json(&rec.train),
             "valid": v.map(metrics_json),
             "test": metrics_json(&test_m),
             "train_seconds": rec.train_seconds,
-        }))?;
+        });
+        log.write(&record)?;
         let mut meta = HashMap::new();
         meta.insert("config".into(), config_text.clone());
         meta.insert("train_seconds".into(), train_seconds.to_string());
         // the log line is on disk before the checkpoint that says the epoch is done
         log.sync()?;
         checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
-        if interrupt::requested() && trainer.epochs_done < epochs {
-            exit_interrupted(&format!("epoch {} of {epochs}", trainer.epochs_done), &out, config.as_deref(), lock, &bar);
+        on_record(&record);
+        if stop() && trainer.epochs_done < epochs {
+            return Ok(interrupted(format!("epoch {} of {epochs}", trainer.epochs_done), out, config.as_deref(), lock, &bar));
         }
     }
     bar.finish_and_clear();
@@ -304,18 +349,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
     // the final line last: a log that ends with it belongs to a run whose files are all written
     log.write(&summary)?;
     log.sync()?;
+    on_record(&summary);
     say!("test accuracy {:.2} %, test loss {:.4} ({} epochs, {:.1} s); results in {}", 100.0 * test.acc, test.loss(), epochs, train_seconds, out.display());
-    Ok(())
+    Ok(Outcome::Finished { out })
 }
 
 /// Ends an interrupted run whose checkpoint is written: says where it stopped (`at`) and the
-/// command that resumes it, releases the run directory, exits with the interrupt status.
-fn exit_interrupted(at: &str, out: &Path, config: Option<&Path>, lock: Option<RunLock>, bar: &ProgressBar) -> ! {
+/// command that resumes it, and releases the run directory.
+fn interrupted(at: String, out: PathBuf, config: Option<&Path>, lock: Option<RunLock>, bar: &ProgressBar) -> Outcome {
     bar.finish_and_clear();
     let cfg_arg = config.map_or(String::new(), |c| format!(" --config {}", c.display()));
     note!("stopped after {at}; the checkpoint is in {}. Resume with: spikeflux train{cfg_arg} --out {} --resume", out.display(), out.display());
     drop(lock);
-    std::process::exit(interrupt::STATUS)
+    Outcome::Interrupted { out, at }
 }
 
 fn metrics_json(m: &Metrics) -> serde_json::Value {

@@ -1,0 +1,617 @@
+//! `spikeflux._native`: the Python package's native module (PyO3). The Python side
+//! (`python/spikeflux/__init__.py`) re-exports it with docstrings and type stubs.
+//!
+//! Everything runs the same Rust code as the command line: configs are parsed and validated by
+//! `spikeflux_cli::config`, training is `spikeflux train` (`commands::train::run_with`), so the same
+//! config and seed give the same weights bit for bit. The GIL is released while training; Ctrl-C is
+//! seen after the current batch (Python's own handler, asked between batches), a checkpoint is
+//! written and `KeyboardInterrupt` raised.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyKeyError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use spikeflux_cli::commands::train::{Hooks, Outcome, TrainArgs};
+use spikeflux_cli::commands::Overrides;
+use spikeflux_cli::config::{with_toml_keys, RunConfig, DEFAULT_CONFIG};
+use spikeflux_core::data::SpikeDataset;
+use spikeflux_core::engine::{forward, EngineOptions, Workspace};
+use spikeflux_core::train::checkpoint;
+use spikeflux_core::Error;
+
+pyo3::create_exception!(_native, SpikefluxError, PyException, "Base class of every spikeflux error.");
+pyo3::create_exception!(_native, ConfigError, SpikefluxError, "A config value out of range, unknown or inconsistent; `field` names it.");
+pyo3::create_exception!(_native, DataFileError, SpikefluxError, "A data file that cannot be read or has the wrong layout; `path` names it.");
+pyo3::create_exception!(_native, ShapeError, SpikefluxError, "Arrays or data of the wrong shape.");
+pyo3::create_exception!(_native, NonFiniteError, SpikefluxError, "NaN, infinity or a saturated readout in training; `epoch`, `batch`, `field`.");
+pyo3::create_exception!(_native, SpikefluxIOError, SpikefluxError, "An I/O error on a path, or a weights file that does not fit the network.");
+
+/// The Python exception for an error of the core or the CLI library, with the core's details as
+/// attributes (`field`, `path`, `epoch`, `batch`).
+fn to_py(e: anyhow::Error) -> PyErr {
+    let e = with_toml_keys(e);
+    let msg = format!("{e:#}");
+    Python::attach(|py| {
+        let (err, attrs): (PyErr, Vec<(&str, Py<PyAny>)>) = match e.downcast_ref::<Error>() {
+            Some(Error::Config { field, .. }) => (ConfigError::new_err(msg), vec![("field", field.clone().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None()))]),
+            Some(Error::DataFile { path, .. }) => (DataFileError::new_err(msg), vec![("path", path.display().to_string().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None()))]),
+            Some(Error::Shape { .. }) => (ShapeError::new_err(msg), vec![]),
+            Some(Error::NonFinite { epoch, batch, field, .. }) => (
+                NonFiniteError::new_err(msg),
+                vec![
+                    ("epoch", epoch.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                    ("batch", batch.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                    ("field", field.clone().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                ],
+            ),
+            Some(Error::Saturated { epoch, batch, .. }) => (
+                NonFiniteError::new_err(msg),
+                vec![
+                    ("epoch", epoch.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                    ("batch", batch.into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None())),
+                ],
+            ),
+            Some(Error::Io { path, .. } | Error::Weights { path, .. }) => {
+                (SpikefluxIOError::new_err(msg), vec![("path", path.display().to_string().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None()))])
+            }
+            None => (SpikefluxError::new_err(msg), vec![]),
+        };
+        let value = err.value(py);
+        for (k, v) in attrs {
+            let _ = value.setattr(k, v);
+        }
+        err
+    })
+}
+
+fn core_err(e: Error) -> PyErr {
+    to_py(e.into())
+}
+
+/// A TOML value from a Python value (bool, int, float, str, list, dict).
+fn to_toml(v: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
+    if let Ok(b) = v.extract::<bool>() {
+        if v.is_instance_of::<pyo3::types::PyBool>() {
+            return Ok(toml::Value::Boolean(b));
+        }
+    }
+    if v.is_instance_of::<pyo3::types::PyInt>() {
+        return Ok(toml::Value::Integer(v.extract::<i64>()?));
+    }
+    if let Ok(x) = v.extract::<f64>() {
+        return Ok(toml::Value::Float(x));
+    }
+    if let Ok(s) = v.extract::<String>() {
+        return Ok(toml::Value::String(s));
+    }
+    if let Ok(d) = v.cast::<PyDict>() {
+        let mut t = toml::Table::new();
+        for (k, x) in d.iter() {
+            t.insert(k.extract::<String>()?, to_toml(&x)?);
+        }
+        return Ok(toml::Value::Table(t));
+    }
+    if let Ok(l) = v.cast::<PyList>() {
+        return Ok(toml::Value::Array(l.iter().map(|x| to_toml(&x)).collect::<PyResult<_>>()?));
+    }
+    Err(PyTypeError::new_err(format!("a config value must be a bool, int, float, str, list or dict, not {}", v.get_type().name()?)))
+}
+
+/// A Python value from a TOML value.
+fn from_toml(py: Python<'_>, v: &toml::Value) -> PyResult<Py<PyAny>> {
+    Ok(match v {
+        toml::Value::Boolean(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
+        toml::Value::Integer(i) => i.into_pyobject(py)?.into_any().unbind(),
+        toml::Value::Float(x) => x.into_pyobject(py)?.into_any().unbind(),
+        toml::Value::String(s) => s.into_pyobject(py)?.into_any().unbind(),
+        toml::Value::Datetime(d) => d.to_string().into_pyobject(py)?.into_any().unbind(),
+        toml::Value::Array(a) => PyList::new(py, a.iter().map(|x| from_toml(py, x)).collect::<PyResult<Vec<_>>>()?)?.into_any().unbind(),
+        toml::Value::Table(t) => {
+            let d = PyDict::new(py);
+            for (k, x) in t {
+                d.set_item(k, from_toml(py, x)?)?;
+            }
+            d.into_any().unbind()
+        }
+    })
+}
+
+/// The parts of a dotted key: `model.hidden[0].size` or `model.hidden.0.size`.
+enum Part {
+    Key(String),
+    Index(usize),
+}
+
+fn parse_key(key: &str) -> PyResult<Vec<Part>> {
+    let mut parts = Vec::new();
+    for seg in key.split('.') {
+        let (name, rest) = match seg.find('[') {
+            Some(i) => (&seg[..i], &seg[i..]),
+            None => (seg, ""),
+        };
+        if !name.is_empty() {
+            match name.parse::<usize>() {
+                Ok(i) => parts.push(Part::Index(i)),
+                Err(_) => parts.push(Part::Key(name.to_string())),
+            }
+        }
+        for idx in rest.split('[').filter(|s| !s.is_empty()) {
+            let i = idx.strip_suffix(']').and_then(|s| s.parse().ok()).ok_or_else(|| PyKeyError::new_err(format!("`{key}`: bad index `[{idx}`")))?;
+            parts.push(Part::Index(i));
+        }
+    }
+    if parts.is_empty() {
+        return Err(PyKeyError::new_err("an empty key"));
+    }
+    Ok(parts)
+}
+
+/// A run configuration: the TOML tree a config file holds, validated as `spikeflux train` does.
+/// Read and set fields by dotted key (`cfg["train.lr"]`, `cfg["model.hidden[0].size"] = 64`); every
+/// change is validated at once and refused (the config unchanged) with the CLI's message.
+#[pyclass(module = "spikeflux", skip_from_py_object)]
+#[derive(Clone)]
+struct Config {
+    table: toml::Table,
+    /// The folder relative data paths start from.
+    base: PathBuf,
+    origin: String,
+}
+
+impl Config {
+    fn new(text: &str, origin: &str, base: PathBuf) -> PyResult<Self> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::new_err(format!("{origin}: {e}")))?;
+        let c = Config { table, base, origin: origin.to_string() };
+        c.parsed()?;
+        Ok(c)
+    }
+
+    fn text(&self) -> String {
+        toml::to_string(&self.table).unwrap_or_default()
+    }
+
+    fn parsed(&self) -> PyResult<RunConfig> {
+        let cfg = RunConfig::parse(&self.text(), &self.origin).map_err(to_py)?;
+        cfg.check_resources(spikeflux_cli::commands::memory_limit(&cfg)).map_err(to_py)?;
+        Ok(cfg)
+    }
+
+    /// The tree with relative data paths made absolute from `base` (for a config written elsewhere).
+    fn absolute(&self) -> toml::Table {
+        let mut t = self.table.clone();
+        for (section, keys) in [("hdf5", &["train_file", "test_file", "valid_file"][..]), ("fashion_mnist", &["dir"]), ("digits", &["file"])] {
+            if let Some(toml::Value::Table(s)) = t.get_mut("data").and_then(|d| d.get_mut(section)) {
+                for k in keys {
+                    if let Some(toml::Value::String(p)) = s.get_mut(*k) {
+                        if Path::new(p.as_str()).is_relative() {
+                            *p = self.base.join(&*p).display().to_string();
+                        }
+                    }
+                }
+            }
+        }
+        t
+    }
+}
+
+#[pymethods]
+impl Config {
+    /// Reads and validates a TOML config file; relative data paths start from its folder.
+    #[staticmethod]
+    fn load(path: PathBuf) -> PyResult<Self> {
+        let cfg = RunConfig::load(&path).map_err(to_py)?;
+        drop(cfg);
+        let text = std::fs::read_to_string(&path).map_err(|e| core_err(Error::io(&path, e)))?;
+        Config::new(&text, &path.display().to_string(), path.parent().map(Path::to_path_buf).unwrap_or_default())
+    }
+
+    /// The embedded default experiment (`configs/randman-shallow.toml`: the paper's shallow
+    /// Randman network, no download).
+    #[staticmethod]
+    fn default() -> PyResult<Self> {
+        Config::new(DEFAULT_CONFIG, "<embedded randman-shallow.toml>", PathBuf::from("."))
+    }
+
+    /// Parses and validates TOML text; relative data paths start from the working directory.
+    #[staticmethod]
+    fn from_toml(text: &str) -> PyResult<Self> {
+        Config::new(text, "<string>", PathBuf::from("."))
+    }
+
+    fn __getitem__(&self, py: Python<'_>, key: &str) -> PyResult<Py<PyAny>> {
+        let mut v: Option<&toml::Value> = None;
+        let mut table = Some(&self.table);
+        for p in parse_key(key)? {
+            let next = match (&p, table, v) {
+                (Part::Key(k), Some(t), _) => t.get(k),
+                (Part::Key(k), None, Some(toml::Value::Table(t))) => t.get(k),
+                (Part::Index(i), None, Some(toml::Value::Array(a))) => a.get(*i),
+                _ => None,
+            };
+            let Some(n) = next else {
+                return Err(PyKeyError::new_err(format!("the config has no `{key}` (unset fields take their defaults; the README lists them)")));
+            };
+            v = Some(n);
+            table = None;
+        }
+        match v {
+            Some(v) => from_toml(py, v),
+            None => Err(PyKeyError::new_err(key.to_string())),
+        }
+    }
+
+    fn __setitem__(&mut self, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut root = toml::Value::Table(self.table.clone());
+        set_path(&mut root, &parse_key(key)?, to_toml(value)?, key)?;
+        let toml::Value::Table(table) = root else { return Err(PyKeyError::new_err(key.to_string())) };
+        let candidate = Config { table, base: self.base.clone(), origin: self.origin.clone() };
+        candidate.parsed()?;
+        *self = candidate;
+        Ok(())
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &str) -> bool {
+        self.__getitem__(py, key).is_ok()
+    }
+
+    /// Sets several fields at once from a dict of dotted keys (validated together).
+    fn update(&mut self, values: &Bound<'_, PyDict>) -> PyResult<()> {
+        let mut root = toml::Value::Table(self.table.clone());
+        for (k, v) in values.iter() {
+            let key: String = k.extract()?;
+            set_path(&mut root, &parse_key(&key)?, to_toml(&v)?, &key)?;
+        }
+        let toml::Value::Table(table) = root else { return Err(PyKeyError::new_err("update")) };
+        let candidate = Config { table, base: self.base.clone(), origin: self.origin.clone() };
+        candidate.parsed()?;
+        *self = candidate;
+        Ok(())
+    }
+
+    /// Validates again (the memory check reads the memory available now).
+    fn validate(&self) -> PyResult<()> {
+        self.parsed().map(|_| ())
+    }
+
+    /// The config as TOML text (what `spikeflux train --config` reads).
+    fn to_toml(&self) -> String {
+        self.text()
+    }
+
+    /// The config as nested dicts and lists.
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        from_toml(py, &toml::Value::Table(self.table.clone()))
+    }
+
+    /// Writes the config as a TOML file (data paths made absolute, so it runs from anywhere).
+    fn save(&self, path: PathBuf) -> PyResult<()> {
+        let text = toml::to_string(&self.absolute()).map_err(|e| SpikefluxError::new_err(e.to_string()))?;
+        spikeflux_core::data::files::write_atomic(&path, text.as_bytes()).map_err(core_err)
+    }
+
+    fn __repr__(&self) -> String {
+        let name = self.table.get("name").and_then(|v| v.as_str()).unwrap_or("run");
+        format!("Config(name={name:?}, origin={:?})", self.origin)
+    }
+}
+
+fn set_path(v: &mut toml::Value, parts: &[Part], new: toml::Value, key: &str) -> PyResult<()> {
+    match parts {
+        [] => {
+            *v = new;
+            Ok(())
+        }
+        [Part::Key(k), rest @ ..] => match v {
+            toml::Value::Table(t) => {
+                let child = t.entry(k.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                set_path(child, rest, new, key)
+            }
+            _ => Err(PyKeyError::new_err(format!("`{key}`: `{k}` is inside a value that is not a table"))),
+        },
+        [Part::Index(i), rest @ ..] => match v {
+            toml::Value::Array(a) => {
+                let n = a.len();
+                let child = a.get_mut(*i).ok_or_else(|| PyKeyError::new_err(format!("`{key}`: index {i}, but the array has {n} entries")))?;
+                set_path(child, rest, new, key)
+            }
+            _ => Err(PyKeyError::new_err(format!("`{key}`: index {i} of a value that is not an array"))),
+        },
+    }
+}
+
+/// A unique file name for the config a training run reads.
+fn temp_config_path() -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    std::env::temp_dir().join(format!("spikeflux-py-{}-{}.toml", std::process::id(), N.fetch_add(1, Ordering::SeqCst)))
+}
+
+/// Trains as `spikeflux train --config` does, into `out`; returns the log records (JSON text,
+/// decoded by the Python side) and the weights file. `callback(record_json)` is called after every
+/// epoch and with the final record. Raises KeyboardInterrupt (checkpoint written) on Ctrl-C.
+#[pyfunction]
+#[pyo3(signature = (config, out=None, epochs=None, seed=None, threads=None, batch_size=None, resume=false, plots=None, callback=None))]
+#[allow(clippy::too_many_arguments)]
+fn train_run(
+    py: Python<'_>,
+    config: &Config,
+    out: Option<PathBuf>,
+    epochs: Option<usize>,
+    seed: Option<u64>,
+    threads: Option<usize>,
+    batch_size: Option<usize>,
+    resume: bool,
+    plots: Option<PathBuf>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<(Vec<String>, PathBuf)> {
+    let cfg = config.parsed()?;
+    let seed_used = seed.unwrap_or(cfg.train.seed);
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{seed_used}", cfg.name)));
+    let path = temp_config_path();
+    config.save(path.clone())?;
+    let args = TrainArgs {
+        config: Some(path.clone()),
+        ov: Overrides { epochs, seed, threads, batch_size },
+        log: None,
+        out: Some(out.clone()),
+        resume,
+        dry_run: false,
+        plots,
+    };
+    let mut records = Vec::new();
+    let mut callback_error: Option<PyErr> = None;
+    let interrupted = std::sync::atomic::AtomicBool::new(false);
+    let result = py.detach(|| {
+        // Python's SIGINT handler runs when asked; asking needs the GIL for a moment per batch
+        let stop = || {
+            let hit = Python::attach(|py| py.check_signals().is_err());
+            if hit {
+                interrupted.store(true, Ordering::SeqCst);
+            }
+            interrupted.load(Ordering::SeqCst)
+        };
+        let mut on_record = |r: &serde_json::Value| {
+            let text = r.to_string();
+            if let (Some(cb), None) = (&callback, &callback_error) {
+                if let Err(e) = Python::attach(|py| cb.call1(py, (text.clone(),)).map(|_| ())) {
+                    callback_error = Some(e);
+                }
+            }
+            records.push(text);
+        };
+        spikeflux_cli::commands::train::run_with(args, Hooks { install_interrupt: false, stop: &stop, on_record: &mut on_record })
+    });
+    let _ = std::fs::remove_file(&path);
+    if let Some(e) = callback_error {
+        return Err(e);
+    }
+    match result.map_err(to_py)? {
+        Outcome::Finished { out } => Ok((records, out.join("weights.safetensors"))),
+        Outcome::Interrupted { out, at } => Err(PyKeyboardInterrupt::new_err(format!(
+            "stopped after {at}; the checkpoint is in {}: spikeflux.train(config, out={:?}, resume=True) continues it exactly",
+            out.display(),
+            out.display().to_string()
+        ))),
+    }
+}
+
+/// A network: its config, shape and weights. Built from a config (initialized as training
+/// initializes it) or loaded from a weights file.
+#[pyclass(module = "spikeflux")]
+struct Network {
+    net: spikeflux_core::network::Network,
+}
+
+fn network_for(cfg: &RunConfig, n_out_hint: Option<usize>) -> PyResult<spikeflux_core::network::NetworkSpec> {
+    let (n_in, n_out) = cfg.sizes();
+    let n_in = n_in.ok_or_else(|| ConfigError::new_err("the config's data section does not fix the number of inputs"))?;
+    let n_out = n_out.or(n_out_hint).ok_or_else(|| ConfigError::new_err("data.hdf5.n_classes: the config does not fix the number of classes; set it"))?;
+    cfg.checked_network_spec(n_in, n_out, spikeflux_cli::commands::memory_limit(cfg)).map_err(to_py)
+}
+
+#[pymethods]
+impl Network {
+    /// The network of `config`, initialized as `spikeflux train` initializes it with `seed`
+    /// (default: the config's). `init.nu = "data"` needs the data: give the rate in Hz here.
+    #[staticmethod]
+    #[pyo3(signature = (config, seed=None))]
+    fn from_config(config: &Config, seed: Option<u64>) -> PyResult<Self> {
+        let cfg = config.parsed()?;
+        if cfg.nu_from_data() {
+            return Err(ConfigError::new_err("init.nu = \"data\" measures the rates on the data: train, or give init.nu in Hz to build the network alone"));
+        }
+        let spec = network_for(&cfg, None)?;
+        let init = cfg.init_spec().map_err(to_py)?;
+        let (net, _) = spikeflux_core::network::Network::initialized(spec, &init, seed.unwrap_or(cfg.train.seed)).map_err(core_err)?;
+        Ok(Network { net })
+    }
+
+    /// The network of `config` with the weights of a safetensors file (as `spikeflux eval`).
+    #[staticmethod]
+    fn load(config: &Config, path: PathBuf) -> PyResult<Self> {
+        let cfg = config.parsed()?;
+        let bytes = std::fs::read(&path).map_err(|e| core_err(Error::io(&path, e)))?;
+        let hint = readout_rows(&bytes);
+        let mut net = spikeflux_core::network::Network::zeros(network_for(&cfg, hint)?).map_err(core_err)?;
+        checkpoint::load_bytes(&mut net, &bytes, &path).map_err(core_err)?;
+        Ok(Network { net })
+    }
+
+    /// The weights as `{name: array}` in PyTorch's layout (README, "Weights file"): float32
+    /// arrays of shape `[out, in]` (dense) or `[filters, in_channels, kernel]` (convolution).
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let bytes = checkpoint::to_bytes(&self.net, Default::default()).map_err(core_err)?;
+        let d = PyDict::new(py);
+        for info in self.net.tensors() {
+            let st = safetensors_view(&bytes, &info.name)?;
+            let values: Vec<f32> = st.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let a = PyArray1::from_vec(py, values).reshape(info.torch_shape.clone())?;
+            d.set_item(&info.name, a)?;
+        }
+        Ok(d)
+    }
+
+    /// Replaces weights from `{name: array}` (PyTorch layout, any float dtype); every name and
+    /// shape is checked, and NaN or infinite values refused. Names not given keep their values.
+    fn set_weights(&mut self, py: Python<'_>, weights: &Bound<'_, PyDict>) -> PyResult<()> {
+        let np = py.import("numpy")?;
+        let mut current: std::collections::HashMap<String, Vec<f32>> = std::collections::HashMap::new();
+        let bytes = checkpoint::to_bytes(&self.net, Default::default()).map_err(core_err)?;
+        let infos = self.net.tensors();
+        for info in &infos {
+            let st = safetensors_view(&bytes, &info.name)?;
+            current.insert(info.name.clone(), st.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect());
+        }
+        for (k, v) in weights.iter() {
+            let name: String = k.extract()?;
+            let info = infos.iter().find(|i| i.name == name).ok_or_else(|| {
+                let names: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
+                PyKeyError::new_err(format!("this network has no tensor `{name}`; it has {}", names.join(", ")))
+            })?;
+            let a = np.call_method1("ascontiguousarray", (v, "float32"))?;
+            let shape: Vec<usize> = a.getattr("shape")?.extract()?;
+            if shape != info.torch_shape {
+                return Err(ShapeError::new_err(format!("`{name}` has shape {shape:?}, the network's is {:?}", info.torch_shape)));
+            }
+            let flat: Vec<f32> = a.call_method0("ravel")?.call_method0("tolist")?.extract()?;
+            current.insert(name, flat);
+        }
+        let views: Vec<(String, Vec<u8>, Vec<usize>)> = infos
+            .iter()
+            .map(|i| (i.name.clone(), current[&i.name].iter().flat_map(|x| x.to_le_bytes()).collect(), i.torch_shape.clone()))
+            .collect();
+        let file = safetensors_bytes(&views)?;
+        let mut net = self.net.clone();
+        checkpoint::load_bytes(&mut net, &file, Path::new("<weights>")).map_err(core_err)?;
+        self.net = net;
+        Ok(())
+    }
+
+    /// Saves the weights as a safetensors file (`spikeflux eval` reads it with the same config).
+    fn save(&self, path: PathBuf) -> PyResult<()> {
+        checkpoint::save(&self.net, &path, Default::default()).map_err(core_err)
+    }
+
+    /// Runs a batch of spike trains `inputs[B, T, n_in]` (0/1; bool, uint8 or float) and returns
+    /// the readout's membrane traces `[B, T, n_out]` (float32), what the loss reads.
+    fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, numpy::PyArray3<f32>>> {
+        let a = py.import("numpy")?.call_method1("ascontiguousarray", (inputs, "float32"))?;
+        let ndim: usize = a.getattr("ndim")?.extract()?;
+        if ndim != 3 {
+            return Err(ShapeError::new_err(format!("inputs must be [batch, steps, channels], got {ndim} dimensions")));
+        }
+        let inputs: PyReadonlyArray3<'py, f32> = a.extract()?;
+        let shape = inputs.shape().to_vec();
+        let (b, t, n) = (shape[0], shape[1], shape[2]);
+        let n_in = self.net.spec.input.channels * self.net.spec.input.positions;
+        if n != n_in {
+            return Err(ShapeError::new_err(format!("inputs have {n} channels, the network {n_in}")));
+        }
+        let x = inputs.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let mut samples = Vec::with_capacity(b);
+        for s in 0..b {
+            let mut ev = Vec::new();
+            for step in 0..t {
+                for u in 0..n {
+                    let v = x[(s * t + step) * n + u];
+                    if v == 1.0 {
+                        ev.push((step as u32, u as u32));
+                    } else if v != 0.0 {
+                        return Err(PyValueError::new_err(format!("inputs are spikes, 0 or 1; sample {s}, step {step}, channel {u} holds {v}")));
+                    }
+                }
+            }
+            samples.push(ev);
+        }
+        let n_out = self.net.spec.n_out;
+        let ds = SpikeDataset::from_samples(n, n_out, t, self.net.spec.dt, samples, vec![0; b]).map_err(core_err)?;
+        let net = &self.net;
+        let out = py.detach(|| {
+            let slice = net.plan.slice_size(t).max(1);
+            let mut ws = Workspace::new(net, t, slice);
+            let mut out = vec![0f32; b * t * n_out];
+            let idx: Vec<usize> = (0..b).collect();
+            for chunk in idx.chunks(slice) {
+                ws.load(&ds, chunk);
+                forward(net, &EngineOptions::default(), &mut ws);
+                let bc = chunk.len();
+                for step in 0..t {
+                    for (j, &s) in chunk.iter().enumerate() {
+                        let src = &ws.rv[(step * bc + j) * n_out..(step * bc + j + 1) * n_out];
+                        out[(s * t + step) * n_out..(s * t + step + 1) * n_out].copy_from_slice(src);
+                    }
+                }
+            }
+            out
+        });
+        PyArray1::from_vec(py, out).reshape([b, t, n_out])
+    }
+
+    /// Input channels.
+    #[getter]
+    fn n_in(&self) -> usize {
+        self.net.spec.input.channels * self.net.spec.input.positions
+    }
+
+    /// Classes (readout units).
+    #[getter]
+    fn n_out(&self) -> usize {
+        self.net.spec.n_out
+    }
+
+    /// Time step (s).
+    #[getter]
+    fn dt(&self) -> f64 {
+        self.net.spec.dt
+    }
+
+    /// The tensor names, in file order.
+    #[getter]
+    fn tensor_names(&self) -> Vec<String> {
+        self.net.tensors().into_iter().map(|t| t.name).collect()
+    }
+
+    fn __repr__(&self) -> String {
+        let hidden: Vec<String> = self.net.plan.geoms.iter().map(|g| g.n().to_string()).collect();
+        format!("Network({} -> [{}] -> {}, dt = {} s)", self.n_in(), hidden.join(", "), self.n_out(), self.dt())
+    }
+}
+
+/// The rows of `readout.weight` in a safetensors file (its class count), if readable.
+fn readout_rows(bytes: &[u8]) -> Option<usize> {
+    let st = safetensors::SafeTensors::deserialize(bytes).ok()?;
+    st.tensor("readout.weight").ok().and_then(|t| t.shape().first().copied())
+}
+
+fn safetensors_view(bytes: &[u8], name: &str) -> PyResult<Vec<u8>> {
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| SpikefluxError::new_err(e.to_string()))?;
+    Ok(st.tensor(name).map_err(|e| SpikefluxError::new_err(e.to_string()))?.data().to_vec())
+}
+
+fn safetensors_bytes(views: &[(String, Vec<u8>, Vec<usize>)]) -> PyResult<Vec<u8>> {
+    use safetensors::tensor::{Dtype, TensorView};
+    let v: Vec<(String, TensorView)> = views
+        .iter()
+        .map(|(n, b, s)| TensorView::new(Dtype::F32, s.clone(), b).map(|t| (n.clone(), t)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| SpikefluxError::new_err(e.to_string()))?;
+    safetensors::serialize(v, None).map_err(|e| SpikefluxError::new_err(e.to_string()))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Config>()?;
+    m.add_class::<Network>()?;
+    m.add_function(wrap_pyfunction!(train_run, m)?)?;
+    let py = m.py();
+    m.add("SpikefluxError", py.get_type::<SpikefluxError>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("DataFileError", py.get_type::<DataFileError>())?;
+    m.add("ShapeError", py.get_type::<ShapeError>())?;
+    m.add("NonFiniteError", py.get_type::<NonFiniteError>())?;
+    m.add("IOError", py.get_type::<SpikefluxIOError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,132 @@
+"""The Python package: configs, networks, training, errors (run with pytest after installing)."""
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import spikeflux
+
+
+def small():
+    """The default experiment on a tenth of its data (seconds per epoch)."""
+    c = spikeflux.Config.default()
+    c["data.randman.samples_per_class"] = 100
+    return c
+
+
+def test_config_reads_sets_and_refuses_with_the_cli_messages():
+    c = spikeflux.Config.default()
+    assert c["train.lr"] == 0.005
+    assert c["model.hidden[0].size"] == 128 == c["model.hidden.0.size"]
+    c["model.hidden[0].size"] = 64
+    assert c["model.hidden[0].size"] == 64
+    with pytest.raises(spikeflux.ConfigError) as e:
+        c["train.lr"] = 1e6
+    assert e.value.field == "train.lr" and "at most 10" in str(e.value)
+    assert c["train.lr"] == 0.005, "a refused change leaves the config as it was"
+    with pytest.raises(spikeflux.ConfigError):
+        c["train.no_such_field"] = 1
+    with pytest.raises(KeyError):
+        c["train.no_such_field"]
+    c.update({"train.epochs": 3, "train.seed": 7})
+    assert (c["train.epochs"], c["train.seed"]) == (3, 7)
+    again = spikeflux.Config.from_toml(c.to_toml())
+    assert again.to_dict() == c.to_dict()
+    with pytest.raises(spikeflux.ConfigError) as e:
+        spikeflux.Config.from_toml("name = 3")
+    assert isinstance(e.value, spikeflux.SpikefluxError)
+
+
+def test_config_files_load_and_save(tmp_path):
+    c = small()
+    p = tmp_path / "c.toml"
+    c.save(p)
+    assert spikeflux.Config.load(p).to_dict() == c.to_dict()
+    with pytest.raises(spikeflux.IOError) as e:
+        spikeflux.Config.load(tmp_path / "absent.toml")
+    assert "absent.toml" in e.value.path
+
+
+def test_network_weights_in_torch_layout_round_trip_and_are_checked(tmp_path):
+    net = spikeflux.Network.from_config(small(), seed=3)
+    w = net.weights()
+    assert list(w) == net.tensor_names == ["hidden.0.ff.weight", "readout.weight"]
+    assert w["hidden.0.ff.weight"].shape == (128, 20) and w["hidden.0.ff.weight"].dtype == np.float32
+    assert w["readout.weight"].shape == (10, 128)
+    # the same seed gives the same initialization; another seed another
+    assert np.array_equal(spikeflux.Network.from_config(small(), seed=3).weights()["readout.weight"], w["readout.weight"])
+    assert not np.array_equal(spikeflux.Network.from_config(small(), seed=4).weights()["readout.weight"], w["readout.weight"])
+    new = {"readout.weight": np.arange(1280, dtype=np.float64).reshape(10, 128) / 1280}
+    net.set_weights(new)
+    assert np.array_equal(net.weights()["readout.weight"], new["readout.weight"].astype(np.float32))
+    assert np.array_equal(net.weights()["hidden.0.ff.weight"], w["hidden.0.ff.weight"])
+    with pytest.raises(spikeflux.ShapeError):
+        net.set_weights({"readout.weight": np.zeros((10, 127))})
+    with pytest.raises(KeyError):
+        net.set_weights({"hidden.7.ff.weight": np.zeros((1, 1))})
+    with pytest.raises(spikeflux.SpikefluxError):
+        net.set_weights({"readout.weight": np.full((10, 128), np.nan)})
+    p = tmp_path / "w.safetensors"
+    net.save(p)
+    back = spikeflux.Network.load(small(), p)
+    for k, v in net.weights().items():
+        assert np.array_equal(back.weights()[k], v)
+
+
+def test_run_returns_the_readout_traces_and_checks_its_input():
+    net = spikeflux.Network.from_config(small(), seed=1)
+    rng = np.random.default_rng(0)
+    x = rng.random((5, 60, net.n_in)) < 0.05
+    y = net.run(x)
+    assert y.shape == (5, 60, net.n_out) and y.dtype == np.float32
+    assert np.array_equal(net.run(x.astype(np.uint8)), y)
+    # each sample's trace depends on that sample alone
+    assert np.array_equal(net.run(x[2:3]), y[2:3])
+    assert np.abs(y).max() > 0
+    with pytest.raises(ValueError):
+        net.run(x * 0.5)
+    with pytest.raises(spikeflux.ShapeError):
+        net.run(np.zeros((2, 10, net.n_in + 1)))
+    with pytest.raises(spikeflux.ShapeError):
+        net.run(np.zeros((10, net.n_in)))
+
+
+def test_training_is_reproducible_and_reports_every_epoch(tmp_path):
+    seen = []
+    h1, n1 = spikeflux.train(small(), out=tmp_path / "a", epochs=2, callback=seen.append)
+    h2, n2 = spikeflux.train(small(), out=tmp_path / "b", epochs=2)
+    assert [r.get("epoch") for r in h1] == [1, 2, None] and h1[-1]["final"]
+    assert [r.get("epoch") for r in seen] == [1, 2, None]
+    assert 0.0 <= h1[-1]["test_acc"] <= 1.0
+    assert (tmp_path / "a" / "weights.safetensors").read_bytes() == (tmp_path / "b" / "weights.safetensors").read_bytes()
+    for k, v in n1.weights().items():
+        assert np.array_equal(n2.weights()[k], v)
+    # a finished run is not trained again
+    with pytest.raises(spikeflux.ConfigError) as e:
+        spikeflux.train(small(), out=tmp_path / "a", epochs=2, resume=True)
+    assert "finished" in str(e.value)
+
+
+def test_ctrl_c_writes_a_checkpoint_and_resume_ends_exactly(tmp_path):
+    c = small()
+    c["data.randman.samples_per_class"] = 400
+    spikeflux.train(c, out=tmp_path / "whole", epochs=3)
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt) as e:
+        spikeflux.train(c, out=tmp_path / "cut", epochs=3)
+    timer.cancel()
+    assert "resume=True" in str(e.value)
+    assert (tmp_path / "cut" / "checkpoint.safetensors").exists()
+    spikeflux.train(c, out=tmp_path / "cut", epochs=3, resume=True)
+    assert (tmp_path / "cut" / "weights.safetensors").read_bytes() == (tmp_path / "whole" / "weights.safetensors").read_bytes()
+
+
+def test_the_worker_threads_start_once_per_process(tmp_path):
+    spikeflux.train(small(), out=tmp_path / "t", epochs=1)
+    with pytest.raises(spikeflux.ConfigError) as e:
+        spikeflux.train(small(), out=tmp_path / "u", epochs=1, threads=os.cpu_count() + 1)
+    assert e.value.field == "train.threads"
