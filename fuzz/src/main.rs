@@ -62,6 +62,9 @@ enum Cmd {
         seed: u64,
         #[arg(long)]
         index: Option<u64>,
+        /// Also write the input to this file (to keep it in fuzz/regressions/).
+        #[arg(long)]
+        write: Option<PathBuf>,
     },
     /// List the targets.
     List,
@@ -140,13 +143,16 @@ fn main() -> Result<()> {
                 std::process::exit(1);
             }
         }
-        Cmd::Replay { target: name, file, seed, index } => {
+        Cmd::Replay { target: name, file, seed, index, write } => {
             let t = target(&name)?;
             let input = match (file, index) {
                 (Some(f), None) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
                 (None, Some(i)) => (t.make)(&mutate::entropy(seed, i), &(t.seeds)()),
                 _ => bail!("give a FILE or --index"),
             };
+            if let Some(w) = &write {
+                std::fs::write(w, &input).with_context(|| format!("writing {}", w.display()))?;
+            }
             ALLOC.reset_peak_usage();
             let base = ALLOC.current_usage();
             let r = (t.run)(&input);

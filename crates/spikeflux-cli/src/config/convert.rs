@@ -51,7 +51,7 @@ impl RunConfig {
     /// The network for `n_in` inputs and `n_out` classes.
     pub fn network_spec(&self, n_in: usize, n_out: usize) -> NetworkSpec {
         let input = match self.model.input_shape {
-            Some([c, p]) if c * p == n_in => Shape { channels: c, positions: p },
+            Some([c, p]) if c.checked_mul(p) == Some(n_in) => Shape { channels: c, positions: p },
             _ => Shape::flat(n_in),
         };
         NetworkSpec {

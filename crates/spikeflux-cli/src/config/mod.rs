@@ -426,8 +426,9 @@ impl RunConfig {
             }
             let n_in = self.sizes().0;
             if let Some(n) = n_in {
-                if c * p != n {
-                    return Err(cfg_err("model.input_shape", format!("[{c}, {p}] has {} units but the data has {n} input channels", c * p)));
+                if c.checked_mul(p) != Some(n) {
+                    let units = c as u128 * p as u128;
+                    return Err(cfg_err("model.input_shape", format!("[{c}, {p}] has {units} units but the data has {n} input channels")));
                 }
             }
         }
