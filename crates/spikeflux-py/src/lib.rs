@@ -579,6 +579,84 @@ impl Network {
     }
 }
 
+fn check_times(tau_mem: f64, tau_syn: f64, dt: f64) -> PyResult<()> {
+    for (name, v) in [("tau_mem", tau_mem), ("tau_syn", tau_syn), ("dt", dt)] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(ConfigError::new_err(format!("{name} must be a positive number of seconds, got {v}")));
+        }
+    }
+    let steps = tau_mem.max(tau_syn) / dt;
+    if steps > spikeflux_core::network::MAX_TAU_STEPS {
+        return Err(ConfigError::new_err(format!(
+            "a time constant of {steps:.3e} steps of dt; at most {:.0e} (lower the time constants or raise dt)",
+            spikeflux_core::network::MAX_TAU_STEPS
+        )));
+    }
+    Ok(())
+}
+
+fn epsilon_mode(mode: &str) -> PyResult<spikeflux_core::init::EpsilonMode> {
+    match mode {
+        "numerical" => Ok(spikeflux_core::init::EpsilonMode::Numerical),
+        "analytical" => Ok(spikeflux_core::init::EpsilonMode::Analytical),
+        m => Err(ConfigError::new_err(format!("mode `{m}`: give \"numerical\" (the simulation's discrete kernel) or \"analytical\""))),
+    }
+}
+
+/// ε̄ = ∫ε dt and ε̂ = ∫ε² dt (both in seconds) of a LIF neuron's PSP kernel (spec §2.2), with
+/// `tau_mem`, `tau_syn` and `dt` in seconds; `mode` "numerical" (the discrete kernel of the
+/// simulation, the reference default) or "analytical" (ε̄ = τ_s, ε̂ = τ_s²/(2(τ_s + τ_m))).
+#[pyfunction]
+#[pyo3(signature = (tau_mem, tau_syn, dt, mode="numerical"))]
+fn epsilon(tau_mem: f64, tau_syn: f64, dt: f64, mode: &str) -> PyResult<(f64, f64)> {
+    check_times(tau_mem, tau_syn, dt)?;
+    let e = spikeflux_core::init::theory::epsilon(tau_mem, tau_syn, dt, epsilon_mode(mode)?);
+    Ok((e.bar, e.hat))
+}
+
+/// The fluctuation-driven weight distributions (spec §2.3) of a LIF group with `fan_in`
+/// feed-forward inputs (and `recurrent_fan_in` recurrent ones, sharing the variance by `alpha`)
+/// firing at `nu` Hz: target either `sigma_u` (centered, μ_U = 0) or both `mu_u` and `xi`.
+/// Returns `{"ff": (mean, std)}` and, for a recurrent group, `"rec"`.
+#[pyfunction]
+#[pyo3(signature = (fan_in, nu, tau_mem=20e-3, tau_syn=10e-3, dt=1e-3, sigma_u=None, mu_u=None, xi=None, recurrent_fan_in=None, alpha=0.9, mode="numerical"))]
+#[allow(clippy::too_many_arguments)]
+fn fd_weights<'py>(
+    py: Python<'py>,
+    fan_in: usize,
+    nu: f64,
+    tau_mem: f64,
+    tau_syn: f64,
+    dt: f64,
+    sigma_u: Option<f64>,
+    mu_u: Option<f64>,
+    xi: Option<f64>,
+    recurrent_fan_in: Option<usize>,
+    alpha: f64,
+    mode: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    use spikeflux_core::init::theory::{fd_normal_layerwise, Afferent, FdTarget};
+    check_times(tau_mem, tau_syn, dt)?;
+    let target = match (sigma_u, mu_u, xi) {
+        (Some(s), None, None) if s.is_finite() && s > 0.0 => FdTarget::centered(s, nu),
+        (None, Some(m), Some(x)) if m.is_finite() && m < 1.0 => FdTarget { mu_u: m, xi: x, nu },
+        _ => return Err(ConfigError::new_err("give either sigma_u > 0 (centered form) or both mu_u < 1 and xi")),
+    };
+    if !(0.0..=1.0).contains(&alpha) {
+        return Err(ConfigError::new_err(format!("alpha must be in [0, 1], got {alpha}")));
+    }
+    let eps = spikeflux_core::init::theory::epsilon(tau_mem, tau_syn, dt, epsilon_mode(mode)?);
+    let mut aff = vec![Afferent { fan_in, recurrent: false }];
+    aff.extend(recurrent_fan_in.map(|n| Afferent { fan_in: n, recurrent: true }));
+    let m = fd_normal_layerwise(target, eps, &aff, alpha).map_err(core_err)?;
+    let d = PyDict::new(py);
+    d.set_item("ff", (m[0].mean, m[0].std))?;
+    if let Some(r) = m.get(1) {
+        d.set_item("rec", (r.mean, r.std))?;
+    }
+    Ok(d)
+}
+
 /// The rows of `readout.weight` in a safetensors file (its class count), if readable.
 fn readout_rows(bytes: &[u8]) -> Option<usize> {
     let st = safetensors::SafeTensors::deserialize(bytes).ok()?;
@@ -605,6 +683,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Config>()?;
     m.add_class::<Network>()?;
     m.add_function(wrap_pyfunction!(train_run, m)?)?;
+    m.add_function(wrap_pyfunction!(epsilon, m)?)?;
+    m.add_function(wrap_pyfunction!(fd_weights, m)?)?;
     let py = m.py();
     m.add("SpikefluxError", py.get_type::<SpikefluxError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;

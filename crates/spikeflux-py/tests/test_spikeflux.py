@@ -130,3 +130,40 @@ def test_the_worker_threads_start_once_per_process(tmp_path):
     with pytest.raises(spikeflux.ConfigError) as e:
         spikeflux.train(small(), out=tmp_path / "u", epochs=1, threads=os.cpu_count() + 1)
     assert e.value.field == "train.threads"
+
+
+@pytest.mark.parametrize(
+    "tau_mem,tau_syn,dt,bar,hat",
+    [
+        # reference-model.md §2.2, from notebook 00 and stork
+        (20e-3, 10e-3, 1e-3, 0.0105073534, 0.0018419481),
+        (20e-3, 10e-3, 2e-3, 0.0110322567, 0.0020356106),
+        (20e-3, 20e-3, 2e-3, 0.0210056748, 0.0055304215),
+        (0.2, 10e-3, 2e-3, 0.0110327811, 0.0002899389),
+        (0.7, 10e-3, 2e-3, 0.0110328022, 0.0000857363),
+    ],
+)
+def test_epsilon_matches_the_spec(tau_mem, tau_syn, dt, bar, hat):
+    b, h = spikeflux.epsilon(tau_mem, tau_syn, dt)
+    assert b == pytest.approx(bar, abs=1e-10) and h == pytest.approx(hat, abs=1e-10)
+    b, h = spikeflux.epsilon(tau_mem, tau_syn, dt, mode="analytical")
+    assert b == pytest.approx(tau_syn) and h == pytest.approx(tau_syn**2 / (2 * (tau_syn + tau_mem)))
+
+
+def test_fd_weights_match_the_spec_and_the_initialized_network():
+    # reference-model.md §4.2 (notebook 01): sigma_w 2.2164 in -> hidden (N = 20), 2.3214 hidden -> readout
+    ff = spikeflux.fd_weights(20, 5.0, tau_mem=20e-3, tau_syn=10e-3, dt=2e-3, sigma_u=1.0)["ff"]
+    ro = spikeflux.fd_weights(128, 5.0, tau_mem=0.2, tau_syn=10e-3, dt=2e-3, sigma_u=1.0)["ff"]
+    assert ff[0] == 0.0 and ff[1] == pytest.approx(2.2164, abs=1e-4)
+    assert ro[1] == pytest.approx(2.3214, abs=1e-4)
+    # and the network the default config builds draws from that distribution
+    w = spikeflux.Network.from_config(spikeflux.Config.default()).weights()["hidden.0.ff.weight"]
+    assert w.std() == pytest.approx(ff[1], rel=0.05)
+    rec = spikeflux.fd_weights(100, 5.0, sigma_u=1.0, recurrent_fan_in=50, alpha=0.9)
+    # alpha = 0.9 of the variance to the 100 feed-forward inputs, 0.1 to the 50 recurrent ones
+    assert set(rec) == {"ff", "rec"}
+    assert rec["rec"][1] / rec["ff"][1] == pytest.approx(((0.1 / 50) / (0.9 / 100)) ** 0.5, rel=1e-12)
+    with pytest.raises(spikeflux.ConfigError):
+        spikeflux.fd_weights(20, 5.0, mu_u=0.9, xi=5.0)
+    with pytest.raises(spikeflux.ConfigError):
+        spikeflux.epsilon(20e-3, 10e-3, 1e-12)

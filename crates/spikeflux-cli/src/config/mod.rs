@@ -27,6 +27,10 @@ use spikeflux_core::Error;
 /// the paper's shallow experiment takes 2·10⁸).
 const MAX_RANDMAN_SINES: f64 = 2e10;
 
+/// The most steps per sample and input channels the data layer holds (`SpikeDataset` packs both
+/// into 16 bits).
+const MAX_STEPS: usize = 1 << 16;
+
 /// The largest config file read (1 MiB; the shipped ones are 1–3 KB).
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
@@ -343,8 +347,8 @@ impl RunConfig {
             return Err(cfg_err("data", "give exactly one of [data.randman], [data.hdf5], [data.fashion_mnist], [data.digits]"));
         }
         let check_code = |sec: &str, n_steps: usize, thr: f64, tau: f64| -> Result<()> {
-            if n_steps == 0 {
-                return Err(cfg_err(&format!("data.{sec}.n_steps"), "must be at least 1"));
+            if !(1..=MAX_STEPS).contains(&n_steps) {
+                return Err(cfg_err(&format!("data.{sec}.n_steps"), format!("must be 1 to {MAX_STEPS} (the data layer's limit), got {n_steps}")));
             }
             if !(0.0..1.0).contains(&thr) {
                 return Err(cfg_err(&format!("data.{sec}.threshold"), "must be in [0, 1)"));
@@ -372,11 +376,11 @@ impl RunConfig {
                 r.validate().map_err(|e| e.within("data.randman"))?;
             }
             (None, Some(h)) => {
-                if h.n_steps == 0 {
-                    return Err(cfg_err("data.hdf5.n_steps", "must be at least 1"));
+                if !(1..=MAX_STEPS).contains(&h.n_steps) {
+                    return Err(cfg_err("data.hdf5.n_steps", format!("must be 1 to {MAX_STEPS} (the data layer's limit), got {}", h.n_steps)));
                 }
-                if h.n_in == 0 {
-                    return Err(cfg_err("data.hdf5.n_in", "must be at least 1"));
+                if !(1..=MAX_STEPS).contains(&h.n_in) {
+                    return Err(cfg_err("data.hdf5.n_in", format!("must be 1 to {MAX_STEPS} input channels (the data layer's limit), got {}", h.n_in)));
                 }
                 if !(0.0..1.0).contains(&h.valid_fraction) {
                     return Err(cfg_err("data.hdf5.valid_fraction", "must be in [0, 1)"));

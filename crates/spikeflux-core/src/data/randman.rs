@@ -103,7 +103,9 @@ impl RandmanParams {
     /// per-class random draws; the sines are `n_classes · n_spikes · n_units · samples · D · F`.
     pub fn work(&self) -> (f64, f64) {
         let spikes = self.n_classes as f64 * self.samples_per_class as f64 * self.n_units as f64 * self.n_spikes as f64;
-        let draws = (self.samples_per_class * self.dim_manifold) as f64 + (self.n_units * self.dim_manifold * 3 * self.n_terms()) as f64;
+        // in f64: the counts are not yet known to be small (this is what decides whether they are)
+        let d = self.dim_manifold as f64;
+        let draws = self.samples_per_class as f64 * d + self.n_units as f64 * d * 3.0 * self.n_terms() as f64;
         let bytes = 12.0 * spikes + 8.0 * draws * self.n_classes.min(64) as f64;
         let sines = spikes * self.dim_manifold as f64 * self.n_terms() as f64;
         (bytes, sines)

@@ -28,6 +28,8 @@ from ._native import (
     ShapeError,
     SpikefluxError,
     __version__,
+    epsilon,
+    fd_weights,
 )
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "NonFiniteError",
     "ShapeError",
     "SpikefluxError",
+    "epsilon",
+    "fd_weights",
     "train",
     "__version__",
 ]

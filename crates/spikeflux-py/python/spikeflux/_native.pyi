@@ -67,3 +67,21 @@ def train_run(
     plots: Optional[str] = None,
     callback: Optional[Callable[[str], None]] = None,
 ) -> Tuple[List[str], str]: ...
+
+def epsilon(tau_mem: float, tau_syn: float, dt: float, mode: str = "numerical") -> Tuple[float, float]:
+    """(eps_bar, eps_hat) in seconds of a LIF neuron's PSP kernel."""
+
+def fd_weights(
+    fan_in: int,
+    nu: float,
+    tau_mem: float = 20e-3,
+    tau_syn: float = 10e-3,
+    dt: float = 1e-3,
+    sigma_u: Optional[float] = None,
+    mu_u: Optional[float] = None,
+    xi: Optional[float] = None,
+    recurrent_fan_in: Optional[int] = None,
+    alpha: float = 0.9,
+    mode: str = "numerical",
+) -> Dict[str, Tuple[float, float]]:
+    """Fluctuation-driven (mean, std) of the feed-forward ("ff") and recurrent ("rec") weights."""
