@@ -495,8 +495,12 @@ impl Network {
     }
 
     /// Runs a batch of spike trains `inputs[B, T, n_in]` (0/1; bool, uint8 or float) and returns
-    /// the readout's membrane traces `[B, T, n_out]` (float32), what the loss reads.
-    fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>) -> PyResult<Bound<'py, numpy::PyArray3<f32>>> {
+    /// the readout's membrane traces `[B, T, n_out]` (float32), what the loss reads. With
+    /// `record=True` returns a dict: `readout` (that array), and per hidden layer `spikes[l]` and
+    /// `membranes[l]` `[B, T, n_l]` (the membrane U_t with the step's reset applied, as the spec's
+    /// step order defines it).
+    #[pyo3(signature = (inputs, record=false))]
+    fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, record: bool) -> PyResult<Bound<'py, PyAny>> {
         let a = py.import("numpy")?.call_method1("ascontiguousarray", (inputs, "float32"))?;
         let ndim: usize = a.getattr("ndim")?.extract()?;
         if ndim != 3 {
@@ -528,25 +532,48 @@ impl Network {
         let n_out = self.net.spec.n_out;
         let ds = SpikeDataset::from_samples(n, n_out, t, self.net.spec.dt, samples, vec![0; b]).map_err(core_err)?;
         let net = &self.net;
-        let out = py.detach(|| {
+        let sizes: Vec<usize> = net.plan.geoms.iter().map(|g| g.n()).collect();
+        let (readout, spikes, membranes) = py.detach(|| {
             let slice = net.plan.slice_size(t).max(1);
             let mut ws = Workspace::new(net, t, slice);
-            let mut out = vec![0f32; b * t * n_out];
+            let mut readout = vec![0f32; b * t * n_out];
+            let mut spikes: Vec<Vec<f32>> = if record { sizes.iter().map(|&m| vec![0f32; b * t * m]).collect() } else { Vec::new() };
+            let mut membranes = spikes.clone();
             let idx: Vec<usize> = (0..b).collect();
-            for chunk in idx.chunks(slice) {
-                ws.load(&ds, chunk);
-                forward(net, &EngineOptions::default(), &mut ws);
+            // time-major [T, slice, m] buffers into batch-major [B, T, m] arrays
+            let copy = |dst: &mut [f32], src: &[f32], chunk: &[usize], m: usize| {
                 let bc = chunk.len();
                 for step in 0..t {
                     for (j, &s) in chunk.iter().enumerate() {
-                        let src = &ws.rv[(step * bc + j) * n_out..(step * bc + j + 1) * n_out];
-                        out[(s * t + step) * n_out..(s * t + step + 1) * n_out].copy_from_slice(src);
+                        dst[(s * t + step) * m..(s * t + step + 1) * m].copy_from_slice(&src[(step * bc + j) * m..(step * bc + j + 1) * m]);
+                    }
+                }
+            };
+            for chunk in idx.chunks(slice) {
+                ws.load(&ds, chunk);
+                forward(net, &EngineOptions::default(), &mut ws);
+                copy(&mut readout, &ws.rv, chunk, n_out);
+                if record {
+                    for (l, &m) in sizes.iter().enumerate() {
+                        copy(&mut membranes[l], ws.membrane(l), chunk, m);
+                        copy(&mut spikes[l], ws.spikes(l), chunk, m);
                     }
                 }
             }
-            out
+            (readout, spikes, membranes)
         });
-        PyArray1::from_vec(py, out).reshape([b, t, n_out])
+        let readout = PyArray1::from_vec(py, readout).reshape([b, t, n_out])?;
+        if !record {
+            return Ok(readout.into_any());
+        }
+        let d = PyDict::new(py);
+        d.set_item("readout", readout)?;
+        let arrays = |v: Vec<Vec<f32>>| -> PyResult<Vec<Bound<'py, numpy::PyArray3<f32>>>> {
+            v.into_iter().zip(&sizes).map(|(a, &m)| PyArray1::from_vec(py, a).reshape([b, t, m])).collect()
+        };
+        d.set_item("spikes", arrays(spikes)?)?;
+        d.set_item("membranes", arrays(membranes)?)?;
+        Ok(d.into_any())
     }
 
     /// Input channels.

@@ -86,6 +86,14 @@ def test_run_returns_the_readout_traces_and_checks_its_input():
     # each sample's trace depends on that sample alone
     assert np.array_equal(net.run(x[2:3]), y[2:3])
     assert np.abs(y).max() > 0
+    # recorded: the hidden layer's spikes and membranes; a spike follows a membrane above 1
+    r = net.run(x, record=True)
+    assert np.array_equal(r["readout"], y)
+    (s,), (u,) = r["spikes"], r["membranes"]
+    assert s.shape == u.shape == (5, 60, 128)
+    assert set(np.unique(s)) <= {0.0, 1.0} and s.sum() > 0
+    assert np.array_equal(s[:, 1:], (u[:, :-1] > 1.0).astype(np.float32)), "S_t = H(U_(t-1) - 1)"
+    assert np.all(u[s == 1.0] == 0.0), "the reset zeroes the membrane in a spike's step"
     with pytest.raises(ValueError):
         net.run(x * 0.5)
     with pytest.raises(spikeflux.ShapeError):
