@@ -292,6 +292,24 @@ impl Config {
         spikeflux_core::data::files::write_atomic(&path, text.as_bytes()).map_err(core_err)
     }
 
+    /// The data this config trains on, loaded or generated exactly as `spikeflux train` does
+    /// (same seed, same splits): `{"train": {...}, "valid": {...} or None, "test": {...}}`, each
+    /// with `inputs` (uint8 `[B, T, n_in]`, 1 = a spike), `labels` (int64 `[B]`) and `dt` (s).
+    /// The dense arrays take B·T·n_in bytes each (SHD's training set: 2 GB).
+    fn load_data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let cfg = self.parsed()?;
+        let base = self.base.clone();
+        let splits = py.detach(|| cfg.load_data(&base)).map_err(to_py)?;
+        let d = PyDict::new(py);
+        d.set_item("train", dense(py, &splits.train)?)?;
+        match &splits.valid {
+            Some(v) => d.set_item("valid", dense(py, v)?)?,
+            None => d.set_item("valid", py.None())?,
+        }
+        d.set_item("test", dense(py, &splits.test)?)?;
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
         let name = self.table.get("name").and_then(|v| v.as_str()).unwrap_or("run");
         format!("Config(name={name:?}, origin={:?})", self.origin)
@@ -684,6 +702,68 @@ fn fd_weights<'py>(
     Ok(d)
 }
 
+/// A data set as dense arrays: `inputs` uint8 `[B, T, n_in]`, `labels` int64 `[B]`, `dt`.
+fn dense<'py>(py: Python<'py>, ds: &SpikeDataset) -> PyResult<Bound<'py, PyDict>> {
+    let (b, t, n) = (ds.len(), ds.t_steps, ds.n_in);
+    let bytes = b.checked_mul(t).and_then(|x| x.checked_mul(n)).ok_or_else(|| ShapeError::new_err("the data set is too large for one dense array"))?;
+    let mut x = vec![0u8; bytes];
+    for i in 0..b {
+        for (step, unit) in ds.events(i) {
+            x[(i * t + step as usize) * n + unit as usize] = 1;
+        }
+    }
+    let d = PyDict::new(py);
+    d.set_item("inputs", PyArray1::from_vec(py, x).reshape([b, t, n])?)?;
+    d.set_item("labels", PyArray1::from_vec(py, ds.labels.iter().map(|&l| l as i64).collect::<Vec<i64>>()))?;
+    d.set_item("dt", ds.dt)?;
+    Ok(d)
+}
+
+/// Reads a spike file in the SHD layout (our reader, no libhdf5; the same checks and memory
+/// bounds as the CLI): `{"times": [float32 arrays, s], "units": [uint32 arrays], "labels": uint32
+/// array}` and, where the file has them, `speakers`, `keys` (class names), `speaker_names`,
+/// `index` (recording index).
+#[pyfunction]
+fn read_spikes<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    let f = py.detach(|| spikeflux_core::data::shd::ShdFile::read(&path)).map_err(core_err)?;
+    let d = PyDict::new(py);
+    let times: Vec<Bound<'py, PyArray1<f32>>> = f.times.into_iter().map(|t| PyArray1::from_vec(py, t)).collect();
+    let units: Vec<Bound<'py, PyArray1<u32>>> = f.units.into_iter().map(|u| PyArray1::from_vec(py, u)).collect();
+    d.set_item("times", times)?;
+    d.set_item("units", units)?;
+    d.set_item("labels", PyArray1::from_vec(py, f.labels))?;
+    if let Some(s) = f.speakers {
+        d.set_item("speakers", PyArray1::from_vec(py, s))?;
+    }
+    if let Some(k) = f.keys {
+        d.set_item("keys", k)?;
+    }
+    if let Some(k) = f.speaker_names {
+        d.set_item("speaker_names", k)?;
+    }
+    if let Some(k) = f.clip_index {
+        d.set_item("index", PyArray1::from_vec(py, k))?;
+    }
+    Ok(d)
+}
+
+/// Writes a spike file in the exact SHD layout (float16 times, uint16 units, labels and speakers;
+/// atomically): `times[i]` and `units[i]` are sample i's spike times (s) and channels.
+#[pyfunction]
+#[pyo3(signature = (path, times, units, labels, speakers=None, keys=None))]
+fn write_spikes(
+    py: Python<'_>,
+    path: PathBuf,
+    times: Vec<Vec<f32>>,
+    units: Vec<Vec<u32>>,
+    labels: Vec<u32>,
+    speakers: Option<Vec<u32>>,
+    keys: Option<Vec<String>>,
+) -> PyResult<()> {
+    let f = spikeflux_core::data::shd::ShdFile { times, units, labels, speakers, keys, speaker_names: None, clip_index: None };
+    py.detach(|| f.write(&path)).map_err(core_err)
+}
+
 /// The rows of `readout.weight` in a safetensors file (its class count), if readable.
 fn readout_rows(bytes: &[u8]) -> Option<usize> {
     let st = safetensors::SafeTensors::deserialize(bytes).ok()?;
@@ -712,6 +792,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train_run, m)?)?;
     m.add_function(wrap_pyfunction!(epsilon, m)?)?;
     m.add_function(wrap_pyfunction!(fd_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(read_spikes, m)?)?;
+    m.add_function(wrap_pyfunction!(write_spikes, m)?)?;
     let py = m.py();
     m.add("SpikefluxError", py.get_type::<SpikefluxError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;

@@ -1,6 +1,8 @@
 """The Python package: configs, networks, training, errors (run with pytest after installing)."""
 
+import json
 import os
+import pathlib
 import signal
 import threading
 
@@ -175,3 +177,41 @@ def test_fd_weights_match_the_spec_and_the_initialized_network():
         spikeflux.fd_weights(20, 5.0, mu_u=0.9, xi=5.0)
     with pytest.raises(spikeflux.ConfigError):
         spikeflux.epsilon(20e-3, 10e-3, 1e-12)
+
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "spikeflux-core" / "tests" / "fixtures"
+
+
+def test_spike_files_read_exactly_and_round_trip(tmp_path):
+    f = spikeflux.read_spikes(FIXTURES / "shd_like_fixture.h5")
+    twin = json.loads((FIXTURES / "shd_like_fixture.json").read_text())
+    assert len(f["times"]) == len(twin["samples"])
+    for i, s in enumerate(twin["samples"]):
+        assert np.array_equal(f["times"][i], np.array(s["times_f16_as_f32"], dtype=np.float32))
+        assert np.array_equal(f["units"][i], np.array(s["units"], dtype=np.uint32))
+        assert f["labels"][i] == s["label"] and f["speakers"][i] == s["speaker"]
+    assert f["keys"] == twin["keys"]
+    p = tmp_path / "w.h5"
+    times = [np.array([0.25, 0.5], dtype=np.float32), np.array([0.125], dtype=np.float32)]
+    spikeflux.write_spikes(p, times, [[3, 7], [1]], [1, 0], speakers=[0, 2], keys=["a", "b"])
+    back = spikeflux.read_spikes(p)
+    assert [t.tolist() for t in back["times"]] == [[0.25, 0.5], [0.125]]
+    assert [u.tolist() for u in back["units"]] == [[3, 7], [1]]
+    assert back["labels"].tolist() == [1, 0] and back["speakers"].tolist() == [0, 2] and back["keys"] == ["a", "b"]
+    (tmp_path / "bad.h5").write_bytes(b"\x89HDF\r\n garbage")
+    with pytest.raises(spikeflux.DataFileError) as e:
+        spikeflux.read_spikes(tmp_path / "bad.h5")
+    assert e.value.path.endswith("bad.h5")
+    with pytest.raises(spikeflux.SpikefluxError):
+        spikeflux.write_spikes(tmp_path / "x.h5", times, [[3]], [1, 0])
+
+
+def test_load_data_gives_the_training_data_as_dense_arrays():
+    d = small().load_data()
+    tr, va, te = d["train"], d["valid"], d["test"]
+    assert tr["inputs"].shape == (800, 100, 20) and tr["inputs"].dtype == np.uint8
+    assert va["inputs"].shape[0] == te["inputs"].shape[0] == 100
+    assert set(np.unique(tr["inputs"])) == {0, 1} and tr["dt"] == 2e-3
+    assert tr["labels"].dtype == np.int64 and set(tr["labels"].tolist()) == set(range(10))
+    # the same seed generates the same data
+    assert np.array_equal(small().load_data()["test"]["inputs"], te["inputs"])

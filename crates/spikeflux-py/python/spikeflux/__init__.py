@@ -30,6 +30,8 @@ from ._native import (
     __version__,
     epsilon,
     fd_weights,
+    read_spikes,
+    write_spikes,
 )
 
 __all__ = [
@@ -43,6 +45,8 @@ __all__ = [
     "SpikefluxError",
     "epsilon",
     "fd_weights",
+    "read_spikes",
+    "write_spikes",
     "train",
     "__version__",
 ]

@@ -35,6 +35,8 @@ class Config:
     def to_toml(self) -> str: ...
     def to_dict(self) -> Dict[str, Any]: ...
     def save(self, path: Union[str, PathLike]) -> None: ...
+    def load_data(self) -> Dict[str, Optional[Dict[str, Any]]]:
+        """{"train"|"valid"|"test": {"inputs": uint8 [B, T, n_in], "labels": int64 [B], "dt": float}}"""
 
 class Network:
     """A network: shape and weights (PyTorch layout, float32)."""
@@ -86,3 +88,15 @@ def fd_weights(
     mode: str = "numerical",
 ) -> Dict[str, Tuple[float, float]]:
     """Fluctuation-driven (mean, std) of the feed-forward ("ff") and recurrent ("rec") weights."""
+
+def read_spikes(path: Union[str, PathLike]) -> Dict[str, Any]:
+    """An SHD-layout file: {"times": [float32 arrays], "units": [uint32 arrays], "labels": uint32 array, ...}."""
+
+def write_spikes(
+    path: Union[str, PathLike],
+    times: List[npt.ArrayLike],
+    units: List[npt.ArrayLike],
+    labels: npt.ArrayLike,
+    speakers: Optional[npt.ArrayLike] = None,
+    keys: Optional[List[str]] = None,
+) -> None: ...
