@@ -420,6 +420,8 @@ fn train_run(
 #[pyclass(module = "spikeflux")]
 struct Network {
     net: spikeflux_core::network::Network,
+    /// What `loss_and_grad` minimizes: the config's loss and regularizers.
+    objective: spikeflux_core::train::loss::Objective,
 }
 
 fn network_for(cfg: &RunConfig, n_out_hint: Option<usize>) -> PyResult<spikeflux_core::network::NetworkSpec> {
@@ -443,7 +445,7 @@ impl Network {
         let spec = network_for(&cfg, None)?;
         let init = cfg.init_spec().map_err(to_py)?;
         let (net, _) = spikeflux_core::network::Network::initialized(spec, &init, seed.unwrap_or(cfg.train.seed)).map_err(core_err)?;
-        Ok(Network { net })
+        Ok(Network { net, objective: cfg.objective() })
     }
 
     /// The network of `config` with the weights of a safetensors file (as `spikeflux eval`).
@@ -454,7 +456,7 @@ impl Network {
         let hint = readout_rows(&bytes);
         let mut net = spikeflux_core::network::Network::zeros(network_for(&cfg, hint)?).map_err(core_err)?;
         checkpoint::load_bytes(&mut net, &bytes, &path).map_err(core_err)?;
-        Ok(Network { net })
+        Ok(Network { net, objective: cfg.objective() })
     }
 
     /// The weights as `{name: array}` in PyTorch's layout (README, "Weights file"): float32
@@ -519,36 +521,8 @@ impl Network {
     /// step order defines it).
     #[pyo3(signature = (inputs, record=false))]
     fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, record: bool) -> PyResult<Bound<'py, PyAny>> {
-        let a = py.import("numpy")?.call_method1("ascontiguousarray", (inputs, "float32"))?;
-        let ndim: usize = a.getattr("ndim")?.extract()?;
-        if ndim != 3 {
-            return Err(ShapeError::new_err(format!("inputs must be [batch, steps, channels], got {ndim} dimensions")));
-        }
-        let inputs: PyReadonlyArray3<'py, f32> = a.extract()?;
-        let shape = inputs.shape().to_vec();
-        let (b, t, n) = (shape[0], shape[1], shape[2]);
-        let n_in = self.net.spec.input.channels * self.net.spec.input.positions;
-        if n != n_in {
-            return Err(ShapeError::new_err(format!("inputs have {n} channels, the network {n_in}")));
-        }
-        let x = inputs.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let mut samples = Vec::with_capacity(b);
-        for s in 0..b {
-            let mut ev = Vec::new();
-            for step in 0..t {
-                for u in 0..n {
-                    let v = x[(s * t + step) * n + u];
-                    if v == 1.0 {
-                        ev.push((step as u32, u as u32));
-                    } else if v != 0.0 {
-                        return Err(PyValueError::new_err(format!("inputs are spikes, 0 or 1; sample {s}, step {step}, channel {u} holds {v}")));
-                    }
-                }
-            }
-            samples.push(ev);
-        }
-        let n_out = self.net.spec.n_out;
-        let ds = SpikeDataset::from_samples(n, n_out, t, self.net.spec.dt, samples, vec![0; b]).map_err(core_err)?;
+        let ds = spike_inputs(py, &self.net, inputs, None)?;
+        let (b, t, n_out) = (ds.len(), ds.t_steps, self.net.spec.n_out);
         let net = &self.net;
         let sizes: Vec<usize> = net.plan.geoms.iter().map(|g| g.n()).collect();
         let (readout, spikes, membranes) = py.detach(|| {
@@ -592,6 +566,53 @@ impl Network {
         d.set_item("spikes", arrays(spikes)?)?;
         d.set_item("membranes", arrays(membranes)?)?;
         Ok(d.into_any())
+    }
+
+    /// The training loss of a batch (`inputs[B, T, n_in]` of 0/1, integer `labels[B]`) and its
+    /// gradient, as one training step computes them (the config's loss and regularizers, batch
+    /// mean, surrogate gradient through the spikes): returns `(loss, {name: grad})` with the
+    /// gradients in the weights' PyTorch layout, for users' own optimizers.
+    fn loss_and_grad<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, labels: Vec<i64>) -> PyResult<(f64, Bound<'py, PyDict>)> {
+        let n_out = self.net.spec.n_out;
+        if let Some(l) = labels.iter().find(|&&l| l < 0 || l as usize >= n_out) {
+            return Err(bad_label(*l, n_out));
+        }
+        let ds = spike_inputs(py, &self.net, inputs, Some(labels.iter().map(|&l| l as usize).collect()))?;
+        let (b, t) = (ds.len(), ds.t_steps);
+        if b == 0 {
+            return Err(ShapeError::new_err("an empty batch"));
+        }
+        let (net, objective) = (&self.net, &self.objective);
+        let (loss, grad) = py.detach(|| {
+            let slice = net.plan.slice_size(t).max(1);
+            let mut ws = Workspace::new(net, t, slice);
+            let mut grad = vec![0f32; net.params.len()];
+            let (mut ce, mut reg) = (0.0, 0.0);
+            let idx: Vec<usize> = (0..b).collect();
+            for chunk in idx.chunks(slice) {
+                ws.load(&ds, chunk);
+                forward(net, &EngineOptions::default(), &mut ws);
+                spikeflux_core::train::loss::compute(net, objective, &mut ws, b);
+                spikeflux_core::engine::backward(net, &EngineOptions::default(), &mut ws);
+                ce += ws.stats.ce_sum;
+                reg += ws.stats.reg_loss;
+                for (g, x) in grad.iter_mut().zip(&ws.grads) {
+                    *g += x;
+                }
+            }
+            (ce / b as f64 + reg, grad)
+        });
+        // the flat gradient in the weights' layout: as a network's parameters, then as its tensors
+        let mut as_net = self.net.clone();
+        as_net.params.copy_from_slice(&grad);
+        let bytes = checkpoint::to_bytes(&as_net, Default::default()).map_err(core_err)?;
+        let d = PyDict::new(py);
+        for info in self.net.tensors() {
+            let st = safetensors_view(&bytes, &info.name)?;
+            let values: Vec<f32> = st.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            d.set_item(&info.name, PyArray1::from_vec(py, values).reshape(info.torch_shape.clone())?)?;
+        }
+        Ok((loss, d))
     }
 
     /// Input channels.
@@ -700,6 +721,48 @@ fn fd_weights<'py>(
         d.set_item("rec", (r.mean, r.std))?;
     }
     Ok(d)
+}
+
+/// Dense spike inputs `[B, T, n_in]` (0/1 of any numeric or bool dtype) as a data set for `net`,
+/// with `labels` (or zeros).
+fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: &Bound<'_, PyAny>, labels: Option<Vec<usize>>) -> PyResult<SpikeDataset> {
+    let a = py.import("numpy")?.call_method1("ascontiguousarray", (inputs, "float32"))?;
+    let ndim: usize = a.getattr("ndim")?.extract()?;
+    if ndim != 3 {
+        return Err(ShapeError::new_err(format!("inputs must be [batch, steps, channels], got {ndim} dimensions")));
+    }
+    let inputs: PyReadonlyArray3<'_, f32> = a.extract()?;
+    let shape = inputs.shape().to_vec();
+    let (b, t, n) = (shape[0], shape[1], shape[2]);
+    let n_in = net.spec.input.channels * net.spec.input.positions;
+    if n != n_in {
+        return Err(ShapeError::new_err(format!("inputs have {n} channels, the network {n_in}")));
+    }
+    let x = inputs.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let mut samples = Vec::with_capacity(b);
+    for s in 0..b {
+        let mut ev = Vec::new();
+        for step in 0..t {
+            for u in 0..n {
+                let v = x[(s * t + step) * n + u];
+                if v == 1.0 {
+                    ev.push((step as u32, u as u32));
+                } else if v != 0.0 {
+                    return Err(PyValueError::new_err(format!("inputs are spikes, 0 or 1; sample {s}, step {step}, channel {u} holds {v}")));
+                }
+            }
+        }
+        samples.push(ev);
+    }
+    let labels = labels.unwrap_or_else(|| vec![0; b]);
+    if labels.len() != b {
+        return Err(ShapeError::new_err(format!("{} labels for {b} samples", labels.len())));
+    }
+    SpikeDataset::from_samples(n, net.spec.n_out, t, net.spec.dt, samples, labels).map_err(core_err)
+}
+
+fn bad_label(l: i64, n_out: usize) -> PyErr {
+    PyValueError::new_err(format!("label {l} is not a class of this network (0 to {})", n_out - 1))
 }
 
 /// A data set as dense arrays: `inputs` uint8 `[B, T, n_in]`, `labels` int64 `[B]`, `dt`.

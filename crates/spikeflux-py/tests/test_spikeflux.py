@@ -215,3 +215,35 @@ def test_load_data_gives_the_training_data_as_dense_arrays():
     assert tr["labels"].dtype == np.int64 and set(tr["labels"].tolist()) == set(range(10))
     # the same seed generates the same data
     assert np.array_equal(small().load_data()["test"]["inputs"], te["inputs"])
+
+
+def test_loss_and_grad_match_finite_differences_on_the_readout():
+    # the readout does not spike, so the loss is smooth in its weights and central differences apply
+    net = spikeflux.Network.from_config(small(), seed=2)
+    rng = np.random.default_rng(1)
+    x = rng.random((6, 100, net.n_in)) < 0.05
+    y = rng.integers(0, net.n_out, 6).tolist()
+    loss, g = net.loss_and_grad(x, y)
+    assert set(g) == set(net.tensor_names) and g["readout.weight"].shape == (10, 128)
+    assert np.isfinite(loss) and loss > 0
+    assert np.abs(g["hidden.0.ff.weight"]).sum() > 0, "the surrogate gradient reaches the hidden layer"
+    w = net.weights()["readout.weight"].astype(np.float64)
+    checked = 0
+    for k, j in [(0, 3), (y[0], 10), (5, 64), (9, 127), (y[1], 0)]:
+        h = 1e-2
+        def at(v):
+            m = w.copy()
+            m[k, j] = v
+            net.set_weights({"readout.weight": m})
+            return net.loss_and_grad(x, y)[0]
+        fd = (at(w[k, j] + h) - at(w[k, j] - h)) / (2 * h)
+        net.set_weights({"readout.weight": w})
+        assert g["readout.weight"][k, j] == pytest.approx(fd, rel=2e-2, abs=1e-5), (k, j)
+        checked += abs(fd) > 1e-4
+    assert checked >= 3, "the checked entries carry gradient"
+    # deterministic
+    assert net.loss_and_grad(x, y)[0] == loss
+    with pytest.raises(ValueError):
+        net.loss_and_grad(x, [10] * 6)
+    with pytest.raises(spikeflux.ShapeError):
+        net.loss_and_grad(x, y[:5])

@@ -50,6 +50,8 @@ class Network:
     def run(self, inputs: npt.ArrayLike, record: bool = False) -> Any:
         """inputs [B, T, n_in] of 0/1 -> readout membrane traces [B, T, n_out]; with record=True a
         dict {"readout": ..., "spikes": [[B, T, n_l], ...], "membranes": [...]}."""
+    def loss_and_grad(self, inputs: npt.ArrayLike, labels: List[int]) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]:
+        """The config's training loss of a batch and its gradient (PyTorch layout)."""
     @property
     def n_in(self) -> int: ...
     @property
