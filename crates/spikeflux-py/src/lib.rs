@@ -381,20 +381,22 @@ fn train_run(
     let mut records = Vec::new();
     let mut callback_error: Option<PyErr> = None;
     let interrupted = std::sync::atomic::AtomicBool::new(false);
+    let callback_failed = std::sync::atomic::AtomicBool::new(false);
     let result = py.detach(|| {
-        // Python's SIGINT handler runs when asked; asking needs the GIL for a moment per batch
+        // Python's SIGINT handler runs when asked; asking needs the GIL for a moment per batch.
+        // A callback that raised stops the run the same way (checkpoint first), then re-raises.
         let stop = || {
-            let hit = Python::attach(|py| py.check_signals().is_err());
-            if hit {
+            if !interrupted.load(Ordering::SeqCst) && Python::attach(|py| py.check_signals().is_err()) {
                 interrupted.store(true, Ordering::SeqCst);
             }
-            interrupted.load(Ordering::SeqCst)
+            interrupted.load(Ordering::SeqCst) || callback_failed.load(Ordering::SeqCst)
         };
         let mut on_record = |r: &serde_json::Value| {
             let text = r.to_string();
             if let (Some(cb), None) = (&callback, &callback_error) {
                 if let Err(e) = Python::attach(|py| cb.call1(py, (text.clone(),)).map(|_| ())) {
                     callback_error = Some(e);
+                    callback_failed.store(true, Ordering::SeqCst);
                 }
             }
             records.push(text);

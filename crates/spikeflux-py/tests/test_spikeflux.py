@@ -121,18 +121,32 @@ def test_training_is_reproducible_and_reports_every_epoch(tmp_path):
 
 
 def test_ctrl_c_writes_a_checkpoint_and_resume_ends_exactly(tmp_path):
+    # 150 epochs take several seconds however fast the machine: the signal after 1 s lands in
+    # training (or in data generation, which stops at the first batch); never after the run
     c = small()
-    c["data.randman.samples_per_class"] = 400
-    spikeflux.train(c, out=tmp_path / "whole", epochs=3)
+    spikeflux.train(c, out=tmp_path / "whole", epochs=150)
     timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     with pytest.raises(KeyboardInterrupt) as e:
-        spikeflux.train(c, out=tmp_path / "cut", epochs=3)
+        spikeflux.train(c, out=tmp_path / "cut", epochs=150)
     timer.cancel()
     assert "resume=True" in str(e.value)
     assert (tmp_path / "cut" / "checkpoint.safetensors").exists()
-    spikeflux.train(c, out=tmp_path / "cut", epochs=3, resume=True)
+    assert not (tmp_path / "cut" / "weights.safetensors").exists()
+    spikeflux.train(c, out=tmp_path / "cut", epochs=150, resume=True)
     assert (tmp_path / "cut" / "weights.safetensors").read_bytes() == (tmp_path / "whole" / "weights.safetensors").read_bytes()
+
+
+def test_a_callback_that_raises_stops_the_run_with_a_checkpoint(tmp_path):
+    def cb(record):
+        if record.get("epoch") == 2:
+            raise RuntimeError("enough")
+
+    with pytest.raises(RuntimeError, match="enough"):
+        spikeflux.train(small(), out=tmp_path / "r", epochs=5, callback=cb)
+    assert (tmp_path / "r" / "checkpoint.safetensors").exists()
+    history, _ = spikeflux.train(small(), out=tmp_path / "r", epochs=5, resume=True)
+    assert [r.get("epoch") for r in history] == [3, 4, 5, None]
 
 
 def test_the_worker_threads_start_once_per_process(tmp_path):
