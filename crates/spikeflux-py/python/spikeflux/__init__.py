@@ -60,7 +60,8 @@ def train(config, out=None, *, epochs=None, seed=None, threads=None, batch_size=
     (worker threads, 0 = all cores; results do not depend on it) and ``batch_size`` override the
     config. ``resume=True`` continues an interrupted run exactly. ``plots`` is a folder for PNG
     figures. ``callback(record)`` is called with each log record (a dict) as it is written: every
-    epoch, then the final summary (``record.get("final")``).
+    epoch, then the final summary (``record.get("final")``). If it raises, the run stops there with
+    its checkpoint written (``resume=True`` continues it) and the exception propagates.
 
     The progress bar shows in a terminal. Ctrl-C stops after the current batch, writes the
     checkpoint and raises ``KeyboardInterrupt``.
