@@ -467,8 +467,7 @@ impl Network {
         let bytes = checkpoint::to_bytes(&self.net, Default::default()).map_err(core_err)?;
         let d = PyDict::new(py);
         for info in self.net.tensors() {
-            let st = safetensors_view(&bytes, &info.name)?;
-            let values: Vec<f32> = st.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let values = tensor_f32(&bytes, &info.name)?;
             let a = PyArray1::from_vec(py, values).reshape(info.torch_shape.clone())?;
             d.set_item(&info.name, a)?;
         }
@@ -483,8 +482,7 @@ impl Network {
         let bytes = checkpoint::to_bytes(&self.net, Default::default()).map_err(core_err)?;
         let infos = self.net.tensors();
         for info in &infos {
-            let st = safetensors_view(&bytes, &info.name)?;
-            current.insert(info.name.clone(), st.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect());
+            current.insert(info.name.clone(), tensor_f32(&bytes, &info.name)?);
         }
         for (k, v) in weights.iter() {
             let name: String = k.extract()?;
@@ -610,8 +608,7 @@ impl Network {
         let bytes = checkpoint::to_bytes(&as_net, Default::default()).map_err(core_err)?;
         let d = PyDict::new(py);
         for info in self.net.tensors() {
-            let st = safetensors_view(&bytes, &info.name)?;
-            let values: Vec<f32> = st.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let values = tensor_f32(&bytes, &info.name)?;
             d.set_item(&info.name, PyArray1::from_vec(py, values).reshape(info.torch_shape.clone())?)?;
         }
         Ok((loss, d))
@@ -835,9 +832,11 @@ fn readout_rows(bytes: &[u8]) -> Option<usize> {
     st.tensor("readout.weight").ok().and_then(|t| t.shape().first().copied())
 }
 
-fn safetensors_view(bytes: &[u8], name: &str) -> PyResult<Vec<u8>> {
+/// Tensor `name` of a safetensors file written by `checkpoint::to_bytes` (F32, little-endian).
+fn tensor_f32(bytes: &[u8], name: &str) -> PyResult<Vec<f32>> {
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| SpikefluxError::new_err(e.to_string()))?;
-    Ok(st.tensor(name).map_err(|e| SpikefluxError::new_err(e.to_string()))?.data().to_vec())
+    let t = st.tensor(name).map_err(|e| SpikefluxError::new_err(e.to_string()))?;
+    Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
 }
 
 fn safetensors_bytes(views: &[(String, Vec<u8>, Vec<usize>)]) -> PyResult<Vec<u8>> {
