@@ -279,6 +279,34 @@ impl TensorInfo {
             None => i,
         }
     }
+
+    /// This tensor's values of the flat parameters `params` in PyTorch's layout (row-major
+    /// `torch_shape`).
+    pub fn to_torch(&self, params: &[f32]) -> Vec<f32> {
+        let [n_in, n_out] = self.rest_out;
+        let w = &params[self.range.clone()];
+        let mut torch = vec![0.0f32; w.len()];
+        for i in 0..n_in {
+            let ti = self.torch_rest(i);
+            for o in 0..n_out {
+                torch[o * n_in + ti] = w[i * n_out + o];
+            }
+        }
+        torch
+    }
+
+    /// Writes `torch` (this tensor in PyTorch's layout, `rest_out[0] · rest_out[1]` values) into
+    /// the flat parameters `params`; `value(k)` reads entry k of the row-major tensor.
+    pub fn from_torch(&self, value: impl Fn(usize) -> f32, params: &mut [f32]) {
+        let [n_in, n_out] = self.rest_out;
+        let w = &mut params[self.range.clone()];
+        for i in 0..n_in {
+            let ti = self.torch_rest(i);
+            for o in 0..n_out {
+                w[i * n_out + o] = value(o * n_in + ti);
+            }
+        }
+    }
 }
 
 impl ParamLayout {

@@ -18,7 +18,7 @@ use spikeflux_cli::commands::train::{Hooks, Outcome, TrainArgs};
 use spikeflux_cli::commands::Overrides;
 use spikeflux_cli::config::{with_toml_keys, RunConfig, DEFAULT_CONFIG};
 use spikeflux_core::data::SpikeDataset;
-use spikeflux_core::engine::{forward, EngineOptions, Workspace};
+use spikeflux_core::engine::{EngineOptions, Tape};
 use spikeflux_core::train::checkpoint;
 use spikeflux_core::Error;
 
@@ -464,48 +464,26 @@ impl Network {
     /// The weights as `{name: array}` in PyTorch's layout (README, "Weights file"): float32
     /// arrays of shape `[out, in]` (dense) or `[filters, in_channels, kernel]` (convolution).
     fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let bytes = checkpoint::to_bytes(&self.net, Default::default()).map_err(core_err)?;
-        let d = PyDict::new(py);
-        for info in self.net.tensors() {
-            let values = tensor_f32(&bytes, &info.name)?;
-            let a = PyArray1::from_vec(py, values).reshape(info.torch_shape.clone())?;
-            d.set_item(&info.name, a)?;
-        }
-        Ok(d)
+        torch_dict(py, &self.net, &self.net.params)
     }
 
     /// Replaces weights from `{name: array}` (PyTorch layout, any float dtype); every name and
     /// shape is checked, and NaN or infinite values refused. Names not given keep their values.
     fn set_weights(&mut self, py: Python<'_>, weights: &Bound<'_, PyDict>) -> PyResult<()> {
-        let np = py.import("numpy")?;
-        let mut current: std::collections::HashMap<String, Vec<f32>> = std::collections::HashMap::new();
-        let bytes = checkpoint::to_bytes(&self.net, Default::default()).map_err(core_err)?;
         let infos = self.net.tensors();
-        for info in &infos {
-            current.insert(info.name.clone(), tensor_f32(&bytes, &info.name)?);
-        }
+        let mut params = self.net.params.clone();
         for (k, v) in weights.iter() {
             let name: String = k.extract()?;
             let info = infos.iter().find(|i| i.name == name).ok_or_else(|| {
                 let names: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
                 PyKeyError::new_err(format!("this network has no tensor `{name}`; it has {}", names.join(", ")))
             })?;
-            let a = np.call_method1("ascontiguousarray", (v, "float32"))?;
-            let shape: Vec<usize> = a.getattr("shape")?.extract()?;
-            if shape != info.torch_shape {
-                return Err(ShapeError::new_err(format!("`{name}` has shape {shape:?}, the network's is {:?}", info.torch_shape)));
-            }
-            let flat: Vec<f32> = a.call_method0("ravel")?.call_method0("tolist")?.extract()?;
-            current.insert(name, flat);
+            read_torch_tensor(py, info, &v, &mut params)?;
         }
-        let views: Vec<(String, Vec<u8>, Vec<usize>)> = infos
-            .iter()
-            .map(|i| (i.name.clone(), current[&i.name].iter().flat_map(|x| x.to_le_bytes()).collect(), i.torch_shape.clone()))
-            .collect();
-        let file = safetensors_bytes(&views)?;
-        let mut net = self.net.clone();
-        checkpoint::load_bytes(&mut net, &file, Path::new("<weights>")).map_err(core_err)?;
-        self.net = net;
+        if params.iter().any(|x| !x.is_finite()) {
+            return Err(SpikefluxError::new_err("the weights contain NaN or infinite values: give finite numbers"));
+        }
+        self.net.params = params;
         Ok(())
     }
 
@@ -518,41 +496,24 @@ impl Network {
     /// the readout's membrane traces `[B, T, n_out]` (float32), what the loss reads. With
     /// `record=True` returns a dict: `readout` (that array), and per hidden layer `spikes[l]` and
     /// `membranes[l]` `[B, T, n_l]` (the membrane U_t with the step's reset applied, as the spec's
-    /// step order defines it).
+    /// step order defines it) and `counts[l]` `[B, n_l]` (spikes per sample and neuron).
     #[pyo3(signature = (inputs, record=false))]
     fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, record: bool) -> PyResult<Bound<'py, PyAny>> {
         let ds = spike_inputs(py, &self.net, inputs, None)?;
         let (b, t, n_out) = (ds.len(), ds.t_steps, self.net.spec.n_out);
+        check_tape_memory(&self.net, t, b)?;
+        let sizes: Vec<usize> = self.net.plan.geoms.iter().map(|g| g.n()).collect();
         let net = &self.net;
-        let sizes: Vec<usize> = net.plan.geoms.iter().map(|g| g.n()).collect();
-        let (readout, spikes, membranes) = py.detach(|| {
-            let slice = net.plan.slice_size(t).max(1);
-            let mut ws = Workspace::new(net, t, slice);
-            let mut readout = vec![0f32; b * t * n_out];
-            let mut spikes: Vec<Vec<f32>> = if record { sizes.iter().map(|&m| vec![0f32; b * t * m]).collect() } else { Vec::new() };
-            let mut membranes = spikes.clone();
-            let idx: Vec<usize> = (0..b).collect();
-            // time-major [T, slice, m] buffers into batch-major [B, T, m] arrays
-            let copy = |dst: &mut [f32], src: &[f32], chunk: &[usize], m: usize| {
-                let bc = chunk.len();
-                for step in 0..t {
-                    for (j, &s) in chunk.iter().enumerate() {
-                        dst[(s * t + step) * m..(s * t + step + 1) * m].copy_from_slice(&src[(step * bc + j) * m..(step * bc + j + 1) * m]);
-                    }
-                }
-            };
-            for chunk in idx.chunks(slice) {
-                ws.load(&ds, chunk);
-                forward(net, &EngineOptions::default(), &mut ws);
-                copy(&mut readout, &ws.rv, chunk, n_out);
-                if record {
-                    for (l, &m) in sizes.iter().enumerate() {
-                        copy(&mut membranes[l], ws.membrane(l), chunk, m);
-                        copy(&mut spikes[l], ws.spikes(l), chunk, m);
-                    }
-                }
+        let (readout, spikes, membranes, counts) = py.detach(|| {
+            let mut tape = Tape::forward(net, &EngineOptions::default(), &ds);
+            let readout = tape.readout();
+            if !record {
+                return (readout, Vec::new(), Vec::new(), Vec::new());
             }
-            (readout, spikes, membranes)
+            let spikes = (0..sizes.len()).map(|l| tape.spikes(l)).collect();
+            let membranes = (0..sizes.len()).map(|l| tape.membranes(l)).collect();
+            let counts = (0..sizes.len()).map(|l| tape.counts(l)).collect();
+            (readout, spikes, membranes, counts)
         });
         let readout = PyArray1::from_vec(py, readout).reshape([b, t, n_out])?;
         if !record {
@@ -565,7 +526,32 @@ impl Network {
         };
         d.set_item("spikes", arrays(spikes)?)?;
         d.set_item("membranes", arrays(membranes)?)?;
+        let counts: Vec<Bound<'py, numpy::PyArray2<f32>>> =
+            counts.into_iter().zip(&sizes).map(|(a, &m)| PyArray1::from_vec(py, a).reshape([b, m])).collect::<PyResult<_>>()?;
+        d.set_item("counts", counts)?;
         Ok(d.into_any())
+    }
+
+    /// Runs a batch forward and keeps its state for a backward pass from a loss of your own (what
+    /// `spikeflux.torch` builds on): `inputs[B, T, n_in]` of 0/1, and optionally `weights`, a list
+    /// of arrays in `tensor_names` order (PyTorch layout) to run with instead of the network's
+    /// own. Returns a :class:`Tape`.
+    #[pyo3(signature = (inputs, weights=None))]
+    fn forward_tape(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, weights: Option<&Bound<'_, PyList>>) -> PyResult<PyTape> {
+        let mut net = self.net.clone();
+        if let Some(ws) = weights {
+            let infos = net.tensors();
+            if ws.len() != infos.len() {
+                return Err(ShapeError::new_err(format!("{} weight arrays for the network's {} tensors ({})", ws.len(), infos.len(), self.tensor_names().join(", "))));
+            }
+            for (info, w) in infos.iter().zip(ws.iter()) {
+                read_torch_tensor(py, info, &w, &mut net.params)?;
+            }
+        }
+        let ds = spike_inputs(py, &net, inputs, None)?;
+        check_tape_memory(&net, ds.t_steps, ds.len())?;
+        let tape = py.detach(|| Tape::forward(&net, &EngineOptions::default(), &ds));
+        Ok(PyTape { tape, net })
     }
 
     /// The training loss of a batch (`inputs[B, T, n_in]` of 0/1, integer `labels[B]`) and its
@@ -582,36 +568,16 @@ impl Network {
         if b == 0 {
             return Err(ShapeError::new_err("an empty batch"));
         }
+        check_tape_memory(&self.net, t, b.min(self.net.plan.slice_size(t)))?;
         let (net, objective) = (&self.net, &self.objective);
         let (loss, grad) = py.detach(|| {
-            let slice = net.plan.slice_size(t).max(1);
-            let mut ws = Workspace::new(net, t, slice);
+            let mut pool = spikeflux_core::train::SlicePool::new(net, t, b);
             let mut grad = vec![0f32; net.params.len()];
-            let (mut ce, mut reg) = (0.0, 0.0);
             let idx: Vec<usize> = (0..b).collect();
-            for chunk in idx.chunks(slice) {
-                ws.load(&ds, chunk);
-                forward(net, &EngineOptions::default(), &mut ws);
-                spikeflux_core::train::loss::compute(net, objective, &mut ws, b);
-                spikeflux_core::engine::backward(net, &EngineOptions::default(), &mut ws);
-                ce += ws.stats.ce_sum;
-                reg += ws.stats.reg_loss;
-                for (g, x) in grad.iter_mut().zip(&ws.grads) {
-                    *g += x;
-                }
-            }
-            (ce / b as f64 + reg, grad)
+            let stats = spikeflux_core::train::run_batch(net, &EngineOptions::default(), objective, &mut pool, &ds, &idx, Some(&mut grad));
+            (stats.ce_sum / b as f64 + stats.reg_loss, grad)
         });
-        // the flat gradient in the weights' layout: as a network's parameters, then as its tensors
-        let mut as_net = self.net.clone();
-        as_net.params.copy_from_slice(&grad);
-        let bytes = checkpoint::to_bytes(&as_net, Default::default()).map_err(core_err)?;
-        let d = PyDict::new(py);
-        for info in self.net.tensors() {
-            let values = tensor_f32(&bytes, &info.name)?;
-            d.set_item(&info.name, PyArray1::from_vec(py, values).reshape(info.torch_shape.clone())?)?;
-        }
-        Ok((loss, d))
+        Ok((loss, torch_dict(py, &self.net, &grad)?))
     }
 
     /// Input channels.
@@ -642,6 +608,119 @@ impl Network {
         let hidden: Vec<String> = self.net.plan.geoms.iter().map(|g| g.n().to_string()).collect();
         format!("Network({} -> [{}] -> {}, dt = {} s)", self.n_in(), hidden.join(", "), self.n_out(), self.dt())
     }
+}
+
+/// A batch after [`Network::forward_tape`]: its readout and spike counts, and the backward pass
+/// from the gradient of a loss of your own.
+#[pyclass(name = "Tape", module = "spikeflux")]
+struct PyTape {
+    tape: Tape,
+    /// The network (weights) that ran the forward pass.
+    net: spikeflux_core::network::Network,
+}
+
+#[pymethods]
+impl PyTape {
+    /// The readout membrane `[B, T, n_out]` (float32).
+    fn readout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, numpy::PyArray3<f32>>> {
+        let (b, t) = (self.tape.batch(), self.tape.steps());
+        PyArray1::from_vec(py, self.tape.readout()).reshape([b, t, self.net.spec.n_out])
+    }
+
+    /// Spike counts per sample and neuron of every hidden layer, `[[B, n_l], ...]` (float32).
+    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, numpy::PyArray2<f32>>>> {
+        let b = self.tape.batch();
+        self.net.plan.geoms.iter().enumerate().map(|(l, g)| PyArray1::from_vec(py, self.tape.counts(l)).reshape([b, g.n()])).collect()
+    }
+
+    /// The weight gradients of a loss L from `grad_readout` = ∂L/∂readout `[B, T, n_out]` and,
+    /// optionally, `grad_counts[l]` = ∂L/∂counts[l] `[B, n_l]` (None where L does not read a
+    /// layer's counts), by the surrogate-gradient backward pass: a list in `tensor_names` order
+    /// (PyTorch layout, float32). Can be called again with other gradients.
+    #[pyo3(signature = (grad_readout, grad_counts=None))]
+    fn backward<'py>(&mut self, py: Python<'py>, grad_readout: &Bound<'py, PyAny>, grad_counts: Option<Vec<Option<Bound<'py, PyAny>>>>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let np = py.import("numpy")?;
+        let as_f32 = |a: &Bound<'py, PyAny>| -> PyResult<Vec<f32>> {
+            let a = np.call_method1("ascontiguousarray", (a, "float32"))?.call_method0("ravel")?;
+            let a: numpy::PyReadonlyArray1<'_, f32> = a.extract()?;
+            Ok(a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?.to_vec())
+        };
+        let gv = as_f32(grad_readout)?;
+        let gc: Vec<Option<Vec<f32>>> = grad_counts.unwrap_or_default().iter().map(|g| g.as_ref().map(as_f32).transpose()).collect::<PyResult<_>>()?;
+        let (tape, net) = (&mut self.tape, &self.net);
+        let grad = py.detach(|| {
+            let refs: Vec<Option<&[f32]>> = gc.iter().map(|g| g.as_deref()).collect();
+            tape.backward(net, &gv, &refs)
+        });
+        let grad = grad.map_err(core_err)?;
+        net.tensors()
+            .iter()
+            .map(|info| Ok(PyArray1::from_vec(py, info.to_torch(&grad)).reshape(info.torch_shape.clone())?.into_any()))
+            .collect()
+    }
+
+    /// Samples in the batch.
+    #[getter]
+    fn batch(&self) -> usize {
+        self.tape.batch()
+    }
+
+    /// Steps per sample.
+    #[getter]
+    fn steps(&self) -> usize {
+        self.tape.steps()
+    }
+}
+
+/// `{name: array}` of the flat parameters (or gradients) `flat` of `net`, in PyTorch's layout.
+fn torch_dict<'py>(py: Python<'py>, net: &spikeflux_core::network::Network, flat: &[f32]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for info in net.tensors() {
+        d.set_item(&info.name, PyArray1::from_vec(py, info.to_torch(flat)).reshape(info.torch_shape.clone())?)?;
+    }
+    Ok(d)
+}
+
+/// Reads one tensor in PyTorch's layout (any float dtype, shape checked) into the flat `params`.
+fn read_torch_tensor(py: Python<'_>, info: &spikeflux_core::network::TensorInfo, v: &Bound<'_, PyAny>, params: &mut [f32]) -> PyResult<()> {
+    let a = py.import("numpy")?.call_method1("ascontiguousarray", (v, "float32"))?;
+    let shape: Vec<usize> = a.getattr("shape")?.extract()?;
+    if shape != info.torch_shape {
+        return Err(ShapeError::new_err(format!("`{}` has shape {shape:?}, the network's is {:?}", info.name, info.torch_shape)));
+    }
+    let a: numpy::PyReadonlyArray1<'_, f32> = a.call_method0("ravel")?.extract()?;
+    let x = a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+    info.from_torch(|k| x[k], params);
+    Ok(())
+}
+
+/// Refuses a batch whose kept state would not fit in memory (checked before allocating).
+fn check_tape_memory(net: &spikeflux_core::network::Network, t: usize, b: usize) -> PyResult<()> {
+    let need = Tape::bytes(&net.plan, net.layout.total, t, b) as f64;
+    if let Some(limit) = spikeflux_cli::commands::available_memory() {
+        if need > limit {
+            return Err(ShapeError::new_err(format!(
+                "a batch of {b} samples of {t} steps keeps {:.1} GiB of network state, more than the {:.1} GiB available: pass smaller batches",
+                need / (1u64 << 30) as f64,
+                limit / (1u64 << 30) as f64
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Starts spikeflux's worker pool with `n` threads (0 = one per core, the default). Results do not
+/// depend on it. A process starts its pool once, at the first call that needs it: call this before.
+#[pyfunction]
+fn set_threads(n: usize) -> PyResult<()> {
+    spikeflux_cli::commands::set_threads(n).map_err(to_py)
+}
+
+/// The number of threads spikeflux's worker pool runs (starting it with one per core if it has
+/// not started).
+#[pyfunction]
+fn threads() -> usize {
+    rayon::current_num_threads()
 }
 
 fn check_times(tau_mem: f64, tau_syn: f64, dt: f64) -> PyResult<()> {
@@ -832,29 +911,15 @@ fn readout_rows(bytes: &[u8]) -> Option<usize> {
     st.tensor("readout.weight").ok().and_then(|t| t.shape().first().copied())
 }
 
-/// Tensor `name` of a safetensors file written by `checkpoint::to_bytes` (F32, little-endian).
-fn tensor_f32(bytes: &[u8], name: &str) -> PyResult<Vec<f32>> {
-    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| SpikefluxError::new_err(e.to_string()))?;
-    let t = st.tensor(name).map_err(|e| SpikefluxError::new_err(e.to_string()))?;
-    Ok(t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
-}
-
-fn safetensors_bytes(views: &[(String, Vec<u8>, Vec<usize>)]) -> PyResult<Vec<u8>> {
-    use safetensors::tensor::{Dtype, TensorView};
-    let v: Vec<(String, TensorView)> = views
-        .iter()
-        .map(|(n, b, s)| TensorView::new(Dtype::F32, s.clone(), b).map(|t| (n.clone(), t)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| SpikefluxError::new_err(e.to_string()))?;
-    safetensors::serialize(v, None).map_err(|e| SpikefluxError::new_err(e.to_string()))
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Config>()?;
     m.add_class::<Network>()?;
+    m.add_class::<PyTape>()?;
     m.add_function(wrap_pyfunction!(train_run, m)?)?;
     m.add_function(wrap_pyfunction!(epsilon, m)?)?;
+    m.add_function(wrap_pyfunction!(set_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(threads, m)?)?;
     m.add_function(wrap_pyfunction!(fd_weights, m)?)?;
     m.add_function(wrap_pyfunction!(read_spikes, m)?)?;
     m.add_function(wrap_pyfunction!(write_spikes, m)?)?;

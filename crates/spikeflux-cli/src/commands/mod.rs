@@ -65,7 +65,7 @@ pub fn memory_limit(cfg: &RunConfig) -> Option<f64> {
 }
 
 /// 90 % of the memory the kernel reports as available, if it can be read.
-fn available_memory() -> Option<f64> {
+pub fn available_memory() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let kb: f64 = text.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
     Some(0.9 * kb * 1024.0)

@@ -30,16 +30,7 @@ pub fn to_bytes(net: &Network, metadata: HashMap<String, String>) -> Result<Vec<
     let bufs: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
         .into_iter()
         .map(|t| {
-            let [n_in, n_out] = t.rest_out;
-            let w = &net.params[t.range.clone()];
-            let mut torch = vec![0.0f32; w.len()];
-            for i in 0..n_in {
-                let ti = t.torch_rest(i);
-                for o in 0..n_out {
-                    torch[o * n_in + ti] = w[i * n_out + o];
-                }
-            }
-            let bytes = torch.iter().flat_map(|x| x.to_le_bytes()).collect();
+            let bytes = t.to_torch(&net.params).iter().flat_map(|x| x.to_le_bytes()).collect();
             (t.name, bytes, t.torch_shape)
         })
         .collect();
@@ -96,7 +87,6 @@ pub fn load_bytes(net: &mut Network, bytes: &[u8], path: &Path) -> Result<HashMa
     let st = SafeTensors::deserialize(bytes).map_err(|e| err(format!("not a safetensors file ({e})")))?;
     for info in net.tensors() {
         let name = &info.name;
-        let [n_in, n_out] = info.rest_out;
         let t = st.tensor(name).map_err(|_| {
             err(format!("tensor `{name}` is missing: the file was saved for a different architecture than this network"))
         })?;
@@ -109,14 +99,7 @@ pub fn load_bytes(net: &mut Network, bytes: &[u8], path: &Path) -> Result<HashMa
             )));
         }
         let d = t.data();
-        let w = &mut net.params[info.range.clone()];
-        for i in 0..n_in {
-            let ti = info.torch_rest(i);
-            for o in 0..n_out {
-                let k = 4 * (o * n_in + ti);
-                w[i * n_out + o] = f32::from_le_bytes([d[k], d[k + 1], d[k + 2], d[k + 3]]);
-            }
-        }
+        info.from_torch(|k| f32::from_le_bytes([d[4 * k], d[4 * k + 1], d[4 * k + 2], d[4 * k + 3]]), &mut net.params);
     }
     if net.params.iter().any(|x| !x.is_finite()) {
         return Err(err("contains NaN or infinite weights".into()));

@@ -8,4 +8,5 @@ mod gradcheck;
 mod numerics;
 mod semantics;
 mod shd_fixture;
+mod tape;
 mod theory;

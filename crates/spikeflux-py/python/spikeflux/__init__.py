@@ -31,6 +31,8 @@ from ._native import (
     epsilon,
     fd_weights,
     read_spikes,
+    set_threads,
+    threads,
     write_spikes,
 )
 
@@ -46,6 +48,8 @@ __all__ = [
     "epsilon",
     "fd_weights",
     "read_spikes",
+    "set_threads",
+    "threads",
     "write_spikes",
     "train",
     "__version__",
