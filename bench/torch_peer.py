@@ -5,6 +5,8 @@ with seconds per epoch.
 --impl reference : the independent reference implementation of stork's semantics (tools/reference_torch.py)
 --impl snntorch  : the same network built from snnTorch's `Synaptic` neurons (reset to zero, fast-sigmoid
                    surrogate with slope 20; readout = Synaptic membrane with reset off)
+--impl spikeflux-torch : the default config's network as spikeflux's PyTorch module
+                   (spikeflux.torch.SpikingNetwork, FD init), in this same PyTorch loop, loss and optimizer
 """
 import argparse
 import json
@@ -58,9 +60,25 @@ class SnnTorchNet(torch.nn.Module):
         return torch.stack(mems, 1), [torch.stack(spk, 1)]
 
 
+class Spikeflux(torch.nn.Module):
+    """spikeflux's PyTorch module on the default config, returning what loss_fn reads: the readout
+    traces and, per layer, the spike counts as a [B, 1, n] "raster" (loss_fn sums it over dim 1)."""
+
+    def __init__(self, threads):
+        super().__init__()
+        import spikeflux
+        from spikeflux.torch import SpikingNetwork
+        spikeflux.set_threads(threads)
+        self.snn = SpikingNetwork.from_config(spikeflux.Config.default())
+
+    def forward(self, x):
+        readout, counts = self.snn(x, return_counts=True)
+        return readout, [c.unsqueeze(1) for c in counts]
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--impl", choices=["reference", "snntorch"], required=True)
+    ap.add_argument("--impl", choices=["reference", "snntorch", "spikeflux-torch"], required=True)
     ap.add_argument("--arch", choices=["randman", "rcsnn"], default="randman")
     ap.add_argument("--data", required=True)
     ap.add_argument("--epochs", type=int, default=1)
@@ -95,6 +113,8 @@ def main():
         with torch.no_grad():
             net.ff[0].normal_(0, 2.2164)
             net.w_out.normal_(0, 2.3214)
+    elif a.impl == "spikeflux-torch":
+        net = Spikeflux(a.threads)
     else:
         net = SnnTorchNet(n_in, 128, C, dt)
     if a.arch != "rcsnn":

@@ -310,6 +310,26 @@ impl Config {
         Ok(d)
     }
 
+    /// The initialization report (`spikeflux init-report`): the network initialized as `spikeflux
+    /// train` does, run on the first `samples` training samples; per hidden layer the membrane
+    /// statistics the FD theory predicts (with the assumed and the measured presynaptic rates)
+    /// against those measured (free membrane without threshold, and with reset), the firing rate and
+    /// the silent fraction; per connection the weight moments drawn. Returns the dict that
+    /// `init_report.json` holds, each layer with `free_sample` (float32, up to 100 000 free-membrane
+    /// values, for a histogram).
+    #[pyo3(signature = (samples=256))]
+    fn init_report<'py>(&self, py: Python<'py>, samples: usize) -> PyResult<Bound<'py, PyAny>> {
+        let cfg = self.parsed()?;
+        let base = self.base.clone();
+        let r = py.detach(|| spikeflux_cli::commands::init_report::report(&cfg, &base, samples)).map_err(to_py)?;
+        let d = json_to_py(py, &r.summary)?;
+        let layers = d.get_item("layers")?;
+        for (i, l) in r.layers.iter().enumerate() {
+            layers.get_item(i)?.set_item("free_sample", PyArray1::from_slice(py, &l.free_sample))?;
+        }
+        Ok(d)
+    }
+
     fn __repr__(&self) -> String {
         let name = self.table.get("name").and_then(|v| v.as_str()).unwrap_or("run");
         format!("Config(name={name:?}, origin={:?})", self.origin)
@@ -349,8 +369,9 @@ fn temp_config_path() -> PathBuf {
 /// Trains as `spikeflux train --config` does, into `out`; returns the log records (JSON text,
 /// decoded by the Python side) and the weights file. `callback(record_json)` is called after every
 /// epoch and with the final record. Raises KeyboardInterrupt (checkpoint written) on Ctrl-C.
+/// `progress`: the terminal progress bar (when stderr is a terminal).
 #[pyfunction]
-#[pyo3(signature = (config, out=None, epochs=None, seed=None, threads=None, batch_size=None, resume=false, plots=None, callback=None))]
+#[pyo3(signature = (config, out=None, epochs=None, seed=None, threads=None, batch_size=None, resume=false, plots=None, callback=None, progress=true))]
 #[allow(clippy::too_many_arguments)]
 fn train_run(
     py: Python<'_>,
@@ -363,6 +384,7 @@ fn train_run(
     resume: bool,
     plots: Option<PathBuf>,
     callback: Option<Py<PyAny>>,
+    progress: bool,
 ) -> PyResult<(Vec<String>, PathBuf)> {
     let cfg = config.parsed()?;
     let seed_used = seed.unwrap_or(cfg.train.seed);
@@ -401,7 +423,7 @@ fn train_run(
             }
             records.push(text);
         };
-        spikeflux_cli::commands::train::run_with(args, Hooks { install_interrupt: false, stop: &stop, on_record: &mut on_record })
+        spikeflux_cli::commands::train::run_with(args, Hooks { install_interrupt: false, progress, stop: &stop, on_record: &mut on_record })
     });
     let _ = std::fs::remove_file(&path);
     if let Some(e) = callback_error {
@@ -424,7 +446,12 @@ struct Network {
     net: spikeflux_core::network::Network,
     /// What `loss_and_grad` minimizes: the config's loss and regularizers.
     objective: spikeflux_core::train::loss::Objective,
+    /// The workspaces of the last tape, given back when it is dropped and reused by the next
+    /// (a training loop then allocates no fresh buffers per batch).
+    spare: Spare,
 }
+
+type Spare = std::sync::Arc<std::sync::Mutex<Vec<spikeflux_core::engine::Workspace>>>;
 
 fn network_for(cfg: &RunConfig, n_out_hint: Option<usize>) -> PyResult<spikeflux_core::network::NetworkSpec> {
     let (n_in, n_out) = cfg.sizes();
@@ -447,7 +474,7 @@ impl Network {
         let spec = network_for(&cfg, None)?;
         let init = cfg.init_spec().map_err(to_py)?;
         let (net, _) = spikeflux_core::network::Network::initialized(spec, &init, seed.unwrap_or(cfg.train.seed)).map_err(core_err)?;
-        Ok(Network { net, objective: cfg.objective() })
+        Ok(Network { net, objective: cfg.objective(), spare: Spare::default() })
     }
 
     /// The network of `config` with the weights of a safetensors file (as `spikeflux eval`).
@@ -458,7 +485,7 @@ impl Network {
         let hint = readout_rows(&bytes);
         let mut net = spikeflux_core::network::Network::zeros(network_for(&cfg, hint)?).map_err(core_err)?;
         checkpoint::load_bytes(&mut net, &bytes, &path).map_err(core_err)?;
-        Ok(Network { net, objective: cfg.objective() })
+        Ok(Network { net, objective: cfg.objective(), spare: Spare::default() })
     }
 
     /// The weights as `{name: array}` in PyTorch's layout (README, "Weights file"): float32
@@ -550,8 +577,12 @@ impl Network {
         }
         let ds = spike_inputs(py, &net, inputs, None)?;
         check_tape_memory(&net, ds.t_steps, ds.len())?;
-        let tape = py.detach(|| Tape::forward(&net, &EngineOptions::default(), &ds));
-        Ok(PyTape { tape, net })
+        let spare = self.spare.clone();
+        let tape = py.detach(|| {
+            let mut free = spare.lock().map(|mut f| std::mem::take(&mut *f)).unwrap_or_default();
+            Tape::forward_reusing(&net, &EngineOptions::default(), &ds, &mut free)
+        });
+        Ok(PyTape { tape: Some(tape), net, spare: self.spare.clone() })
     }
 
     /// The training loss of a batch (`inputs[B, T, n_in]` of 0/1, integer `labels[B]`) and its
@@ -614,23 +645,40 @@ impl Network {
 /// from the gradient of a loss of your own.
 #[pyclass(name = "Tape", module = "spikeflux")]
 struct PyTape {
-    tape: Tape,
+    /// Always `Some` until dropped.
+    tape: Option<Tape>,
     /// The network (weights) that ran the forward pass.
     net: spikeflux_core::network::Network,
+    /// Where the workspaces go when the tape is dropped.
+    spare: Spare,
+}
+
+impl Drop for PyTape {
+    fn drop(&mut self) {
+        if let (Some(t), Ok(mut f)) = (self.tape.take(), self.spare.lock()) {
+            *f = t.into_workspaces();
+        }
+    }
+}
+
+impl PyTape {
+    fn tape(&self) -> &Tape {
+        self.tape.as_ref().expect("a tape is only taken when dropped")
+    }
 }
 
 #[pymethods]
 impl PyTape {
     /// The readout membrane `[B, T, n_out]` (float32).
     fn readout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, numpy::PyArray3<f32>>> {
-        let (b, t) = (self.tape.batch(), self.tape.steps());
-        PyArray1::from_vec(py, self.tape.readout()).reshape([b, t, self.net.spec.n_out])
+        let (b, t) = (self.tape().batch(), self.tape().steps());
+        PyArray1::from_vec(py, self.tape().readout()).reshape([b, t, self.net.spec.n_out])
     }
 
     /// Spike counts per sample and neuron of every hidden layer, `[[B, n_l], ...]` (float32).
     fn counts<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, numpy::PyArray2<f32>>>> {
-        let b = self.tape.batch();
-        self.net.plan.geoms.iter().enumerate().map(|(l, g)| PyArray1::from_vec(py, self.tape.counts(l)).reshape([b, g.n()])).collect()
+        let b = self.tape().batch();
+        self.net.plan.geoms.iter().enumerate().map(|(l, g)| PyArray1::from_vec(py, self.tape().counts(l)).reshape([b, g.n()])).collect()
     }
 
     /// The weight gradients of a loss L from `grad_readout` = ∂L/∂readout `[B, T, n_out]` and,
@@ -647,7 +695,7 @@ impl PyTape {
         };
         let gv = as_f32(grad_readout)?;
         let gc: Vec<Option<Vec<f32>>> = grad_counts.unwrap_or_default().iter().map(|g| g.as_ref().map(as_f32).transpose()).collect::<PyResult<_>>()?;
-        let (tape, net) = (&mut self.tape, &self.net);
+        let (tape, net) = (self.tape.as_mut().expect("a tape is only taken when dropped"), &self.net);
         let grad = py.detach(|| {
             let refs: Vec<Option<&[f32]>> = gc.iter().map(|g| g.as_deref()).collect();
             tape.backward(net, &gv, &refs)
@@ -662,13 +710,13 @@ impl PyTape {
     /// Samples in the batch.
     #[getter]
     fn batch(&self) -> usize {
-        self.tape.batch()
+        self.tape().batch()
     }
 
     /// Steps per sample.
     #[getter]
     fn steps(&self) -> usize {
-        self.tape.steps()
+        self.tape().steps()
     }
 }
 
@@ -847,6 +895,15 @@ fn bad_label(l: i64, n_out: usize) -> PyErr {
 fn dense<'py>(py: Python<'py>, ds: &SpikeDataset) -> PyResult<Bound<'py, PyDict>> {
     let (b, t, n) = (ds.len(), ds.t_steps, ds.n_in);
     let bytes = b.checked_mul(t).and_then(|x| x.checked_mul(n)).ok_or_else(|| ShapeError::new_err("the data set is too large for one dense array"))?;
+    if let Some(limit) = spikeflux_cli::commands::available_memory() {
+        if bytes as f64 > limit {
+            return Err(ShapeError::new_err(format!(
+                "{b} samples of {t} steps and {n} channels take {:.1} GiB as one dense array, more than the {:.1} GiB available: use fewer samples at a time",
+                bytes as f64 / (1u64 << 30) as f64,
+                limit / (1u64 << 30) as f64
+            )));
+        }
+    }
     let mut x = vec![0u8; bytes];
     for i in 0..b {
         for (step, unit) in ds.events(i) {
@@ -905,6 +962,97 @@ fn write_spikes(
     py.detach(|| f.write(&path)).map_err(core_err)
 }
 
+/// A JSON value as Python objects (through the `json` module).
+fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    py.import("json")?.call_method1("loads", (v.to_string(),))
+}
+
+/// The setting of the paper's Fig. 1 (`spikeflux fig1`): `neurons` LIF neurons per ξ ∈ {1, 2, 3},
+/// FD-initialized for μ_U = 0 on 5000 Poisson inputs at 3 Hz, simulated for `seconds` (dt = 1 ms)
+/// with and without reset. Returns the dict of `fig1.json` (per ξ: σ_w, the theory's and the
+/// measured membrane s.d., the fractions above threshold) plus the panels' data: `raster`
+/// (float64 `[k, 2]`: time s, input unit), `weights` (float32, the weights drawn for ξ = 2),
+/// `trace` (`[k, 2]`: time s, free membrane of one neuron) and `membranes`, per ξ the free and
+/// with-reset membrane values (`{"xi", "free", "reset"}`, float32, subsampled).
+#[pyfunction]
+#[pyo3(signature = (neurons=256, seconds=10.0, seed=2020))]
+fn fig1<'py>(py: Python<'py>, neurons: usize, seconds: f64, seed: u64) -> PyResult<Bound<'py, PyAny>> {
+    let r = py.detach(|| spikeflux_cli::commands::fig1::simulate(neurons, seconds, seed)).map_err(to_py)?;
+    let d = json_to_py(py, &r.summary)?;
+    let pairs = |v: &[(f64, f64)]| -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
+        PyArray1::from_vec(py, v.iter().flat_map(|&(a, b)| [a, b]).collect::<Vec<f64>>()).reshape([v.len(), 2])
+    };
+    d.set_item("raster", pairs(&r.figure.raster)?)?;
+    d.set_item("weights", PyArray1::from_slice(py, &r.figure.weights.0))?;
+    d.set_item("trace", pairs(&r.figure.trace.0)?)?;
+    let mems = PyList::empty(py);
+    for (xi, free, reset, _, _) in &r.figure.hists {
+        let m = PyDict::new(py);
+        m.set_item("xi", xi)?;
+        m.set_item("free", PyArray1::from_slice(py, free))?;
+        m.set_item("reset", PyArray1::from_slice(py, reset))?;
+        mems.append(m)?;
+    }
+    d.set_item("membranes", mems)?;
+    Ok(d)
+}
+
+/// Bins spike trains onto a grid of `n_steps` steps of `dt` seconds as the data readers do (step =
+/// floor(t/dt); spikes at or after `n_steps·dt`, at negative times or on units ≥ `n_in` dropped):
+/// `times[i]` (s) and `units[i]` are sample i's spikes. Returns uint8 `[B, n_steps, n_in]`.
+#[pyfunction]
+fn bin_spikes<'py>(py: Python<'py>, times: Vec<Vec<f32>>, units: Vec<Vec<u32>>, n_in: usize, n_steps: usize, dt: f64) -> PyResult<Bound<'py, PyAny>> {
+    if times.len() != units.len() {
+        return Err(ShapeError::new_err(format!("{} time arrays for {} unit arrays", times.len(), units.len())));
+    }
+    if let Some(i) = (0..times.len()).find(|&i| times[i].len() != units[i].len()) {
+        return Err(ShapeError::new_err(format!("sample {i}: {} times for {} units", times[i].len(), units[i].len())));
+    }
+    if !(dt.is_finite() && dt > 0.0) {
+        return Err(ConfigError::new_err(format!("dt must be a positive number of seconds, got {dt}")));
+    }
+    let b = times.len();
+    let samples = times.iter().zip(&units).map(|(t, u)| spikeflux_core::data::bin_events(t, u, dt, n_steps, n_in)).collect();
+    let ds = SpikeDataset::from_samples(n_in, 1, n_steps, dt, samples, vec![0; b]).map_err(core_err)?;
+    dense(py, &ds)?.get_item("inputs")?.ok_or_else(|| SpikefluxError::new_err("internal: no inputs"))
+}
+
+/// Turns mono audio into SHD-like spikes through spikeflux's inner-ear model (cochlea.md: basilar
+/// membrane, hair cells, auditory-nerve fibres, bushy cells; 700 channels): `samples` float
+/// `[n]` at `rate` Hz (at most 600 s). The fibre noise is seeded by `seed` and `index`, as
+/// `spikeflux audio2spikes --seed SEED` seeds its `index`-th file (exact basilar-membrane
+/// transfer, as it uses for one file), so one file gives the same spikes both ways. Returns
+/// `{"times": float32 [k] (s), "units": uint32 [k] (channel, 0 = base), "duration": s}`.
+#[pyfunction]
+#[pyo3(signature = (samples, rate, seed=0, index=0))]
+fn audio_to_spikes<'py>(py: Python<'py>, samples: Vec<f64>, rate: u32, seed: u64, index: u64) -> PyResult<Bound<'py, PyDict>> {
+    use spikeflux_cochlea::audio::{Audio, MAX_SECONDS};
+    if rate == 0 {
+        return Err(ConfigError::new_err("rate must be a positive sample rate in Hz"));
+    }
+    if samples.len() as u64 > u64::from(MAX_SECONDS) * u64::from(rate) {
+        return Err(ShapeError::new_err(format!(
+            "{:.0} s of audio; clips are limited to {MAX_SECONDS} s: cut it into parts",
+            samples.len() as f64 / f64::from(rate)
+        )));
+    }
+    if let Some(i) = samples.iter().position(|x| !x.is_finite()) {
+        return Err(PyValueError::new_err(format!("sample {i} is {}: audio must be finite", samples[i])));
+    }
+    let duration = samples.len() as f64 / f64::from(rate);
+    let a = Audio { samples, rate };
+    let out = py.detach(|| -> Result<spikeflux_cochlea::Spikes, spikeflux_cochlea::Error> {
+        let clip = spikeflux_cochlea::prepare(&a, &spikeflux_cochlea::Transfer::Exact)?;
+        Ok(spikeflux_cochlea::spikes_batch(&[clip], &[spikeflux_cochlea::file_seed(seed, index)]).remove(0))
+    });
+    let sp = out.map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let d = PyDict::new(py);
+    d.set_item("times", PyArray1::from_vec(py, sp.times().map(|t| t as f32).collect::<Vec<f32>>()))?;
+    d.set_item("units", PyArray1::from_vec(py, sp.units.iter().map(|&u| u32::from(u)).collect::<Vec<u32>>()))?;
+    d.set_item("duration", duration)?;
+    Ok(d)
+}
+
 /// The rows of `readout.weight` in a safetensors file (its class count), if readable.
 fn readout_rows(bytes: &[u8]) -> Option<usize> {
     let st = safetensors::SafeTensors::deserialize(bytes).ok()?;
@@ -922,6 +1070,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads, m)?)?;
     m.add_function(wrap_pyfunction!(fd_weights, m)?)?;
     m.add_function(wrap_pyfunction!(read_spikes, m)?)?;
+    m.add_function(wrap_pyfunction!(bin_spikes, m)?)?;
+    m.add_function(wrap_pyfunction!(fig1, m)?)?;
+    m.add_function(wrap_pyfunction!(audio_to_spikes, m)?)?;
     m.add_function(wrap_pyfunction!(write_spikes, m)?)?;
     let py = m.py();
     m.add("SpikefluxError", py.get_type::<SpikefluxError>())?;

@@ -27,14 +27,31 @@ pub struct Fig1Args {
     pub seed: u64,
 }
 
-/// Runs `spikeflux fig1`.
-pub fn run(args: Fig1Args) -> Result<()> {
-    let Fig1Args { out, neurons, seconds, seed } = args;
+/// What `spikeflux fig1` computes: the figure's panels and the summary written as `fig1.json`.
+pub struct Fig1Run {
+    /// The panels (input raster, weights, a membrane trace, histograms per ξ).
+    pub figure: plots::Fig1,
+    /// `n_inputs`, `nu_hz`, `dt`, `seconds`, `neurons`, `seed` and per ξ the measured statistics
+    /// against the theory (`xi`: a list).
+    pub summary: serde_json::Value,
+}
+
+/// Most simulated seconds (the data layer's 65 536 steps of 1 ms).
+pub const MAX_SECONDS: f64 = 65.0;
+/// Most neurons per ξ (their membranes are kept: 4 bytes per neuron and step).
+pub const MAX_NEURONS: usize = 4096;
+
+/// Simulates the Fig. 1 setting: `neurons` LIF neurons per ξ ∈ {1, 2, 3}, FD-initialized for
+/// μ_U = 0 on 5000 Poisson inputs at 3 Hz, for `seconds` (dt = 1 ms), with and without reset.
+pub fn simulate(neurons: usize, seconds: f64, seed: u64) -> Result<Fig1Run> {
     use spikeflux_core::init::fig1::{fd_group, membrane, MembraneStats};
     use spikeflux_core::init::FdTarget;
     use spikeflux_core::neuron::SpikeMode;
-    if !(seconds > 0.5 && seconds.is_finite()) || neurons == 0 {
-        return Err(Error::config("fig1", "--seconds must exceed 0.5 and --neurons be at least 1").into());
+    if !(seconds > 0.5 && seconds <= MAX_SECONDS) {
+        return Err(Error::config_found("seconds", format!("more than 0.5 and at most {MAX_SECONDS} (65 536 steps of 1 ms)"), seconds).into());
+    }
+    if !(1..=MAX_NEURONS).contains(&neurons) {
+        return Err(Error::config_found("neurons", format!("1 to {MAX_NEURONS}"), neurons).into());
     }
     let (n, nu, dt) = (5000usize, 3.0, 1e-3);
     let t = (seconds / dt) as usize;
@@ -65,14 +82,25 @@ pub fn run(args: Fig1Args) -> Result<()> {
         let stride = (free.len() / 200_000).max(1);
         hists.push((xi, free.iter().step_by(stride).copied().collect(), reset.iter().step_by(stride).copied().collect(), 0.0, 1.0 / xi));
     }
+    let summary = json!({ "n_inputs": n, "nu_hz": nu, "dt": dt, "seconds": seconds, "neurons": neurons, "seed": seed, "xi": rows });
+    Ok(Fig1Run { figure: plots::Fig1 { raster, weights, trace, hists }, summary })
+}
+
+/// Runs `spikeflux fig1`.
+pub fn run(args: Fig1Args) -> Result<()> {
+    let Fig1Args { out, neurons, seconds, seed } = args;
+    let r = simulate(neurons, seconds, seed).map_err(|e| match e.downcast::<Error>() {
+        Ok(Error::Config { field, expected, found }) => Error::Config { field: format!("--{field}"), expected, found }.into(),
+        Ok(e) => e.into(),
+        Err(e) => e,
+    })?;
     std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
     plots::fig1(
-        &plots::Fig1 { raster, weights, trace, hists },
-        &format!("Fig. 1 setting: N = {n} Poisson inputs at {nu} Hz, dt = 1 ms, τ = 20/10 ms, μ_U = 0 ({neurons} neurons, {seconds} s)"),
+        &r.figure,
+        &format!("Fig. 1 setting: N = 5000 Poisson inputs at 3 Hz, dt = 1 ms, τ = 20/10 ms, μ_U = 0 ({neurons} neurons, {seconds} s)"),
         &out.join("fig1.png"),
     )?;
-    let v = json!({ "n_inputs": n, "nu_hz": nu, "dt": dt, "seconds": seconds, "neurons": neurons, "seed": seed, "xi": rows });
-    write_atomic(&out.join("fig1.json"), serde_json::to_string_pretty(&v).context("formatting")?.as_bytes())?;
+    write_atomic(&out.join("fig1.json"), serde_json::to_string_pretty(&r.summary).context("formatting")?.as_bytes())?;
     note!("wrote {}/fig1.png and fig1.json", out.display());
     Ok(())
 }

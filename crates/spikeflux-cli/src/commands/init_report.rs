@@ -1,16 +1,20 @@
 //! `spikeflux init-report`: the FD theory against the measured membranes and rates at
 //! initialization, per hidden layer (table, `init_report.json`, figures).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde_json::json;
 use spikeflux_core::data::files::write_atomic;
 use spikeflux_core::engine::EngineOptions;
+use spikeflux_core::data::SpikeDataset;
+use spikeflux_core::init::report::LayerReport;
+use spikeflux_core::init::ConnectionInit;
 use spikeflux_core::network::Network;
 use spikeflux_core::Error;
 
 use super::{load_config, set_threads, Overrides};
+use crate::config::RunConfig;
 use crate::plots;
 
 /// Arguments of `spikeflux init-report` (as given; validated by the command).
@@ -30,14 +34,27 @@ pub struct InitReportArgs {
     pub threads: Option<usize>,
 }
 
-/// Runs `spikeflux init-report`.
-pub fn run(args: InitReportArgs) -> Result<()> {
-    let InitReportArgs { config, samples, out, threads } = args;
-    let ov = Overrides { threads, ..Default::default() };
-    let (cfg, base) = load_config(config.as_deref(), &ov)?;
-    set_threads(cfg.train.threads)?;
-    let data = cfg.load_data(&base)?;
-    let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(&cfg))?;
+/// What `spikeflux init-report` computes for a config.
+pub struct InitReportRun {
+    /// The initialized network (as `spikeflux train` initializes it).
+    pub net: Network,
+    /// The weight moments drawn per connection.
+    pub inits: Vec<ConnectionInit>,
+    /// The presynaptic rate the initializer assumed per layer (Hz).
+    pub nus: Vec<f64>,
+    /// Theory against measurement per hidden layer.
+    pub layers: Vec<LayerReport>,
+    /// The training data measured on.
+    pub train: SpikeDataset,
+    /// The summary written as `init_report.json`.
+    pub summary: serde_json::Value,
+}
+
+/// Initializes the network of `cfg` (files relative to `base`) and measures it on the first
+/// `samples` training samples against the FD theory.
+pub fn report(cfg: &RunConfig, base: &Path, samples: usize) -> Result<InitReportRun> {
+    let data = cfg.load_data(base)?;
+    let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(cfg))?;
     let layers = spec.hidden.len();
     let (net, inits, nus) = if cfg.nu_from_data() {
         let (net, inits, rates) =
@@ -50,8 +67,33 @@ pub fn run(args: InitReportArgs) -> Result<()> {
     };
     let eps = cfg.init.epsilon;
     let rep = spikeflux_core::init::report::init_report(&net, &data.train, samples, &inits, &nus, eps);
-    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
-    say!("{}: initialization report on {} training samples (θ = 1)", cfg.name, samples.min(data.train.len()));
+    let summary = json!({
+        "config": cfg.name,
+        "samples": samples.min(data.train.len()),
+        "nu_assumed_hz": nus,
+        "layers": rep.iter().map(|r| json!({
+            "layer": r.layer,
+            "presynaptic_rate_hz": r.presynaptic_rate_hz,
+            "predicted": { "mean": r.predicted.0, "sd": r.predicted.1 },
+            "predicted_measured_nu": { "mean": r.predicted_measured_nu.0, "sd": r.predicted_measured_nu.1 },
+            "free": { "mean": r.free.0, "sd": r.free.1 },
+            "reset": { "mean": r.reset.0, "sd": r.reset.1 },
+            "rate_hz": r.rate_hz,
+            "silent_fraction": r.silent_fraction,
+        })).collect::<Vec<_>>(),
+        "connections": inits.iter().map(|c| json!({ "name": c.name, "fan_in": c.fan_in, "mean": c.mean, "std": c.std })).collect::<Vec<_>>(),
+    });
+    Ok(InitReportRun { net, inits, nus, layers: rep, train: data.train, summary })
+}
+
+/// Runs `spikeflux init-report`.
+pub fn run(args: InitReportArgs) -> Result<()> {
+    let InitReportArgs { config, samples, out, threads } = args;
+    let ov = Overrides { threads, ..Default::default() };
+    let (cfg, base) = load_config(config.as_deref(), &ov)?;
+    set_threads(cfg.train.threads)?;
+    let InitReportRun { net, inits, nus, layers: rep, train, summary: v } = report(&cfg, &base, samples)?;
+    say!("{}: initialization report on {} training samples (θ = 1)", cfg.name, samples.min(train.len()));
     say!("| layer | ν assumed (Hz) | ν measured (Hz) | predicted μ_U, σ_U | predicted with measured ν | free μ_U, σ_U | with reset μ_U, σ_U | rate (Hz) | silent |");
     say!("|---|---|---|---|---|---|---|---|---|");
     for r in &rep {
@@ -76,22 +118,7 @@ pub fn run(args: InitReportArgs) -> Result<()> {
     for c in &inits {
         say!("| {} | {} | {:+.5} | {:.5} |", c.name, c.fan_in, c.mean, c.std);
     }
-    let v = json!({
-        "config": cfg.name,
-        "samples": samples.min(data.train.len()),
-        "nu_assumed_hz": nus,
-        "layers": rep.iter().map(|r| json!({
-            "layer": r.layer,
-            "presynaptic_rate_hz": r.presynaptic_rate_hz,
-            "predicted": { "mean": r.predicted.0, "sd": r.predicted.1 },
-            "predicted_measured_nu": { "mean": r.predicted_measured_nu.0, "sd": r.predicted_measured_nu.1 },
-            "free": { "mean": r.free.0, "sd": r.free.1 },
-            "reset": { "mean": r.reset.0, "sd": r.reset.1 },
-            "rate_hz": r.rate_hz,
-            "silent_fraction": r.silent_fraction,
-        })).collect::<Vec<_>>(),
-        "connections": inits.iter().map(|c| json!({ "name": c.name, "fan_in": c.fan_in, "mean": c.mean, "std": c.std })).collect::<Vec<_>>(),
-    });
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
     write_atomic(&out.join("init_report.json"), serde_json::to_string_pretty(&v).context("formatting")?.as_bytes())?;
     // one panel per tensor, with the normal the initializer drew from; a Dale layer's six
     // connections as separate panels (non-negative draws, so no normal curve)
@@ -132,7 +159,7 @@ pub fn run(args: InitReportArgs) -> Result<()> {
         })
         .collect();
     plots::histograms(&mem, &format!("{}: membrane at initialization vs FD theory", cfg.name), &out.join("membrane.png"))?;
-    plots::activity_snapshot(&net, &data.train, 5, &format!("{}: activity at initialization", cfg.name), &out.join("snapshot.png"))?;
+    plots::activity_snapshot(&net, &train, 5, &format!("{}: activity at initialization", cfg.name), &out.join("snapshot.png"))?;
     note!("wrote {}/init_report.json, weights.png, membrane.png, snapshot.png", out.display());
     Ok(())
 }

@@ -51,6 +51,8 @@ pub struct Hooks<'a> {
     /// Install the Ctrl-C/SIGTERM handler (the command line does; an embedding interpreter keeps
     /// its own and asks through `stop`).
     pub install_interrupt: bool,
+    /// Show the progress bar when stderr is a terminal.
+    pub progress: bool,
     /// Asked after every batch: stop there, write a checkpoint and return [`Outcome::Interrupted`].
     pub stop: &'a dyn Fn() -> bool,
     /// Called with every log record as it is written (each epoch, then the final summary).
@@ -78,7 +80,7 @@ pub enum Outcome {
 /// written.
 pub fn run(args: TrainArgs) -> Result<()> {
     let mut ignore = |_: &serde_json::Value| {};
-    let hooks = Hooks { install_interrupt: true, stop: &|| false, on_record: &mut ignore };
+    let hooks = Hooks { install_interrupt: true, progress: true, stop: &|| false, on_record: &mut ignore };
     match run_with(args, hooks)? {
         Outcome::Finished { .. } => Ok(()),
         Outcome::Interrupted { .. } => std::process::exit(interrupt::STATUS),
@@ -87,7 +89,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
 
 /// Trains as `spikeflux train` does, with `hooks` to follow and stop the run.
 pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
-    let Hooks { install_interrupt, stop, on_record } = hooks;
+    let Hooks { install_interrupt, progress, stop, on_record } = hooks;
     let stop = || interrupt::requested() || stop();
     let TrainArgs { config, ov, log, out, resume, dry_run, plots } = args;
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
@@ -228,7 +230,7 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         interrupt::install("stopping after the current batch and writing a checkpoint");
     }
     let mut curve: Vec<plots::CurvePoint> = Vec::new();
-    let tty = std::io::stderr().is_terminal();
+    let tty = progress && std::io::stderr().is_terminal();
     let epochs = cfg.train.epochs;
     let bar = if tty {
         let b = ProgressBar::new(epochs as u64);

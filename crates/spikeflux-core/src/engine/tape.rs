@@ -44,21 +44,32 @@ impl Tape {
 
     /// Runs every sample of `ds` forward through `net` (slices in parallel on the global pool).
     pub fn forward(net: &Network, opts: &EngineOptions, ds: &SpikeDataset) -> Tape {
+        Self::forward_reusing(net, opts, ds, &mut Vec::new())
+    }
+
+    /// [`Tape::forward`] taking its workspaces from `spare` where they fit (those of an earlier
+    /// tape of the same network and step count, given back by [`Tape::into_workspaces`]), so that
+    /// a training loop does not allocate and fault in fresh buffers every batch.
+    pub fn forward_reusing(net: &Network, opts: &EngineOptions, ds: &SpikeDataset, spare: &mut Vec<Workspace>) -> Tape {
         let (b, t) = (ds.len(), ds.t_steps);
         let slice = net.plan.slice_size(t).max(1);
         let idx: Vec<usize> = (0..b).collect();
-        let slices: Vec<Workspace> = idx
-            .par_chunks(slice)
-            .map(|chunk| {
-                let mut ws = Workspace::new(net, t, slice);
-                ws.load(ds, chunk);
-                forward(net, opts, &mut ws);
-                ws
-            })
-            .collect();
+        let n = b.div_ceil(slice);
+        spare.retain(|ws| ws.t == t && ws.b_cap == slice && ws.grads.len() == net.layout.total);
+        let mut slices: Vec<Workspace> = spare.drain(..spare.len().min(n)).collect();
+        slices.resize_with(n, || Workspace::new(net, t, slice));
+        slices.par_iter_mut().zip(idx.par_chunks(slice)).for_each(|(ws, chunk)| {
+            ws.load(ds, chunk);
+            forward(net, opts, ws);
+        });
         let sizes = net.plan.geoms.iter().map(|g| g.n()).collect();
         let shapes = net.plan.geoms.iter().map(|g| (g.group.positions > 1).then_some((g.group.channels, g.group.positions))).collect();
         Tape { opts: *opts, slices, slice, b, t, n_out: net.spec.n_out, sizes, shapes }
+    }
+
+    /// The tape's workspaces, for [`Tape::forward_reusing`].
+    pub fn into_workspaces(self) -> Vec<Workspace> {
+        self.slices
     }
 
     /// Samples in the batch.

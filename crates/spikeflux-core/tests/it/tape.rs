@@ -74,3 +74,24 @@ fn tape_refuses_seeds_of_the_wrong_shape() {
     assert!(e.contains("hidden layer 0") && e.contains("[4, 6]"), "{e}");
     assert!(tape.backward(&net, &gv, &[None, None, None]).unwrap().iter().all(|&g| g == 0.0));
 }
+
+#[test]
+fn reused_workspaces_give_the_same_results_as_fresh_ones() {
+    let net = random_weights(mixed_spec(10.0), 3.0, 4);
+    let (a, b) = (random_data(5, 3, 60, 37, 0.2, 8), random_data(5, 3, 60, 21, 0.3, 9));
+    let opts = EngineOptions::default();
+    let mut spare = Tape::forward(&net, &opts, &a).into_workspaces();
+    assert!(spare.len() > 1);
+    let mut reused = Tape::forward_reusing(&net, &opts, &b, &mut spare);
+    let mut fresh = Tape::forward(&net, &opts, &b);
+    assert_eq!(reused.readout(), fresh.readout());
+    assert_eq!(reused.spikes(1), fresh.spikes(1));
+    let gv: Vec<f32> = (0..21 * 60 * 3).map(|i| ((i % 7) as f32 - 3.0) * 1e-3).collect();
+    assert_eq!(reused.backward(&net, &gv, &[]).unwrap(), fresh.backward(&net, &gv, &[]).unwrap());
+    // workspaces of another step count are not taken
+    let mut spare = reused.into_workspaces();
+    let c = random_data(5, 3, 30, 5, 0.2, 10);
+    let t = Tape::forward_reusing(&net, &opts, &c, &mut spare);
+    assert_eq!(t.readout(), Tape::forward(&net, &opts, &c).readout());
+    assert!(spare.is_empty());
+}
