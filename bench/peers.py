@@ -46,6 +46,8 @@ def main():
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--torch-layer", action="store_true",
                     help="compare spikeflux's PyTorch module (spikeflux.torch) with snnTorch, both in the same PyTorch loop")
+    ap.add_argument("--layer-torch-threads", type=int, default=None,
+                    help="with --torch-layer: torch's threads in spikeflux's loop (default --threads)")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp()
     data = os.path.join(tmp, "randman.json")
@@ -56,22 +58,24 @@ def main():
     peers = ["reference", "snntorch"]
     if a.torch_layer:
         peers = ["spikeflux-torch", "snntorch"]
-    else:
-        log = os.path.join(tmp, "sf.jsonl")
-        _, rss = timed([BIN, "train", "--epochs", str(a.epochs_spikeflux), "--threads", str(a.threads),
-                        "--out", os.path.join(tmp, "sf"), "--log", log], env)
-        final = [json.loads(l) for l in open(log)][-1]
-        res["spikeflux"] = dict(seconds_per_epoch=final["seconds_per_epoch"], rss_mib=rss)
+    log = os.path.join(tmp, "sf.jsonl")
+    _, rss = timed([BIN, "train", "--epochs", str(a.epochs_spikeflux), "--threads", str(a.threads),
+                    "--out", os.path.join(tmp, "sf"), "--log", log], env)
+    final = [json.loads(l) for l in open(log)][-1]
+    res["spikeflux"] = dict(seconds_per_epoch=final["seconds_per_epoch"], rss_mib=rss)
     for impl in peers:
         epochs = a.epochs_spikeflux if impl == "spikeflux-torch" else a.epochs_torch
+        extra = ["--torch-threads", str(a.layer_torch_threads)] if impl == "spikeflux-torch" and a.layer_torch_threads else []
         out, rss = timed([a.python, os.path.join(ROOT, "bench", "torch_peer.py"), "--impl", impl, "--data", data,
-                          "--epochs", str(epochs), "--threads", str(a.threads)], env)
+                          "--epochs", str(epochs), "--threads", str(a.threads)] + extra, env)
         r = json.loads(out.strip().splitlines()[-1])
-        res[impl] = dict(seconds_per_epoch=r["seconds_per_epoch"], rss_mib=rss, torch=r["torch"], train_acc=r["train_acc"])
-    sf = res[next(iter(res))]
+        res[impl] = dict(seconds_per_epoch=r["seconds_per_epoch"], rss_mib=rss, torch=r["torch"], train_acc=r["train_acc"],
+                         torch_threads=r["torch_threads"])
+    # ratios against spikeflux's CLI, or with --torch-layer against spikeflux's PyTorch module
+    sf = res["spikeflux-torch" if a.torch_layer else "spikeflux"]
     print(f"Randman shallow (8000 train samples, batch 250), {a.threads} threads")
     print(f"{'implementation':<34} {'s/epoch':>9} {'peak RSS MiB':>13} {'time ratio':>11} {'mem ratio':>10}")
-    names = {"spikeflux": "spikeflux", "spikeflux-torch": "spikeflux.torch in a PyTorch loop", "reference": "PyTorch reference (tools/)", "snntorch": "snnTorch Synaptic"}
+    names = {"spikeflux": "spikeflux (CLI)", "spikeflux-torch": "spikeflux.torch in a PyTorch loop", "reference": "PyTorch reference (tools/)", "snntorch": "snnTorch Synaptic"}
     for k, r in res.items():
         print(f"{names[k]:<34} {r['seconds_per_epoch']:>9.3f} {r['rss_mib']:>13.1f} "
               f"{r['seconds_per_epoch'] / sf['seconds_per_epoch']:>10.1f}x {r['rss_mib'] / sf['rss_mib']:>9.1f}x")

@@ -84,8 +84,10 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=250)
+    ap.add_argument("--torch-threads", type=int, default=None,
+                    help="torch's own threads (default --threads); spikeflux-torch runs its engine on --threads")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    torch.set_num_threads(a.torch_threads or a.threads)
     torch.manual_seed(1)
     d = json.load(open(a.data))
     n_in, T, C, dt = d["n_in"], d["t_steps"], d["n_classes"], d["dt"]
@@ -138,8 +140,8 @@ def main():
         times.append(time.perf_counter() - t0)
         accs.append(correct / len(y))
     print(json.dumps(dict(impl=a.impl, arch=a.arch, samples=len(y), seconds_per_epoch=sum(times) / len(times),
-                          epoch_seconds=times,
-                          train_acc=accs, threads=a.threads, torch=torch.__version__)))
+                          epoch_seconds=times, train_acc=accs, threads=a.threads,
+                          torch_threads=torch.get_num_threads(), torch=torch.__version__)))
 
 
 if __name__ == "__main__":

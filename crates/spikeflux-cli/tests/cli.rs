@@ -340,6 +340,10 @@ fn fig1_panels_and_numbers() {
     }
     assert!((v["xi"][1]["sigma_w"].as_f64().unwrap() - 0.09512).abs() < 5e-6);
     assert_eq!(&std::fs::read(dir.path().join("f/fig1.png")).unwrap()[..4], b"\x89PNG");
+    // longer than the data layer's 65 536 steps: refused before simulating (it panicked before)
+    let out = run(dir.path(), &["fig1", "--out", "g", "--seconds", "100"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`--seconds`: more than 0.5 and at most 65"));
 }
 
 #[test]

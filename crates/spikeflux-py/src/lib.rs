@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3};
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -18,7 +18,8 @@ use spikeflux_cli::commands::train::{Hooks, Outcome, TrainArgs};
 use spikeflux_cli::commands::Overrides;
 use spikeflux_cli::config::{with_toml_keys, RunConfig, DEFAULT_CONFIG};
 use spikeflux_core::data::SpikeDataset;
-use spikeflux_core::engine::{EngineOptions, Tape};
+use spikeflux_core::engine::EngineOptions;
+use spikeflux_core::train::{SlicePool, Tape};
 use spikeflux_core::train::checkpoint;
 use spikeflux_core::Error;
 
@@ -446,12 +447,22 @@ struct Network {
     net: spikeflux_core::network::Network,
     /// What `loss_and_grad` minimizes: the config's loss and regularizers.
     objective: spikeflux_core::train::loss::Objective,
-    /// The workspaces of the last tape, given back when it is dropped and reused by the next
+    /// The workspaces of `run`, `forward_tape` and its tapes' backward passes, kept between calls
     /// (a training loop then allocates no fresh buffers per batch).
-    spare: Spare,
+    pool: Pool,
 }
 
-type Spare = std::sync::Arc<std::sync::Mutex<Vec<spikeflux_core::engine::Workspace>>>;
+type Pool = std::sync::Arc<std::sync::Mutex<Option<SlicePool>>>;
+
+/// Runs `f` with `pool`'s slice pool, made anew when it does not fit `net` and `t` steps (call it
+/// with the GIL released: it may wait for another thread's pass).
+fn with_pool<R>(pool: &Pool, net: &spikeflux_core::network::Network, t: usize, b: usize, f: impl FnOnce(&mut SlicePool) -> R) -> R {
+    let mut guard = pool.lock().unwrap_or_else(|e| e.into_inner());
+    if !guard.as_ref().is_some_and(|p| p.fits(net, t)) {
+        *guard = None;
+    }
+    f(guard.get_or_insert_with(|| SlicePool::new(net, t, b)))
+}
 
 fn network_for(cfg: &RunConfig, n_out_hint: Option<usize>) -> PyResult<spikeflux_core::network::NetworkSpec> {
     let (n_in, n_out) = cfg.sizes();
@@ -474,7 +485,7 @@ impl Network {
         let spec = network_for(&cfg, None)?;
         let init = cfg.init_spec().map_err(to_py)?;
         let (net, _) = spikeflux_core::network::Network::initialized(spec, &init, seed.unwrap_or(cfg.train.seed)).map_err(core_err)?;
-        Ok(Network { net, objective: cfg.objective(), spare: Spare::default() })
+        Ok(Network { net, objective: cfg.objective(), pool: Pool::default() })
     }
 
     /// The network of `config` with the weights of a safetensors file (as `spikeflux eval`).
@@ -485,7 +496,7 @@ impl Network {
         let hint = readout_rows(&bytes);
         let mut net = spikeflux_core::network::Network::zeros(network_for(&cfg, hint)?).map_err(core_err)?;
         checkpoint::load_bytes(&mut net, &bytes, &path).map_err(core_err)?;
-        Ok(Network { net, objective: cfg.objective(), spare: Spare::default() })
+        Ok(Network { net, objective: cfg.objective(), pool: Pool::default() })
     }
 
     /// The weights as `{name: array}` in PyTorch's layout (README, "Weights file"): float32
@@ -528,20 +539,21 @@ impl Network {
     fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, record: bool) -> PyResult<Bound<'py, PyAny>> {
         let ds = spike_inputs(py, &self.net, inputs, None)?;
         let (b, t, n_out) = (ds.len(), ds.t_steps, self.net.spec.n_out);
-        check_tape_memory(&self.net, t, b)?;
+        check_tape_memory(&self.net, t, b, record)?;
         let sizes: Vec<usize> = self.net.plan.geoms.iter().map(|g| g.n()).collect();
-        let net = &self.net;
-        let (readout, spikes, membranes, counts) = py.detach(|| {
-            let mut tape = Tape::forward(net, &EngineOptions::default(), &ds);
-            let readout = tape.readout();
-            if !record {
-                return (readout, Vec::new(), Vec::new(), Vec::new());
-            }
-            let spikes = (0..sizes.len()).map(|l| tape.spikes(l)).collect();
-            let membranes = (0..sizes.len()).map(|l| tape.membranes(l)).collect();
-            let counts = (0..sizes.len()).map(|l| tape.counts(l)).collect();
-            (readout, spikes, membranes, counts)
-        });
+        let (net, pool) = (&self.net, &self.pool);
+        let (readout, spikes, membranes, counts) = py
+            .detach(|| {
+                with_pool(pool, net, t, b, |pool| {
+                    let tape = Tape::forward(net, &EngineOptions::default(), ds, record, pool)?;
+                    let layers = 0..if record { sizes.len() } else { 0 };
+                    let spikes: Vec<Vec<f32>> = layers.clone().map(|l| tape.spikes(l).to_vec()).collect();
+                    let membranes: Vec<Vec<f32>> = layers.clone().map(|l| tape.membranes(l).to_vec()).collect();
+                    let counts: Vec<Vec<f32>> = layers.map(|l| tape.counts(l).to_vec()).collect();
+                    Ok::<_, Error>((tape.readout().to_vec(), spikes, membranes, counts))
+                })
+            })
+            .map_err(core_err)?;
         let readout = PyArray1::from_vec(py, readout).reshape([b, t, n_out])?;
         if !record {
             return Ok(readout.into_any());
@@ -576,13 +588,11 @@ impl Network {
             }
         }
         let ds = spike_inputs(py, &net, inputs, None)?;
-        check_tape_memory(&net, ds.t_steps, ds.len())?;
-        let spare = self.spare.clone();
-        let tape = py.detach(|| {
-            let mut free = spare.lock().map(|mut f| std::mem::take(&mut *f)).unwrap_or_default();
-            Tape::forward_reusing(&net, &EngineOptions::default(), &ds, &mut free)
-        });
-        Ok(PyTape { tape: Some(tape), net, spare: self.spare.clone() })
+        let (t, b) = (ds.t_steps, ds.len());
+        check_tape_memory(&net, t, b, false)?;
+        let pool = &self.pool;
+        let tape = py.detach(|| with_pool(pool, &net, t, b, |pool| Tape::forward(&net, &EngineOptions::default(), ds, false, pool))).map_err(core_err)?;
+        Ok(PyTape { tape, net, pool: self.pool.clone() })
     }
 
     /// The training loss of a batch (`inputs[B, T, n_in]` of 0/1, integer `labels[B]`) and its
@@ -599,14 +609,15 @@ impl Network {
         if b == 0 {
             return Err(ShapeError::new_err("an empty batch"));
         }
-        check_tape_memory(&self.net, t, b.min(self.net.plan.slice_size(t)))?;
-        let (net, objective) = (&self.net, &self.objective);
+        check_tape_memory(&self.net, t, b, false)?;
+        let (net, objective, pool) = (&self.net, &self.objective, &self.pool);
         let (loss, grad) = py.detach(|| {
-            let mut pool = spikeflux_core::train::SlicePool::new(net, t, b);
-            let mut grad = vec![0f32; net.params.len()];
-            let idx: Vec<usize> = (0..b).collect();
-            let stats = spikeflux_core::train::run_batch(net, &EngineOptions::default(), objective, &mut pool, &ds, &idx, Some(&mut grad));
-            (stats.ce_sum / b as f64 + stats.reg_loss, grad)
+            with_pool(pool, net, t, b, |pool| {
+                let mut grad = vec![0f32; net.params.len()];
+                let idx: Vec<usize> = (0..b).collect();
+                let stats = spikeflux_core::train::run_batch(net, &EngineOptions::default(), objective, pool, &ds, &idx, Some(&mut grad));
+                (stats.ce_sum / b as f64 + stats.reg_loss, grad)
+            })
         });
         Ok((loss, torch_dict(py, &self.net, &grad)?))
     }
@@ -645,40 +656,25 @@ impl Network {
 /// from the gradient of a loss of your own.
 #[pyclass(name = "Tape", module = "spikeflux")]
 struct PyTape {
-    /// Always `Some` until dropped.
-    tape: Option<Tape>,
+    tape: Tape,
     /// The network (weights) that ran the forward pass.
     net: spikeflux_core::network::Network,
-    /// Where the workspaces go when the tape is dropped.
-    spare: Spare,
-}
-
-impl Drop for PyTape {
-    fn drop(&mut self) {
-        if let (Some(t), Ok(mut f)) = (self.tape.take(), self.spare.lock()) {
-            *f = t.into_workspaces();
-        }
-    }
-}
-
-impl PyTape {
-    fn tape(&self) -> &Tape {
-        self.tape.as_ref().expect("a tape is only taken when dropped")
-    }
+    /// The network's workspace pool.
+    pool: Pool,
 }
 
 #[pymethods]
 impl PyTape {
     /// The readout membrane `[B, T, n_out]` (float32).
     fn readout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, numpy::PyArray3<f32>>> {
-        let (b, t) = (self.tape().batch(), self.tape().steps());
-        PyArray1::from_vec(py, self.tape().readout()).reshape([b, t, self.net.spec.n_out])
+        let (b, t) = (self.tape.batch(), self.tape.steps());
+        PyArray1::from_slice(py, self.tape.readout()).reshape([b, t, self.net.spec.n_out])
     }
 
     /// Spike counts per sample and neuron of every hidden layer, `[[B, n_l], ...]` (float32).
     fn counts<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, numpy::PyArray2<f32>>>> {
-        let b = self.tape().batch();
-        self.net.plan.geoms.iter().enumerate().map(|(l, g)| PyArray1::from_vec(py, self.tape().counts(l)).reshape([b, g.n()])).collect()
+        let b = self.tape.batch();
+        self.net.plan.geoms.iter().enumerate().map(|(l, g)| PyArray1::from_slice(py, self.tape.counts(l)).reshape([b, g.n()])).collect()
     }
 
     /// The weight gradients of a loss L from `grad_readout` = ∂L/∂readout `[B, T, n_out]` and,
@@ -686,7 +682,7 @@ impl PyTape {
     /// layer's counts), by the surrogate-gradient backward pass: a list in `tensor_names` order
     /// (PyTorch layout, float32). Can be called again with other gradients.
     #[pyo3(signature = (grad_readout, grad_counts=None))]
-    fn backward<'py>(&mut self, py: Python<'py>, grad_readout: &Bound<'py, PyAny>, grad_counts: Option<Vec<Option<Bound<'py, PyAny>>>>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    fn backward<'py>(&self, py: Python<'py>, grad_readout: &Bound<'py, PyAny>, grad_counts: Option<Vec<Option<Bound<'py, PyAny>>>>) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let np = py.import("numpy")?;
         let as_f32 = |a: &Bound<'py, PyAny>| -> PyResult<Vec<f32>> {
             let a = np.call_method1("ascontiguousarray", (a, "float32"))?.call_method0("ravel")?;
@@ -695,10 +691,10 @@ impl PyTape {
         };
         let gv = as_f32(grad_readout)?;
         let gc: Vec<Option<Vec<f32>>> = grad_counts.unwrap_or_default().iter().map(|g| g.as_ref().map(as_f32).transpose()).collect::<PyResult<_>>()?;
-        let (tape, net) = (self.tape.as_mut().expect("a tape is only taken when dropped"), &self.net);
+        let (tape, net, pool) = (&self.tape, &self.net, &self.pool);
         let grad = py.detach(|| {
             let refs: Vec<Option<&[f32]>> = gc.iter().map(|g| g.as_deref()).collect();
-            tape.backward(net, &gv, &refs)
+            with_pool(pool, net, tape.steps(), tape.batch(), |pool| tape.backward(net, &gv, &refs, pool))
         });
         let grad = grad.map_err(core_err)?;
         net.tensors()
@@ -710,13 +706,13 @@ impl PyTape {
     /// Samples in the batch.
     #[getter]
     fn batch(&self) -> usize {
-        self.tape().batch()
+        self.tape.batch()
     }
 
     /// Steps per sample.
     #[getter]
     fn steps(&self) -> usize {
-        self.tape().steps()
+        self.tape.steps()
     }
 }
 
@@ -742,13 +738,15 @@ fn read_torch_tensor(py: Python<'_>, info: &spikeflux_core::network::TensorInfo,
     Ok(())
 }
 
-/// Refuses a batch whose kept state would not fit in memory (checked before allocating).
-fn check_tape_memory(net: &spikeflux_core::network::Network, t: usize, b: usize) -> PyResult<()> {
-    let need = Tape::bytes(&net.plan, net.layout.total, t, b) as f64;
+/// Refuses a batch whose outputs and workspaces would not fit in memory (checked before allocating).
+fn check_tape_memory(net: &spikeflux_core::network::Network, t: usize, b: usize, record: bool) -> PyResult<()> {
+    let neurons: usize = net.spec.n_out + if record { net.plan.geoms.iter().map(|g| 2 * g.n()).sum::<usize>() } else { 0 };
+    let outputs = 4.0 * b as f64 * t as f64 * neurons as f64;
+    let need = spikeflux_core::train::estimate_bytes(net, t, b, rayon::current_num_threads()) as f64 + outputs;
     if let Some(limit) = spikeflux_cli::commands::available_memory() {
         if need > limit {
             return Err(ShapeError::new_err(format!(
-                "a batch of {b} samples of {t} steps keeps {:.1} GiB of network state, more than the {:.1} GiB available: pass smaller batches",
+                "a batch of {b} samples of {t} steps needs {:.1} GiB, more than the {:.1} GiB available: pass smaller batches",
                 need / (1u64 << 30) as f64,
                 limit / (1u64 << 30) as f64
             )));
@@ -852,39 +850,65 @@ fn fd_weights<'py>(
 /// Dense spike inputs `[B, T, n_in]` (0/1 of any numeric or bool dtype) as a data set for `net`,
 /// with `labels` (or zeros).
 fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: &Bound<'_, PyAny>, labels: Option<Vec<usize>>) -> PyResult<SpikeDataset> {
-    let a = py.import("numpy")?.call_method1("ascontiguousarray", (inputs, "float32"))?;
+    let np = py.import("numpy")?;
+    let a = np.call_method1("asarray", (inputs,))?;
     let ndim: usize = a.getattr("ndim")?.extract()?;
     if ndim != 3 {
         return Err(ShapeError::new_err(format!("inputs must be [batch, steps, channels], got {ndim} dimensions")));
     }
-    let inputs: PyReadonlyArray3<'_, f32> = a.extract()?;
-    let shape = inputs.shape().to_vec();
+    let shape: Vec<usize> = a.getattr("shape")?.extract()?;
     let (b, t, n) = (shape[0], shape[1], shape[2]);
     let n_in = net.spec.input.channels * net.spec.input.positions;
     if n != n_in {
         return Err(ShapeError::new_err(format!("inputs have {n} channels, the network {n_in}")));
     }
-    let x = inputs.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let mut samples = Vec::with_capacity(b);
-    for s in 0..b {
-        let mut ev = Vec::new();
-        for step in 0..t {
-            for u in 0..n {
-                let v = x[(s * t + step) * n + u];
-                if v == 1.0 {
-                    ev.push((step as u32, u as u32));
-                } else if v != 0.0 {
-                    return Err(PyValueError::new_err(format!("inputs are spikes, 0 or 1; sample {s}, step {step}, channel {u} holds {v}")));
-                }
-            }
-        }
-        samples.push(ev);
+    // bool and uint8 are read as bytes, everything else as float32 (no copy when already so)
+    let kind: String = a.getattr("dtype")?.getattr("kind")?.extract()?;
+    let itemsize: usize = a.getattr("dtype")?.getattr("itemsize")?.extract()?;
+    let bad = |i: usize, v: f64| {
+        let (s, step, u) = (i / (t * n), i / n % t, i % n);
+        PyValueError::new_err(format!("inputs are spikes, 0 or 1; sample {s}, step {step}, channel {u} holds {v}"))
+    };
+    let events = if kind == "b" || (kind == "u" && itemsize == 1) {
+        let a = np.call_method1("ascontiguousarray", (a,))?.call_method1("view", ("uint8",))?;
+        let a: numpy::PyReadonlyArray3<'_, u8> = a.extract()?;
+        let x = a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        nonzero(x, |&v| v == 0, |&v| v == 1).map_err(|i| bad(i, f64::from(x[i])))?
+    } else {
+        let a = np.call_method1("ascontiguousarray", (a, "float32"))?;
+        let a: PyReadonlyArray3<'_, f32> = a.extract()?;
+        let x = a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        nonzero(x, |&v| v == 0.0, |&v| v == 1.0).map_err(|i| bad(i, f64::from(x[i])))?
+    };
+    // events are in (sample, step, unit) order: cut them per sample
+    let mut samples: Vec<Vec<(u32, u32)>> = vec![Vec::new(); b];
+    for i in events {
+        samples[i / (t * n)].push(((i / n % t) as u32, (i % n) as u32));
     }
     let labels = labels.unwrap_or_else(|| vec![0; b]);
     if labels.len() != b {
         return Err(ShapeError::new_err(format!("{} labels for {b} samples", labels.len())));
     }
     SpikeDataset::from_samples(n, net.spec.n_out, t, net.spec.dt, samples, labels).map_err(core_err)
+}
+
+/// The flat indices of the ones in `x`, scanning 64 values at a time for any nonzero; `Err(i)` at
+/// the first value that is neither zero nor one.
+fn nonzero<T>(x: &[T], zero: impl Fn(&T) -> bool, one: impl Fn(&T) -> bool) -> Result<Vec<usize>, usize> {
+    let mut out = Vec::new();
+    for (c, chunk) in x.chunks(64).enumerate() {
+        if chunk.iter().all(&zero) {
+            continue;
+        }
+        for (k, v) in chunk.iter().enumerate() {
+            if one(v) {
+                out.push(c * 64 + k);
+            } else if !zero(v) {
+                return Err(c * 64 + k);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn bad_label(l: i64, n_out: usize) -> PyErr {

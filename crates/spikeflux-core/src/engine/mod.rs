@@ -6,19 +6,16 @@
 //! - [`plan`]: what follows from the spec (geometry, decays, ε̄/ε̂, slice size, memory), built once;
 //! - [`workspace`]: the slice's time-major buffers `[T, b, n]`, allocated once;
 //! - `conn`: the products of one connection (event-driven or GEMM, dense or convolutional);
-//! - [`forward`](mod@forward), [`backward`](mod@backward): the passes;
-//! - [`tape`]: a whole batch forward with its state kept, then backward from a caller's own loss.
+//! - [`forward`](mod@forward), [`backward`](mod@backward): the passes.
 
 pub mod backward;
 mod conn;
 pub mod forward;
 pub mod plan;
-pub mod tape;
 pub mod workspace;
 
 pub use backward::backward;
 pub use forward::forward;
-pub use tape::Tape;
 pub use plan::{LayerPlan, NetworkPlan, Psp, MAX_SLICE, SLICE_CACHE_BYTES};
 pub use workspace::{SliceStats, Workspace};
 

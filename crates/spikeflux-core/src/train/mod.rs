@@ -23,6 +23,8 @@ use optim::{Optimizer, OptimizerKind};
 pub mod checkpoint;
 pub mod loss;
 pub mod optim;
+pub mod tape;
+pub use tape::Tape;
 use crate::rng::{rng_for, shuffle, stream};
 
 /// The largest learning rate accepted (both optimizers move a weight by about `lr` per step).
@@ -129,6 +131,11 @@ impl SlicePool {
         }
     }
 
+    /// Whether this pool's workspaces fit `net` (its plan and parameter count) and `t_steps`.
+    pub fn fits(&self, net: &Network, t_steps: usize) -> bool {
+        self.t_steps == t_steps && self.n_params == net.layout.total && self.plan == net.plan
+    }
+
     /// Workspaces created so far (at most the number of slices that ran at once).
     pub fn workspaces(&self) -> usize {
         self.created.load(std::sync::atomic::Ordering::Relaxed)
@@ -172,6 +179,9 @@ pub fn run_batch(
     let backward = grad.is_some();
     let total = idx.len();
     let mut slots = std::mem::take(&mut pool.slots);
+    if slots.len() < slices.len() {
+        slots.resize_with(slices.len(), || (vec![0.0; pool.n_params], SliceStats::default()));
+    }
     slots[..slices.len()].par_iter_mut().zip(slices.par_iter()).for_each(|(slot, sl)| {
         let mut ws = pool.take();
         ws.load(ds, sl);
