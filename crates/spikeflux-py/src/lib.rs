@@ -873,12 +873,14 @@ fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: 
         let a = np.call_method1("ascontiguousarray", (a,))?.call_method1("view", ("uint8",))?;
         let a: numpy::PyReadonlyArray3<'_, u8> = a.extract()?;
         let x = a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
-        nonzero(x, |&v| v == 0, |&v| v == 1).map_err(|i| bad(i, f64::from(x[i])))?
+        nonzero(x, |c| c.iter().fold(0u8, |a, &v| a | v) == 0, |&v| v == 0, |&v| v == 1).map_err(|i| bad(i, f64::from(x[i])))?
     } else {
         let a = np.call_method1("ascontiguousarray", (a, "float32"))?;
         let a: PyReadonlyArray3<'_, f32> = a.extract()?;
         let x = a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
-        nonzero(x, |&v| v == 0.0, |&v| v == 1.0).map_err(|i| bad(i, f64::from(x[i])))?
+        // a chunk is all zeros (±0) when its bits OR to nothing but the sign (vectorizes)
+        let zeros = |c: &[f32]| c.iter().fold(0u32, |a, &v| a | v.to_bits()) & 0x7fff_ffff == 0;
+        nonzero(x, zeros, |&v| v == 0.0, |&v| v == 1.0).map_err(|i| bad(i, f64::from(x[i])))?
     };
     // events are in (sample, step, unit) order: cut them per sample
     let mut samples: Vec<Vec<(u32, u32)>> = vec![Vec::new(); b];
@@ -892,12 +894,12 @@ fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: 
     SpikeDataset::from_samples(n, net.spec.n_out, t, net.spec.dt, samples, labels).map_err(core_err)
 }
 
-/// The flat indices of the ones in `x`, scanning 64 values at a time for any nonzero; `Err(i)` at
+/// The flat indices of the ones in `x`, skipping 64 values at a time where `all_zero`; `Err(i)` at
 /// the first value that is neither zero nor one.
-fn nonzero<T>(x: &[T], zero: impl Fn(&T) -> bool, one: impl Fn(&T) -> bool) -> Result<Vec<usize>, usize> {
+fn nonzero<T>(x: &[T], all_zero: impl Fn(&[T]) -> bool, zero: impl Fn(&T) -> bool, one: impl Fn(&T) -> bool) -> Result<Vec<usize>, usize> {
     let mut out = Vec::new();
     for (c, chunk) in x.chunks(64).enumerate() {
-        if chunk.iter().all(&zero) {
+        if all_zero(chunk) {
             continue;
         }
         for (k, v) in chunk.iter().enumerate() {

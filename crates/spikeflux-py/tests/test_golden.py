@@ -60,3 +60,24 @@ def test_tape_refuses_wrong_shapes():
         net.forward_tape(x, [np.zeros((8, 6))])
     with pytest.raises(spikeflux.ShapeError, match="hidden.0.ff.weight"):
         net.forward_tape(x, [np.zeros((8, 5)), np.zeros((5, 8)), np.zeros((3, 5))])
+
+
+def test_inputs_of_every_dtype_give_the_same_events_and_non_spikes_are_refused():
+    import spikeflux
+    case = golden.cases()[0]
+    net = golden.network(case)
+    x, _ = golden.inputs(case)
+    want = net.run(x)
+    for a in (x.astype(bool), x.astype(np.float32), x.astype(np.float64), x.astype(np.int32), -0.0 + x.astype(np.float32)):
+        np.testing.assert_array_equal(net.run(a), want)
+    for bad, shown in ((2, "2"), (0.5, "0.5"), (np.nan, "NaN")):
+        y = x.astype(np.float32)
+        y[1, 7, 3] = bad
+        with pytest.raises(ValueError, match=f"sample 1, step 7, channel 3 holds {shown}"):
+            net.run(y)
+    y = x.copy()
+    y[0, 2, 1] = 3
+    with pytest.raises(ValueError, match="sample 0, step 2, channel 1 holds 3"):
+        net.forward_tape(y)
+    with pytest.raises(spikeflux.ShapeError, match="channels"):
+        net.run(x[:, :, :5])

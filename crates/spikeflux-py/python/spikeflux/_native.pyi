@@ -37,6 +37,8 @@ class Config:
     def save(self, path: Union[str, PathLike]) -> None: ...
     def load_data(self) -> Dict[str, Optional[Dict[str, Any]]]:
         """{"train"|"valid"|"test": {"inputs": uint8 [B, T, n_in], "labels": int64 [B], "dt": float}}"""
+    def init_report(self, samples: int = 256) -> Dict[str, Any]:
+        """`spikeflux init-report` as a dict: per layer theory vs measured membrane, rates; per connection the moments."""
 
 class Network:
     """A network: shape and weights (PyTorch layout, float32)."""
@@ -49,7 +51,9 @@ class Network:
     def save(self, path: Union[str, PathLike]) -> None: ...
     def run(self, inputs: npt.ArrayLike, record: bool = False) -> Any:
         """inputs [B, T, n_in] of 0/1 -> readout membrane traces [B, T, n_out]; with record=True a
-        dict {"readout": ..., "spikes": [[B, T, n_l], ...], "membranes": [...]}."""
+        dict {"readout": ..., "spikes": [[B, T, n_l], ...], "membranes": [...], "counts": [[B, n_l], ...]}."""
+    def forward_tape(self, inputs: npt.ArrayLike, weights: Optional[List[npt.ArrayLike]] = None) -> "Tape":
+        """A batch forward (optionally with other weights, in tensor_names order), kept for Tape.backward."""
     def loss_and_grad(self, inputs: npt.ArrayLike, labels: List[int]) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]:
         """The config's training loss of a batch and its gradient (PyTorch layout)."""
     @property
@@ -61,6 +65,24 @@ class Network:
     @property
     def tensor_names(self) -> List[str]: ...
 
+class Tape:
+    """A batch after Network.forward_tape."""
+    def readout(self) -> npt.NDArray[np.float32]:
+        """[B, T, n_out]"""
+    def counts(self) -> List[npt.NDArray[np.float32]]:
+        """[[B, n_l], ...] spikes per sample and neuron"""
+    def backward(self, grad_readout: npt.ArrayLike, grad_counts: Optional[List[Optional[npt.ArrayLike]]] = None) -> List[npt.NDArray[np.float32]]:
+        """Weight gradients (tensor_names order, PyTorch layout) from dL/dreadout and dL/dcounts."""
+    @property
+    def batch(self) -> int: ...
+    @property
+    def steps(self) -> int: ...
+
+def set_threads(n: int) -> None:
+    """Start spikeflux's worker pool with n threads (0 = one per core) before its first use."""
+
+def threads() -> int: ...
+
 def train_run(
     config: Config,
     out: Optional[str] = None,
@@ -71,6 +93,7 @@ def train_run(
     resume: bool = False,
     plots: Optional[str] = None,
     callback: Optional[Callable[[str], None]] = None,
+    progress: bool = True,
 ) -> Tuple[List[str], str]: ...
 
 def epsilon(tau_mem: float, tau_syn: float, dt: float, mode: str = "numerical") -> Tuple[float, float]:
@@ -102,3 +125,12 @@ def write_spikes(
     speakers: Optional[npt.ArrayLike] = None,
     keys: Optional[List[str]] = None,
 ) -> None: ...
+
+def bin_spikes(times: List[npt.ArrayLike], units: List[npt.ArrayLike], n_in: int, n_steps: int, dt: float) -> npt.NDArray[np.uint8]:
+    """Spike times (s) and units per sample -> uint8 [B, n_steps, n_in] (step = floor(t/dt))."""
+
+def audio_to_spikes(samples: npt.ArrayLike, rate: int, seed: int = 0, index: int = 0) -> Dict[str, Any]:
+    """Mono audio through the cochlea model: {"times": float32 s, "units": uint32 (700 channels), "duration": s}."""
+
+def fig1(neurons: int = 256, seconds: float = 10.0, seed: int = 2020) -> Dict[str, Any]:
+    """The Fig. 1 simulation: per xi the measured vs theoretical membrane statistics, and the panels' data."""
