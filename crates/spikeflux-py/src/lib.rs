@@ -450,6 +450,8 @@ struct Network {
     /// The workspaces of `run`, `forward_tape` and its tapes' backward passes, kept between calls
     /// (a training loop then allocates no fresh buffers per batch).
     pool: Pool,
+    /// The rates `init.nu = "data"` measured (input, then each hidden layer), if it did.
+    init_rates: Option<Vec<f64>>,
 }
 
 type Pool = std::sync::Arc<std::sync::Mutex<Option<SlicePool>>>;
@@ -474,18 +476,30 @@ fn network_for(cfg: &RunConfig, n_out_hint: Option<usize>) -> PyResult<spikeflux
 #[pymethods]
 impl Network {
     /// The network of `config`, initialized as `spikeflux train` initializes it with `seed`
-    /// (default: the config's). `init.nu = "data"` needs the data: give the rate in Hz here.
+    /// (default: the config's): the same weights. With `init.nu = "data"` the presynaptic rates are
+    /// measured on the config's training data (loaded here) as training measures them; the rates are
+    /// then in `init_rates_hz` (input, then each hidden layer).
     #[staticmethod]
     #[pyo3(signature = (config, seed=None))]
-    fn from_config(config: &Config, seed: Option<u64>) -> PyResult<Self> {
+    fn from_config(py: Python<'_>, config: &Config, seed: Option<u64>) -> PyResult<Self> {
         let cfg = config.parsed()?;
-        if cfg.nu_from_data() {
-            return Err(ConfigError::new_err("init.nu = \"data\" measures the rates on the data: train, or give init.nu in Hz to build the network alone"));
-        }
-        let spec = network_for(&cfg, None)?;
-        let init = cfg.init_spec().map_err(to_py)?;
-        let (net, _) = spikeflux_core::network::Network::initialized(spec, &init, seed.unwrap_or(cfg.train.seed)).map_err(core_err)?;
-        Ok(Network { net, objective: cfg.objective(), pool: Pool::default() })
+        let seed = seed.unwrap_or(cfg.train.seed);
+        let (net, rates) = if cfg.nu_from_data() {
+            let base = config.base.clone();
+            let (net, _, rates) = py
+                .detach(|| -> anyhow::Result<_> {
+                    let data = cfg.load_data(&base)?;
+                    let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, spikeflux_cli::commands::memory_limit(&cfg))?;
+                    spikeflux_cli::commands::initialized_network(&cfg, spec, &data.train, seed)
+                })
+                .map_err(to_py)?;
+            (net, rates)
+        } else {
+            let spec = network_for(&cfg, None)?;
+            let init = cfg.init_spec().map_err(to_py)?;
+            (spikeflux_core::network::Network::initialized(spec, &init, seed).map_err(core_err)?.0, None)
+        };
+        Ok(Network { net, objective: cfg.objective(), pool: Pool::default(), init_rates: rates })
     }
 
     /// The network of `config` with the weights of a safetensors file (as `spikeflux eval`).
@@ -496,7 +510,7 @@ impl Network {
         let hint = readout_rows(&bytes);
         let mut net = spikeflux_core::network::Network::zeros(network_for(&cfg, hint)?).map_err(core_err)?;
         checkpoint::load_bytes(&mut net, &bytes, &path).map_err(core_err)?;
-        Ok(Network { net, objective: cfg.objective(), pool: Pool::default() })
+        Ok(Network { net, objective: cfg.objective(), pool: Pool::default(), init_rates: None })
     }
 
     /// The weights as `{name: array}` in PyTorch's layout (README, "Weights file"): float32
@@ -530,14 +544,15 @@ impl Network {
         checkpoint::save(&self.net, &path, Default::default()).map_err(core_err)
     }
 
-    /// Runs a batch of spike trains `inputs[B, T, n_in]` (0/1; bool, uint8 or float) and returns
+    /// Runs a batch of spike trains `inputs[B, T, n_in]` (0/1; bool, uint8 or float; or a list of
+    /// per-sample `(times, units)` event arrays, times in s, binned onto `n_steps` steps) and returns
     /// the readout's membrane traces `[B, T, n_out]` (float32), what the loss reads. With
     /// `record=True` returns a dict: `readout` (that array), and per hidden layer `spikes[l]` and
     /// `membranes[l]` `[B, T, n_l]` (the membrane U_t with the step's reset applied, as the spec's
     /// step order defines it) and `counts[l]` `[B, n_l]` (spikes per sample and neuron).
-    #[pyo3(signature = (inputs, record=false))]
-    fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, record: bool) -> PyResult<Bound<'py, PyAny>> {
-        let ds = spike_inputs(py, &self.net, inputs, None)?;
+    #[pyo3(signature = (inputs, record=false, n_steps=None))]
+    fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, record: bool, n_steps: Option<usize>) -> PyResult<Bound<'py, PyAny>> {
+        let ds = spike_inputs(py, &self.net, inputs, None, n_steps)?;
         let (b, t, n_out) = (ds.len(), ds.t_steps, self.net.spec.n_out);
         check_tape_memory(&self.net, t, b, record)?;
         let sizes: Vec<usize> = self.net.plan.geoms.iter().map(|g| g.n()).collect();
@@ -575,8 +590,8 @@ impl Network {
     /// `spikeflux.torch` builds on): `inputs[B, T, n_in]` of 0/1, and optionally `weights`, a list
     /// of arrays in `tensor_names` order (PyTorch layout) to run with instead of the network's
     /// own. Returns a :class:`Tape`.
-    #[pyo3(signature = (inputs, weights=None))]
-    fn forward_tape(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, weights: Option<&Bound<'_, PyList>>) -> PyResult<PyTape> {
+    #[pyo3(signature = (inputs, weights=None, n_steps=None))]
+    fn forward_tape(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, weights: Option<&Bound<'_, PyList>>, n_steps: Option<usize>) -> PyResult<PyTape> {
         let mut net = self.net.clone();
         if let Some(ws) = weights {
             let infos = net.tensors();
@@ -587,7 +602,7 @@ impl Network {
                 read_torch_tensor(py, info, &w, &mut net.params)?;
             }
         }
-        let ds = spike_inputs(py, &net, inputs, None)?;
+        let ds = spike_inputs(py, &net, inputs, None, n_steps)?;
         let (t, b) = (ds.t_steps, ds.len());
         check_tape_memory(&net, t, b, false)?;
         let pool = &self.pool;
@@ -599,12 +614,13 @@ impl Network {
     /// gradient, as one training step computes them (the config's loss and regularizers, batch
     /// mean, surrogate gradient through the spikes): returns `(loss, {name: grad})` with the
     /// gradients in the weights' PyTorch layout, for users' own optimizers.
-    fn loss_and_grad<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, labels: Vec<i64>) -> PyResult<(f64, Bound<'py, PyDict>)> {
+    #[pyo3(signature = (inputs, labels, n_steps=None))]
+    fn loss_and_grad<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, labels: Vec<i64>, n_steps: Option<usize>) -> PyResult<(f64, Bound<'py, PyDict>)> {
         let n_out = self.net.spec.n_out;
         if let Some(l) = labels.iter().find(|&&l| l < 0 || l as usize >= n_out) {
             return Err(bad_label(*l, n_out));
         }
-        let ds = spike_inputs(py, &self.net, inputs, Some(labels.iter().map(|&l| l as usize).collect()))?;
+        let ds = spike_inputs(py, &self.net, inputs, Some(labels.iter().map(|&l| l as usize).collect()), n_steps)?;
         let (b, t) = (ds.len(), ds.t_steps);
         if b == 0 {
             return Err(ShapeError::new_err("an empty batch"));
@@ -620,6 +636,13 @@ impl Network {
             })
         });
         Ok((loss, torch_dict(py, &self.net, &grad)?))
+    }
+
+    /// The presynaptic rates (Hz; input, then each hidden layer) that `init.nu = "data"` measured
+    /// when this network was initialized, or None.
+    #[getter]
+    fn init_rates_hz(&self) -> Option<Vec<f64>> {
+        self.init_rates.clone()
     }
 
     /// Input channels.
@@ -849,7 +872,28 @@ fn fd_weights<'py>(
 
 /// Dense spike inputs `[B, T, n_in]` (0/1 of any numeric or bool dtype) as a data set for `net`,
 /// with `labels` (or zeros).
-fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: &Bound<'_, PyAny>, labels: Option<Vec<usize>>) -> PyResult<SpikeDataset> {
+fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: &Bound<'_, PyAny>, labels: Option<Vec<usize>>, n_steps: Option<usize>) -> PyResult<SpikeDataset> {
+    let n_in = net.spec.input.channels * net.spec.input.positions;
+    if inputs.is_instance_of::<PyList>() || inputs.is_instance_of::<pyo3::types::PyTuple>() {
+        // per-sample events: (times in s, units) pairs, binned onto n_steps steps of the network's dt
+        let t = n_steps.ok_or_else(|| ShapeError::new_err("inputs as per-sample (times, units) events need n_steps, the steps to bin them onto"))?;
+        let mut samples = Vec::new();
+        for (i, item) in inputs.try_iter()?.enumerate() {
+            let (times, units): (Vec<f32>, Vec<u32>) = item?.extract().map_err(|_| {
+                ShapeError::new_err(format!("input {i}: per-sample events are (times, units) pairs of arrays (seconds, channel numbers)"))
+            })?;
+            if times.len() != units.len() {
+                return Err(ShapeError::new_err(format!("input {i}: {} times for {} units", times.len(), units.len())));
+            }
+            samples.push(spikeflux_core::data::bin_events(&times, &units, net.spec.dt, t, n_in));
+        }
+        let b = samples.len();
+        let labels = labels.unwrap_or_else(|| vec![0; b]);
+        if labels.len() != b {
+            return Err(ShapeError::new_err(format!("{} labels for {b} samples", labels.len())));
+        }
+        return SpikeDataset::from_samples(n_in, net.spec.n_out, t, net.spec.dt, samples, labels).map_err(core_err);
+    }
     let np = py.import("numpy")?;
     let a = np.call_method1("asarray", (inputs,))?;
     let ndim: usize = a.getattr("ndim")?.extract()?;
@@ -858,7 +902,6 @@ fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: 
     }
     let shape: Vec<usize> = a.getattr("shape")?.extract()?;
     let (b, t, n) = (shape[0], shape[1], shape[2]);
-    let n_in = net.spec.input.channels * net.spec.input.positions;
     if n != n_in {
         return Err(ShapeError::new_err(format!("inputs have {n} channels, the network {n_in}")));
     }

@@ -124,3 +124,16 @@ def test_fig1_matches_the_theory():
     assert [m["xi"] for m in r["membranes"]] == [1.0, 2.0, 3.0]
     with pytest.raises(spikeflux.ConfigError, match="seconds"):
         spikeflux.fig1(seconds=100.0)
+
+
+def test_a_network_from_a_config_with_nu_from_data_measures_the_rates_as_training_does():
+    cfg = spikeflux.Config.default()
+    cfg.update({"data.randman.samples_per_class": 30, "init.nu": "data"})
+    net = spikeflux.Network.from_config(cfg)
+    rates = net.init_rates_hz
+    assert len(rates) == 2 and abs(rates[0] - 5.0) < 0.5  # Randman: one spike per unit in 0.2 s
+    assert rates == cfg.init_report(samples=10)["nu_assumed_hz"]
+    again = spikeflux.Network.from_config(cfg)
+    for k, v in net.weights().items():
+        np.testing.assert_array_equal(v, again.weights()[k])
+    assert spikeflux.Network.from_config(spikeflux.Config.default()).init_rates_hz is None

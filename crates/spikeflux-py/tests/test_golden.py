@@ -81,3 +81,21 @@ def test_inputs_of_every_dtype_give_the_same_events_and_non_spikes_are_refused()
         net.forward_tape(y)
     with pytest.raises(spikeflux.ShapeError, match="channels"):
         net.run(x[:, :, :5])
+
+
+def test_per_sample_event_arrays_run_as_their_dense_raster():
+    import spikeflux
+    case = golden.cases()[1]
+    net = golden.network(case)
+    x, y = golden.inputs(case)
+    events = []
+    for sample in x:
+        steps, units = np.nonzero(sample)
+        events.append(((steps + 0.5) * net.dt, units))
+    np.testing.assert_array_equal(net.run(events, n_steps=case["T"]), net.run(x))
+    np.testing.assert_array_equal(net.forward_tape(events, n_steps=case["T"]).readout(), net.forward_tape(x).readout())
+    assert net.loss_and_grad(events, list(y), n_steps=case["T"])[0] == net.loss_and_grad(x, list(y))[0]
+    with pytest.raises(spikeflux.ShapeError, match="need n_steps"):
+        net.run(events)
+    with pytest.raises(spikeflux.ShapeError, match="input 0: 2 times for 1 units"):
+        net.run([(np.zeros(2), np.zeros(1, dtype=np.uint32))], n_steps=5)

@@ -261,3 +261,19 @@ def test_loss_and_grad_match_finite_differences_on_the_readout():
         net.loss_and_grad(x, [10] * 6)
     with pytest.raises(spikeflux.ShapeError):
         net.loss_and_grad(x, y[:5])
+
+
+def test_a_notebook_gets_a_progress_line_per_epoch_and_progress_false_none(tmp_path, monkeypatch, capfd):
+    import sys
+    import types
+
+    assert not spikeflux._in_notebook()
+    shell = types.SimpleNamespace(config={"IPKernelApp": {}})
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    assert spikeflux._in_notebook()
+    cfg = small()
+    spikeflux.train(cfg, out=str(tmp_path / "a"), epochs=2)
+    err = capfd.readouterr().err
+    assert "\r[" in err and "epoch 2/2" in err and "loss" in err
+    spikeflux.train(cfg, out=str(tmp_path / "b"), epochs=2, progress=False)
+    assert "epoch 2/2" not in capfd.readouterr().err

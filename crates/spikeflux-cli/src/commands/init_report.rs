@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::json;
 use spikeflux_core::data::files::write_atomic;
-use spikeflux_core::engine::EngineOptions;
 use spikeflux_core::data::SpikeDataset;
 use spikeflux_core::init::report::LayerReport;
 use spikeflux_core::init::ConnectionInit;
@@ -56,15 +55,8 @@ pub fn report(cfg: &RunConfig, base: &Path, samples: usize) -> Result<InitReport
     let data = cfg.load_data(base)?;
     let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(cfg))?;
     let layers = spec.hidden.len();
-    let (net, inits, nus) = if cfg.nu_from_data() {
-        let (net, inits, rates) =
-            spikeflux_core::init::nu::init_from_data(spec, &cfg.init_spec()?, cfg.train.seed, &data.train, 512, &EngineOptions::default(), &cfg.objective())?;
-        (net, inits, rates)
-    } else {
-        let nu = cfg.fd_target().map(|t| t.nu).unwrap_or(0.0);
-        let (net, inits) = Network::initialized(spec, &cfg.init_spec()?, cfg.train.seed)?;
-        (net, inits, vec![nu; layers + 1])
-    };
+    let (net, inits, measured) = super::initialized_network(cfg, spec, &data.train, cfg.train.seed)?;
+    let nus = measured.unwrap_or_else(|| vec![cfg.fd_target().map(|t| t.nu).unwrap_or(0.0); layers + 1]);
     let eps = cfg.init.epsilon;
     let rep = spikeflux_core::init::report::init_report(&net, &data.train, samples, &inits, &nus, eps);
     let summary = json!({

@@ -11,7 +11,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use spikeflux_core::data::files::write_atomic;
 use spikeflux_core::engine::EngineOptions;
-use spikeflux_core::network::Network;
 use spikeflux_core::train::checkpoint;
 use spikeflux_core::train::{EpochOutcome, Metrics, TrainOptions, Trainer};
 use spikeflux_core::Error;
@@ -127,16 +126,11 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         t0.elapsed().as_secs_f64()
     );
     let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(&cfg))?;
-    let (net, inits, nu_used) = if cfg.nu_from_data() {
-        let (net, inits, rates) =
-            spikeflux_core::init::nu::init_from_data(spec, &cfg.init_spec()?, cfg.train.seed, &data.train, 512, &EngineOptions::default(), &cfg.objective())?;
+    let (net, inits, nu_used) = super::initialized_network(&cfg, spec, &data.train, cfg.train.seed)?;
+    if let Some(rates) = &nu_used {
         let r: Vec<String> = rates.iter().map(|r| format!("{r:.2}")).collect();
         note!("nu from data (input, then each hidden layer): [{}] Hz", r.join(", "));
-        (net, inits, Some(rates))
-    } else {
-        let (net, inits) = Network::initialized(spec, &cfg.init_spec()?, cfg.train.seed)?;
-        (net, inits, None)
-    };
+    }
     for c in &inits {
         note!("init {:<22} fan-in {:>5}  mean {:+.5}  std {:.5}", c.name, c.fan_in, c.mean, c.std);
     }
