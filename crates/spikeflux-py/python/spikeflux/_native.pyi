@@ -49,13 +49,16 @@ class Network:
     def weights(self) -> Dict[str, npt.NDArray[np.float32]]: ...
     def set_weights(self, weights: Dict[str, npt.ArrayLike]) -> None: ...
     def save(self, path: Union[str, PathLike]) -> None: ...
-    def run(self, inputs: npt.ArrayLike, record: bool = False) -> Any:
+    def run(self, inputs: Any, record: bool = False, n_steps: Optional[int] = None) -> Any:
         """inputs [B, T, n_in] of 0/1 -> readout membrane traces [B, T, n_out]; with record=True a
         dict {"readout": ..., "spikes": [[B, T, n_l], ...], "membranes": [...], "counts": [[B, n_l], ...]}."""
-    def forward_tape(self, inputs: npt.ArrayLike, weights: Optional[List[npt.ArrayLike]] = None) -> "Tape":
+    def forward_tape(self, inputs: Any, weights: Optional[List[npt.ArrayLike]] = None, n_steps: Optional[int] = None) -> "Tape":
         """A batch forward (optionally with other weights, in tensor_names order), kept for Tape.backward."""
-    def loss_and_grad(self, inputs: npt.ArrayLike, labels: List[int]) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]:
+    def loss_and_grad(self, inputs: Any, labels: List[int], n_steps: Optional[int] = None) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]:
         """The config's training loss of a batch and its gradient (PyTorch layout)."""
+    @property
+    def init_rates_hz(self) -> Optional[List[float]]:
+        """The rates init.nu = "data" measured (input, then each hidden layer), or None."""
     @property
     def n_in(self) -> int: ...
     @property
