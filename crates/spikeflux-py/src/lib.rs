@@ -707,18 +707,17 @@ impl PyTape {
     #[pyo3(signature = (grad_readout, grad_counts=None))]
     fn backward<'py>(&self, py: Python<'py>, grad_readout: &Bound<'py, PyAny>, grad_counts: Option<Vec<Option<Bound<'py, PyAny>>>>) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let np = py.import("numpy")?;
-        let as_f32 = |a: &Bound<'py, PyAny>| -> PyResult<Vec<f32>> {
-            let a = np.call_method1("ascontiguousarray", (a, "float32"))?.call_method0("ravel")?;
-            let a: numpy::PyReadonlyArray1<'_, f32> = a.extract()?;
-            Ok(a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?.to_vec())
+        // float32 views of the gradients (a copy only where the dtype or layout differs)
+        let as_f32 = |a: &Bound<'py, PyAny>| -> PyResult<numpy::PyReadonlyArray1<'py, f32>> {
+            Ok(np.call_method1("ascontiguousarray", (a, "float32"))?.call_method0("ravel")?.extract()?)
         };
         let gv = as_f32(grad_readout)?;
-        let gc: Vec<Option<Vec<f32>>> = grad_counts.unwrap_or_default().iter().map(|g| g.as_ref().map(as_f32).transpose()).collect::<PyResult<_>>()?;
+        let gc: Vec<Option<numpy::PyReadonlyArray1<'py, f32>>> =
+            grad_counts.unwrap_or_default().iter().map(|g| g.as_ref().map(as_f32).transpose()).collect::<PyResult<_>>()?;
+        let gv_s: &[f32] = gv.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let refs: Vec<Option<&[f32]>> = gc.iter().map(|g| g.as_ref().map(|a| a.as_slice()).transpose()).collect::<Result<_, _>>().map_err(|e| PyValueError::new_err(e.to_string()))?;
         let (tape, net, pool) = (&self.tape, &self.net, &self.pool);
-        let grad = py.detach(|| {
-            let refs: Vec<Option<&[f32]>> = gc.iter().map(|g| g.as_deref()).collect();
-            with_pool(pool, net, tape.steps(), tape.batch(), |pool| tape.backward(net, &gv, &refs, pool))
-        });
+        let grad = py.detach(|| with_pool(pool, net, tape.steps(), tape.batch(), |pool| tape.backward(net, gv_s, &refs, pool)));
         let grad = grad.map_err(core_err)?;
         net.tensors()
             .iter()
@@ -766,6 +765,10 @@ fn check_tape_memory(net: &spikeflux_core::network::Network, t: usize, b: usize,
     let neurons: usize = net.spec.n_out + if record { net.plan.geoms.iter().map(|g| 2 * g.n()).sum::<usize>() } else { 0 };
     let outputs = 4.0 * b as f64 * t as f64 * neurons as f64;
     let need = spikeflux_core::train::estimate_bytes(net, t, b, rayon::current_num_threads()) as f64 + outputs;
+    // (small batches need no look at /proc/meminfo, which costs a file read per call)
+    if need < (256u64 << 20) as f64 {
+        return Ok(());
+    }
     if let Some(limit) = spikeflux_cli::commands::available_memory() {
         if need > limit {
             return Err(ShapeError::new_err(format!(
@@ -912,24 +915,22 @@ fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: 
         let (s, step, u) = (i / (t * n), i / n % t, i % n);
         PyValueError::new_err(format!("inputs are spikes, 0 or 1; sample {s}, step {step}, channel {u} holds {v}"))
     };
-    let events = if kind == "b" || (kind == "u" && itemsize == 1) {
+    // samples in parallel (the GIL released; the arrays stay borrowed)
+    let per = t * n;
+    let samples: Vec<Vec<(u32, u32)>> = if kind == "b" || (kind == "u" && itemsize == 1) {
         let a = np.call_method1("ascontiguousarray", (a,))?.call_method1("view", ("uint8",))?;
         let a: numpy::PyReadonlyArray3<'_, u8> = a.extract()?;
         let x = a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
-        nonzero(x, |c| c.iter().fold(0u8, |a, &v| a | v) == 0, |&v| v == 0, |&v| v == 1).map_err(|i| bad(i, f64::from(x[i])))?
+        let all_zero = |c: &[u8]| c.iter().fold(0u8, |a, &v| a | v) == 0;
+        py.detach(|| sample_events(x, b, per, n, all_zero, |&v| v == 0, |&v| v == 1)).map_err(|i| bad(i, f64::from(x[i])))?
     } else {
         let a = np.call_method1("ascontiguousarray", (a, "float32"))?;
         let a: PyReadonlyArray3<'_, f32> = a.extract()?;
         let x = a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
         // a chunk is all zeros (±0) when its bits OR to nothing but the sign (vectorizes)
-        let zeros = |c: &[f32]| c.iter().fold(0u32, |a, &v| a | v.to_bits()) & 0x7fff_ffff == 0;
-        nonzero(x, zeros, |&v| v == 0.0, |&v| v == 1.0).map_err(|i| bad(i, f64::from(x[i])))?
+        let all_zero = |c: &[f32]| c.iter().fold(0u32, |a, &v| a | v.to_bits()) & 0x7fff_ffff == 0;
+        py.detach(|| sample_events(x, b, per, n, all_zero, |&v| v == 0.0, |&v| v == 1.0)).map_err(|i| bad(i, f64::from(x[i])))?
     };
-    // events are in (sample, step, unit) order: cut them per sample
-    let mut samples: Vec<Vec<(u32, u32)>> = vec![Vec::new(); b];
-    for i in events {
-        samples[i / (t * n)].push(((i / n % t) as u32, (i % n) as u32));
-    }
     let labels = labels.unwrap_or_else(|| vec![0; b]);
     if labels.len() != b {
         return Err(ShapeError::new_err(format!("{} labels for {b} samples", labels.len())));
@@ -937,23 +938,45 @@ fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: 
     SpikeDataset::from_samples(n, net.spec.n_out, t, net.spec.dt, samples, labels).map_err(core_err)
 }
 
-/// The flat indices of the ones in `x`, skipping 64 values at a time where `all_zero`; `Err(i)` at
-/// the first value that is neither zero nor one.
-fn nonzero<T>(x: &[T], all_zero: impl Fn(&[T]) -> bool, zero: impl Fn(&T) -> bool, one: impl Fn(&T) -> bool) -> Result<Vec<usize>, usize> {
-    let mut out = Vec::new();
-    for (c, chunk) in x.chunks(64).enumerate() {
-        if all_zero(chunk) {
-            continue;
-        }
-        for (k, v) in chunk.iter().enumerate() {
-            if one(v) {
-                out.push(c * 64 + k);
-            } else if !zero(v) {
-                return Err(c * 64 + k);
-            }
-        }
+/// Each sample's events `(step, unit)` of a dense `[B, T, n]` array `x` (`b` samples of `per` =
+/// T·n values), samples in parallel, skipping 64 values at a time where `all_zero`; `Err(i)` at the
+/// first flat index holding neither zero nor one.
+fn sample_events<T: Sync>(
+    x: &[T],
+    b: usize,
+    per: usize,
+    n: usize,
+    all_zero: impl Fn(&[T]) -> bool + Sync,
+    zero: impl Fn(&T) -> bool + Sync,
+    one: impl Fn(&T) -> bool + Sync,
+) -> Result<Vec<Vec<(u32, u32)>>, usize> {
+    use rayon::prelude::*;
+    if per == 0 {
+        return Ok(vec![Vec::new(); b]);
     }
-    Ok(out)
+    let per_sample: Vec<Result<Vec<(u32, u32)>, usize>> = x
+        .par_chunks(per)
+        .enumerate()
+        .map(|(s, sample)| {
+            let mut ev = Vec::new();
+            for (c, chunk) in sample.chunks(64).enumerate() {
+                if all_zero(chunk) {
+                    continue;
+                }
+                for (k, v) in chunk.iter().enumerate() {
+                    let i = c * 64 + k;
+                    if one(v) {
+                        ev.push(((i / n) as u32, (i % n) as u32));
+                    } else if !zero(v) {
+                        return Err(s * per + i);
+                    }
+                }
+            }
+            Ok(ev)
+        })
+        .collect();
+    // the first bad value in sample order, whichever thread found one first
+    per_sample.into_iter().collect()
 }
 
 fn bad_label(l: i64, n_out: usize) -> PyErr {
