@@ -539,6 +539,13 @@ impl Network {
         Ok(())
     }
 
+    /// Restores the constraints of Dale layers after an update of your own, as training does after
+    /// every optimizer step: structurally absent connections back to 0, every other Dale weight
+    /// clamped at ≥ 0. Other layers are untouched.
+    fn constrain(&mut self) {
+        self.net.constrain();
+    }
+
     /// Saves the weights as a safetensors file (`spikeflux eval` reads it with the same config).
     fn save(&self, path: PathBuf) -> PyResult<()> {
         checkpoint::save(&self.net, &path, Default::default()).map_err(core_err)

@@ -137,3 +137,20 @@ def test_a_network_from_a_config_with_nu_from_data_measures_the_rates_as_trainin
     for k, v in net.weights().items():
         np.testing.assert_array_equal(v, again.weights()[k])
     assert spikeflux.Network.from_config(spikeflux.Config.default()).init_rates_hz is None
+
+
+def test_constrain_keeps_dale_layers_valid_after_an_update_of_ones_own():
+    cfg = spikeflux.Config.load(os.path.join(os.path.dirname(__file__), "..", "..", "..", "configs", "digits-dale.toml"))
+    cfg["init.nu"] = 5.0
+    net = spikeflux.Network.from_config(cfg)
+    w0 = net.weights()
+    zeros = {k: v == 0 for k, v in w0.items()}  # the structurally absent connections (and exact zeros)
+    net.set_weights({k: v - np.float32(0.05) for k, v in w0.items()})
+    net.constrain()
+    for k, v in net.weights().items():
+        if k.startswith("hidden"):
+            assert (v >= 0).all(), k
+            assert (v[zeros[k]] == 0).all(), k
+            np.testing.assert_array_equal(v[~zeros[k]], np.maximum(w0[k][~zeros[k]] - np.float32(0.05), 0))
+        else:
+            np.testing.assert_array_equal(v, w0[k] - np.float32(0.05))

@@ -3,6 +3,8 @@ reference (tools/reference_torch.py) to 1e-4 relative, with the loss written in 
 which CI does not install (it is large): these tests are skipped there, with the reason, and run
 where torch is (BENCHMARKS.md, "Python: the PyTorch layer")."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -67,3 +69,22 @@ def test_input_gradients_are_refused_with_the_fix():
     x = torch.zeros(2, 100, 20, requires_grad=True)
     with pytest.raises(ValueError, match="detach"):
         snn(x)
+
+
+def test_constrain_restores_the_dale_layers_after_a_step():
+    cfg = spikeflux.Config.load(os.path.join(os.path.dirname(__file__), "..", "..", "..", "configs", "digits-dale.toml"))
+    cfg["init.nu"] = 5.0
+    snn = SpikingNetwork.from_config(cfg)
+    before = {n: p.detach().clone() for n, p in snn.named_parameters()}
+    with torch.no_grad():
+        for p in snn.parameters():
+            p.sub_(0.05)  # an update that makes some Dale weights negative and absent ones nonzero
+    snn.constrain_()
+    ref = spikeflux.Network.from_config(cfg)
+    ref.set_weights({n: (before[n] - 0.05).numpy() for n in before})
+    ref.constrain()
+    for name, w in ref.weights().items():
+        np.testing.assert_array_equal(snn.state_dict()[name].numpy(), w)
+        if name.startswith("hidden"):
+            assert (w >= 0).all() and (w == 0).any()
+    assert (snn.state_dict()["readout.weight"] < 0).any()  # the readout is not a Dale layer

@@ -120,5 +120,16 @@ class SpikingNetwork(torch.nn.Module):
         self.network.set_weights({n: self.get_parameter(n).detach().to(torch.float32).numpy() for n in self._names})
         return self.network
 
+    @torch.no_grad()
+    def constrain_(self):
+        """Restores the Dale layers' constraints in place (absent connections 0, the rest ≥ 0), as
+        ``spikeflux train`` does after every optimizer step: call it after ``optimizer.step()`` when
+        the network has Dale layers (a no-op otherwise)."""
+        net = self.to_network()
+        net.constrain()
+        for name, w in net.weights().items():
+            self.get_parameter(name).copy_(torch.from_numpy(w))
+        return self
+
     def extra_repr(self):
         return repr(self.network)
