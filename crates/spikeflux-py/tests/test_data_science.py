@@ -154,3 +154,17 @@ def test_constrain_keeps_dale_layers_valid_after_an_update_of_ones_own():
             np.testing.assert_array_equal(v[~zeros[k]], np.maximum(w0[k][~zeros[k]] - np.float32(0.05), 0))
         else:
             np.testing.assert_array_equal(v, w0[k] - np.float32(0.05))
+
+
+def test_tonic_times_on_step_boundaries_bin_exactly():
+    # whole microseconds on a 1 ms grid: t = k·1000 µs is step k (a float conversion to seconds
+    # puts some of them at k − 1e-12 and in step k − 1)
+    ev = np.zeros(300, dtype=[("t", "<i8"), ("x", "<i8"), ("p", "<i8")])
+    ev["t"] = np.arange(300) * 1000
+    x = spikeflux.from_tonic(ev, (1, 1, 1), n_steps=300, dt=1e-3)
+    np.testing.assert_array_equal(x[:, 0], np.ones(300, dtype=np.uint8))
+    # float times in another unit take the float path
+    ev2 = np.zeros(3, dtype=[("t", "<f8"), ("x", "<i8")])
+    ev2["t"] = [0.25, 1.75, 2.5]  # ms
+    x = spikeflux.from_tonic(ev2, (1, 1, 1), n_steps=3, dt=1e-3, time_unit=1e-3)
+    np.testing.assert_array_equal(x[:, 0], [1, 1, 1])

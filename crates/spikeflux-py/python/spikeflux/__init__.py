@@ -160,6 +160,20 @@ def randman(dt=2e-3, **params):
     return cfg.load_data()
 
 
+def _mid_step_times(t, time_unit, dt):
+    """Each event's step, floor(t·time_unit/dt), computed exactly (integer division where dt is a
+    whole number of tonic's time units, as with microseconds), returned as the step's middle in
+    seconds so that binning keeps it: t = 145 000 µs at dt = 1 ms is step 145, which a float
+    conversion to seconds can turn into 144.999… and step 144."""
+    ratio = dt / time_unit
+    whole = round(ratio)
+    if _np.issubdtype(t.dtype, _np.integer) and whole >= 1 and abs(ratio - whole) <= 1e-9 * ratio:
+        step = _np.floor_divide(t.astype(_np.int64), whole)
+    else:
+        step = _np.floor(t.astype(_np.float64) * time_unit / dt)
+    return ((step + 0.5) * dt).astype(_np.float32)
+
+
 def from_tonic(events, sensor_size, n_steps, dt, time_unit=1e-6):
     """Bins tonic events onto ``n_steps`` steps of ``dt`` seconds: ``events`` is one sample's
     structured array as tonic gives it (fields ``t`` and ``x``, and ``y`` and ``p`` for cameras;
@@ -182,7 +196,7 @@ def from_tonic(events, sensor_size, n_steps, dt, time_unit=1e-6):
         for name, v, n in (("x", x, w), ("y", y, h), ("p", pol, p)):
             if v.size and (v.min() < 0 or v.max() >= n):
                 raise ShapeError(f"sample {i}: {name} ranges over {v.min()}..{v.max()}, outside the sensor size {n}")
-        times.append((ev["t"].astype(_np.float64) * time_unit).astype(_np.float32))
+        times.append(_mid_step_times(ev["t"], time_unit, dt))
         units.append(((pol * h + y) * w + x).astype(_np.uint32))
     out = bin_spikes(times, units, n_in=w * h * p, n_steps=n_steps, dt=dt)
     return out[0] if single else out
