@@ -476,4 +476,32 @@ fn h5py_reads_our_files() {
     let out = Command::new(&py).arg(&script).arg(dir.path().join("fsdd.h5")).output().expect("python runs");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("samples 2") && text.contains("speaker_names"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    // what NIR graphs need of the writer: 2-D, scalar, signed, string arrays, a group of 40 entries
+    use spikeflux_core::data::h5write::{Data, Elem, H5Writer};
+    let mut w = H5Writer::new();
+    let m: Vec<u8> = (0..12).flat_map(|i| (i as f32 * 0.5).to_le_bytes()).collect();
+    w.dataset_shaped("node/nodes/fc/weight", Data::Fixed(Elem::F32, m), &[3, 4]);
+    w.dataset_shaped("node/metadata/dt", Data::Fixed(Elem::F64, 1e-3f64.to_le_bytes().to_vec()), &[]);
+    w.dataset_shaped("node/type", Data::VlenStr(vec!["NIRGraph".into()]), &[]);
+    w.dataset("node/nodes/input/shape", Data::Fixed(Elem::I64, [-3i64, 700].iter().flat_map(|x| x.to_le_bytes()).collect()));
+    w.dataset_shaped("node/edges", Data::VlenStr(["input", "fc", "fc", "output"].map(String::from).to_vec()), &[2, 2]);
+    for i in 0..40u32 {
+        w.dataset(&format!("many/n{i:02}"), Data::Fixed(Elem::U32, i.to_le_bytes().to_vec()));
+    }
+    let shaped = dir.path().join("shaped.h5");
+    std::fs::write(&shaped, w.finish().unwrap()).unwrap();
+    let check = r#"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+assert f["node/nodes/fc/weight"].shape == (3, 4) and f["node/nodes/fc/weight"].dtype == np.float32
+assert np.array_equal(f["node/nodes/fc/weight"][()], np.arange(12, dtype=np.float32).reshape(3, 4) * 0.5)
+assert f["node/metadata/dt"].shape == () and f["node/metadata/dt"][()] == 1e-3
+assert f["node/type"][()] == b"NIRGraph"
+assert f["node/nodes/input/shape"].dtype == np.int64 and list(f["node/nodes/input/shape"][()]) == [-3, 700]
+assert f["node/edges"].shape == (2, 2) and f["node/edges"][1, 1] == b"output"
+assert sorted(f["many"]) == [f"n{i:02}" for i in range(40)] and all(f[f"many/n{i:02}"][0] == i for i in range(40))
+print("OK")
+"#;
+    let out = Command::new(&py).arg("-c").arg(check).arg(&shaped).output().expect("python runs");
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK"), "{}", String::from_utf8_lossy(&out.stderr));
 }

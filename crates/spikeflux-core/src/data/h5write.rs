@@ -1,6 +1,7 @@
-//! A small HDF5 *writer* for the SHD layout, byte-compatible with what libhdf5/h5py write by default
-//! (superblock version 0, version-1 object headers, symbol-table groups, variable-length data in
-//! global-heap collections, contiguous storage).
+//! A small HDF5 *writer* for the SHD layout and NIR graphs, byte-compatible with what libhdf5/h5py
+//! write by default (superblock version 0, version-1 object headers, symbol-table groups,
+//! variable-length data in global-heap collections, contiguous storage; datasets of any rank,
+//! scalars included).
 //!
 //! Why our own: the SHD files store spike times as variable-length **float16**, and no pure-Rust
 //! HDF5 crate we could find encodes a 2-byte float (`hdf5-writer` 0.12 refuses the width,
@@ -21,6 +22,8 @@ pub enum Elem {
     U16,
     /// Unsigned 32-bit integer.
     U32,
+    /// Signed 64-bit integer.
+    I64,
     /// IEEE half precision (binary16).
     F16,
     /// IEEE single precision.
@@ -35,7 +38,7 @@ impl Elem {
             Elem::U8 => 1,
             Elem::U16 | Elem::F16 => 2,
             Elem::U32 | Elem::F32 => 4,
-            Elem::F64 => 8,
+            Elem::I64 | Elem::F64 => 8,
         }
     }
 
@@ -57,8 +60,9 @@ impl Elem {
             m.extend_from_slice(&bias.to_le_bytes());
         };
         match self {
-            Elem::U8 | Elem::U16 | Elem::U32 => {
-                m.extend_from_slice(&[0x10, 0, 0, 0]); // class 0, version 1, little-endian, unsigned
+            Elem::U8 | Elem::U16 | Elem::U32 | Elem::I64 => {
+                // class 0, version 1, little-endian; bit 3: signed
+                m.extend_from_slice(&[0x10, if self == Elem::I64 { 0x08 } else { 0 }, 0, 0]);
                 m.extend_from_slice(&size.to_le_bytes());
                 m.extend_from_slice(&0u16.to_le_bytes());
                 m.extend_from_slice(&((size * 8) as u16).to_le_bytes());
@@ -71,7 +75,7 @@ impl Elem {
     }
 }
 
-/// What a dataset holds; every dataset is one-dimensional.
+/// What a dataset holds, in row-major order (its shape is given with it, or one-dimensional).
 #[derive(Debug, Clone)]
 pub enum Data {
     /// Fixed-size elements, little-endian bytes (`len = n · elem size`).
@@ -119,7 +123,8 @@ const GCOL_MAX_OBJECTS: usize = 8192;
 #[derive(Default)]
 struct Group {
     groups: Vec<(String, Group)>,
-    datasets: Vec<(String, Data)>,
+    /// Each dataset with its shape (`None`: one-dimensional, as long as the data).
+    datasets: Vec<(String, Data, Option<Vec<u64>>)>,
 }
 
 /// Collects datasets under slash-separated paths, then encodes the whole file at once.
@@ -139,6 +144,16 @@ impl H5Writer {
     /// # Panics
     /// Never; a duplicate path is kept twice and rejected by [`H5Writer::finish`].
     pub fn dataset(&mut self, path: &str, data: Data) {
+        self.push(path, data, None);
+    }
+
+    /// Adds a dataset of shape `shape` at `path` (`[]`: a scalar); the element count must be the
+    /// shape's product ([`H5Writer::finish`] checks).
+    pub fn dataset_shaped(&mut self, path: &str, data: Data, shape: &[usize]) {
+        self.push(path, data, Some(shape.iter().map(|&d| d as u64).collect()));
+    }
+
+    fn push(&mut self, path: &str, data: Data, shape: Option<Vec<u64>>) {
         let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let name = parts.pop().unwrap_or_default().to_string();
         let mut g = &mut self.root;
@@ -152,14 +167,15 @@ impl H5Writer {
             };
             g = &mut g.groups[i].1;
         }
-        g.datasets.push((name, data));
+        g.datasets.push((name, data, shape));
     }
 
     /// Encodes the file.
     ///
     /// # Errors
-    /// A message naming the problem: duplicate or empty names, more than 8 entries in one group,
-    /// a byte length that is not a multiple of the element size, or a string with a NUL byte.
+    /// A message naming the problem: duplicate or empty names, more than 256 entries in one group,
+    /// a byte length that is not a multiple of the element size, a shape that does not hold the
+    /// data, or a string with a NUL byte.
     pub fn finish(self) -> Result<Vec<u8>, String> {
         let mut f = File { buf: vec![0; 96] };
         let (root, btree, heap) = f.group(&self.root)?;
@@ -262,7 +278,7 @@ impl File {
         ids
     }
 
-    fn dataset(&mut self, name: &str, data: &Data) -> Result<u64, String> {
+    fn dataset(&mut self, name: &str, data: &Data, shape: Option<&[u64]>) -> Result<u64, String> {
         let esize = match data {
             Data::Fixed(e, b) => {
                 if b.len() % e.size() != 0 {
@@ -292,9 +308,16 @@ impl File {
                 vlen_refs(&lens, &self.global_heap(&objs))
             }
         };
+        let dims: Vec<u64> = shape.map_or_else(|| vec![n as u64], <[u64]>::to_vec);
+        if dims.iter().product::<u64>() != n as u64 {
+            return Err(format!("dataset '{name}': shape {dims:?} does not hold its {n} elements"));
+        }
         let addr = if raw.is_empty() { UNDEF } else { self.put(&raw) };
-        let mut space = vec![1u8, 1, 0, 0, 0, 0, 0, 0];
-        space.extend_from_slice(&(n as u64).to_le_bytes());
+        // Dataspace message v1: rank (0 = scalar), no maximum dimensions.
+        let mut space = vec![1u8, dims.len() as u8, 0, 0, 0, 0, 0, 0];
+        for d in &dims {
+            space.extend_from_slice(&d.to_le_bytes());
+        }
         // Fill value message v2: allocation late, write-time "if set", no value defined.
         let fill = vec![2u8, 2, 2, 0];
         let mut layout = vec![3u8, 1];
@@ -309,8 +332,8 @@ impl File {
         for (name, sub) in &g.groups {
             children.push((name.clone(), self.group(sub)?.0));
         }
-        for (name, d) in &g.datasets {
-            children.push((name.clone(), self.dataset(name, d)?));
+        for (name, d, shape) in &g.datasets {
+            children.push((name.clone(), self.dataset(name, d, shape.as_deref())?));
         }
         children.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         if let Some(w) = children.windows(2).find(|w| w[0].0 == w[1].0) {
@@ -319,8 +342,10 @@ impl File {
         if children.iter().any(|(n, _)| n.is_empty() || n.contains('\0')) {
             return Err("empty name or NUL in a name".into());
         }
-        if children.len() > 2 * LEAF_K {
-            return Err(format!("a group holds at most {} entries here, got {}", 2 * LEAF_K, children.len()));
+        // one symbol-table node per 2·LEAF_K entries, all children of one B-tree leaf
+        let max = 2 * LEAF_K * 2 * BTREE_K;
+        if children.len() > max {
+            return Err(format!("a group holds at most {max} entries here, got {}", children.len()));
         }
         // Local heap: "" at offset 0, then the names, then one 16-byte free block.
         let mut seg = vec![0u8; 8];
@@ -340,24 +365,32 @@ impl File {
         heap.extend_from_slice(&free_at.to_le_bytes());
         heap.extend_from_slice(&seg_addr.to_le_bytes());
         let heap_addr = self.put(&heap);
-        // Symbol table node with room for 2·LEAF_K entries.
-        let mut snod = b"SNOD\x01\0".to_vec();
-        snod.extend_from_slice(&(children.len() as u16).to_le_bytes());
-        for ((_, obj), off) in children.iter().zip(&offsets) {
-            snod.extend_from_slice(&off.to_le_bytes());
-            snod.extend_from_slice(&obj.to_le_bytes());
-            snod.extend_from_slice(&[0; 24]); // cache type 0, reserved, scratch
+        // Symbol table nodes with room for 2·LEAF_K entries each (at least one, for an empty group).
+        let mut leaves: Vec<(u64, u64)> = Vec::new(); // (node address, heap offset of its last name)
+        let entries: Vec<((String, u64), u64)> = children.into_iter().zip(offsets).collect();
+        let chunks: Vec<&[((String, u64), u64)]> = if entries.is_empty() { vec![&[][..]] } else { entries.chunks(2 * LEAF_K).collect() };
+        for chunk in chunks {
+            let mut snod = b"SNOD\x01\0".to_vec();
+            snod.extend_from_slice(&(chunk.len() as u16).to_le_bytes());
+            for ((_, obj), off) in chunk {
+                snod.extend_from_slice(&off.to_le_bytes());
+                snod.extend_from_slice(&obj.to_le_bytes());
+                snod.extend_from_slice(&[0; 24]); // cache type 0, reserved, scratch
+            }
+            snod.resize(8 + 2 * LEAF_K * 40, 0);
+            leaves.push((self.put(&snod), chunk.last().map_or(0, |e| e.1)));
         }
-        snod.resize(8 + 2 * LEAF_K * 40, 0);
-        let snod_addr = self.put(&snod);
-        // B-tree v1 leaf for a group (type 0) with one child, sized for 2·BTREE_K children.
+        // B-tree v1 leaf for a group (type 0), sized for 2·BTREE_K children: key 0 (the empty
+        // name), then per child its address and the last name it holds.
         let mut bt = b"TREE\0\0".to_vec();
-        bt.extend_from_slice(&1u16.to_le_bytes());
+        bt.extend_from_slice(&(leaves.len() as u16).to_le_bytes());
         bt.extend_from_slice(&UNDEF.to_le_bytes());
         bt.extend_from_slice(&UNDEF.to_le_bytes());
         bt.extend_from_slice(&0u64.to_le_bytes());
-        bt.extend_from_slice(&snod_addr.to_le_bytes());
-        bt.extend_from_slice(&offsets.last().copied().unwrap_or(0).to_le_bytes());
+        for (addr, last) in &leaves {
+            bt.extend_from_slice(&addr.to_le_bytes());
+            bt.extend_from_slice(&last.to_le_bytes());
+        }
         bt.resize(24 + (2 * BTREE_K + 1) * 8 + 2 * BTREE_K * 8, 0);
         let bt_addr = self.put(&bt);
         let mut stab = Vec::new();
@@ -377,4 +410,60 @@ fn vlen_refs(lens: &[u32], ids: &[(u64, u32)]) -> Vec<u8> {
         raw.extend_from_slice(&idx.to_le_bytes());
     }
     raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hdf5_reader::Hdf5File;
+
+    fn f32s(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn shaped_scalar_signed_and_large_groups_read_back() {
+        let mut w = H5Writer::new();
+        let m: Vec<f32> = (0..12).map(|i| i as f32 * 0.5).collect();
+        w.dataset_shaped("g/matrix", Data::Fixed(Elem::F32, f32s(&m)), &[3, 4]);
+        w.dataset_shaped("g/dt", Data::Fixed(Elem::F64, 1e-3f64.to_le_bytes().to_vec()), &[]);
+        w.dataset_shaped("g/type", Data::VlenStr(vec!["CubaLIF".into()]), &[]);
+        w.dataset("g/shape", Data::Fixed(Elem::I64, [-3i64, 700].iter().flat_map(|x| x.to_le_bytes()).collect()));
+        w.dataset_shaped("g/edges", Data::VlenStr(["input", "fc", "fc", "lif", "lif", "output"].map(String::from).to_vec()), &[3, 2]);
+        // 40 entries: five symbol-table nodes under one B-tree leaf
+        for i in 0..40 {
+            w.dataset(&format!("many/n{i:02}"), Data::Fixed(Elem::U32, (i as u32).to_le_bytes().to_vec()));
+        }
+        let bytes = w.finish().unwrap();
+        let f = Hdf5File::from_bytes(&bytes).unwrap();
+        let d = f.dataset("g/matrix").unwrap();
+        assert_eq!(d.shape(), &[3, 4]);
+        assert_eq!(d.read_array::<f32>().unwrap().iter().copied().collect::<Vec<_>>(), m);
+        let dt = f.dataset("g/dt").unwrap();
+        assert_eq!(dt.ndim(), 0);
+        assert_eq!(dt.read_array::<f64>().unwrap().iter().copied().collect::<Vec<_>>(), vec![1e-3]);
+        assert_eq!(f.dataset("g/type").unwrap().read_string().unwrap(), "CubaLIF");
+        assert_eq!(f.dataset("g/shape").unwrap().read_array::<i64>().unwrap().iter().copied().collect::<Vec<_>>(), vec![-3, 700]);
+        let e = f.dataset("g/edges").unwrap();
+        assert_eq!(e.shape(), &[3, 2]);
+        assert_eq!(e.read_strings().unwrap(), ["input", "fc", "fc", "lif", "lif", "output"]);
+        let (_, names) = f.group("many").unwrap().member_names().unwrap();
+        assert_eq!(names.len(), 40);
+        for i in [0u32, 7, 8, 23, 39] {
+            let v = f.dataset(&format!("many/n{i:02}")).unwrap().read_array::<u32>().unwrap();
+            assert_eq!(v.iter().copied().collect::<Vec<_>>(), vec![i]);
+        }
+    }
+
+    #[test]
+    fn shapes_that_do_not_hold_the_data_and_oversized_groups_are_refused() {
+        let mut w = H5Writer::new();
+        w.dataset_shaped("x", Data::Fixed(Elem::F32, f32s(&[1.0, 2.0, 3.0])), &[2, 2]);
+        assert!(w.finish().unwrap_err().contains("shape [2, 2] does not hold its 3 elements"));
+        let mut w = H5Writer::new();
+        for i in 0..257 {
+            w.dataset(&format!("g/d{i}"), Data::Fixed(Elem::U8, vec![0]));
+        }
+        assert!(w.finish().unwrap_err().contains("at most 256 entries"));
+    }
 }
