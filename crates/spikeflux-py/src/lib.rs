@@ -614,7 +614,15 @@ impl Network {
         check_tape_memory(&net, t, b, false)?;
         let pool = &self.pool;
         let tape = py.detach(|| with_pool(pool, &net, t, b, |pool| Tape::forward(&net, &EngineOptions::default(), ds, false, pool))).map_err(core_err)?;
-        Ok(PyTape { tape, net, pool: self.pool.clone() })
+        let mut tape = tape;
+        let (readout, counts) = tape.take_outputs();
+        let readout = PyArray1::from_vec(py, readout).reshape([b, t, net.spec.n_out])?.unbind();
+        let counts = counts
+            .into_iter()
+            .zip(&net.plan.geoms)
+            .map(|(c, g)| Ok(PyArray1::from_vec(py, c).reshape([b, g.n()])?.unbind()))
+            .collect::<PyResult<_>>()?;
+        Ok(PyTape { tape, readout, counts, net, pool: self.pool.clone() })
     }
 
     /// The training loss of a batch (`inputs[B, T, n_in]` of 0/1, integer `labels[B]`) and its
@@ -687,6 +695,9 @@ impl Network {
 #[pyclass(name = "Tape", module = "spikeflux")]
 struct PyTape {
     tape: Tape,
+    /// The readout `[B, T, n_out]` and counts `[B, n_l]`, moved out of the tape into NumPy.
+    readout: Py<numpy::PyArray3<f32>>,
+    counts: Vec<Py<numpy::PyArray2<f32>>>,
     /// The network (weights) that ran the forward pass.
     net: spikeflux_core::network::Network,
     /// The network's workspace pool.
@@ -695,16 +706,14 @@ struct PyTape {
 
 #[pymethods]
 impl PyTape {
-    /// The readout membrane `[B, T, n_out]` (float32).
-    fn readout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, numpy::PyArray3<f32>>> {
-        let (b, t) = (self.tape.batch(), self.tape.steps());
-        PyArray1::from_slice(py, self.tape.readout()).reshape([b, t, self.net.spec.n_out])
+    /// The readout membrane `[B, T, n_out]` (float32; the tape's own array, not a copy).
+    fn readout<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArray3<f32>> {
+        self.readout.bind(py).clone()
     }
 
     /// Spike counts per sample and neuron of every hidden layer, `[[B, n_l], ...]` (float32).
-    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, numpy::PyArray2<f32>>>> {
-        let b = self.tape.batch();
-        self.net.plan.geoms.iter().enumerate().map(|(l, g)| PyArray1::from_slice(py, self.tape.counts(l)).reshape([b, g.n()])).collect()
+    fn counts<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, numpy::PyArray2<f32>>> {
+        self.counts.iter().map(|c| c.bind(py).clone()).collect()
     }
 
     /// The weight gradients of a loss L from `grad_readout` = ∂L/∂readout `[B, T, n_out]` and,

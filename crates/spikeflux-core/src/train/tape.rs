@@ -128,6 +128,13 @@ impl Tape {
         &self.counts[l]
     }
 
+    /// Moves the readout `[B, T, n_out]` and the counts `[B, n_l]` per layer out of the tape
+    /// (afterwards [`Tape::readout`] and [`Tape::counts`] are empty; the backward pass needs
+    /// neither).
+    pub fn take_outputs(&mut self) -> (Vec<f32>, Vec<Vec<f32>>) {
+        (std::mem::take(&mut self.readout), self.counts.iter_mut().map(std::mem::take).collect())
+    }
+
     /// Spikes of hidden layer `l`, `[B, T, n_l]` (empty unless recorded).
     pub fn spikes(&self, l: usize) -> &[f32] {
         self.spikes.get(l).map_or(&[], |v| v.as_slice())

@@ -84,3 +84,20 @@ fn an_epoch_stopped_and_continued_equals_the_uninterrupted_one() {
     assert_eq!(whole.valid, rest.valid);
     assert_eq!(b.epochs_done, 1);
 }
+
+/// Checkpoints carry an interrupted epoch's f64 sums as JSON: every f64 must come back bit for bit
+/// (serde_json parses floats only approximately unless its `float_roundtrip` feature is on; without
+/// it a resumed run's regularizer metric differed in the last digit, seen in CI).
+#[test]
+fn f64_sums_survive_the_checkpoints_json_bit_for_bit() {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..200_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // finite values over the whole exponent range used by sums (1e-30 .. 1e30)
+        let v = f64::from_bits((x & 0x800F_FFFF_FFFF_FFFF) | ((923 + (x >> 52) % 200) << 52));
+        let back: f64 = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+        assert_eq!(back.to_bits(), v.to_bits(), "{v:e} came back as {back:e}");
+    }
+}
