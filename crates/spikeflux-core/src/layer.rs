@@ -31,6 +31,11 @@ impl Shape {
     pub fn n(&self) -> usize {
         self.channels * self.positions
     }
+    /// The channel-major index (`c·positions + p`, PyTorch's flattening) of unit `k` of a hidden
+    /// group, whose units are position-major (`k = p·channels + c`).
+    pub fn channel_major(&self, k: usize) -> usize {
+        (k % self.channels) * self.positions + k / self.channels
+    }
 }
 
 /// Geometry of one connection (feed-forward or recurrent).

@@ -275,7 +275,7 @@ impl TensorInfo {
     /// The index along PyTorch's input dimensions (flattened) of internal input index `i`.
     pub fn torch_rest(&self, i: usize) -> usize {
         match self.src_position_major {
-            Some(sh) => (i % sh.channels) * sh.positions + i / sh.channels,
+            Some(sh) => sh.channel_major(i),
             None => i,
         }
     }

@@ -785,16 +785,19 @@ fn check_tape_memory(net: &spikeflux_core::network::Network, t: usize, b: usize,
     if need < (256u64 << 20) as f64 {
         return Ok(());
     }
-    if let Some(limit) = spikeflux_cli::commands::available_memory() {
-        if need > limit {
-            return Err(ShapeError::new_err(format!(
-                "a batch of {b} samples of {t} steps needs {:.1} GiB, more than the {:.1} GiB available: pass smaller batches",
-                need / (1u64 << 30) as f64,
-                limit / (1u64 << 30) as f64
-            )));
-        }
+    fits_in_memory(need, &format!("a batch of {b} samples of {t} steps"), "pass smaller batches")
+}
+
+/// Refuses `need` bytes of `what` beyond the memory available, saying how to `fix` it.
+fn fits_in_memory(need: f64, what: &str, fix: &str) -> PyResult<()> {
+    match spikeflux_cli::commands::available_memory() {
+        Some(limit) if need > limit => Err(ShapeError::new_err(format!(
+            "{what} needs {:.1} GiB, more than the {:.1} GiB available: {fix}",
+            need / (1u64 << 30) as f64,
+            limit / (1u64 << 30) as f64
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Starts spikeflux's worker pool with `n` threads (0 = one per core, the default). Results do not
@@ -1003,15 +1006,7 @@ fn bad_label(l: i64, n_out: usize) -> PyErr {
 fn dense<'py>(py: Python<'py>, ds: &SpikeDataset) -> PyResult<Bound<'py, PyDict>> {
     let (b, t, n) = (ds.len(), ds.t_steps, ds.n_in);
     let bytes = b.checked_mul(t).and_then(|x| x.checked_mul(n)).ok_or_else(|| ShapeError::new_err("the data set is too large for one dense array"))?;
-    if let Some(limit) = spikeflux_cli::commands::available_memory() {
-        if bytes as f64 > limit {
-            return Err(ShapeError::new_err(format!(
-                "{b} samples of {t} steps and {n} channels take {:.1} GiB as one dense array, more than the {:.1} GiB available: use fewer samples at a time",
-                bytes as f64 / (1u64 << 30) as f64,
-                limit / (1u64 << 30) as f64
-            )));
-        }
-    }
+    fits_in_memory(bytes as f64, &format!("{b} samples of {t} steps and {n} channels as one dense array"), "use fewer samples at a time")?;
     let mut x = vec![0u8; bytes];
     for i in 0..b {
         for (step, unit) in ds.events(i) {

@@ -25,6 +25,7 @@ use super::SlicePool;
 use crate::data::SpikeDataset;
 use crate::engine::{backward, forward, EngineOptions};
 use crate::error::{Error, Result};
+use crate::layer::Shape;
 use crate::network::Network;
 
 /// A batch after its forward pass: the inputs, the outputs, and what the backward pass needs.
@@ -36,9 +37,9 @@ pub struct Tape {
     n_out: usize,
     /// Neurons of each hidden layer (a Dale layer: E and I together).
     sizes: Vec<usize>,
-    /// Per hidden layer with several positions: its shape `(channels, positions)`, whose
-    /// position-major neuron order the outputs are permuted from.
-    shapes: Vec<Option<(usize, usize)>>,
+    /// Per hidden layer with several positions: its group's shape, whose position-major neuron
+    /// order the outputs are permuted from.
+    shapes: Vec<Option<Shape>>,
     readout: Vec<f32>,
     counts: Vec<Vec<f32>>,
     /// With `record`: every hidden layer's spikes and membranes `[B, T, n_l]`.
@@ -72,8 +73,7 @@ impl Tape {
         let (b, t, c) = (ds.len(), ds.t_steps, net.spec.n_out);
         let slice = pool.slice;
         let sizes: Vec<usize> = net.plan.geoms.iter().map(|g| g.n()).collect();
-        let shapes: Vec<Option<(usize, usize)>> =
-            net.plan.geoms.iter().map(|g| (g.group.positions > 1).then_some((g.group.channels, g.group.positions))).collect();
+        let shapes: Vec<Option<Shape>> = net.plan.geoms.iter().map(|g| (g.group.positions > 1).then_some(g.group)).collect();
         let mut readout = vec![0.0; b * t * c];
         let mut counts: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; b * n]).collect();
         let mut spikes: Vec<Vec<f32>> = if record { sizes.iter().map(|&n| vec![0.0; b * t * n]).collect() } else { Vec::new() };
@@ -224,7 +224,7 @@ fn check_pool(pool: &SlicePool, net: &Network, ds: &SpikeDataset) -> Result<()> 
 
 /// Copies a time-major slice buffer `[T, bs, m]` into the slice's batch-major rows `[bs, T, m]`,
 /// each row permuted to channel-major if `shape` is given.
-fn gather(src: &[f32], t: usize, bs: usize, m: usize, shape: Option<(usize, usize)>, dst: &mut [f32]) {
+fn gather(src: &[f32], t: usize, bs: usize, m: usize, shape: Option<Shape>, dst: &mut [f32]) {
     for step in 0..t {
         for j in 0..bs {
             let d = (j * t + step) * m;
@@ -233,28 +233,20 @@ fn gather(src: &[f32], t: usize, bs: usize, m: usize, shape: Option<(usize, usiz
     }
 }
 
-/// One sample's neurons from the engine's position-major order (`p·C + c`) to channel-major
-/// (`c·P + p`); a plain copy without a shape.
-fn to_channel_major(src: &[f32], shape: Option<(usize, usize)>, dst: &mut [f32]) {
+/// One sample's neurons from the engine's position-major order to channel-major
+/// ([`Shape::channel_major`]); a plain copy without a shape.
+fn to_channel_major(src: &[f32], shape: Option<Shape>, dst: &mut [f32]) {
     match shape {
         None => dst.copy_from_slice(src),
-        Some((c, p)) => {
-            for (k, &v) in src.iter().enumerate() {
-                dst[(k % c) * p + k / c] = v;
-            }
-        }
+        Some(sh) => src.iter().enumerate().for_each(|(k, &v)| dst[sh.channel_major(k)] = v),
     }
 }
 
 /// The inverse of [`to_channel_major`].
-fn from_channel_major(src: &[f32], shape: Option<(usize, usize)>, dst: &mut [f32]) {
+fn from_channel_major(src: &[f32], shape: Option<Shape>, dst: &mut [f32]) {
     match shape {
         None => dst.copy_from_slice(src),
-        Some((c, p)) => {
-            for (k, d) in dst.iter_mut().enumerate() {
-                *d = src[(k % c) * p + k / c];
-            }
-        }
+        Some(sh) => dst.iter_mut().enumerate().for_each(|(k, d)| *d = src[sh.channel_major(k)]),
     }
 }
 
