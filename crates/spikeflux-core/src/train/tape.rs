@@ -7,9 +7,9 @@
 //! A tape keeps the inputs and outputs only: its backward pass runs each slice forward again and
 //! straight into its backward pass, in a workspace of the caller's [`SlicePool`], as the training
 //! loop does. Memory stays at one workspace per thread whatever the batch size, and the slice's
-//! state is in cache when its backward pass reads it: on the Randman network (16 slices of 16
-//! samples) this repeated forward pass made a step faster than keeping every slice's workspace from
-//! the first one (4.6 against 5.7 ms a batch of 250, 2026-12-01). The gradient is bitwise the one the
+//! state is in cache when its backward pass reads it: on the Randman network a variant that kept
+//! every slice's workspace from the first pass instead was slower (BENCHMARKS.md, "Python: the
+//! PyTorch layer"). The gradient is bitwise the one the
 //! training loop computes from the same seeds (the forward pass is deterministic). Slices are the
 //! training loop's
 //! ([`crate::engine::NetworkPlan::slice_size`]) and their gradients are summed in slice order, so
