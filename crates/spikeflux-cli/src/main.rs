@@ -39,10 +39,12 @@ enum Cmd {
     Audio2spikes(commands::audio2spikes::Audio2spikesArgs),
     /// Data utilities.
     Data(commands::data::DataArgs),
+    /// Export a trained network as a NIR graph, or import one (docs/nir.md).
+    Nir(commands::nir::NirArgs),
 }
 
 /// The exit code of an error (README, "Exit codes"): 2 config or command-line value, 3 data file
-/// (spike, image or audio file) or shape, 4 non-finite numbers in training, 5 I/O or weights file, 1
+/// (spike, image or audio file), shape or NIR graph, 4 non-finite numbers in training, 5 I/O or weights file, 1
 /// anything else; 130 after an interrupt and 141 after a closed output pipe are set where they happen.
 fn exit_code(e: &anyhow::Error) -> i32 {
     if e.downcast_ref::<spikeflux_cochlea::Error>().is_some() {
@@ -50,7 +52,7 @@ fn exit_code(e: &anyhow::Error) -> i32 {
     }
     match e.downcast_ref::<Error>() {
         Some(Error::Config { .. }) => 2,
-        Some(Error::DataFile { .. } | Error::Shape { .. }) => 3,
+        Some(Error::DataFile { .. } | Error::Shape { .. } | Error::Nir { .. }) => 3,
         Some(Error::NonFinite { .. } | Error::Saturated { .. }) => 4,
         Some(Error::Io { .. } | Error::Weights { .. }) => 5,
         None => 1,
@@ -66,6 +68,7 @@ fn main() {
         Cmd::Sweep(a) => commands::sweep::run(a),
         Cmd::Audio2spikes(a) => commands::audio2spikes::run(a),
         Cmd::Data(a) => commands::data::run(a),
+        Cmd::Nir(a) => commands::nir::run(a),
     };
     if let Err(e) = r.map_err(config::with_toml_keys) {
         io::note(format_args!("error: {e:#}"));

@@ -77,6 +77,15 @@ pub enum Error {
         /// What happened and what to try.
         hint: String,
     },
+    /// A NIR graph that spikeflux cannot express, or a network NIR cannot express without changing
+    /// what it computes.
+    #[error("NIR node `{node}`: {message}")]
+    Nir {
+        /// The node (or layer) concerned, by its name in the graph (`lif0`, `lif0.w_rec`).
+        node: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// A weights file is missing tensors or has wrong shapes.
     #[error("weights file {path}: {message}")]
     Weights {
@@ -119,6 +128,10 @@ impl Error {
     /// A data-file error for `path`.
     pub fn data_file(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::DataFile { path: path.into(), message: message.into() }
+    }
+    /// An error about NIR node `node`.
+    pub fn nir(node: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Nir { node: node.into(), message: message.into() }
     }
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -15,6 +15,7 @@
 //!   backward passes over time for a batch slice; [`linalg`]: the products they use.
 //! - [`init`]: the fluctuation-driven theory (ε̄, ε̂, σ_w), the initializers, ν from data, reports.
 //! - [`train`]: loss and regularizers, optimizers, the batch-parallel loop, checkpoints.
+//! - [`nir`]: networks to and from NIR graphs (the file format, the mapping both ways).
 //!
 //! ```
 //! use spikeflux_core::data::randman::{generate, RandmanParams};
@@ -49,6 +50,7 @@ pub mod layer;
 pub mod linalg;
 pub mod network;
 pub mod neuron;
+pub mod nir;
 pub mod rng;
 pub mod train;
 

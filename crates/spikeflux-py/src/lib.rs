@@ -28,6 +28,7 @@ pyo3::create_exception!(_native, ConfigError, SpikefluxError, "A config value ou
 pyo3::create_exception!(_native, DataFileError, SpikefluxError, "A data file that cannot be read or has the wrong layout; `path` names it.");
 pyo3::create_exception!(_native, ShapeError, SpikefluxError, "Arrays or data of the wrong shape.");
 pyo3::create_exception!(_native, NonFiniteError, SpikefluxError, "NaN, infinity or a saturated readout in training; `epoch`, `batch`, `field`.");
+pyo3::create_exception!(_native, NirError, SpikefluxError, "A NIR graph spikeflux cannot express, or a network NIR cannot; `node` names the node or layer.");
 pyo3::create_exception!(_native, SpikefluxIOError, SpikefluxError, "An I/O error on a path, or a weights file that does not fit the network.");
 
 /// The Python exception for an error of the core or the CLI library, with the core's details as
@@ -40,6 +41,7 @@ fn to_py(e: anyhow::Error) -> PyErr {
             Some(Error::Config { field, .. }) => (ConfigError::new_err(msg), vec![("field", field.clone().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None()))]),
             Some(Error::DataFile { path, .. }) => (DataFileError::new_err(msg), vec![("path", path.display().to_string().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None()))]),
             Some(Error::Shape { .. }) => (ShapeError::new_err(msg), vec![]),
+            Some(Error::Nir { node, .. }) => (NirError::new_err(msg), vec![("node", node.clone().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None()))]),
             Some(Error::NonFinite { epoch, batch, field, .. }) => (
                 NonFiniteError::new_err(msg),
                 vec![
@@ -400,6 +402,7 @@ fn train_run(
         resume,
         dry_run: false,
         plots,
+        init_weights: None,
     };
     let mut records = Vec::new();
     let mut callback_error: Option<PyErr> = None;
@@ -1184,6 +1187,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ShapeError", py.get_type::<ShapeError>())?;
     m.add("NonFiniteError", py.get_type::<NonFiniteError>())?;
     m.add("IOError", py.get_type::<SpikefluxIOError>())?;
+    m.add("NirError", py.get_type::<NirError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod data;
 pub mod eval;
 pub mod fig1;
 pub mod init_report;
+pub mod nir;
 pub mod sweep;
 pub mod train;
 

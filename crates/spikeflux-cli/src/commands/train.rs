@@ -43,6 +43,10 @@ pub struct TrainArgs {
     /// Write PNG figures here: learning curves and activity snapshots before and after training.
     #[arg(long)]
     pub plots: Option<PathBuf>,
+    /// Start from these weights (safetensors: a run's weights, or `nir import`'s) instead of the
+    /// config's initialization.
+    #[arg(long)]
+    pub init_weights: Option<PathBuf>,
 }
 
 /// How a caller other than the command line follows and stops a run (the Python package).
@@ -90,7 +94,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
 pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
     let Hooks { install_interrupt, progress, stop, on_record } = hooks;
     let stop = || interrupt::requested() || stop();
-    let TrainArgs { config, ov, log, out, resume, dry_run, plots } = args;
+    let TrainArgs { config, ov, log, out, resume, dry_run, plots, init_weights } = args;
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
     let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", cfg.name, cfg.train.seed)));
@@ -126,7 +130,11 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         t0.elapsed().as_secs_f64()
     );
     let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(&cfg))?;
-    let (net, inits, nu_used) = super::initialized_network(&cfg, spec, &data.train, cfg.train.seed)?;
+    let (mut net, inits, nu_used) = super::initialized_network(&cfg, spec, &data.train, cfg.train.seed)?;
+    if let Some(w) = &init_weights {
+        checkpoint::load(&mut net, w)?;
+        note!("weights from {} (instead of the init below)", w.display());
+    }
     if let Some(rates) = &nu_used {
         let r: Vec<String> = rates.iter().map(|r| format!("{r:.2}")).collect();
         note!("nu from data (input, then each hidden layer): [{}] Hz", r.join(", "));

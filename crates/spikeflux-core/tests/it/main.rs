@@ -4,6 +4,7 @@ mod common;
 mod dale;
 mod determinism;
 mod golden;
+mod nir;
 mod gradcheck;
 mod numerics;
 mod semantics;

@@ -1,0 +1,270 @@
+//! A network as a NIR graph (the mapping table with its equations is `docs/nir.md`).
+//!
+//! Nodes: `input` → per hidden layer `l`: `fc{l}` (`Linear`, or `Conv1d` for a convolutional
+//! layer), `lif{l}` (a `CubaLIF`, or for a recurrent layer the subgraph `input → lif ⇄ w_rec,
+//! lif → output`), `flatten{l}` where a convolutional layer feeds a dense one → `fc_out`
+//! (`Linear`) → `readout` (`CubaLI`) → `output`.
+//!
+//! What NIR cannot say goes into the graph's metadata (step order and delays, the multiplicative
+//! reset, the surrogate, the readout's initial membrane, spikeflux's exact time constants); what
+//! would change the computation silently (max pooling, adaptation, Dale layers) is refused with an
+//! [`Error::Nir`] naming the layer.
+
+use super::file::{Array, ArrayData, Tree, Value};
+use super::graph::{Graph, Node};
+use crate::error::{Error, Result};
+use crate::layer::{ConnGeom, Shape};
+use crate::network::Network;
+
+/// How the reader of an exported graph steps NIR's differential equations; the exported
+/// parameters are chosen so that this reader reproduces spikeflux's decays and gains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Discretization {
+    /// Exact integration over a step of the network's dt with the input held for the step
+    /// (`β = exp(−dt/τ)`; Rockpool, Lava, the NIR paper's exact reference): τ are spikeflux's own,
+    /// `r = 1`, `v_threshold = 1`, `w_in = 1/(1 − β_syn)`.
+    #[default]
+    Exact,
+    /// Forward Euler over a step of `reader_dt` (`β = 1 − dt/τ`; snnTorch, which assumes 1e-4 s,
+    /// and Norse): `τ = reader_dt/(1 − β)` with spikeflux's β, `w_in = τ_syn/reader_dt`, and for
+    /// spiking layers `r = v_threshold = τ_mem/reader_dt` (snnTorch's importer requires that `r`).
+    Euler,
+}
+
+impl Discretization {
+    /// The name used in metadata and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Discretization::Exact => "exact",
+            Discretization::Euler => "euler",
+        }
+    }
+    /// Parses [`Discretization::name`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "exact" => Some(Discretization::Exact),
+            "euler" => Some(Discretization::Euler),
+            _ => None,
+        }
+    }
+}
+
+/// Options of [`to_graph`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ExportOptions {
+    /// The reader's discretization.
+    pub discretization: Discretization,
+    /// The reader's step in seconds under [`Discretization::Euler`] (default: the network's dt);
+    /// ignored by [`Discretization::Exact`], whose time constants are physical.
+    pub reader_dt: Option<f64>,
+}
+
+/// NIR parameters of one neuron population (all entries equal; NIR wants one per unit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Cuba {
+    pub tau_syn: f64,
+    pub tau_mem: f64,
+    pub r: f64,
+    pub v_threshold: f64,
+    pub w_in: f64,
+}
+
+/// The NIR parameters that make a `disc` reader reproduce a spikeflux population with time
+/// constants `tau_syn`, `tau_mem` at step `dt` (engine decays in f32, as the engine has them).
+/// `spiking`: a LIF layer (else the readout, whose membrane must come out unscaled).
+pub(crate) fn cuba_params(disc: Discretization, dt: f64, reader_dt: f64, tau_syn: f64, tau_mem: f64, spiking: bool) -> Cuba {
+    match disc {
+        Discretization::Exact => Cuba { tau_syn, tau_mem, r: 1.0, v_threshold: 1.0, w_in: 1.0 / (1.0 - (-dt / tau_syn).exp()) },
+        Discretization::Euler => {
+            let b_syn = f64::from((-dt / tau_syn).exp() as f32);
+            let b_mem = f64::from((-dt / tau_mem).exp() as f32);
+            let ts = reader_dt / (1.0 - b_syn);
+            let tm = reader_dt / (1.0 - b_mem);
+            let r = if spiking { tm / reader_dt } else { 1.0 };
+            Cuba { tau_syn: ts, tau_mem: tm, r, v_threshold: r, w_in: ts / reader_dt }
+        }
+    }
+}
+
+fn filled(shape: &[usize], v: f64) -> Array {
+    let n = shape.iter().product();
+    Array { shape: shape.to_vec(), data: ArrayData::F64(vec![v; n]) }
+}
+
+fn weights(shape: Vec<usize>, v: Vec<f32>) -> Array {
+    Array { shape, data: ArrayData::F32(v) }
+}
+
+fn shape_of(s: Shape) -> Vec<usize> {
+    if s.positions > 1 {
+        vec![s.channels, s.positions]
+    } else {
+        vec![s.channels]
+    }
+}
+
+fn shape_array(s: &[usize]) -> Array {
+    Array::ints(&s.iter().map(|&d| d as i64).collect::<Vec<_>>())
+}
+
+fn io_node(kind: &str, s: &[usize]) -> Node {
+    Node::leaf(kind, [("shape", shape_array(s))])
+}
+
+fn weight_node(geom: &ConnGeom, w: Vec<f32>) -> Node {
+    match *geom {
+        ConnGeom::Dense { .. } => Node::leaf("Linear", [("weight", weights(geom.torch_shape(), w))]),
+        ConnGeom::Conv { c_out, l_in, stride, padding, .. } => Node::leaf(
+            "Conv1d",
+            [
+                ("weight", weights(geom.torch_shape(), w)),
+                ("bias", weights(vec![c_out], vec![0.0; c_out])),
+                ("stride", Array::int(stride as i64)),
+                ("padding", Array::int(padding as i64)),
+                ("dilation", Array::int(1)),
+                ("groups", Array::int(1)),
+                ("input_shape", Array::int(l_in as i64)),
+            ],
+        ),
+    }
+}
+
+fn population(kind: &str, shape: &[usize], c: Cuba, tau_syn: f64, tau_mem: f64) -> Node {
+    let mut fields = vec![
+        ("tau_syn", filled(shape, c.tau_syn)),
+        ("tau_mem", filled(shape, c.tau_mem)),
+        ("r", filled(shape, c.r)),
+        ("v_leak", filled(shape, 0.0)),
+        ("w_in", filled(shape, c.w_in)),
+    ];
+    if kind == "CubaLIF" {
+        fields.push(("v_threshold", filled(shape, c.v_threshold)));
+        fields.push(("v_reset", filled(shape, 0.0)));
+    }
+    Node::leaf(kind, fields).with_metadata([("spikeflux_tau_syn", Array::f64(tau_syn)), ("spikeflux_tau_mem", Array::f64(tau_mem))])
+}
+
+/// What the graph's metadata says about the semantics NIR has no field for.
+pub const STEP_ORDER: &str = "spikeflux (stork) steps each LIF layer as S_t = H(U_{t-1} - 1), I_t = b_syn I_{t-1} + X_{t-1}, \
+U_t = (b_mem U_{t-1} + (1 - b_mem) I_{t-1}) (1 - S_t): the membrane uses the previous step's current, the spike the \
+previous step's membrane, so each hidden layer adds 3 steps of latency and the readout 2; a recurrent spike reaches the \
+current one step later";
+/// The reset, in words (metadata).
+pub const RESET: &str = "multiplicative to zero one step after the threshold crossing: the step after a spike sets U to 0 \
+and discards that step's leak and input; no refractory period; threshold crossing is strict (U > 1)";
+/// The spike convention, in words (metadata).
+pub const SPIKE: &str = "a spike is the value 1 held for one step of dt (not a Dirac delta); w_in scales it so that one \
+unit of weight adds one unit of synaptic current";
+
+/// Exports `net` as a NIR graph.
+///
+/// # Errors
+/// [`Error::Nir`] naming the layer (`lif{l}`) when it has max pooling, adaptation or Dale's law,
+/// which NIR 1.0 cannot express; [`Error::Config`] for a non-positive `reader_dt`.
+pub fn to_graph(net: &Network, opts: &ExportOptions) -> Result<Graph> {
+    let spec = &net.spec;
+    let dt = spec.dt;
+    let reader_dt = opts.reader_dt.unwrap_or(dt);
+    if !(reader_dt.is_finite() && reader_dt > 0.0) {
+        return Err(Error::config_found("reader_dt", "must be a positive step in seconds", reader_dt));
+    }
+    for (l, h) in spec.hidden.iter().enumerate() {
+        let name = format!("lif{l}");
+        if h.pool > 1 {
+            return Err(Error::nir(name, format!("hidden layer {l} max-pools its spikes by {}; NIR 1.0 has no max pooling (only SumPool2d and AvgPool2d), so the export would compute something else. Remove `pool` to export", h.pool)));
+        }
+        if h.lif.adaptation.is_some() {
+            return Err(Error::nir(name, format!("hidden layer {l} is adaptive; NIR 1.0 has no neuron with an adaptation current. Remove `adaptation` to export")));
+        }
+        if h.dale.is_some() {
+            return Err(Error::nir(name, format!("hidden layer {l} is a Dale layer, whose neurons have two synaptic currents (excitatory and inhibitory); a NIR CubaLIF has one")));
+        }
+    }
+    let tensors = net.tensors();
+    let tensor = |name: &str| -> Result<Vec<f32>> {
+        let t = tensors.iter().find(|t| t.name == name).ok_or_else(|| Error::nir(name, "missing tensor"))?;
+        Ok(t.to_torch(&net.params))
+    };
+    let disc = opts.discretization;
+    let mut g = Graph::default();
+    let in_shape = shape_of(spec.input);
+    g.nodes.insert("input".into(), io_node("Input", &in_shape));
+    let mut prev = "input".to_string();
+    let mut prev_shape = in_shape;
+    for (l, (h, geom)) in spec.hidden.iter().zip(&net.plan.geoms).enumerate() {
+        if matches!(geom.ff, ConnGeom::Dense { .. }) && prev_shape.len() > 1 {
+            let f = format!("flatten{l}");
+            g.nodes.insert(
+                f.clone(),
+                Node::leaf("Flatten", [("start_dim", Array::int(0)), ("end_dim", Array::int(-1)), ("input_type", shape_array(&prev_shape))]),
+            );
+            g.edge(&prev, &f);
+            prev = f;
+        }
+        let fc = format!("fc{l}");
+        g.nodes.insert(fc.clone(), weight_node(&geom.ff, tensor(&format!("hidden.{l}.ff.weight"))?));
+        g.edge(&prev, &fc);
+        let shape = match geom.ff {
+            ConnGeom::Dense { n_dst, .. } => vec![n_dst],
+            ConnGeom::Conv { c_out, l_out, .. } => vec![c_out, l_out],
+        };
+        let c = cuba_params(disc, dt, reader_dt, h.lif.tau_syn, h.lif.tau_mem, true);
+        let lif = population("CubaLIF", &shape, c, h.lif.tau_syn, h.lif.tau_mem);
+        let name = format!("lif{l}");
+        let node = match &geom.rec {
+            None => lif,
+            Some(rg) => {
+                let mut sub = Graph::default();
+                sub.nodes.insert("input".into(), io_node("Input", &shape));
+                sub.nodes.insert("lif".into(), lif);
+                sub.nodes.insert("w_rec".into(), weight_node(rg, tensor(&format!("hidden.{l}.rec.weight"))?));
+                sub.nodes.insert("output".into(), io_node("Output", &shape));
+                for (a, b) in [("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")] {
+                    sub.edge(a, b);
+                }
+                Node::Graph(sub)
+            }
+        };
+        g.nodes.insert(name.clone(), node);
+        g.edge(&fc, &name);
+        prev = name;
+        prev_shape = shape;
+    }
+    if prev_shape.len() > 1 {
+        g.nodes.insert(
+            "flatten_out".into(),
+            Node::leaf("Flatten", [("start_dim", Array::int(0)), ("end_dim", Array::int(-1)), ("input_type", shape_array(&prev_shape))]),
+        );
+        g.edge(&prev, "flatten_out");
+        prev = "flatten_out".into();
+    }
+    g.nodes.insert("fc_out".into(), weight_node(&net.plan.readout_conn(), tensor("readout.weight")?));
+    g.edge(&prev, "fc_out");
+    let ro = &spec.readout;
+    let c = cuba_params(disc, dt, reader_dt, ro.tau_syn, ro.tau_mem, false);
+    g.nodes.insert("readout".into(), population("CubaLI", &[spec.n_out], c, ro.tau_syn, ro.tau_mem));
+    g.edge("fc_out", "readout");
+    g.nodes.insert("output".into(), io_node("Output", &[spec.n_out]));
+    g.edge("readout", "output");
+
+    let mut m = Tree::new();
+    let mut put = |k: &str, a: Array| {
+        m.insert(k.to_string(), Value::Array(a));
+    };
+    put("spikeflux_version", Array::str(env!("CARGO_PKG_VERSION")));
+    put("dt", Array::f64(dt));
+    put("discretization", Array::str(disc.name()));
+    if disc == Discretization::Euler {
+        put("reader_dt", Array::f64(reader_dt));
+    }
+    put("spike", Array::str(SPIKE));
+    put("step_order", Array::str(STEP_ORDER));
+    put("reset", Array::str(RESET));
+    put("readout_initial_state", Array::f64(f64::from(ro.initial_state)));
+    let crate::neuron::Surrogate::SuperSpike { beta } = spec.surrogate;
+    put("surrogate", Array::str(format!("SuperSpike, 1/(beta |U - 1| + 1)^2 with beta = {beta} (training only)")));
+    put("surrogate_beta", Array::f64(f64::from(beta)));
+    g.metadata = m;
+    Ok(g)
+}
