@@ -76,6 +76,17 @@ fn check(n: DaleFanIn, sigma_u: f64, nu: f64, alpha: f64) -> Result<()> {
     Ok(())
 }
 
+/// The PSP integrals of both populations must be positive (they are not for a layer without
+/// synaptic filter under the analytical ε).
+fn check_eps(eps: DaleEpsilon) -> Result<()> {
+    ensure!(
+        [eps.exc.bar, eps.exc.hat, eps.inh.bar, eps.inh.hat].iter().all(|&x| x > 0.0),
+        "epsilon",
+        "the analytical PSP integrals are 0 for a group without synaptic filter (tau_syn = 0); use epsilon = \"numerical\""
+    );
+    Ok(())
+}
+
 /// Rates λ of the exponential FD initializer (θ = 1, ξ = 1/σ_U, μ_U = 0), stork's closed forms.
 ///
 /// # Errors
@@ -83,6 +94,7 @@ fn check(n: DaleFanIn, sigma_u: f64, nu: f64, alpha: f64) -> Result<()> {
 /// σ_U, or α outside (0, 1) with recurrence.
 pub fn exponential_rates(n: DaleFanIn, eps: DaleEpsilon, sigma_u: f64, nu: f64, alpha: f64) -> Result<DaleParams> {
     check(n, sigma_u, nu, alpha)?;
+    check_eps(eps)?;
     let (xi, theta) = (1.0 / sigma_u, 1.0);
     let (nff, nrec, ni) = (n.ff as f64, n.rec as f64, n.inh as f64);
     let (e, i) = (eps.exc, eps.inh);
@@ -106,6 +118,7 @@ pub fn exponential_rates(n: DaleFanIn, eps: DaleEpsilon, sigma_u: f64, nu: f64, 
 /// As [`exponential_rates`].
 pub fn lognormal_locations(n: DaleFanIn, eps: DaleEpsilon, sigma_u: f64, nu: f64, alpha: f64) -> Result<DaleParams> {
     check(n, sigma_u, nu, alpha)?;
+    check_eps(eps)?;
     let (xi, theta) = (1.0 / sigma_u, 1.0);
     let (nff, nrec, ni) = (n.ff as f64, n.rec as f64, n.inh as f64);
     let (e, i) = (eps.exc, eps.inh);

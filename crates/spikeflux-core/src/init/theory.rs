@@ -118,6 +118,11 @@ pub fn fd_normal_layerwise(
 ) -> Result<Vec<NormalMoments>> {
     ensure!(target.nu.is_finite() && target.nu > 0.0, "nu", "must be a positive rate in Hz", target.nu);
     ensure!(target.xi.is_finite() && target.xi > 0.0, "xi", "must be positive (σ_U = 1/ξ must be positive)", target.xi);
+    ensure!(
+        eps.bar > 0.0 && eps.hat > 0.0,
+        "epsilon",
+        "the analytical PSP integrals are 0 for a group without synaptic filter (tau_syn = 0); use epsilon = \"numerical\""
+    );
     let n_total: usize = afferents.iter().map(|a| a.fan_in).sum();
     ensure!(n_total > 0 && afferents.iter().all(|a| a.fan_in > 0), "", "every connection needs a fan-in of at least 1");
     let n_rec = afferents.iter().filter(|a| a.recurrent).count();

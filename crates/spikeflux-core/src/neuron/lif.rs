@@ -18,7 +18,7 @@
 //!
 //! [`adjoint`] performs the last three lines for one step; the engine forms `∂S_t`.
 
-use super::{check_positive, SpikeMode, Surrogate};
+use super::{check_positive, check_tau_syn, SpikeMode, Surrogate};
 use crate::error::{ensure, Result};
 
 /// Parameters of a LIF group (spec §1.1, §1.3). Times in seconds.
@@ -26,7 +26,8 @@ use crate::error::{ensure, Result};
 pub struct LifParams {
     /// Membrane time constant τ_mem in seconds.
     pub tau_mem: f64,
-    /// Synaptic time constant τ_syn in seconds.
+    /// Synaptic time constant τ_syn in seconds; 0: no synaptic filter (`β_s = 0`, the current is
+    /// the previous step's input).
     pub tau_syn: f64,
     /// Optional spike-triggered adaptation current (spec §1.3, `AdaptiveLIFGroup`).
     pub adaptation: Option<Adaptation>,
@@ -73,7 +74,7 @@ impl LifParams {
     /// Validates the parameters; errors name the field (`tau_mem`, `adaptation.tau_ada`, …).
     pub fn validate(&self) -> Result<()> {
         check_positive("tau_mem", self.tau_mem)?;
-        check_positive("tau_syn", self.tau_syn)?;
+        check_tau_syn("tau_syn", self.tau_syn)?;
         if let Some(ad) = self.adaptation {
             check_positive("adaptation.tau_ada", ad.tau_ada)?;
             ensure!(ad.a.is_finite(), "adaptation.a", "must be finite", ad.a);

@@ -50,6 +50,13 @@ pub fn check_positive(field: &str, value: f64) -> Result<()> {
     Ok(())
 }
 
+/// Checks a synaptic time constant (seconds): positive, or 0 for no synaptic filter (β_syn = 0, so
+/// the current is the previous step's input: NIR's `LIF` and `LI`, which have no synaptic current).
+pub fn check_tau_syn(field: &str, value: f64) -> Result<()> {
+    ensure!(value.is_finite() && value >= 0.0, field, "must be a positive number of seconds, or 0 for no synaptic filter", value);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 pub struct ReadoutParams {
     /// Membrane time constant in seconds (the examples use the sample duration).
     pub tau_mem: f64,
-    /// Synaptic time constant in seconds.
+    /// Synaptic time constant in seconds; 0: no synaptic filter.
     pub tau_syn: f64,
     /// Membrane value at t = −1 ([`ReadoutParams::DEFAULT_INITIAL_STATE`] unless set; notebooks
     /// 01/02 use −1e-2).
@@ -17,7 +17,7 @@ impl ReadoutParams {
     /// Validates the time constants; errors name the field.
     pub fn validate(&self) -> crate::error::Result<()> {
         super::check_positive("tau_mem", self.tau_mem)?;
-        super::check_positive("tau_syn", self.tau_syn)?;
+        super::check_tau_syn("tau_syn", self.tau_syn)?;
         crate::error::ensure!(
             self.initial_state.is_finite() && self.initial_state.abs() <= Self::MAX_INITIAL_STATE,
             "initial_state",

@@ -1,9 +1,9 @@
 //! A network as a NIR graph (the mapping table with its equations is `docs/nir.md`).
 //!
 //! Nodes: `input` → per hidden layer `l`: `fc{l}` (`Linear`, or `Conv1d` for a convolutional
-//! layer), `lif{l}` (a `CubaLIF`, or for a recurrent layer the subgraph `input → lif ⇄ w_rec,
+//! layer), `lif{l}` (a `CubaLIF`, a `LIF` where τ_syn = 0, or for a recurrent layer the subgraph `input → lif ⇄ w_rec,
 //! lif → output`), `flatten{l}` where a convolutional layer feeds a dense one → `fc_out`
-//! (`Linear`) → `readout` (`CubaLI`) → `output`.
+//! (`Linear`) → `readout` (`CubaLI`, or `LI` where τ_syn = 0) → `output`.
 //!
 //! What NIR cannot say goes into the graph's metadata (step order and delays, the multiplicative
 //! reset, the surrogate, the readout's initial membrane, spikeflux's exact time constants); what
@@ -73,8 +73,9 @@ pub(crate) struct Cuba {
 /// The NIR parameters that make a `disc` reader reproduce a spikeflux population with time
 /// constants `tau_syn`, `tau_mem` at step `dt` (engine decays in f32, as the engine has them).
 /// `spiking`: a LIF layer (else the readout, whose membrane must come out unscaled).
+/// `tau_syn = 0` (no synaptic filter) gives `tau_syn = 0`, `w_in = 1`: a NIR `LIF` or `LI`.
 pub(crate) fn cuba_params(disc: Discretization, dt: f64, reader_dt: f64, tau_syn: f64, tau_mem: f64, spiking: bool) -> Cuba {
-    match disc {
+    let c = match disc {
         Discretization::Exact => Cuba { tau_syn, tau_mem, r: 1.0, v_threshold: 1.0, w_in: 1.0 / (1.0 - (-dt / tau_syn).exp()) },
         Discretization::Euler => {
             let b_syn = f64::from((-dt / tau_syn).exp() as f32);
@@ -84,6 +85,11 @@ pub(crate) fn cuba_params(disc: Discretization, dt: f64, reader_dt: f64, tau_syn
             let r = if spiking { tm / reader_dt } else { 1.0 };
             Cuba { tau_syn: ts, tau_mem: tm, r, v_threshold: r, w_in: ts / reader_dt }
         }
+    };
+    if tau_syn == 0.0 {
+        Cuba { tau_syn: 0.0, w_in: 1.0, ..c }
+    } else {
+        c
     }
 }
 
@@ -130,18 +136,26 @@ fn weight_node(geom: &ConnGeom, w: Vec<f32>) -> Node {
     }
 }
 
-fn population(kind: &str, shape: &[usize], c: Cuba, tau_syn: f64, tau_mem: f64) -> Node {
-    let mut fields = vec![
-        ("tau_syn", filled(shape, c.tau_syn)),
-        ("tau_mem", filled(shape, c.tau_mem)),
-        ("r", filled(shape, c.r)),
-        ("v_leak", filled(shape, 0.0)),
-        ("w_in", filled(shape, c.w_in)),
-    ];
-    if kind == "CubaLIF" {
+/// A `CubaLIF` (`spiking`) or `CubaLI`, or without synaptic filter (`tau_syn = 0`) a `LIF` or `LI`.
+fn population(spiking: bool, shape: &[usize], c: Cuba, tau_syn: f64, tau_mem: f64) -> Node {
+    let cuba = tau_syn > 0.0;
+    let mut fields = if cuba {
+        vec![("tau_syn", filled(shape, c.tau_syn)), ("tau_mem", filled(shape, c.tau_mem)), ("w_in", filled(shape, c.w_in))]
+    } else {
+        vec![("tau", filled(shape, c.tau_mem))]
+    };
+    fields.push(("r", filled(shape, c.r)));
+    fields.push(("v_leak", filled(shape, 0.0)));
+    if spiking {
         fields.push(("v_threshold", filled(shape, c.v_threshold)));
         fields.push(("v_reset", filled(shape, 0.0)));
     }
+    let kind = match (cuba, spiking) {
+        (true, true) => "CubaLIF",
+        (true, false) => "CubaLI",
+        (false, true) => "LIF",
+        (false, false) => "LI",
+    };
     Node::leaf(kind, fields).with_metadata([("spikeflux_tau_syn", Array::f64(tau_syn)), ("spikeflux_tau_mem", Array::f64(tau_mem))])
 }
 
@@ -210,7 +224,7 @@ pub fn to_graph(net: &Network, opts: &ExportOptions) -> Result<Graph> {
             ConnGeom::Conv { c_out, l_out, .. } => vec![c_out, l_out],
         };
         let c = cuba_params(disc, dt, reader_dt, h.lif.tau_syn, h.lif.tau_mem, true);
-        let lif = population("CubaLIF", &shape, c, h.lif.tau_syn, h.lif.tau_mem);
+        let lif = population(true, &shape, c, h.lif.tau_syn, h.lif.tau_mem);
         let name = format!("lif{l}");
         let node = match &geom.rec {
             None => lif,
@@ -243,7 +257,7 @@ pub fn to_graph(net: &Network, opts: &ExportOptions) -> Result<Graph> {
     g.edge(&prev, "fc_out");
     let ro = &spec.readout;
     let c = cuba_params(disc, dt, reader_dt, ro.tau_syn, ro.tau_mem, false);
-    g.nodes.insert("readout".into(), population("CubaLI", &[spec.n_out], c, ro.tau_syn, ro.tau_mem));
+    g.nodes.insert("readout".into(), population(false, &[spec.n_out], c, ro.tau_syn, ro.tau_mem));
     g.edge("fc_out", "readout");
     g.nodes.insert("output".into(), io_node("Output", &[spec.n_out]));
     g.edge("readout", "output");

@@ -1,8 +1,8 @@
 //! A NIR graph as a spikeflux network (the mapping table with its equations is `docs/nir.md`).
 //!
 //! Accepted: a chain `Input → [Flatten] → Linear | Affine (zero bias) | Conv1d (zero bias) →
-//! CubaLIF (optionally recurrent: a weight node from and to it, flat or as a subgraph) → … →
-//! Linear | Affine → CubaLI → Output`. Per-neuron `r`, `w_in` and `v_threshold` are folded into
+//! CubaLIF | LIF (optionally recurrent: a weight node from and to it, flat or as a subgraph) → … →
+//! Linear | Affine → CubaLI | LI → Output` (`LIF` and `LI` have no synaptic current: τ_syn = 0). Per-neuron `r`, `w_in` and `v_threshold` are folded into
 //! the weights onto the neuron (exact, since spikes are 0/1 and `v_leak = v_reset = 0`); time
 //! constants must be one per layer. Anything else is an [`Error::Nir`] naming the node and why.
 //!
@@ -117,9 +117,11 @@ fn uniform(f: &Fields, key: &str, v: &[f64]) -> Result<f64> {
     Ok(first)
 }
 
-fn population(f: &Fields, rd: &Reading, spiking: bool) -> Result<Population> {
-    let (shape, tau_syn) = f.floats("tau_syn")?;
-    let n = tau_syn.len();
+/// Reads a `CubaLIF` / `CubaLI`, or a `LIF` / `LI` (no synaptic current: τ_syn = 0, `w_in` = 1).
+fn population(f: &Fields, rd: &Reading, spiking: bool, cuba: bool) -> Result<Population> {
+    let tau_key = if cuba { "tau_mem" } else { "tau" };
+    let (shape, tau_mem) = f.floats(tau_key)?;
+    let n = tau_mem.len();
     if n == 0 {
         return Err(Error::nir(f.name, "has no neurons"));
     }
@@ -134,13 +136,17 @@ fn population(f: &Fields, rd: &Reading, spiking: bool) -> Result<Population> {
             m => Err(Error::nir(f.name, format!("`{key}` has {m} entries for {n} neurons"))),
         }
     };
-    let tau_mem = get("tau_mem", f64::NAN)?;
-    if !f.has("tau_mem") {
-        return Err(Error::nir(f.name, "has no `tau_mem`"));
-    }
+    let tau_syn = if cuba {
+        if !f.has("tau_syn") {
+            return Err(Error::nir(f.name, "has no `tau_syn`"));
+        }
+        get("tau_syn", f64::NAN)?
+    } else {
+        vec![0.0; n]
+    };
     let r = get("r", 1.0)?;
     let v_leak = get("v_leak", 0.0)?;
-    let w_in = get("w_in", 1.0)?;
+    let w_in = if cuba { get("w_in", 1.0)? } else { vec![1.0; n] };
     let thr = if spiking { get("v_threshold", f64::NAN)? } else { vec![1.0; n] };
     let v_reset = get("v_reset", 0.0)?;
     if spiking && !f.has("v_threshold") {
@@ -157,8 +163,8 @@ fn population(f: &Fields, rd: &Reading, spiking: bool) -> Result<Population> {
     }
     let ts = uniform(f, "tau_syn", &tau_syn)?;
     let tm = uniform(f, "tau_mem", &tau_mem)?;
-    for (k, t) in [("tau_syn", ts), ("tau_mem", tm)] {
-        if !(t > 0.0) {
+    for (k, t, lowest) in [("tau_syn", ts, if cuba { f64::MIN_POSITIVE } else { 0.0 }), (tau_key, tm, f64::MIN_POSITIVE)] {
+        if !(t >= lowest) {
             return Err(Error::nir(f.name, format!("has `{k}` = {t}; time constants must be positive")));
         }
     }
@@ -173,6 +179,7 @@ fn population(f: &Fields, rd: &Reading, spiking: bool) -> Result<Population> {
         }
     }
     let (tau_s, tau_m, unit) = match rd.disc {
+        _ if !cuba && rd.disc == Discretization::Exact => (0.0, tm, 1.0),
         Discretization::Exact => {
             if rd.param_dt != rd.dt {
                 return Err(Error::nir(f.name, "exact discretization reads time constants at the network's own step"));
@@ -187,7 +194,11 @@ fn population(f: &Fields, rd: &Reading, spiking: bool) -> Result<Population> {
                 }
                 Ok(-rd.dt / b.ln())
             };
-            (per_step("tau_syn", ts)?, per_step("tau_mem", tm)?, rd.param_dt / ts)
+            if cuba {
+                (per_step("tau_syn", ts)?, per_step(tau_key, tm)?, rd.param_dt / ts)
+            } else {
+                (0.0, per_step(tau_key, tm)?, 1.0)
+            }
         }
     };
     // the NIR membrane v = θ U, fed by r w_in × (unit) per input spike: spikeflux's unit-gain
@@ -373,21 +384,22 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
         let pop_name = next(&cur, None)?;
         let pk = kind(&pop_name).to_string();
         let pf = Fields { name: &pop_name, fields: &flat.nodes[&pop_name].1 };
-        let rec = if pk == "CubaLIF" { rec_of(&pop_name) } else { None };
+        let rec = if matches!(pk.as_str(), "CubaLIF" | "LIF") { rec_of(&pop_name) } else { None };
         let after = next(&pop_name, rec.as_ref())?;
         let is_last = kind(&after) == "Output";
-        let as_readout = pk == "CubaLI" || (pk == "CubaLIF" && is_last && opts.last_as_readout);
+        let spiking_kind = matches!(pk.as_str(), "CubaLIF" | "LIF");
+        let as_readout = matches!(pk.as_str(), "CubaLI" | "LI") || (spiking_kind && is_last && opts.last_as_readout);
         match pk.as_str() {
-            "CubaLIF" | "CubaLI" => {}
-            "LIF" | "LI" | "IF" | "I" => {
-                return Err(Error::nir(&pop_name, format!("is a `{pk}`, a neuron without a synaptic current; spikeflux's neurons (and its readout) filter their input through one (CubaLIF, CubaLI)")))
+            "CubaLIF" | "CubaLI" | "LIF" | "LI" => {}
+            "IF" | "I" => {
+                return Err(Error::nir(&pop_name, format!("is a `{pk}`, a neuron without leak; spikeflux's membranes leak (use a LIF with a long tau)")))
             }
-            other => return Err(Error::nir(&pop_name, format!("is a `{other}` after the weights `{cur}`; expected a CubaLIF (hidden layer) or CubaLI (readout)"))),
+            other => return Err(Error::nir(&pop_name, format!("is a `{other}` after the weights `{cur}`; expected a CubaLIF or LIF (hidden layer), or a CubaLI or LI (readout)"))),
         }
-        if pk == "CubaLIF" && is_last && !as_readout {
-            return Err(Error::nir(&pop_name, "is a spiking CubaLIF feeding the Output; spikeflux's networks end in a non-spiking readout (CubaLI). To read this layer's membrane as the output, import with last_as_readout (--last-as-readout)"));
+        if spiking_kind && is_last && !as_readout {
+            return Err(Error::nir(&pop_name, format!("is a spiking {pk} feeding the Output; spikeflux's networks end in a non-spiking readout (CubaLI). To read this layer's membrane as the output, import with last_as_readout (--last-as-readout)")));
         }
-        let pop = population(&pf, &rd, !as_readout)?;
+        let pop = population(&pf, &rd, !as_readout, pk.starts_with("Cuba"))?;
         let n_units: usize = pop.shape.iter().product();
         if as_readout {
             if w.conv.is_some() || w.shape[1] != src.n() || w.shape[0] != n_units {

@@ -61,7 +61,11 @@ fn round_trip(net: &Network, opts: &ExportOptions) -> Network {
 
 #[test]
 fn spikeflux_to_nir_to_spikeflux_is_exact_in_both_discretizations() {
-    for (spec, n_in) in [(dense_spec(), 7), (conv_spec(), 24)] {
+    // without synaptic filter (τ_syn = 0): NIR's LIF and LI
+    let mut plain = dense_spec();
+    plain.hidden[1].lif.tau_syn = 0.0;
+    plain.readout.tau_syn = 0.0;
+    for (spec, n_in) in [(dense_spec(), 7), (conv_spec(), 24), (plain, 7)] {
         let net = random_weights(spec, 6.0, 11);
         let want = outputs(&net, n_in);
         for opts in [
@@ -70,6 +74,10 @@ fn spikeflux_to_nir_to_spikeflux_is_exact_in_both_discretizations() {
             ExportOptions { discretization: Discretization::Euler, reader_dt: Some(1e-4) },
         ] {
             let back = round_trip(&net, &opts);
+            if net.spec.readout.tau_syn == 0.0 {
+                let g = nir::to_graph(&net, &opts).unwrap();
+                assert_eq!((g.nodes["lif1"].kind(), g.nodes["readout"].kind()), ("LIF", "LI"));
+            }
             assert_eq!(back.spec, net.spec, "{opts:?}");
             assert_eq!(back.params, net.params, "{opts:?}");
             let got = outputs(&back, n_in);
@@ -237,11 +245,22 @@ fn graphs_spikeflux_cannot_express_are_refused_naming_the_node() {
     g.edge("fc1", "fc2");
     let (node, msg) = refusal(&g, &opts);
     assert!(node == "fc1" && msg.contains("chains"), "{node}: {msg}");
-    // a LIF without synaptic current
+    // a neuron without leak
     let mut g = foreign_graph(None);
-    g.nodes.insert("lif1".into(), Node::leaf("LIF", [("tau", floats(&[1e-3, 1e-3]))]));
+    g.nodes.insert("lif1".into(), Node::leaf("IF", [("r", floats(&[1.0, 1.0])), ("v_threshold", floats(&[1.0, 1.0]))]));
     let (node, msg) = refusal(&g, &opts);
-    assert!(node == "lif1" && msg.contains("synaptic current"), "{node}: {msg}");
+    assert!(node == "lif1" && msg.contains("without leak"), "{node}: {msg}");
+    // a LIF is a LIF without synaptic filter (τ_syn = 0), its threshold folded into the weights
+    let mut g = foreign_graph(None);
+    g.nodes.insert(
+        "lif1".into(),
+        Node::leaf("LIF", [("tau", floats(&[1e-3, 1e-3])), ("r", floats(&[1.0, 1.0])), ("v_leak", floats(&[0.0, 0.0])), ("v_threshold", floats(&[0.5, 0.5]))]),
+    );
+    let net = nir::from_graph(&g, &opts).unwrap();
+    assert_eq!(net.spec.hidden[0].lif.tau_syn, 0.0);
+    assert_eq!(net.spec.hidden[0].lif.decays(1e-4).syn, 0.0);
+    assert!((f64::from(net.spec.hidden[0].lif.decays(1e-4).mem) - 0.9).abs() < 1e-6);
+    assert_eq!(net.tensors()[0].to_torch(&net.params), vec![2.0, 4.0, 6.0, 8.0]);
     // differing time constants in one layer
     let mut g = foreign_graph(None);
     if let Node::Leaf { fields, .. } = g.nodes.get_mut("lif1").unwrap() {
@@ -276,6 +295,74 @@ fn shared_nir(rel: &str) -> std::path::PathBuf {
     spikeflux_core::data::shared_data_dir().expect("../shared/data (or SPIKEFLUX_SHARED_DATA) is needed").join("nir/paper").join(rel)
 }
 
+fn csv(path: &Path) -> Vec<[f64; 3]> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Vec<f64> = l.split(',').map(|x| x.trim().parse().unwrap()).collect();
+            [v[0], v[1], v[2]]
+        })
+        .collect()
+}
+
+/// ‖s·v − ref‖/‖ref‖ with the least-squares scale s (platforms report the membrane in different
+/// units: snnTorch's is 25× Norse's).
+fn nrms(v: &[f64], reference: &[f64]) -> f64 {
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let s = dot(v, reference) / dot(v, v);
+    let e: Vec<f64> = v.iter().zip(reference).map(|(x, r)| s * x - r).collect();
+    (dot(&e, &e) / dot(reference, reference)).sqrt()
+}
+
+/// The NIR paper's single-LIF graph (Norse's export: Affine → LIF, τ = 2.5 ms, θ = 0.1, dt = 0.1 ms)
+/// driven by the paper's input spikes: spikeflux fires the reference's spikes 3 steps later (the
+/// documented latency: input → current → membrane → spike), and its voltage trace is as close to
+/// the exact one as the other platforms' (computed here from their CSVs). A readout is appended
+/// to the single neuron (zero weights), since spikeflux's networks end in one.
+#[test]
+#[ignore = "needs ../shared/data/nir (the NIR paper's graphs and traces; CI has it); run with --ignored"]
+fn the_nir_papers_lif_neuron_reproduces_the_reference_trace() {
+    use spikeflux_core::data::SpikeDataset;
+    let dir = shared_nir("01_lif");
+    let exact = csv(&dir.join("lif_exact.csv"));
+    let v_ref: Vec<f64> = exact.iter().map(|r| r[1]).collect();
+    let spikes_ref: Vec<usize> = (0..exact.len()).filter(|&t| exact[t][2] > 0.0).collect();
+    let mut worst = (0.0f64, 0usize);
+    for p in ["norse", "snntorch", "spyx", "lava_cpu_float", "lava_cpu_fixed", "lava_loihi_fixed", "nengo", "sinabs", "rockpool", "spinnaker2"] {
+        let d = csv(&dir.join(format!("lif_{p}.csv")));
+        let e = nrms(&d.iter().map(|r| r[1]).collect::<Vec<_>>(), &v_ref);
+        let s: Vec<usize> = (0..d.len()).filter(|&t| d[t][2] > 0.0).collect();
+        assert_eq!(s.len(), spikes_ref.len(), "{p}");
+        let shift = s.iter().zip(&spikes_ref).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        println!("{p:>18}: voltage nrms {e:.3}, spike times within {shift} steps");
+        worst = (worst.0.max(e), worst.1.max(shift));
+    }
+    let mut g = nir::read(&dir.join("lif_norse.nir")).unwrap();
+    g.edges.retain(|e| e.1 != "output");
+    g.nodes.insert("ro_w".into(), Node::leaf("Linear", [("weight", Array { shape: vec![2, 1], data: ArrayData::F32(vec![0.0; 2]) })]));
+    g.nodes.insert("ro".into(), Node::leaf("LI", [("tau", floats(&[0.1, 0.1])), ("r", floats(&[1.0, 1.0])), ("v_leak", floats(&[0.0, 0.0]))]));
+    g.nodes.insert("output".into(), Node::leaf("Output", [("shape", Array::ints(&[2]))]));
+    for (a, b) in [("1", "ro_w"), ("ro_w", "ro"), ("ro", "output")] {
+        g.edge(a, b);
+    }
+    let events: Vec<(u32, u32)> = (0..exact.len()).filter(|&t| exact[t][0] > 0.0).map(|t| (t as u32, 0)).collect();
+    let ds = SpikeDataset::from_samples(1, 2, exact.len(), 1e-4, vec![events], vec![0]).unwrap();
+    for disc in [Discretization::Exact, Discretization::Euler] {
+        let net = nir::from_graph(&g, &ImportOptions { dt: Some(1e-4), discretization: Some(disc), ..Default::default() }).unwrap();
+        assert_eq!(net.spec.hidden[0].lif.tau_syn, 0.0, "a LIF has no synaptic filter");
+        let mut pool = SlicePool::new(&net, exact.len(), 1);
+        let tape = Tape::forward(&net, &EngineOptions::default(), ds.clone(), true, &mut pool).unwrap();
+        let v: Vec<f64> = tape.membranes(0).iter().map(|&u| 0.1 * f64::from(u)).collect(); // v = θ U
+        let s: Vec<usize> = (0..v.len()).filter(|&t| tape.spikes(0)[t] > 0.0).collect();
+        let e = nrms(&v, &v_ref);
+        println!("{:>18}: voltage nrms {e:.3}, spikes at {s:?} (reference {spikes_ref:?})", format!("spikeflux {}", disc.name()));
+        assert_eq!(s, spikes_ref.iter().map(|t| t + 3).collect::<Vec<_>>(), "{disc:?}: the reference's spikes, 3 steps later");
+        assert!(3 <= worst.1, "spike times within the other platforms' spread");
+        assert!(e <= worst.0, "{disc:?}: nrms {e} beyond the other platforms' {}", worst.0);
+    }
+}
+
 /// The NIR paper's braille network (exported by snnTorch at dt = 1e-4: recurrent CubaLIF in the
 /// flat form, a spiking last layer) loads; the variant with biases is refused naming its node;
 /// the LIF and CNN graphs are refused with their reasons.
@@ -295,7 +382,7 @@ fn the_nir_papers_graphs_load_or_are_refused_with_a_reason() {
     assert!(msg.contains("bias"), "{msg}");
     let g = nir::read(&shared_nir("01_lif/lif_norse.nir")).unwrap();
     let (node, msg) = refusal(&g, &ImportOptions { dt: Some(1e-4), ..Default::default() });
-    assert!(node == "1" && msg.contains("synaptic current"), "{node}: {msg}");
+    assert!(node == "1" && msg.contains("--last-as-readout"), "a single spiking neuron has no readout: {node}: {msg}");
     let g = nir::read(&shared_nir("02_cnn/cnn_sinabs.nir")).unwrap();
     let (node, msg) = refusal(&g, &ImportOptions { dt: Some(1e-3), ..Default::default() });
     assert!(node == "input" && msg.contains("[2, 34, 34]"), "a 2-D input (the Conv2d network): {node}: {msg}");
