@@ -224,6 +224,23 @@ impl Config {
         Config::new(text, "<string>", PathBuf::from("."))
     }
 
+    /// `base` (default: the embedded default) with its model section replaced by the network a NIR
+    /// graph describes (a path or an `nir.NIRGraph`), as `spikeflux nir import` writes it: train it
+    /// from `Network.from_nir(...)`'s weights, or from scratch.
+    #[staticmethod]
+    #[pyo3(signature = (source, base=None, dt=None, discretization=None, last_as_readout=false))]
+    fn from_nir(py: Python<'_>, source: &Bound<'_, PyAny>, base: Option<&Config>, dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool) -> PyResult<Self> {
+        let opts = import_options(dt, discretization, last_as_readout)?;
+        let net = network_from_nir(py, source, &opts)?;
+        let (cfg, base_dir) = match base {
+            Some(c) => (c.parsed()?, c.base.clone()),
+            None => (RunConfig::parse(DEFAULT_CONFIG, "<embedded>").map_err(to_py)?, PathBuf::from(".")),
+        };
+        let cfg = spikeflux_cli::commands::nir::config_for(cfg, &net.spec);
+        let text = toml::to_string(&cfg).map_err(|e| SpikefluxError::new_err(e.to_string()))?;
+        Config::new(&text, "<nir import>", base_dir)
+    }
+
     fn __getitem__(&self, py: Python<'_>, key: &str) -> PyResult<Py<PyAny>> {
         let mut v: Option<&toml::Value> = None;
         let mut table = Some(&self.table);
@@ -476,6 +493,40 @@ fn network_for(cfg: &RunConfig, n_out_hint: Option<usize>) -> PyResult<spikeflux
     cfg.checked_network_spec(n_in, n_out, spikeflux_cli::commands::memory_limit(cfg)).map_err(to_py)
 }
 
+/// The bytes of a NIR graph given as a path (str or os.PathLike) or as an `nir.NIRGraph` (written
+/// to memory with `nir.write`), and the name errors give it.
+fn nir_source_bytes(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(Vec<u8>, PathBuf)> {
+    if let Ok(path) = source.extract::<PathBuf>() {
+        let len = std::fs::metadata(&path).map_err(|e| core_err(Error::io(&path, e)))?.len();
+        if len > spikeflux_core::nir::file::MAX_FILE_BYTES {
+            return Err(core_err(Error::data_file(&path, format!("{len} bytes is more than a NIR graph may take here"))));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| core_err(Error::io(&path, e)))?;
+        return Ok((bytes, path));
+    }
+    let nir = py.import("nir").map_err(|_| PyTypeError::new_err("give a path to a .nir file, or an nir.NIRGraph (pip install nir)"))?;
+    if !source.is_instance(&nir.getattr("NIRNode")?)? {
+        return Err(PyTypeError::new_err(format!("give a path to a .nir file or an nir.NIRGraph, not {}", source.get_type().name()?)));
+    }
+    let buf = py.import("io")?.getattr("BytesIO")?.call0()?;
+    nir.getattr("write")?.call1((&buf, source))?;
+    let bytes: Vec<u8> = buf.call_method0("getvalue")?.extract()?;
+    Ok((bytes, PathBuf::from("<nir.NIRGraph>")))
+}
+
+fn import_options(dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool) -> PyResult<spikeflux_core::nir::ImportOptions> {
+    let discretization = discretization
+        .map(|d| spikeflux_core::nir::Discretization::parse(d).ok_or_else(|| PyValueError::new_err(format!("discretization must be \"exact\" or \"euler\", not {d:?}"))))
+        .transpose()?;
+    Ok(spikeflux_core::nir::ImportOptions { dt, discretization, last_as_readout })
+}
+
+fn network_from_nir(py: Python<'_>, source: &Bound<'_, PyAny>, opts: &spikeflux_core::nir::ImportOptions) -> PyResult<spikeflux_core::network::Network> {
+    let (bytes, origin) = nir_source_bytes(py, source)?;
+    let g = spikeflux_core::nir::read_bytes(&bytes, &origin).map_err(core_err)?;
+    spikeflux_core::nir::from_graph(&g, opts).map_err(core_err)
+}
+
 #[pymethods]
 impl Network {
     /// The network of `config`, initialized as `spikeflux train` initializes it with `seed`
@@ -552,6 +603,42 @@ impl Network {
     /// Saves the weights as a safetensors file (`spikeflux eval` reads it with the same config).
     fn save(&self, path: PathBuf) -> PyResult<()> {
         checkpoint::save(&self.net, &path, Default::default()).map_err(core_err)
+    }
+
+    /// The network as a NIR graph (docs/nir.md): written to `path` if given, else returned as an
+    /// `nir.NIRGraph` (needs `pip install nir`). `discretization`: "exact" (β = exp(−dt/τ); the
+    /// default) or "euler" (β = 1 − reader_dt/τ, as snnTorch and Norse read NIR; `reader_dt`
+    /// defaults to the network's dt, snnTorch assumes 1e-4). Raises `NirError` naming the layer
+    /// where NIR cannot express the network (max pooling, adaptation, Dale layers).
+    #[pyo3(signature = (path=None, discretization="exact", reader_dt=None))]
+    fn to_nir(&self, py: Python<'_>, path: Option<PathBuf>, discretization: &str, reader_dt: Option<f64>) -> PyResult<Py<PyAny>> {
+        let d = spikeflux_core::nir::Discretization::parse(discretization)
+            .ok_or_else(|| PyValueError::new_err(format!("discretization must be \"exact\" or \"euler\", not {discretization:?}")))?;
+        let g = spikeflux_core::nir::to_graph(&self.net, &spikeflux_core::nir::ExportOptions { discretization: d, reader_dt }).map_err(core_err)?;
+        if let Some(p) = path {
+            spikeflux_core::nir::write(&g, &p).map_err(core_err)?;
+            return Ok(py.None());
+        }
+        let nir = py.import("nir").map_err(|_| pyo3::exceptions::PyImportError::new_err("to_nir() without a path returns an nir.NIRGraph: pip install nir (or give a path)"))?;
+        let bytes = spikeflux_core::nir::to_bytes(&g, Path::new("<memory>")).map_err(core_err)?;
+        let buf = py.import("io")?.getattr("BytesIO")?.call1((pyo3::types::PyBytes::new(py, &bytes),))?;
+        Ok(nir.getattr("read")?.call1((buf,))?.unbind())
+    }
+
+    /// The network a NIR graph describes (a path or an `nir.NIRGraph`; docs/nir.md). `config`
+    /// supplies the loss and regularizers (default: the embedded default's); `dt`,
+    /// `discretization` and `last_as_readout` as `spikeflux nir import`. A graph spikeflux exported
+    /// comes back bit for bit. Raises `NirError` naming the node spikeflux cannot express.
+    #[staticmethod]
+    #[pyo3(signature = (source, config=None, dt=None, discretization=None, last_as_readout=false))]
+    fn from_nir(py: Python<'_>, source: &Bound<'_, PyAny>, config: Option<&Config>, dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool) -> PyResult<Self> {
+        let opts = import_options(dt, discretization, last_as_readout)?;
+        let net = network_from_nir(py, source, &opts)?;
+        let objective = match config {
+            Some(c) => c.parsed()?.objective(),
+            None => RunConfig::parse(DEFAULT_CONFIG, "<embedded>").map_err(to_py)?.objective(),
+        };
+        Ok(Network { net, objective, pool: Pool::default(), init_rates: None })
     }
 
     /// Runs a batch of spike trains `inputs[B, T, n_in]` (0/1; bool, uint8 or float; or a list of

@@ -12,7 +12,10 @@ same weights here as ``spikeflux train`` does, bit for bit.
 
 Errors are ``SpikefluxError`` subclasses: ``ConfigError`` (``.field``), ``DataFileError``
 (``.path``), ``ShapeError``, ``NonFiniteError`` (``.epoch``, ``.batch``, ``.field``) and
-``IOError`` (``.path``).
+``IOError`` (``.path``), ``NirError`` (``.node``).
+
+NIR (docs/nir.md): ``net.to_nir(path)`` / ``net.to_nir()`` (an ``nir.NIRGraph``),
+``Network.from_nir(path_or_graph)``, ``Config.from_nir(path_or_graph, base)``.
 """
 
 import json as _json
@@ -27,6 +30,7 @@ from ._native import (
     DataFileError,
     IOError,
     Network,
+    NirError,
     NonFiniteError,
     ShapeError,
     SpikefluxError,
@@ -49,6 +53,7 @@ __all__ = [
     "DataFileError",
     "IOError",
     "Network",
+    "NirError",
     "NonFiniteError",
     "ShapeError",
     "SpikefluxError",

@@ -18,6 +18,8 @@ class NonFiniteError(SpikefluxError):
     field: str
 class IOError(SpikefluxError):
     path: str
+class NirError(SpikefluxError):
+    node: str
 
 class Config:
     """A run configuration (the TOML a config file holds), validated as `spikeflux train` does."""
@@ -27,6 +29,9 @@ class Config:
     def default() -> "Config": ...
     @staticmethod
     def from_toml(text: str) -> "Config": ...
+    @staticmethod
+    def from_nir(source: Any, base: Optional["Config"] = None, dt: Optional[float] = None, discretization: Optional[str] = None, last_as_readout: bool = False) -> "Config":
+        """`base` with its model section from a NIR graph (a path or an nir.NIRGraph), as `spikeflux nir import`."""
     def __getitem__(self, key: str) -> Any: ...
     def __setitem__(self, key: str, value: Any) -> None: ...
     def __contains__(self, key: str) -> bool: ...
@@ -51,6 +56,11 @@ class Network:
     def weights(self) -> Dict[str, npt.NDArray[np.float32]]: ...
     def set_weights(self, weights: Dict[str, npt.ArrayLike]) -> None: ...
     def save(self, path: Union[str, PathLike]) -> None: ...
+    def to_nir(self, path: Optional[Union[str, PathLike]] = None, discretization: str = "exact", reader_dt: Optional[float] = None) -> Any:
+        """Writes a NIR graph to `path`, or returns an nir.NIRGraph (docs/nir.md)."""
+    @staticmethod
+    def from_nir(source: Any, config: Optional[Config] = None, dt: Optional[float] = None, discretization: Optional[str] = None, last_as_readout: bool = False) -> "Network":
+        """The network of a NIR graph (a path or an nir.NIRGraph); spikeflux's own exports come back bit for bit."""
     def run(self, inputs: Any, record: bool = False, n_steps: Optional[int] = None) -> Any:
         """inputs [B, T, n_in] of 0/1 -> readout membrane traces [B, T, n_out]; with record=True a
         dict {"readout": ..., "spikes": [[B, T, n_l], ...], "membranes": [...], "counts": [[B, n_l], ...]}."""
