@@ -222,22 +222,35 @@ def run_snntorch(graph, x):
             self.cell(self.w * x)
             return self.gain * self.cell.mem
 
-    # snntorch.import_nir.import_from_nir with one more entry in its node map
-    g = imp._replace_rnn_subgraph_with_nirgraph(graph)
     mapped = lambda n: imp._nir_to_snntorch_module(n, init_hidden=True)
-    node_map = {nir.Affine: mapped, nir.Linear: mapped, nir.Flatten: mapped, nir.CubaLIF: mapped, nir.NIRGraph: mapped, nir.CubaLI: CubaLIReadout}
-    net = nirtorch.nir_to_torch(g, node_map)
-    # snnTorch 1.0.0's RSynaptic with init_hidden and reset_delay=False (what its importer builds)
-    # fails in forward (it divides its spike argument, None there); its default reset_delay=True
-    # runs: the reset one step late, as spikeflux's (the interpreter's "peers, delayed reset")
-    for m in net.modules():
-        if isinstance(m, snn.RSynaptic):
-            m.reset_delay = True
+    if not any(isinstance(n, nir.NIRGraph) for n in graph.nodes.values()):
+        # snntorch.import_nir.import_from_nir with one more entry in its node map
+        g = imp._replace_rnn_subgraph_with_nirgraph(graph)
+        node_map = {nir.Affine: mapped, nir.Linear: mapped, nir.Flatten: mapped, nir.CubaLIF: mapped, nir.CubaLI: CubaLIReadout}
+        net = nirtorch.nir_to_torch(g, node_map)
+        pops = [m for name, m in net.named_modules() if name.startswith("lif") and "." not in name]
+    else:
+        # snnTorch 1.0.0's import_from_nir fails on every recurrent graph (nirtorch 2.x: "'GraphModule'
+        # object has no attribute 'items'"; the NIR paper's braille graph too): its own node
+        # conversion (an RSynaptic per recurrent subgraph) chained by hand, in the graph's order
+        mods, cur = [], "input"
+        while True:
+            (cur,) = [b for a, b in graph.edges if a == cur]
+            node = graph.nodes[cur]
+            if isinstance(node, nir.Output):
+                break
+            mods.append(CubaLIReadout(node) if isinstance(node, nir.CubaLI) else mapped(node))
+        net = torch.nn.Sequential(*mods)
+        pops = [m for m in mods if isinstance(m, (snn.Synaptic, snn.RSynaptic))]
+        # its RSynaptic with init_hidden and reset_delay=False (what the importer builds) fails in
+        # forward (it divides its spike argument, None there); the default reset_delay=True runs:
+        # the reset one step late, as spikeflux's (the interpreter's "peers, delayed reset")
+        for m in pops:
+            if isinstance(m, snn.RSynaptic):
+                m.reset_delay = True
     rec = {}
-    for name, m in net.named_modules():
-        if name.startswith("lif") and "." not in name:
-            layer = int(name[3:])
-            m.register_forward_hook(lambda mod, i, o, layer=layer: rec.setdefault(layer, []).append((o if torch.is_tensor(o) else o[0]).detach().numpy().copy()))
+    for layer, m in enumerate(pops):
+        m.register_forward_hook(lambda mod, i, o, layer=layer: rec.setdefault(layer, []).append((o if torch.is_tensor(o) else o[0]).detach().numpy().copy()))
     snntorch.utils.reset(net)
     xs = torch.from_numpy(x)
     outs, state = [], None

@@ -118,13 +118,18 @@ fn uniform(f: &Fields, key: &str, v: &[f64]) -> Result<f64> {
 }
 
 /// Reads a `CubaLIF` / `CubaLI`, or a `LIF` / `LI` (no synaptic current: τ_syn = 0, `w_in` = 1).
-fn population(f: &Fields, rd: &Reading, spiking: bool, cuba: bool) -> Result<Population> {
+/// `fed`: the shape the weights onto the population give it; parameters given once (a scalar, or
+/// one entry: what snnTorch's exporter writes for scalar α, β) are broadcast to it.
+fn population(f: &Fields, rd: &Reading, spiking: bool, cuba: bool, fed: &[usize]) -> Result<Population> {
     let tau_key = if cuba { "tau_mem" } else { "tau" };
-    let (shape, tau_mem) = f.floats(tau_key)?;
-    let n = tau_mem.len();
-    if n == 0 {
+    let (mut shape, tau_mem) = f.floats(tau_key)?;
+    if tau_mem.is_empty() {
         return Err(Error::nir(f.name, "has no neurons"));
     }
+    if tau_mem.len() == 1 {
+        shape = fed.to_vec();
+    }
+    let n: usize = shape.iter().product();
     let get = |key: &str, default: f64| -> Result<Vec<f64>> {
         if !f.has(key) {
             return Ok(vec![default; n]);
@@ -399,7 +404,14 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
         if spiking_kind && is_last && !as_readout {
             return Err(Error::nir(&pop_name, format!("is a spiking {pk} feeding the Output; spikeflux's networks end in a non-spiking readout (CubaLI). To read this layer's membrane as the output, import with last_as_readout (--last-as-readout)")));
         }
-        let pop = population(&pf, &rd, !as_readout, pk.starts_with("Cuba"))?;
+        let fed = match w.conv {
+            None => vec![w.shape[0]],
+            Some((stride, padding)) => {
+                let l_out = (src.positions + 2 * padding).checked_sub(w.shape[2]).map(|x| x / stride + 1).unwrap_or(0);
+                vec![w.shape[0], l_out]
+            }
+        };
+        let pop = population(&pf, &rd, !as_readout, pk.starts_with("Cuba"), &fed)?;
         let n_units: usize = pop.shape.iter().product();
         if as_readout {
             if w.conv.is_some() || w.shape[1] != src.n() || w.shape[0] != n_units {

@@ -226,6 +226,19 @@ fn foreign_euler_parameters_become_decays_and_weight_gains() {
     // the readout: gain r·w_in·dt/τ_syn = 1, no initial state
     assert_eq!(net.tensors()[1].to_torch(&net.params), vec![1.0; 4]);
     assert_eq!(net.spec.readout.initial_state, 0.0);
+    // parameters given once (0-d, as snnTorch's exporter writes scalar α, β) apply to every neuron
+    let mut g = foreign_graph(None);
+    if let Node::Leaf { fields, .. } = g.nodes.get_mut("lif1").unwrap() {
+        for v in fields.values_mut() {
+            if let spikeflux_core::nir::file::Value::Array(a) = v {
+                let first = a.as_f64().unwrap()[0];
+                *a = Array { shape: vec![], data: ArrayData::F64(vec![first]) };
+            }
+        }
+    }
+    let scalar = nir::from_graph(&g, &ImportOptions { dt: Some(1e-4), ..Default::default() }).unwrap();
+    assert_eq!(scalar.spec.hidden[0].size, 2);
+    assert_eq!(scalar.tensors()[0].to_torch(&scalar.params)[..2], [5.0f32, 10.0]);
 }
 
 fn refusal(g: &Graph, opts: &ImportOptions) -> (String, String) {
