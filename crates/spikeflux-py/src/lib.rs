@@ -236,7 +236,7 @@ impl Config {
             Some(c) => (c.parsed()?, c.base.clone()),
             None => (RunConfig::parse(DEFAULT_CONFIG, "<embedded>").map_err(to_py)?, PathBuf::from(".")),
         };
-        let cfg = spikeflux_cli::commands::nir::config_for(cfg, &net.spec);
+        let cfg = spikeflux_cli::commands::nir::config_for(cfg, &net.spec).map_err(to_py)?;
         let text = toml::to_string(&cfg).map_err(|e| SpikefluxError::new_err(e.to_string()))?;
         Config::new(&text, "<nir import>", base_dir)
     }
@@ -609,7 +609,7 @@ impl Network {
     /// `nir.NIRGraph` (needs `pip install nir`). `discretization`: "exact" (β = exp(−dt/τ); the
     /// default) or "euler" (β = 1 − reader_dt/τ, as snnTorch and Norse read NIR; `reader_dt`
     /// defaults to the network's dt, snnTorch assumes 1e-4). Raises `NirError` naming the layer
-    /// where NIR cannot express the network (max pooling, adaptation, Dale layers).
+    /// where NIR cannot express the network (max pooling, adaptation).
     #[pyo3(signature = (path=None, discretization="exact", reader_dt=None))]
     fn to_nir(&self, py: Python<'_>, path: Option<PathBuf>, discretization: &str, reader_dt: Option<f64>) -> PyResult<Py<PyAny>> {
         let d = spikeflux_core::nir::Discretization::parse(discretization)

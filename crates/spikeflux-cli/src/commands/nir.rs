@@ -23,7 +23,7 @@ pub struct NirArgs {
 pub enum NirCmd {
     /// Write a config's network with trained weights as a NIR graph (HDF5), which `nir.read`,
     /// Norse, snnTorch and the other NIR tools load. Refused, naming the layer, where NIR cannot
-    /// express the network (max pooling, adaptation, Dale layers).
+    /// express the network (max pooling, adaptation).
     Export(ExportArgs),
     /// Read a NIR graph into a config and weights (DIR/config.toml, DIR/weights.safetensors) that
     /// `spikeflux train --init-weights`, `eval` and `nir export` take.
@@ -120,9 +120,29 @@ fn export(a: ExportArgs) -> Result<()> {
     Ok(())
 }
 
+/// The config's `ei_ratio` for a Dale layer of `n_exc` E and `n_inh` I neurons (the config gives
+/// `n_inh = size / ei_ratio`), if one gives these sizes.
+fn ei_ratio(n_exc: usize, n_inh: usize) -> Option<usize> {
+    (1..=n_exc).find(|r| n_exc / r == n_inh)
+}
+
 /// `cfg` with its model section describing `spec` (everything else kept).
-pub fn config_for(mut cfg: RunConfig, spec: &NetworkSpec) -> RunConfig {
+///
+/// # Errors
+/// A Dale layer whose inhibitory population no `ei_ratio` gives (`size / ei_ratio` rounds down).
+pub fn config_for(mut cfg: RunConfig, spec: &NetworkSpec) -> Result<RunConfig> {
     let spikeflux_core::neuron::Surrogate::SuperSpike { beta } = spec.surrogate;
+    for (l, h) in spec.hidden.iter().enumerate() {
+        if let Some(d) = h.dale {
+            if ei_ratio(h.size, d.n_inh).is_none() {
+                return Err(Error::nir(
+                    format!("lif{l}i"),
+                    format!("{} E and {} I neurons: a config gives a Dale layer size / ei_ratio I neurons, and no ei_ratio gives {}", h.size, d.n_inh, d.n_inh),
+                )
+                .into());
+            }
+        }
+    }
     cfg.model = ModelConfig {
         dt: spec.dt,
         input_shape: (spec.input.positions > 1).then_some([spec.input.channels, spec.input.positions]),
@@ -141,13 +161,13 @@ pub fn config_for(mut cfg: RunConfig, spec: &NetworkSpec) -> RunConfig {
                 padding: h.conv.map_or(0, |c| c.padding),
                 rec_kernel: h.conv.map_or(5, |c| c.rec_kernel),
                 pool: h.pool,
-                ei_ratio: None,
-                tau_inh: None,
+                ei_ratio: h.dale.and_then(|d| ei_ratio(h.size, d.n_inh)),
+                tau_inh: h.dale.map(|d| d.tau_inh),
             })
             .collect(),
         readout: ReadoutConfig { tau_mem: spec.readout.tau_mem, tau_syn: spec.readout.tau_syn, initial_state: spec.readout.initial_state },
     };
-    cfg
+    Ok(cfg)
 }
 
 fn import(a: ImportArgs) -> Result<()> {
@@ -155,7 +175,7 @@ fn import(a: ImportArgs) -> Result<()> {
     let (base_cfg, _) = load_config(a.config.as_deref(), &Overrides::default())?;
     let g = nir::read(&a.file)?;
     let net = nir::from_graph(&g, &ImportOptions { dt: a.dt, discretization: disc, last_as_readout: a.last_as_readout })?;
-    let cfg = config_for(base_cfg, &net.spec);
+    let cfg = config_for(base_cfg, &net.spec)?;
     cfg.validate().context("the imported network does not make a valid config")?;
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
     let text = toml::to_string(&cfg).context("serializing the config")?;

@@ -2,12 +2,12 @@
 //!
 //! Nodes: `input` → per hidden layer `l`: `fc{l}` (`Linear`, or `Conv1d` for a convolutional
 //! layer), `lif{l}` (a `CubaLIF`, a `LIF` where τ_syn = 0, or for a recurrent layer the subgraph `input → lif ⇄ w_rec,
-//! lif → output`), `flatten{l}` where a convolutional layer feeds a dense one → `fc_out`
+//! lif → output`; a Dale layer as two populations, see [`DaleExport`]), `flatten{l}` where a convolutional layer feeds a dense one → `fc_out`
 //! (`Linear`) → `readout` (`CubaLI`, or `LI` where τ_syn = 0) → `output`.
 //!
 //! What NIR cannot say goes into the graph's metadata (step order and delays, the multiplicative
 //! reset, the surrogate, the readout's initial membrane, spikeflux's exact time constants); what
-//! would change the computation silently (max pooling, adaptation, Dale layers) is refused with an
+//! would change the computation silently (max pooling, adaptation) is refused with an
 //! [`Error::Nir`] naming the layer.
 
 use super::file::{Array, ArrayData, Tree, Value};
@@ -159,6 +159,71 @@ fn population(spiking: bool, shape: &[usize], c: Cuba, tau_syn: f64, tau_mem: f6
     Node::leaf(kind, fields).with_metadata([("spikeflux_tau_syn", Array::f64(tau_syn)), ("spikeflux_tau_mem", Array::f64(tau_mem))])
 }
 
+/// A Dale layer as NIR (docs/nir.md): stork's two populations and six connections, each neuron's
+/// two currents as `LI` nodes (unit input gain; the inhibitory one fed with negated weights, so
+/// that the `LIF` membrane sums `E + (−J)`), the membranes as `LIF` nodes. Names for layer `l`:
+/// `lif{l}` (E, feeds the next layer) and `lif{l}i` (I); their currents `exc{l}`, `inh{l}`,
+/// `exc{l}i`, `inh{l}i`; weights `fc{l}` (XE), `fc{l}i` (XI), `w{l}_ie`, `w{l}_ii` and, if
+/// recurrent, `w{l}_ee`, `w{l}_ei`.
+struct DaleExport {
+    l: usize,
+    n: usize,
+    ne: usize,
+    n_in: usize,
+    recurrent: bool,
+    tau_exc: f64,
+    tau_inh: f64,
+    tau_mem: f64,
+}
+
+impl DaleExport {
+    /// Rows `rows`, columns `cols` of a PyTorch-layout matrix with `width` columns, times `sign`.
+    fn block(m: &[f32], width: usize, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>, sign: f32) -> Array {
+        let v: Vec<f32> = rows.clone().flat_map(|r| m[r * width + cols.start..r * width + cols.end].iter().map(move |&w| if sign < 0.0 { -w } else { w })).collect();
+        weights(vec![rows.len(), cols.len()], v)
+    }
+
+    /// Adds the layer's nodes and edges after `prev`; `ff` `[2n, n_in]` and `rec` `[2n, n]` are the
+    /// layer's tensors in PyTorch's layout; `params(τ_syn, τ_mem, spiking)` the export's mapping.
+    fn add(&self, g: &mut Graph, prev: &str, ff: &[f32], rec: &[f32], params: impl Fn(f64, f64, bool) -> Cuba) {
+        let (l, n, ne) = (self.l, self.n, self.ne);
+        let ni = n - ne;
+        // an LI node as a unit-gain synaptic filter: a CubaLIF's current, its w_in as the LI's r
+        let current = |size: usize, tau: f64| {
+            let c = params(tau, self.tau_mem, false);
+            Node::leaf("LI", [("tau", filled(&[size], c.tau_syn)), ("r", filled(&[size], c.w_in)), ("v_leak", filled(&[size], 0.0))])
+                .with_metadata([("spikeflux_tau_syn", Array::f64(tau))])
+        };
+        let membrane = |size: usize| population(true, &[size], params(0.0, self.tau_mem, true), 0.0, self.tau_mem);
+        let (e, i) = (format!("lif{l}"), format!("lif{l}i"));
+        let (exc_e, inh_e, exc_i, inh_i) = (format!("exc{l}"), format!("inh{l}"), format!("exc{l}i"), format!("inh{l}i"));
+        g.nodes.insert(e.clone(), membrane(ne));
+        g.nodes.insert(i.clone(), membrane(ni));
+        for (name, size, tau) in [(&exc_e, ne, self.tau_exc), (&inh_e, ne, self.tau_inh), (&exc_i, ni, self.tau_exc), (&inh_i, ni, self.tau_inh)] {
+            g.nodes.insert(name.clone(), current(size, tau));
+        }
+        let nin = self.n_in;
+        let mut conns = vec![
+            (format!("fc{l}"), prev.to_string(), exc_e.clone(), Self::block(ff, nin, 0..ne, 0..nin, 1.0)),
+            (format!("fc{l}i"), prev.to_string(), exc_i.clone(), Self::block(ff, nin, ne..n, 0..nin, 1.0)),
+            (format!("w{l}_ie"), i.clone(), inh_e.clone(), Self::block(rec, n, n..n + ne, ne..n, -1.0)),
+            (format!("w{l}_ii"), i.clone(), inh_i.clone(), Self::block(rec, n, n + ne..2 * n, ne..n, -1.0)),
+        ];
+        if self.recurrent {
+            conns.push((format!("w{l}_ee"), e.clone(), exc_e.clone(), Self::block(rec, n, 0..ne, 0..ne, 1.0)));
+            conns.push((format!("w{l}_ei"), e.clone(), exc_i.clone(), Self::block(rec, n, ne..n, 0..ne, 1.0)));
+        }
+        for (name, from, to, w) in conns {
+            g.nodes.insert(name.clone(), Node::leaf("Linear", [("weight", w)]));
+            g.edge(&from, &name);
+            g.edge(&name, &to);
+        }
+        for (cur, pop) in [(&exc_e, &e), (&inh_e, &e), (&exc_i, &i), (&inh_i, &i)] {
+            g.edge(cur, pop);
+        }
+    }
+}
+
 /// What the graph's metadata says about the semantics NIR has no field for.
 pub const STEP_ORDER: &str = "spikeflux (stork) steps each LIF layer as S_t = H(U_{t-1} - 1), I_t = b_syn I_{t-1} + X_{t-1}, \
 U_t = (b_mem U_{t-1} + (1 - b_mem) I_{t-1}) (1 - S_t): the membrane uses the previous step's current, the spike the \
@@ -174,8 +239,9 @@ unit of weight adds one unit of synaptic current";
 /// Exports `net` as a NIR graph.
 ///
 /// # Errors
-/// [`Error::Nir`] naming the layer (`lif{l}`) when it has max pooling, adaptation or Dale's law,
-/// which NIR 1.0 cannot express; [`Error::Config`] for a non-positive `reader_dt`.
+/// [`Error::Nir`] naming the layer (`lif{l}`) when it has max pooling or adaptation, which NIR 1.0
+/// cannot express, or is a Dale layer without synaptic filter; [`Error::Config`] for a
+/// non-positive `reader_dt`.
 pub fn to_graph(net: &Network, opts: &ExportOptions) -> Result<Graph> {
     let spec = &net.spec;
     let dt = spec.dt;
@@ -191,8 +257,10 @@ pub fn to_graph(net: &Network, opts: &ExportOptions) -> Result<Graph> {
         if h.lif.adaptation.is_some() {
             return Err(Error::nir(name, format!("hidden layer {l} is adaptive; NIR 1.0 has no neuron with an adaptation current. Remove `adaptation` to export")));
         }
-        if h.dale.is_some() {
-            return Err(Error::nir(name, format!("hidden layer {l} is a Dale layer, whose neurons have two synaptic currents (excitatory and inhibitory); a NIR CubaLIF has one")));
+        if let Some(d) = h.dale {
+            if h.lif.tau_syn == 0.0 || d.tau_inh == 0.0 {
+                return Err(Error::nir(name, format!("hidden layer {l} is a Dale layer without synaptic filter; its currents are exported as NIR LI nodes, which need a time constant")));
+            }
         }
     }
     let tensors = net.tensors();
@@ -215,6 +283,15 @@ pub fn to_graph(net: &Network, opts: &ExportOptions) -> Result<Graph> {
             );
             g.edge(&prev, &f);
             prev = f;
+        }
+        if let (Some(ne), Some(d)) = (geom.dale, h.dale) {
+            let ff = tensor(&format!("hidden.{l}.ff.weight"))?;
+            let rec = tensor(&format!("hidden.{l}.rec.weight"))?;
+            let dale = DaleExport { l, n: geom.n(), ne, n_in: geom.input.n(), recurrent: h.recurrent, tau_exc: h.lif.tau_syn, tau_inh: d.tau_inh, tau_mem: h.lif.tau_mem };
+            dale.add(&mut g, &prev, &ff, &rec, |tau_syn, tau_mem, spiking| cuba_params(disc, dt, reader_dt, tau_syn, tau_mem, spiking));
+            prev = format!("lif{l}");
+            prev_shape = vec![ne];
+            continue;
         }
         let fc = format!("fc{l}");
         g.nodes.insert(fc.clone(), weight_node(&geom.ff, tensor(&format!("hidden.{l}.ff.weight"))?));

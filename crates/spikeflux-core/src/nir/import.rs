@@ -301,6 +301,177 @@ fn scale(w: &mut Weights, gain: &[f64], pop_shape: &[usize], pop: &str) -> Resul
     Ok(())
 }
 
+/// Where the walk along the chain is: at one node, or at the two weight nodes that open a Dale block.
+enum At {
+    Node(String),
+    Dale([String; 2]),
+}
+
+/// A Dale layer read from its NIR form (the export's, docs/nir.md): two LIF populations, each fed by
+/// two LI currents; the population that feeds on is E, the other I.
+struct DaleBlock {
+    spec: LayerSpec,
+    tensors: Vec<(String, Weights)>,
+    /// The E population's node, and its size.
+    exc: String,
+    n_exc: usize,
+    /// The block's nodes the E population feeds (its recurrent weights), skipped by the walk.
+    internal: Vec<String>,
+}
+
+fn dale_block(flat: &Flat, entry: &[String; 2], rd: &Reading, src: Shape, l: usize) -> Result<DaleBlock> {
+    let succ = |n: &str| -> Vec<String> { flat.edges.iter().filter(|(a, _)| a == n).map(|(_, b)| b.clone()).collect() };
+    let pred = |n: &str| -> Vec<String> { flat.edges.iter().filter(|(_, b)| b == n).map(|(a, _)| a.clone()).collect() };
+    let kind = |n: &str| flat.nodes.get(n).map(|(k, _)| k.as_str()).unwrap_or("");
+    let one = |v: Vec<String>, at: &str, what: &str| -> Result<String> {
+        match &v[..] {
+            [x] => Ok(x.clone()),
+            _ => Err(Error::nir(at, format!("a Dale block needs exactly one {what} here, found {}", v.len()))),
+        }
+    };
+    // entry weight → its current → its population
+    let mut sides = Vec::new();
+    for w in entry {
+        let cur = one(succ(w), w, "current")?;
+        let pop = one(succ(&cur), &cur, "membrane fed by this current")?;
+        if kind(&pop) != "LIF" {
+            return Err(Error::nir(&pop, format!("is a `{}`; a Dale block's currents (LI) feed LIF membranes", kind(&pop))));
+        }
+        sides.push((w.clone(), cur, pop));
+    }
+    if sides[0].2 == sides[1].2 {
+        return Err(Error::nir(&sides[0].2, "both input connections reach the same population; a Dale block has an E and an I population"));
+    }
+    let currents_of = |pop: &str| -> Result<(String, String)> {
+        let p = pred(pop);
+        if p.len() != 2 || p.iter().any(|c| kind(c) != "LI") {
+            return Err(Error::nir(pop, "a Dale population has exactly two LI currents (excitatory and inhibitory)"));
+        }
+        Ok((p[0].clone(), p[1].clone()))
+    };
+    // E feeds on (outside the block); I only feeds the block's currents
+    let feeds_out = |pop: &str| succ(pop).iter().any(|w| !(WEIGHT_KINDS.contains(&kind(w)) && matches!(&succ(w)[..], [c] if kind(c) == "LI" && { let q = succ(c); q.len() == 1 && (q[0] == sides[0].2 || q[0] == sides[1].2) })));
+    let (e_side, i_side) = match (feeds_out(&sides[0].2), feeds_out(&sides[1].2)) {
+        (true, false) => (sides[0].clone(), sides[1].clone()),
+        (false, true) => (sides[1].clone(), sides[0].clone()),
+        _ => return Err(Error::nir(&sides[0].2, "cannot tell the E population (which feeds the next layer) from the I one")),
+    };
+    let (xe, exc_e, e) = e_side;
+    let (xi, exc_i, i) = i_side;
+    let other = |pop: &str, exc: &str| -> Result<String> {
+        let (a, b) = currents_of(pop)?;
+        Ok(if a == exc { b } else { a })
+    };
+    let (inh_e, inh_i) = (other(&e, &exc_e)?, other(&i, &exc_i)?);
+    // the weights onto each current: (node, from)
+    let onto = |c: &str| -> Vec<(String, String)> { pred(c).into_iter().map(|w| (w.clone(), one(pred(&w), &w, "source").unwrap_or_default())).collect() };
+    let find = |c: &str, from: &str| onto(c).into_iter().find(|(_, f)| f == from).map(|(w, _)| w);
+    let (ee, ei) = (find(&exc_e, &e), find(&exc_i, &e));
+    let (ie, ii) = (find(&inh_e, &i), find(&inh_i, &i));
+    let (Some(ie), Some(ii)) = (ie, ii) else {
+        return Err(Error::nir(&i, "a Dale block's I population inhibits both populations (weights onto both inhibitory currents)"));
+    };
+    let recurrent = match (ee, ei) {
+        (Some(a), Some(b)) => Some((a, b)),
+        (None, None) => None,
+        _ => return Err(Error::nir(&e, "a recurrent Dale layer has both E→E and E→I weights")),
+    };
+    for (c, want) in [(&exc_e, 1 + usize::from(recurrent.is_some())), (&exc_i, 1 + usize::from(recurrent.is_some())), (&inh_e, 1), (&inh_i, 1)] {
+        if pred(c).len() != want {
+            return Err(Error::nir(c, format!("has {} inputs; in a Dale block this current has {want}", pred(c).len())));
+        }
+    }
+    // membranes and currents
+    let fields = |n: &str| Fields { name: flat.nodes.get_key_value(n).map(|(k, _)| k.as_str()).unwrap_or(""), fields: &flat.nodes[n].1 };
+    let (pe, pi) = (population(&fields(&e), rd, true, false, &[1])?, population(&fields(&i), rd, true, false, &[1])?);
+    if pe.tau_mem != pi.tau_mem {
+        return Err(Error::nir(&i, "has another tau than the E population; a spikeflux Dale layer has one membrane time constant"));
+    }
+    let cur = |c: &str| current(&fields(c), rd);
+    let (ce, ci, je, ji) = (cur(&exc_e)?, cur(&exc_i)?, cur(&inh_e)?, cur(&inh_i)?);
+    if ce.0 != ci.0 || je.0 != ji.0 {
+        return Err(Error::nir(&exc_i, "the two populations' currents have different time constants; a spikeflux Dale layer has one excitatory and one inhibitory tau"));
+    }
+    let (ne, ni) = (pe.gain.len(), pi.gain.len());
+    let n = ne + ni;
+    let n_in = src.n();
+    let weights_of = |w: &str, rows: usize, cols: usize| -> Result<Vec<f32>> {
+        let (k, f) = &flat.nodes[w];
+        let wt = weight_node(w, k, f)?;
+        if wt.conv.is_some() || wt.shape != [rows, cols] {
+            return Err(Error::nir(w, format!("has weights {:?}; this connection of the Dale block needs [{rows}, {cols}]", wt.shape)));
+        }
+        Ok(wt.w)
+    };
+    // into the torch-layout tensors: ff [2n, n_in] (rows: E then I neurons' excitatory currents),
+    // rec [2n, n] (rows n.. the inhibitory currents; columns the source neuron, E then I)
+    let mut ff = vec![0f32; 2 * n * n_in];
+    let mut rec = vec![0f32; 2 * n * n];
+    // weight w[r, c] of node `name` onto current row `row0 + r` (gain `g[r]`), source column `col0 + c`
+    let put = |dst: &mut Vec<f32>, width: usize, name: &str, rows: usize, cols: usize, row0: usize, col0: usize, g: &[f64], sign: f64| -> Result<()> {
+        let w = weights_of(name, rows, cols)?;
+        for r in 0..rows {
+            for c in 0..cols {
+                let v = sign * f64::from(w[r * cols + c]);
+                if v < 0.0 {
+                    return Err(Error::nir(name, format!("has a weight of sign {} where Dale's law allows only {} ones", if sign > 0.0 { "-" } else { "+" }, if sign > 0.0 { "positive" } else { "negative" })));
+                }
+                dst[(row0 + r) * width + col0 + c] = if g[r] == 1.0 { v as f32 } else { (v * g[r]) as f32 };
+            }
+        }
+        Ok(())
+    };
+    let gains = |pop: &Population, c: &(f64, Vec<f64>)| -> Vec<f64> { pop.gain.iter().zip(&c.1).map(|(a, b)| if *a == 1.0 && *b == 1.0 { 1.0 } else { a * b }).collect() };
+    let (ge, gi, gje, gji) = (gains(&pe, &ce), gains(&pi, &ci), gains(&pe, &je), gains(&pi, &ji));
+    put(&mut ff, n_in, &xe, ne, n_in, 0, 0, &ge, 1.0)?;
+    put(&mut ff, n_in, &xi, ni, n_in, ne, 0, &gi, 1.0)?;
+    put(&mut rec, n, &ie, ne, ni, n, ne, &gje, -1.0)?;
+    put(&mut rec, n, &ii, ni, ni, n + ne, ne, &gji, -1.0)?;
+    if let Some((ee, ei)) = &recurrent {
+        put(&mut rec, n, ee, ne, ne, 0, 0, &ge, 1.0)?;
+        put(&mut rec, n, ei, ni, ne, ne, 0, &gi, 1.0)?;
+    }
+    let lif = LifParams { tau_mem: pe.tau_mem, tau_syn: ce.0, adaptation: None };
+    let spec = LayerSpec::dale(ne, ni, je.0, recurrent.is_some(), lif);
+    let w = |name: String, shape: Vec<usize>, w: Vec<f32>| (name.clone(), Weights { name, shape, w, conv: None });
+    let tensors = vec![w(format!("hidden.{l}.ff.weight"), vec![2 * n, n_in], ff), w(format!("hidden.{l}.rec.weight"), vec![2 * n, n], rec)];
+    let internal = recurrent.map(|(a, b)| vec![a, b]).unwrap_or_default();
+    Ok(DaleBlock { spec, tensors, exc: e, n_exc: ne, internal })
+}
+
+/// An LI node read as a synaptic current: spikeflux's τ and the per-unit gain of its input
+/// (`r × (1 − e^{−dt/τ})` exact, `r × dt/τ` Euler; exactly 1 for spikeflux's own export).
+fn current(f: &Fields, rd: &Reading) -> Result<(f64, Vec<f64>)> {
+    let (_, tau) = f.floats("tau")?;
+    let t = uniform(f, "tau", &tau)?;
+    if !(t > 0.0) {
+        return Err(Error::nir(f.name, format!("has `tau` = {t}; a current's time constant must be positive")));
+    }
+    let (_, r) = f.floats("r")?;
+    if f.has("v_leak") && f.floats("v_leak")?.1.iter().any(|&x| x != 0.0) {
+        return Err(Error::nir(f.name, "has a nonzero `v_leak`; spikeflux's currents decay to 0"));
+    }
+    if rd.spikeflux {
+        if let Some(ts) = f.meta_f64("spikeflux_tau_syn") {
+            let c = cuba_params(rd.disc, rd.dt, rd.param_dt, ts, 1.0, false);
+            if tau.iter().all(|&x| x == c.tau_syn) && r.iter().all(|&x| x == c.w_in) {
+                return Ok((ts, vec![1.0; r.len()]));
+            }
+        }
+    }
+    let (tau_s, unit) = match rd.disc {
+        Discretization::Exact => (t, 1.0 - (-rd.dt / t).exp()),
+        Discretization::Euler => {
+            let b = 1.0 - rd.param_dt / t;
+            if !(b > 0.0 && b < 1.0) {
+                return Err(Error::nir(f.name, format!("`tau` = {t} s is not longer than the step {} s", rd.param_dt)));
+            }
+            (-rd.dt / b.ln(), rd.param_dt / t)
+        }
+    };
+    Ok((tau_s, r.iter().map(|x| x * unit).collect()))
+}
+
 /// Builds the network a graph describes.
 ///
 /// # Errors
@@ -363,22 +534,46 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
             _ => Err(Error::nir(n, format!("feeds {} nodes ({}); spikeflux networks are chains", s.len(), s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")))),
         }
     };
+    // what follows `n` (skipping `skip`): one node, or the two weight nodes that open a Dale block
+    // (each feeding an LI current)
+    let dale_entry = |w: &str| WEIGHT_KINDS.contains(&kind(w)) && matches!(succ(w)[..], [c] if kind(c) == "LI");
+    let advance = |n: &str, skip: &[String]| -> Result<At> {
+        let s: Vec<&String> = succ(n).into_iter().filter(|x| !skip.contains(x)).collect();
+        match s[..] {
+            [one] => Ok(At::Node(one.clone())),
+            [a, b] if dale_entry(a) && dale_entry(b) => Ok(At::Dale([a.clone(), b.clone()])),
+            [] => Err(Error::nir(n, "leads nowhere; the chain must end in an Output node")),
+            _ => Err(Error::nir(n, format!("feeds {} nodes ({}); spikeflux networks are chains", s.len(), s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")))),
+        }
+    };
 
     let mut hidden = Vec::new();
     let mut tensors: Vec<(String, Weights)> = Vec::new();
-    let mut cur = next(&input_name, None)?;
+    let mut at = advance(&input_name, &[])?;
     let mut src = input;
     let mut readout: Option<(Population, Weights)> = None;
     let mut steps = 0;
     loop {
         steps += 1;
+        let cur = match at {
+            At::Node(c) => c,
+            At::Dale(entry) => {
+                let l = hidden.len();
+                let block = dale_block(&flat, &entry, &rd, src, l)?;
+                hidden.push(block.spec);
+                tensors.extend(block.tensors);
+                src = Shape::flat(block.n_exc);
+                at = advance(&block.exc, &block.internal)?;
+                continue;
+            }
+        };
         if steps > 4 * flat.nodes.len() + 4 {
             return Err(Error::nir(&cur, "the chain loops; spikeflux networks are feed-forward apart from recurrent weights"));
         }
         let k = kind(&cur).to_string();
         if k == "Flatten" {
             src = Shape::flat(src.n());
-            cur = next(&cur, None)?;
+            at = advance(&cur, &[])?;
             continue;
         }
         if k == "Output" {
@@ -390,8 +585,8 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
         let pk = kind(&pop_name).to_string();
         let pf = Fields { name: &pop_name, fields: &flat.nodes[&pop_name].1 };
         let rec = if matches!(pk.as_str(), "CubaLIF" | "LIF") { rec_of(&pop_name) } else { None };
-        let after = next(&pop_name, rec.as_ref())?;
-        let is_last = kind(&after) == "Output";
+        let after = advance(&pop_name, rec.as_slice())?;
+        let is_last = matches!(&after, At::Node(a) if kind(a) == "Output");
         let spiking_kind = matches!(pk.as_str(), "CubaLIF" | "LIF");
         let as_readout = matches!(pk.as_str(), "CubaLI" | "LI") || (spiking_kind && is_last && opts.last_as_readout);
         match pk.as_str() {
@@ -422,7 +617,7 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
             }
             scale(&mut w, &pop.gain, &pop.shape, &pop_name)?;
             readout = Some((pop, w));
-            cur = after;
+            at = after;
             continue;
         }
         let l = hidden.len();
@@ -466,10 +661,10 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
         }
         hidden.push(spec);
         src = group;
-        cur = after;
+        at = after;
     }
     let Some((ro, ro_w)) = readout else {
-        return Err(Error::nir(&cur, "the chain reaches the Output without a readout (CubaLI)"));
+        return Err(Error::nir("output", "the chain reaches the Output without a readout (CubaLI)"));
     };
     tensors.push(("readout.weight".into(), ro_w));
     let initial_state = meta("readout_initial_state").map(|x| x as f32).unwrap_or(0.0);

@@ -65,8 +65,13 @@ fn spikeflux_to_nir_to_spikeflux_is_exact_in_both_discretizations() {
     let mut plain = dense_spec();
     plain.hidden[1].lif.tau_syn = 0.0;
     plain.readout.tau_syn = 0.0;
-    for (spec, n_in) in [(dense_spec(), 7), (conv_spec(), 24), (plain, 7)] {
-        let net = random_weights(spec, 6.0, 11);
+    // Dale layers (recurrent and not; τ_inh ≠ τ_exc), as two LIF populations with LI currents
+    let mut dale = dense_spec();
+    dale.hidden[0] = LayerSpec::dale(6, 2, 20e-3, false, lif(20e-3, 10e-3));
+    dale.hidden[1] = LayerSpec::dale(5, 1, 5e-3, true, lif(15e-3, 4e-3));
+    for (spec, n_in) in [(dense_spec(), 7), (conv_spec(), 24), (plain, 7), (dale, 7)] {
+        let mut net = random_weights(spec, 6.0, 11);
+        net.constrain(); // Dale layers: absent connections 0, the rest ≥ 0
         let want = outputs(&net, n_in);
         for opts in [
             ExportOptions::default(),
@@ -152,8 +157,8 @@ fn exports_that_would_change_the_computation_are_refused_naming_the_layer() {
     pooled.hidden[1].pool = 2;
     let adaptive = mixed_spec(10.0);
     let mut dale = dense_spec();
-    dale.hidden[1] = LayerSpec::dale(4, 1, 5e-3, true, lif(20e-3, 10e-3));
-    for (spec, layer, word) in [(pooled, "lif1", "max pool"), (adaptive, "lif0", "adaptation"), (dale, "lif1", "two synaptic currents")] {
+    dale.hidden[1] = LayerSpec::dale(4, 1, 5e-3, true, lif(20e-3, 0.0));
+    for (spec, layer, word) in [(pooled, "lif1", "max pool"), (adaptive, "lif0", "adaptation"), (dale, "lif1", "without synaptic filter")] {
         let net = Network::zeros(spec).unwrap();
         match nir::to_graph(&net, &ExportOptions::default()) {
             Err(Error::Nir { node, message }) => {
