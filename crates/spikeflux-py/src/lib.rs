@@ -498,7 +498,7 @@ fn network_for(cfg: &RunConfig, n_out_hint: Option<usize>) -> PyResult<spikeflux
 fn nir_source_bytes(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(Vec<u8>, PathBuf)> {
     if let Ok(path) = source.extract::<PathBuf>() {
         let len = std::fs::metadata(&path).map_err(|e| core_err(Error::io(&path, e)))?.len();
-        if len > spikeflux_core::nir::file::MAX_FILE_BYTES {
+        if len > spikeflux_core::nir::tree::MAX_FILE_BYTES {
             return Err(core_err(Error::data_file(&path, format!("{len} bytes is more than a NIR graph may take here"))));
         }
         let bytes = std::fs::read(&path).map_err(|e| core_err(Error::io(&path, e)))?;

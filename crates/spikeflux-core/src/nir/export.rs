@@ -1,8 +1,9 @@
 //! A network as a NIR graph (the mapping table with its equations is `docs/nir.md`).
 //!
 //! Nodes: `input` → per hidden layer `l`: `fc{l}` (`Linear`, or `Conv1d` for a convolutional
-//! layer), `lif{l}` (a `CubaLIF`, a `LIF` where τ_syn = 0, or for a recurrent layer the subgraph `input → lif ⇄ w_rec,
-//! lif → output`; a Dale layer as two populations, see [`DaleExport`]), `flatten{l}` where a convolutional layer feeds a dense one → `fc_out`
+//! layer) and `lif{l}` (a `CubaLIF`; a `LIF` where τ_syn = 0; for a recurrent layer the subgraph
+//! `input → lif ⇄ w_rec, lif → output`; for a Dale layer two populations with their currents, see
+//! `docs/nir.md`), `flatten{l}` where a convolutional layer feeds a dense one → `fc_out`
 //! (`Linear`) → `readout` (`CubaLI`, or `LI` where τ_syn = 0) → `output`.
 //!
 //! What NIR cannot say goes into the graph's metadata (step order and delays, the multiplicative
@@ -10,7 +11,7 @@
 //! would change the computation silently (max pooling, adaptation) is refused with an
 //! [`Error::Nir`] naming the layer.
 
-use super::file::{Array, ArrayData, Tree, Value};
+use super::tree::{Array, ArrayData, Tree, Value};
 use super::graph::{Graph, Node};
 use crate::error::{Error, Result};
 use crate::layer::{ConnGeom, Shape};

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::file::{Array, ArrayData, Tree, Value};
+use super::tree::{Array, ArrayData, Tree, Value};
 use crate::error::{Error, Result};
 
 /// A graph: nodes by name, edges `(from, to)`, metadata (a group of arrays; empty if none).

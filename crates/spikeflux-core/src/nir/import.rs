@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::export::{cuba_params, Discretization};
-use super::file::Tree;
+use super::tree::Tree;
 use super::graph::{meta_str, tree_f64, Fields, Graph, Node};
 use crate::error::{Error, Result};
 use crate::layer::Shape;
@@ -253,7 +253,7 @@ fn weight_node(name: &str, kind: &str, fields: &Tree) -> Result<Weights> {
             }
             let stride = f.int("stride")?;
             let padding = match f.fields.get("padding").and_then(|v| match v {
-                super::file::Value::Array(a) => a.as_strs().map(|s| s[0].clone()),
+                super::tree::Value::Array(a) => a.as_strs().map(|s| s[0].clone()),
                 _ => None,
             }) {
                 Some(s) if s == "valid" => 0,

@@ -2,16 +2,16 @@
 //! format in which SNNs move between simulators (Norse, snnTorch, Rockpool, Lava, Sinabs, Spyx)
 //! and onto neuromorphic chips.
 //!
-//! - [`file`]: the HDF5 tree of a `.nir` file, read and written without libhdf5;
+//! - [`tree`]: the HDF5 tree of a `.nir` file, read and written without libhdf5;
 //! - [`graph`]: that tree as nodes, edges and metadata;
 //! - [`export`]: a [`crate::network::Network`] as a graph; [`import`]: a graph as a network.
 //!
 //! The mapping, with the equations on both sides and what NIR cannot express, is `docs/nir.md`.
 
 pub mod export;
-pub mod file;
 pub mod graph;
 pub mod import;
+pub mod tree;
 
 use std::path::Path;
 
@@ -24,9 +24,9 @@ use crate::error::Result;
 /// Reads a NIR file.
 ///
 /// # Errors
-/// As [`file::read`] and [`Graph::from_tree`].
+/// As [`tree::read`] and [`Graph::from_tree`].
 pub fn read(path: &Path) -> Result<Graph> {
-    let (tree, _version) = file::read(path)?;
+    let (tree, _version) = tree::read(path)?;
     Graph::from_tree(&tree, "")
 }
 
@@ -35,16 +35,16 @@ pub fn read(path: &Path) -> Result<Graph> {
 /// # Errors
 /// As [`read`].
 pub fn read_bytes(bytes: &[u8], origin: &Path) -> Result<Graph> {
-    let (tree, _version) = file::from_bytes(bytes, origin)?;
+    let (tree, _version) = tree::from_bytes(bytes, origin)?;
     Graph::from_tree(&tree, "")
 }
 
 /// Encodes a graph as the bytes of a NIR file.
 ///
 /// # Errors
-/// As [`file::to_bytes`].
+/// As [`tree::to_bytes`].
 pub fn to_bytes(g: &Graph, origin: &Path) -> Result<Vec<u8>> {
-    file::to_bytes(&g.to_tree(), origin)
+    tree::to_bytes(&g.to_tree(), origin)
 }
 
 /// Writes a graph to `path` (through a temporary file and a rename, so that a killed write

@@ -9,7 +9,7 @@ use spikeflux_core::engine::EngineOptions;
 use spikeflux_core::layer::Shape;
 use spikeflux_core::network::{LayerSpec, Network, NetworkSpec};
 use spikeflux_core::neuron::{LifParams, ReadoutParams, Surrogate};
-use spikeflux_core::nir::file::{Array, ArrayData};
+use spikeflux_core::nir::tree::{Array, ArrayData};
 use spikeflux_core::nir::{self, Discretization, ExportOptions, Graph, ImportOptions, Node};
 use spikeflux_core::train::{SlicePool, Tape};
 use spikeflux_core::Error;
@@ -92,7 +92,7 @@ fn spikeflux_to_nir_to_spikeflux_is_exact_in_both_discretizations() {
     }
 }
 
-fn leaf<'a>(g: &'a Graph, path: &[&str]) -> (&'a str, &'a spikeflux_core::nir::file::Tree) {
+fn leaf<'a>(g: &'a Graph, path: &[&str]) -> (&'a str, &'a spikeflux_core::nir::tree::Tree) {
     let mut g = g;
     for (i, p) in path.iter().enumerate() {
         match &g.nodes[*p] {
@@ -104,9 +104,9 @@ fn leaf<'a>(g: &'a Graph, path: &[&str]) -> (&'a str, &'a spikeflux_core::nir::f
     unreachable!()
 }
 
-fn first(fields: &spikeflux_core::nir::file::Tree, key: &str) -> f64 {
+fn first(fields: &spikeflux_core::nir::tree::Tree, key: &str) -> f64 {
     match &fields[key] {
-        spikeflux_core::nir::file::Value::Array(a) => a.as_f64().unwrap()[0],
+        spikeflux_core::nir::tree::Value::Array(a) => a.as_f64().unwrap()[0],
         _ => panic!("{key} is a group"),
     }
 }
@@ -141,7 +141,7 @@ fn exported_parameters_follow_the_documented_equations() {
     assert!((first(f, "r") - first(f, "tau_mem") / 1e-4).abs() < 1e-9, "snnTorch's importer requires r = τ_mem/dt");
     // the weights are PyTorch's [out, in]
     let (_, f) = leaf(&g, &["fc0"]);
-    let spikeflux_core::nir::file::Value::Array(w) = &f["weight"] else { panic!() };
+    let spikeflux_core::nir::tree::Value::Array(w) = &f["weight"] else { panic!() };
     assert_eq!(w.shape, [6, 7]);
     let t = &net.tensors()[0];
     assert_eq!(w.data, ArrayData::F32(t.to_torch(&net.params)));
@@ -235,7 +235,7 @@ fn foreign_euler_parameters_become_decays_and_weight_gains() {
     let mut g = foreign_graph(None);
     if let Node::Leaf { fields, .. } = g.nodes.get_mut("lif1").unwrap() {
         for v in fields.values_mut() {
-            if let spikeflux_core::nir::file::Value::Array(a) = v {
+            if let spikeflux_core::nir::tree::Value::Array(a) = v {
                 let first = a.as_f64().unwrap()[0];
                 *a = Array { shape: vec![], data: ArrayData::F64(vec![first]) };
             }
@@ -282,7 +282,7 @@ fn graphs_spikeflux_cannot_express_are_refused_naming_the_node() {
     // differing time constants in one layer
     let mut g = foreign_graph(None);
     if let Node::Leaf { fields, .. } = g.nodes.get_mut("lif1").unwrap() {
-        fields.insert("tau_mem".into(), spikeflux_core::nir::file::Value::Array(floats(&[1e-3, 2e-3])));
+        fields.insert("tau_mem".into(), spikeflux_core::nir::tree::Value::Array(floats(&[1e-3, 2e-3])));
     }
     let (node, msg) = refusal(&g, &opts);
     assert!(node == "lif1" && msg.contains("one time constant per layer"), "{node}: {msg}");
