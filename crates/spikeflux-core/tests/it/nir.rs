@@ -394,6 +394,12 @@ fn the_nir_papers_graphs_load_or_are_refused_with_a_reason() {
     // snnTorch's α = 1 − dt/τ_syn = 0.75, β = 1 − dt/τ_mem = 0.85 (τ_syn = 0.4 ms, τ_mem = 0.667 ms)
     let d = net.spec.hidden[0].lif.decays(1e-4);
     assert!((d.syn - 0.75).abs() < 1e-5 && (d.mem - 0.85).abs() < 1e-5, "{d:?}");
+    // and it runs: 12 taxels of random input through the recurrent layer and the readout
+    let ds = random_data(12, 7, 256, 4, 0.2, 5);
+    let mut pool = SlicePool::new(&net, 256, 4);
+    let mut tape = Tape::forward(&net, &EngineOptions::default(), ds, false, &mut pool).unwrap();
+    let (readout, counts) = tape.take_outputs();
+    assert!(readout.iter().all(|v| v.is_finite()) && counts[0].iter().sum::<f32>() > 0.0, "the imported network simulates and spikes");
     let g = nir::read(&shared_nir("03_rnn/braille_noDelay_bias_zero.nir")).unwrap();
     let (node, msg) = refusal(&g, &ImportOptions { dt: Some(1e-4), last_as_readout: true, ..Default::default() });
     assert!(node.starts_with("fc") || node.starts_with("lif1"), "{node}: {msg}");
