@@ -5,7 +5,8 @@ ratios to spikeflux, for
   randman  notebook 01 (20 -> 128 -> 10, T = 100, 8000 training samples): spikeflux, stork
            (../shared/peers/bench/stork_randman.py), the independent PyTorch implementation
            (tools/reference_torch.py via bench/torch_peer.py) and snnTorch;
-  ff       notebook 02 (700 -> 3 x 128 -> 20, T = 350) on a `synth-shd` file: spikeflux, stork;
+  ff       notebook 02 (700 -> 3 x 128 -> 20, T = 350) on a `synth-shd` file: spikeflux, stork, the
+           PyTorch implementation and snnTorch;
   rcsnn    notebook 03 (the RCSNN) on the same file: spikeflux, stork, the PyTorch implementation.
 
 Same machine, same thread count, one invocation:
@@ -114,10 +115,11 @@ def main():
         n = res["spikeflux"]["samples"]
         # stork trains on the whole file (spikeflux holds out its validation share)
         res["stork"] = stork("stork_rcsnn.py", [h5, h5] + script_args + ["--batch", str(batch)], a.epochs, a.threads, a.samples, env)
-        if net == "rcsnn":
-            data = os.path.join(tmp, "rcsnn.json")
-            subprocess.run([BIN, "data", "export", "--config", cfg, "--out", data], check=True, capture_output=True)
-            res["pytorch (reference)"] = torch_peer("reference", "rcsnn", data, a.epochs, a.threads, batch, env)
+        data = os.path.join(tmp, f"{net}.json")
+        subprocess.run([BIN, "data", "export", "--config", cfg, "--out", data], check=True, capture_output=True)
+        res["pytorch (reference)"] = torch_peer("reference", net, data, a.epochs, a.threads, batch, env)
+        if net == "ff":
+            res["snntorch"] = torch_peer("snntorch", net, data, a.epochs, a.threads, batch, env)
         name = {"ff": "deep feed-forward SHD net (notebook 02)", "rcsnn": "RCSNN (notebook 03)"}[net]
         table(f"{name}, batch {batch}, T = 350, {a.samples}-sample synth-shd file", res)
         out[net] = res

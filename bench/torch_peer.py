@@ -5,6 +5,8 @@ with seconds per epoch.
 --impl reference : the independent reference implementation of stork's semantics (tools/reference_torch.py)
 --impl snntorch  : the same network built from snnTorch's `Synaptic` neurons (reset to zero, fast-sigmoid
                    surrogate with slope 20; readout = Synaptic membrane with reset off)
+--arch randman | ff | rcsnn : notebook 01's network, notebook 02's 3 x 128 feed-forward SHD network
+                   (reference, snntorch) or notebook 03's RCSNN (reference)
 --impl spikeflux-torch : the default config's network as spikeflux's PyTorch module
                    (spikeflux.torch.SpikingNetwork, FD init), in this same PyTorch loop, loss and optimizer
 """
@@ -36,28 +38,35 @@ def dense(split, n_in, T):
 
 
 class SnnTorchNet(torch.nn.Module):
-    def __init__(self, n_in, n_hidden, n_out, dt):
+    """Dense hidden layers of snnTorch `Synaptic` neurons (τ 20/10 ms, reset to zero, fast-sigmoid
+    surrogate with slope 20) and a `Synaptic` readout with the reset off (readout τ_mem `tau_out`)."""
+
+    def __init__(self, n_in, hidden, n_out, dt, tau_out=0.2):
         super().__init__()
         import snntorch as snn
         from snntorch import surrogate
         bm, bs = math.exp(-dt / 20e-3), math.exp(-dt / 10e-3)
-        bmr = math.exp(-dt / 0.2)
-        self.fc1 = torch.nn.Linear(n_in, n_hidden, bias=False)
-        self.lif1 = snn.Synaptic(alpha=bs, beta=bm, threshold=1.0, reset_mechanism="zero",
-                                 spike_grad=surrogate.fast_sigmoid(slope=20))
-        self.fc2 = torch.nn.Linear(n_hidden, n_out, bias=False)
+        bmr = math.exp(-dt / tau_out)
+        sizes = [n_in] + list(hidden)
+        self.fc = torch.nn.ModuleList(torch.nn.Linear(a, b, bias=False) for a, b in zip(sizes, sizes[1:]))
+        self.lif = torch.nn.ModuleList(snn.Synaptic(alpha=bs, beta=bm, threshold=1.0, reset_mechanism="zero",
+                                                    spike_grad=surrogate.fast_sigmoid(slope=20)) for _ in hidden)
+        self.fc_out = torch.nn.Linear(sizes[-1], n_out, bias=False)
         self.out = snn.Synaptic(alpha=bs, beta=bmr, threshold=1e9, reset_mechanism="none")
 
     def forward(self, x):
-        syn1, mem1 = self.lif1.reset_mem()
+        states = [lif.reset_mem() for lif in self.lif]
         syn2, mem2 = self.out.reset_mem()
-        spk, mems = [], []
+        spk, mems = [[] for _ in self.lif], []
         for t in range(x.shape[1]):
-            s1, syn1, mem1 = self.lif1(self.fc1(x[:, t]), syn1, mem1)
-            _, syn2, mem2 = self.out(self.fc2(s1), syn2, mem2)
-            spk.append(s1)
+            h = x[:, t]
+            for l, (fc, lif) in enumerate(zip(self.fc, self.lif)):
+                h, syn, mem = lif(fc(h), *states[l])
+                states[l] = (syn, mem)
+                spk[l].append(h)
+            _, syn2, mem2 = self.out(self.fc_out(h), syn2, mem2)
             mems.append(mem2)
-        return torch.stack(mems, 1), [torch.stack(spk, 1)]
+        return torch.stack(mems, 1), [torch.stack(s, 1) for s in spk]
 
 
 class Spikeflux(torch.nn.Module):
@@ -79,7 +88,7 @@ class Spikeflux(torch.nn.Module):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--impl", choices=["reference", "snntorch", "spikeflux-torch"], required=True)
-    ap.add_argument("--arch", choices=["randman", "rcsnn"], default="randman")
+    ap.add_argument("--arch", choices=["randman", "ff", "rcsnn"], default="randman")
     ap.add_argument("--data", required=True)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
@@ -109,6 +118,24 @@ def main():
             net.w_out.normal_(0, 320 ** -0.5)
         regs = [dict(bound="upper", strength=0.01, threshold=7.0, scope="channel")]
         channels = [16, 32, 64]
+    elif a.arch == "ff":
+        # notebook 02 (spec §4.3), as in configs/shd-deep-ff.toml; the FD init's σ as spikeflux prints
+        # them (`spikeflux train --dry-run`: ν = 15.8 Hz, σ_U = 1)
+        regs = [dict(bound="lower", strength=100.0, threshold=1e-3, scope="neuron"),
+                dict(bound="upper", strength=0.1, threshold=7.0, scope="population")]
+        if a.impl == "reference":
+            net = ReferenceNet(n_in, C, [dict(size=128, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)] * 3,
+                               dict(tau_mem=0.7, tau_syn=10e-3, initial_state=-1e-2), dt=dt)
+            ff, out = net.ff, net.w_out
+        elif a.impl == "snntorch":
+            net = SnnTorchNet(n_in, [128] * 3, C, dt, tau_out=0.7)
+            ff, out = [fc.weight for fc in net.fc], net.fc_out.weight
+        else:
+            sys.exit("--arch ff: --impl reference or snntorch")
+        with torch.no_grad():
+            for w, s in zip(ff, [0.21075, 0.49285, 0.49285]):
+                w.normal_(0, s)
+            out.normal_(0, 2.40151)
     elif a.impl == "reference":
         net = ReferenceNet(n_in, C, [dict(size=128, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
                            dict(tau_mem=0.2, tau_syn=10e-3, initial_state=-1e-2), dt=dt)
@@ -118,7 +145,7 @@ def main():
     elif a.impl == "spikeflux-torch":
         net = Spikeflux(a.threads)
     else:
-        net = SnnTorchNet(n_in, 128, C, dt)
+        net = SnnTorchNet(n_in, [128], C, dt)
     if a.arch != "rcsnn":
         channels = None
     params = list(net.parameters())
