@@ -33,6 +33,8 @@ fn export_import_eval_export_again_and_continue_training_are_exact() {
         args.extend(extra.iter().copied());
         let said = ok(&run(d, &args));
         assert!(said.contains(&file) && said.contains(disc), "{said}");
+        let info = ok(&run(d, &["nir", "info", &file]));
+        assert!(info.contains("lif0: NIRGraph") && info.contains("readout: CubaLI") && info.contains("spikeflux can import it: 20 inputs"), "{info}");
         let imp = format!("imp-{disc}");
         ok(&run(d, &["nir", "import", &file, "--out", &imp, "--config", &cfg]));
         let icfg = format!("{imp}/config.toml");
@@ -93,6 +95,7 @@ fn what_nir_cannot_express_and_what_is_not_nir_are_named() {
     );
     std::fs::write(d.join("bad.nir"), b"\x89HDF\r\n\x1a\n truncated").unwrap();
     fails_with(&run(d, &["nir", "import", "bad.nir", "--out", "x"]), 3, &["bad.nir", "HDF5"]);
+    fails_with(&run(d, &["nir", "info", "bad.nir"]), 3, &["bad.nir", "HDF5"]);
     fails_with(&run(d, &["nir", "import", "missing.nir", "--out", "x"]), 5, &["missing.nir"]);
 }
 

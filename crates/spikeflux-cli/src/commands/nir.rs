@@ -28,6 +28,19 @@ pub enum NirCmd {
     /// Read a NIR graph into a config and weights (DIR/config.toml, DIR/weights.safetensors) that
     /// `spikeflux train --init-weights`, `eval` and `nir export` take.
     Import(ImportArgs),
+    /// Print what a NIR file holds: its nodes (type, shapes of their arrays), edges and metadata, and
+    /// whether spikeflux can import it (else the node and the reason).
+    Info(InfoArgs),
+}
+
+/// Arguments of `spikeflux nir info`.
+#[derive(clap::Args)]
+pub struct InfoArgs {
+    /// NIR file.
+    pub file: PathBuf,
+    /// Simulation step in seconds for the import check (as `nir import --dt`).
+    #[arg(long)]
+    pub dt: Option<f64>,
 }
 
 /// Arguments of `spikeflux nir export` (as given; validated by the command).
@@ -84,7 +97,69 @@ pub fn run(args: NirArgs) -> Result<()> {
     match args.cmd {
         NirCmd::Export(a) => export(a),
         NirCmd::Import(a) => import(a),
+        NirCmd::Info(a) => info(a),
     }
+}
+
+fn describe(g: &nir::Graph, indent: &str, lines: &mut Vec<String>) {
+    use spikeflux_core::nir::tree::Value;
+    for (name, node) in &g.nodes {
+        match node {
+            nir::Node::Graph(sub) => {
+                lines.push(format!("{indent}{name}: NIRGraph ({} nodes, {} edges)", sub.nodes.len(), sub.edges.len()));
+                describe(sub, &format!("{indent}  "), lines);
+            }
+            nir::Node::Leaf { kind, fields } => {
+                let parts: Vec<String> = fields
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "metadata")
+                    .map(|(k, v)| match v {
+                        Value::Array(a) if a.len() == 1 => match a.as_f64() {
+                            Some(x) => format!("{k} {}", x[0]),
+                            None => format!("{k} {:?}", a.as_strs().unwrap_or_default()),
+                        },
+                        Value::Array(a) => format!("{k} {:?}", a.shape),
+                        Value::Group(_) => format!("{k} {{…}}"),
+                    })
+                    .collect();
+                lines.push(format!("{indent}{name}: {kind} ({})", parts.join(", ")));
+            }
+        }
+    }
+    for (a, b) in &g.edges {
+        lines.push(format!("{indent}  {a} -> {b}"));
+    }
+}
+
+fn info(a: InfoArgs) -> Result<()> {
+    use spikeflux_core::nir::tree::Value;
+    let g = nir::read(&a.file)?;
+    let mut lines = vec![format!("{}: {} nodes, {} edges", a.file.display(), g.nodes.len(), g.edges.len())];
+    describe(&g, "  ", &mut lines);
+    for (k, v) in &g.metadata {
+        if let Value::Array(x) = v {
+            let text = match (x.as_f64(), x.as_strs()) {
+                (Some(f), _) if f.len() == 1 => f[0].to_string(),
+                (_, Some(s)) if s.len() == 1 => s[0].clone(),
+                _ => format!("{:?}", x.shape),
+            };
+            lines.push(format!("  metadata {k}: {text}"));
+        }
+    }
+    match nir::from_graph(&g, &ImportOptions { dt: a.dt, discretization: None, last_as_readout: false }) {
+        Ok(net) => lines.push(format!(
+            "spikeflux can import it: {} inputs, {} hidden layers, {} classes, dt = {} s",
+            net.spec.input.n(),
+            net.spec.hidden.len(),
+            net.spec.n_out,
+            net.spec.dt
+        )),
+        Err(e) => lines.push(format!("spikeflux cannot import it as is: {e}")),
+    }
+    for l in lines {
+        say!("{l}");
+    }
+    Ok(())
 }
 
 /// The network of `cfg` with the weights of `weights`, sized from the config or, where it does not
