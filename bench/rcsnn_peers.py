@@ -16,17 +16,10 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-BIN = os.path.join(ROOT, "target", "release", "spikeflux")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import BIN, ROOT, timed  # noqa: E402
+
 SHD_TRAIN = 7340
-
-
-def timed(cmd, env):
-    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr[-3000:]}")
-    rss = next(int(l.split()[-1]) for l in p.stderr.splitlines() if "Maximum resident set size" in l)
-    return p.stdout, rss / 1024.0
 
 
 def main():

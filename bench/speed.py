@@ -26,18 +26,10 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-BIN = os.path.join(ROOT, "target", "release", "spikeflux")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import BIN, ROOT, timed  # noqa: E402
+
 PEERS = os.path.abspath(os.path.join(ROOT, "..", "shared", "peers"))
-
-
-def timed(cmd, env):
-    """Runs `cmd` under /usr/bin/time -v: (stdout, peak RSS in MiB)."""
-    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr[-3000:]}")
-    rss = next(int(l.split()[-1]) for l in p.stderr.splitlines() if "Maximum resident set size" in l)
-    return p.stdout, rss / 1024.0
 
 
 def stats(epoch_seconds, samples):
