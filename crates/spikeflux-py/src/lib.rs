@@ -493,16 +493,16 @@ fn network_for(cfg: &RunConfig, n_out_hint: Option<usize>) -> PyResult<spikeflux
     cfg.checked_network_spec(n_in, n_out, spikeflux_cli::commands::memory_limit(cfg)).map_err(to_py)
 }
 
-/// The bytes of a NIR graph given as a path (str or os.PathLike) or as an `nir.NIRGraph` (written
-/// to memory with `nir.write`), and the name errors give it.
-fn nir_source_bytes(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(Vec<u8>, PathBuf)> {
+/// A NIR graph given as a path (str or os.PathLike) or as an `nir.NIRGraph` (written to memory
+/// with `nir.write`).
+enum NirSource {
+    Path(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+fn nir_source(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<NirSource> {
     if let Ok(path) = source.extract::<PathBuf>() {
-        let len = std::fs::metadata(&path).map_err(|e| core_err(Error::io(&path, e)))?.len();
-        if len > spikeflux_core::nir::tree::MAX_FILE_BYTES {
-            return Err(core_err(Error::data_file(&path, format!("{len} bytes is more than a NIR graph may take here"))));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| core_err(Error::io(&path, e)))?;
-        return Ok((bytes, path));
+        return Ok(NirSource::Path(path));
     }
     let nir = py.import("nir").map_err(|_| PyTypeError::new_err("give a path to a .nir file, or an nir.NIRGraph (pip install nir)"))?;
     if !source.is_instance(&nir.getattr("NIRNode")?)? {
@@ -510,8 +510,7 @@ fn nir_source_bytes(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<(Vec<
     }
     let buf = py.import("io")?.getattr("BytesIO")?.call0()?;
     nir.getattr("write")?.call1((&buf, source))?;
-    let bytes: Vec<u8> = buf.call_method0("getvalue")?.extract()?;
-    Ok((bytes, PathBuf::from("<nir.NIRGraph>")))
+    Ok(NirSource::Bytes(buf.call_method0("getvalue")?.extract()?))
 }
 
 fn import_options(dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool) -> PyResult<spikeflux_core::nir::ImportOptions> {
@@ -522,8 +521,12 @@ fn import_options(dt: Option<f64>, discretization: Option<&str>, last_as_readout
 }
 
 fn network_from_nir(py: Python<'_>, source: &Bound<'_, PyAny>, opts: &spikeflux_core::nir::ImportOptions) -> PyResult<spikeflux_core::network::Network> {
-    let (bytes, origin) = nir_source_bytes(py, source)?;
-    let g = spikeflux_core::nir::read_bytes(&bytes, &origin).map_err(core_err)?;
+    // a path goes through the core's reader (its size limit), an nir.NIRGraph through memory
+    let g = match nir_source(py, source)? {
+        NirSource::Path(p) => spikeflux_core::nir::read(&p),
+        NirSource::Bytes(b) => spikeflux_core::nir::read_bytes(&b, Path::new("<nir.NIRGraph>")),
+    }
+    .map_err(core_err)?;
     spikeflux_core::nir::from_graph(&g, opts).map_err(core_err)
 }
 
