@@ -44,6 +44,25 @@ CASES = [
                  dict(size=5, recurrent=False, tau_mem=20e-3, tau_syn=10e-3, dale=dict(n_inh=2, tau_inh=5e-3))],
          regs=[dict(bound="upper", strength=0.05, threshold=1.0, scope="population"),
                dict(bound="lower", strength=0.5, threshold=0.5, scope="neuron")]),
+    # the step order of Norse and snnTorch reading NIR (model.step_order = "nir")
+    dict(name="ff-2layer-nir", step_order="nir", n_in=6, n_out=3, T=40, B=4, p=0.15, scale=4.0, loss="max-over-time",
+         layers=[dict(size=8, recurrent=False, tau_mem=20e-3, tau_syn=10e-3),
+                 dict(size=5, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
+         regs=[dict(bound="upper", strength=0.1, threshold=1.0, scope="population"),
+               dict(bound="lower", strength=1.0, threshold=0.5, scope="neuron")]),
+    dict(name="recurrent-nir", step_order="nir", n_in=5, n_out=4, T=50, B=3, p=0.2, scale=4.0, loss="sum-over-time",
+         layers=[dict(size=7, recurrent=True, tau_mem=10e-3, tau_syn=5e-3),
+                 dict(size=6, recurrent=True, tau_mem=20e-3, tau_syn=10e-3)],
+         regs=[dict(bound="upper", strength=0.05, threshold=2.0, scope="neuron")]),
+    dict(name="rcsnn-small-nir", step_order="nir", n_in=2 * 24, input_shape=[2, 24], n_out=3, T=40, B=3, p=0.15,
+         scale=4.0, loss="last-step",
+         layers=[dict(size=4, recurrent=True, tau_mem=20e-3, tau_syn=10e-3,
+                      conv=dict(kernel=5, stride=2, padding=1, rec_kernel=5), pool=2),
+                 dict(size=3, recurrent=True, tau_mem=20e-3, tau_syn=0.0,
+                      conv=dict(kernel=3, stride=1, padding=0, rec_kernel=3)),
+                 dict(size=5, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
+         regs=[dict(bound="upper", strength=0.05, threshold=1.0, scope="channel"),
+               dict(bound="lower", strength=0.5, threshold=0.5, scope="population")]),
 ]
 
 
@@ -51,7 +70,8 @@ def build(case, seed):
     g = torch.Generator().manual_seed(seed)
     net = ReferenceNet(case["n_in"], case["n_out"], case["layers"],
                        dict(tau_mem=50e-3, tau_syn=10e-3, initial_state=-1e-2), dt=1e-3, beta=20.0,
-                       dtype=torch.float64, input_shape=case.get("input_shape"))
+                       dtype=torch.float64, input_shape=case.get("input_shape"),
+                       step_order=case.get("step_order", "reference"))
     with torch.no_grad():
         for name, w in net.named_weights():
             # round to f32 so both implementations start from the same numbers

@@ -31,7 +31,8 @@ class SuperSpike(torch.autograd.Function):
 
 
 def decay(dt, tau):
-    return math.exp(-dt / tau)
+    """exp(-dt/tau); 0 for tau = 0 (no synaptic filter)."""
+    return math.exp(-dt / tau) if tau > 0 else 0.0
 
 
 class ReferenceNet(torch.nn.Module):
@@ -44,11 +45,17 @@ class ReferenceNet(torch.nn.Module):
     (tau_syn) and an inhibitory (tau_inh) current, and six separate weight tensors XE, XI, II, IE and,
     if recurrent, EI, EE, propagated in that order; only E feeds the next layer.
     input_shape: (channels, positions) of the input; a dense layer flattens its source (C order).
+    step_order: "reference" (spec §1.1, the evolve/propagate loop) or "nir" (the order in which Norse
+    and snnTorch step a NIR graph: each layer's current from this step's input and its own previous
+    spikes, the membrane from the new current, spike and reset to zero in the same step; the readout
+    from its new current; no Dale layers or adaptation).
     """
 
-    def __init__(self, n_in, n_out, layers, readout, dt, beta=20.0, dtype=torch.float32, input_shape=None):
+    def __init__(self, n_in, n_out, layers, readout, dt, beta=20.0, dtype=torch.float32, input_shape=None,
+                 step_order="reference"):
         super().__init__()
         self.n_in, self.n_out, self.layers, self.readout, self.dt, self.beta = n_in, n_out, layers, readout, dt, beta
+        self.step_order = step_order
         self.ff = torch.nn.ParameterList()
         self.rec = torch.nn.ParameterList()
         self.has_rec = []
@@ -107,6 +114,8 @@ class ReferenceNet(torch.nn.Module):
         """x: dense input [B, T, n_in]. Returns (V [B, T, C], spikes per group [B, T, n], membranes
         per group); a Dale layer contributes two groups (E, then I), every other layer one."""
         SuperSpike.beta = self.beta
+        if self.step_order == "nir":
+            return self.forward_nir(x)
         B, T, _ = x.shape
         dt = self.dt
         dev, dt_ = x.device, x.dtype
@@ -200,6 +209,52 @@ class ReferenceNet(torch.nn.Module):
         V = torch.stack(outs, 1)
         flat = lambda xs: [torch.stack(x, 1) for s in xs for x in (s.values() if isinstance(s, dict) else [s])]
         return V, flat(spikes), flat(mems)
+
+
+def _forward_nir(self, x):
+    """forward() in the "nir" step order. Membranes are reported before the reset."""
+    B, T, _ = x.shape
+    dt, dev, dt_ = self.dt, x.device, x.dtype
+    n = [g[1][0] * g[1][1] for g in self.shapes]
+    U = [torch.zeros(B, k, device=dev, dtype=dt_) for k in n]
+    I = [torch.zeros_like(u) for u in U]
+    S = [torch.zeros_like(u) for u in U]
+    V = torch.full((B, self.n_out), self.readout["initial_state"], device=dev, dtype=dt_)
+    Ir = torch.zeros(B, self.n_out, device=dev, dtype=dt_)
+    bmr, bsr = decay(dt, self.readout["tau_mem"]), decay(dt, self.readout["tau_syn"])
+    outs, spikes, mems = [], [[] for _ in self.layers], [[] for _ in self.layers]
+    for t in range(T):
+        src, r = x[:, t], 0
+        for i, l in enumerate(self.layers):
+            assert not l.get("dale") and not l.get("adaptation"), "the nir step order has no Dale or adaptive layers"
+            (ci, li), (cg, lg), _ = self.shapes[i]
+            cv = l.get("conv")
+            if cv:
+                a = F.conv1d(src.reshape(B, ci, li), self.ff[i], stride=cv["stride"], padding=cv["padding"]).reshape(B, -1)
+            else:
+                a = src @ self.ff[i].T
+            if self.has_rec[i]:
+                if cv:
+                    a = a + F.conv1d(S[i].reshape(B, cg, lg), self.rec[r], padding=cv["rec_kernel"] // 2).reshape(B, -1)
+                else:
+                    a = a + S[i] @ self.rec[r].T
+                r += 1
+            bm, bs = decay(dt, l["tau_mem"]), decay(dt, l["tau_syn"])
+            I[i] = bs * I[i] + a
+            u = bm * U[i] + (1.0 - bm) * I[i]
+            S[i] = SuperSpike.apply(u - 1.0)
+            U[i] = u * (1.0 - S[i].detach())
+            spikes[i].append(S[i])
+            mems[i].append(u)
+            k = l.get("pool", 1)
+            src = F.max_pool1d(S[i].reshape(B, cg, lg), k).reshape(B, -1) if k > 1 else S[i]
+        Ir = bsr * Ir + src @ self.w_out.T
+        V = bmr * V + (1.0 - bmr) * Ir
+        outs.append(V)
+    return torch.stack(outs, 1), [torch.stack(s, 1) for s in spikes], [torch.stack(m, 1) for m in mems]
+
+
+ReferenceNet.forward_nir = _forward_nir
 
 
 def loss_fn(V, spikes, labels, loss="max-over-time", regs=(), channels=None):

@@ -124,6 +124,7 @@ fn the_nir_package_reads_our_exports_and_we_read_its_files() {
             hidden: vec![LayerSpec::dale(8, 2, 20e-3, true, lif), LayerSpec::dale(6, 3, 5e-3, false, lif)],
             readout: ReadoutParams::default(),
             surrogate: Surrogate::default(),
+            step_order: Default::default(),
         },
         NetworkSpec {
             input: Shape::flat(9),
@@ -132,6 +133,7 @@ fn the_nir_package_reads_our_exports_and_we_read_its_files() {
             hidden: vec![LayerSpec::dense(8, true, lif), LayerSpec::dense(6, false, lif)],
             readout: ReadoutParams::default(),
             surrogate: Surrogate::default(),
+            step_order: Default::default(),
         },
         NetworkSpec {
             input: Shape { channels: 1, positions: 40 },
@@ -140,6 +142,7 @@ fn the_nir_package_reads_our_exports_and_we_read_its_files() {
             hidden: vec![conv, LayerSpec::conv(3, 3, 1, 0, false, lif), LayerSpec::dense(5, true, lif)],
             readout: ReadoutParams::default(),
             surrogate: Surrogate::default(),
+            step_order: Default::default(),
         },
     ];
     for (i, spec) in specs.into_iter().enumerate() {

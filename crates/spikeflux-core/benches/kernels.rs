@@ -48,6 +48,7 @@ fn setup(s: &Shape) -> (Network, Workspace) {
         hidden: s.hidden.iter().map(|&(size, recurrent)| LayerSpec::dense(size, recurrent, LifParams::default())).collect(),
         readout: ReadoutParams { tau_mem: s.t as f64 * dt, ..Default::default() },
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let target = FdTarget::centered(1.0, s.nu);
     let init = InitSpec {

@@ -28,7 +28,7 @@
 //! let spec = NetworkSpec {
 //!     input: spikeflux_core::layer::Shape::flat(20), n_out: 10, dt: 2e-3,
 //!     hidden: vec![LayerSpec::dense(32, false, LifParams::default())],
-//!     readout: ReadoutParams::default(), surrogate: Surrogate::default(),
+//!     readout: ReadoutParams::default(), surrogate: Surrogate::default(), step_order: StepOrder::Reference,
 //! };
 //! let target = FdTarget::centered(1.0, 5.0);
 //! let init = InitSpec {

@@ -11,7 +11,7 @@ use std::ops::Range;
 use crate::engine::NetworkPlan;
 use crate::error::{ensure, Result};
 use crate::layer::{ConnGeom, LayerGeom, Shape};
-use crate::neuron::{check_positive, LifParams, ReadoutParams, Surrogate};
+use crate::neuron::{check_positive, LifParams, ReadoutParams, StepOrder, Surrogate};
 use crate::init::DaleConn;
 
 /// One hidden layer of LIF neurons.
@@ -104,6 +104,8 @@ pub struct NetworkSpec {
     pub readout: ReadoutParams,
     /// Surrogate derivative of the spike.
     pub surrogate: Surrogate,
+    /// The order of the operations within a step ([`StepOrder::Reference`]: stork's).
+    pub step_order: StepOrder,
 }
 
 /// The smallest simulation step, in seconds (1 µs: below it no neuron model here means anything,
@@ -158,6 +160,15 @@ impl NetworkSpec {
         check_resolvable("readout.tau_syn", self.readout.tau_syn, self.dt)?;
         let Surrogate::SuperSpike { beta } = self.surrogate;
         ensure!(beta.is_finite() && beta > 0.0, "surrogate.beta", "must be positive", beta);
+        if self.step_order == StepOrder::Nir {
+            for (l, h) in self.hidden.iter().enumerate() {
+                ensure!(
+                    h.lif.adaptation.is_none() && h.dale.is_none(),
+                    format!("hidden[{l}]"),
+                    "step_order = \"nir\" runs LIF layers without adaptation and without Dale's law (drop adaptation / ei_ratio, or use step_order = \"reference\")"
+                );
+            }
+        }
         Ok(())
     }
 

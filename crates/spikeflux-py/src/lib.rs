@@ -228,9 +228,9 @@ impl Config {
     /// graph describes (a path or an `nir.NIRGraph`), as `spikeflux nir import` writes it: train it
     /// from `Network.from_nir(...)`'s weights, or from scratch.
     #[staticmethod]
-    #[pyo3(signature = (source, base=None, dt=None, discretization=None, last_as_readout=false))]
-    fn from_nir(py: Python<'_>, source: &Bound<'_, PyAny>, base: Option<&Config>, dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool) -> PyResult<Self> {
-        let opts = import_options(dt, discretization, last_as_readout)?;
+    #[pyo3(signature = (source, base=None, dt=None, discretization=None, last_as_readout=false, step_order=None))]
+    fn from_nir(py: Python<'_>, source: &Bound<'_, PyAny>, base: Option<&Config>, dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool, step_order: Option<&str>) -> PyResult<Self> {
+        let opts = import_options(dt, discretization, last_as_readout, step_order)?;
         let net = network_from_nir(py, source, &opts)?;
         let (cfg, base_dir) = match base {
             Some(c) => (c.parsed()?, c.base.clone()),
@@ -513,11 +513,18 @@ fn nir_source(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<NirSource> 
     Ok(NirSource::Bytes(buf.call_method0("getvalue")?.extract()?))
 }
 
-fn import_options(dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool) -> PyResult<spikeflux_core::nir::ImportOptions> {
+fn import_options(dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool, step_order: Option<&str>) -> PyResult<spikeflux_core::nir::ImportOptions> {
+    use spikeflux_core::neuron::StepOrder;
     let discretization = discretization
         .map(|d| spikeflux_core::nir::Discretization::parse(d).ok_or_else(|| PyValueError::new_err(format!("discretization must be \"exact\" or \"euler\", not {d:?}"))))
         .transpose()?;
-    Ok(spikeflux_core::nir::ImportOptions { dt, discretization, last_as_readout })
+    let step_order = match step_order {
+        None => None,
+        Some("reference") => Some(StepOrder::Reference),
+        Some("nir") => Some(StepOrder::Nir),
+        Some(s) => return Err(PyValueError::new_err(format!("step_order must be \"reference\" or \"nir\", not {s:?}"))),
+    };
+    Ok(spikeflux_core::nir::ImportOptions { dt, discretization, last_as_readout, step_order })
 }
 
 fn network_from_nir(py: Python<'_>, source: &Bound<'_, PyAny>, opts: &spikeflux_core::nir::ImportOptions) -> PyResult<spikeflux_core::network::Network> {
@@ -633,9 +640,9 @@ impl Network {
     /// `discretization` and `last_as_readout` as `spikeflux nir import`. A graph spikeflux exported
     /// comes back bit for bit. Raises `NirError` naming the node spikeflux cannot express.
     #[staticmethod]
-    #[pyo3(signature = (source, config=None, dt=None, discretization=None, last_as_readout=false))]
-    fn from_nir(py: Python<'_>, source: &Bound<'_, PyAny>, config: Option<&Config>, dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool) -> PyResult<Self> {
-        let opts = import_options(dt, discretization, last_as_readout)?;
+    #[pyo3(signature = (source, config=None, dt=None, discretization=None, last_as_readout=false, step_order=None))]
+    fn from_nir(py: Python<'_>, source: &Bound<'_, PyAny>, config: Option<&Config>, dt: Option<f64>, discretization: Option<&str>, last_as_readout: bool, step_order: Option<&str>) -> PyResult<Self> {
+        let opts = import_options(dt, discretization, last_as_readout, step_order)?;
         let net = network_from_nir(py, source, &opts)?;
         let objective = match config {
             Some(c) => c.parsed()?.objective(),

@@ -33,6 +33,8 @@ def config(case):
     ]
     if "input_shape" in case:
         lines.append(f"input_shape = {case['input_shape']}")
+    if "step_order" in case:
+        lines.append(f'step_order = "{case["step_order"]}"')
     for l in case["layers"]:
         lines += ["[[model.hidden]]", f"size = {l['size']}", f"recurrent = {str(l['recurrent']).lower()}",
                   f"tau_mem = {l['tau_mem']}", f"tau_syn = {l['tau_syn']}"]

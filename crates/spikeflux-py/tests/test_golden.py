@@ -28,7 +28,8 @@ def test_tape_gradients_match_the_reference(case):
 
 def test_golden_cases_cover_every_layer_kind():
     names = [c["name"] for c in golden.cases()]
-    assert names == ["ff-2layer", "recurrent-adaptive", "sum-and-last", "last-step", "rcsnn-small"]
+    assert names == ["ff-2layer", "recurrent-adaptive", "sum-and-last", "last-step", "rcsnn-small",
+                     "ff-2layer-nir", "recurrent-nir", "rcsnn-small-nir"]
 
 
 def test_the_tape_equals_loss_and_grad_and_run():

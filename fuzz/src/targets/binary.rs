@@ -145,6 +145,7 @@ fn network() -> Network {
         hidden: vec![LayerSpec::dense(6, true, LifParams::default()), LayerSpec::dense(4, false, LifParams::default())],
         readout: ReadoutParams::default(),
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let mut net = Network::zeros(spec).expect("a valid spec");
     for (i, w) in net.params.iter_mut().enumerate() {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use spikeflux_core::data::files::write_atomic;
 use spikeflux_core::network::{Network, NetworkSpec};
+use spikeflux_core::neuron::StepOrder;
 use spikeflux_core::nir::{self, Discretization, ExportOptions, ImportOptions};
 use spikeflux_core::train::checkpoint;
 use spikeflux_core::Error;
@@ -86,6 +87,18 @@ pub struct ImportArgs {
     /// Read a final spiking CubaLIF (snnTorch classifiers end in one) as the non-spiking readout.
     #[arg(long)]
     pub last_as_readout: bool,
+    /// The imported network's step order: `reference` (stork's) or `nir` (Norse's and snnTorch's;
+    /// default: the metadata's `spikeflux_step_order`, else `reference`).
+    #[arg(long)]
+    pub step_order: Option<String>,
+}
+
+fn step_order(s: &str, flag: &str) -> Result<StepOrder> {
+    match s {
+        "reference" => Ok(StepOrder::Reference),
+        "nir" => Ok(StepOrder::Nir),
+        _ => Err(Error::config_found(flag, "must be `reference` or `nir`", s).into()),
+    }
 }
 
 fn discretization(s: &str, flag: &str) -> Result<Discretization> {
@@ -146,7 +159,7 @@ fn info(a: InfoArgs) -> Result<()> {
             lines.push(format!("  metadata {k}: {text}"));
         }
     }
-    match nir::from_graph(&g, &ImportOptions { dt: a.dt, discretization: None, last_as_readout: false }) {
+    match nir::from_graph(&g, &ImportOptions { dt: a.dt, ..Default::default() }) {
         Ok(net) => lines.push(format!(
             "spikeflux can import it: {} inputs, {} hidden layers, {} classes, dt = {} s",
             net.spec.input.n(),
@@ -222,6 +235,7 @@ pub fn config_for(mut cfg: RunConfig, spec: &NetworkSpec) -> Result<RunConfig> {
         dt: spec.dt,
         input_shape: (spec.input.positions > 1).then_some([spec.input.channels, spec.input.positions]),
         surrogate_beta: beta,
+        step_order: spec.step_order,
         hidden: spec
             .hidden
             .iter()
@@ -249,7 +263,8 @@ fn import(a: ImportArgs) -> Result<()> {
     let disc = a.discretization.as_deref().map(|s| discretization(s, "--discretization")).transpose()?;
     let (base_cfg, _) = load_config(a.config.as_deref(), &Overrides::default())?;
     let g = nir::read(&a.file)?;
-    let net = nir::from_graph(&g, &ImportOptions { dt: a.dt, discretization: disc, last_as_readout: a.last_as_readout })?;
+    let order = a.step_order.as_deref().map(|s| step_order(s, "--step-order")).transpose()?;
+    let net = nir::from_graph(&g, &ImportOptions { dt: a.dt, discretization: disc, last_as_readout: a.last_as_readout, step_order: order })?;
     let cfg = config_for(base_cfg, &net.spec)?;
     cfg.validate().context("the imported network does not make a valid config")?;
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;

@@ -86,6 +86,7 @@ impl RunConfig {
                 initial_state: self.model.readout.initial_state,
             },
             surrogate: Surrogate::SuperSpike { beta: self.model.surrogate_beta },
+            step_order: self.model.step_order,
         }
     }
 

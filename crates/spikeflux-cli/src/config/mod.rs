@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use spikeflux_core::data::randman::RandmanParams;
 use spikeflux_core::init::{DaleInit, EpsilonMode};
-use spikeflux_core::neuron::{Adaptation, ReadoutParams};
+use spikeflux_core::neuron::{Adaptation, ReadoutParams, StepOrder};
 use spikeflux_core::train::loss::{LossKind, Regularizer};
 use spikeflux_core::train::optim::OptimizerMethod;
 use spikeflux_core::Error;
@@ -151,6 +151,9 @@ pub struct ModelConfig {
     pub input_shape: Option<[usize; 2]>,
     #[serde(default = "default_beta")]
     pub surrogate_beta: f32,
+    /// "reference" (stork's, the default) or "nir" (Norse's and snnTorch's order for NIR graphs).
+    #[serde(default)]
+    pub step_order: StepOrder,
     pub hidden: Vec<HiddenConfig>,
     pub readout: ReadoutConfig,
 }

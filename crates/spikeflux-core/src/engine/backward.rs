@@ -6,6 +6,10 @@
 //! ([`crate::neuron::lif::adjoint`]) from `t = T−1` to 0, after which its weight gradients
 //! `∂W = Σ_t x_tᵀ ∂A_t`, `∂V = Σ_t S_tᵀ ∂A_t` and the input gradient `∂x_t = ∂A_t Wᵀ` are one product
 //! each. The reset spike `S_{t+1} = H(U_t − 1)` is read from the stored membrane.
+//!
+//! In [`StepOrder::Nir`] ([`crate::neuron::lif::adjoint_nir`]) `∂A_t = ∂I_t`, the recurrence adds
+//! `Vᵀ ∂A_{t+1}` to `∂S_t`, `∂V = Σ_t S_tᵀ ∂A_{t+1}`, and the reset `S_t = H(Ũ_t − 1)` is read
+//! from the stored pre-reset membrane of the same step.
 
 use super::conn::{conn_input_grad, conn_input_grad_prepare, conn_weight_grad, output_of, Src};
 use super::workspace::Workspace;
@@ -13,19 +17,21 @@ use super::{EngineOptions, Pass};
 use crate::linalg;
 use crate::network::Network;
 use crate::neuron::lif::{self, LifAdjointState};
-use crate::neuron::{readout, SpikeMode};
+use crate::neuron::{readout, SpikeMode, StepOrder};
 
 /// Backpropagation through time of the loss seeded by [`crate::train::loss::compute`]; writes
 /// `ws.grads` (replaced).
 pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let (spec, geoms, sur) = (&net.spec, &net.plan.geoms, net.spec.surrogate);
     let Pass { t_steps, b, rows, dense, smooth } = Pass::of(opts, ws);
+    let nir = spec.step_order == StepOrder::Nir;
     ws.grads.fill(0.0);
     // readout
     let c = spec.n_out;
     let bc = b * c;
     let len = t_steps * bc;
-    readout::adjoint(&ws.rgv[..len], &mut ws.rga[..len], &mut ws.r_c_gv[..bc], &mut ws.r_c_gi[..bc], net.plan.readout);
+    let readout_adjoint = if nir { readout::adjoint_nir } else { readout::adjoint };
+    readout_adjoint(&ws.rgv[..len], &mut ws.rga[..len], &mut ws.r_c_gv[..bc], &mut ws.r_c_gi[..bc], net.plan.readout);
     let l_last = geoms.len() - 1;
     let n_last = geoms[l_last].output().n();
     {
@@ -73,6 +79,22 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         }
         for t in (0..t_steps).rev() {
             let off = t * bn;
+            if nir {
+                if reg {
+                    for (gv, dc) in lb.gs[off..off + bn].iter_mut().zip(&lb.dcnt[..bn]) {
+                        *gv += dc;
+                    }
+                }
+                if let (Some(v), Some(rg), true) = (rec, &g.rec, t + 1 < t_steps) {
+                    // ∂S_t += Vᵀ ∂A_{t+1}
+                    let (ga_now, ga_next) = (&lb.ga[(t + 1) * bn_in..(t + 2) * bn_in], &mut lb.gs[off..off + bn]);
+                    conn_input_grad(rg, ga_now, v, &ws.wt, ga_next, b, true, &mut ws.scratch);
+                }
+                let reset = opts.mode == SpikeMode::Spiking;
+                lif::adjoint_nir(&lb.u[off..off + bn], &lb.gs[off..off + bn], reset, &mut *cgu, &mut *cgi, d, sur);
+                lb.ga[t * bn_in..(t + 1) * bn_in].copy_from_slice(cgi);
+                continue;
+            }
             let ga_t = &mut lb.ga[t * bn_in..(t + 1) * bn_in];
             if g.dale.is_some() {
                 // ∂A^exc_t = ∂E_{t+1}, ∂A^inh_t = ∂J_{t+1}
@@ -111,8 +133,14 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         // weight gradients
         let ga = &lb.ga[..t_steps * bn_in];
         if let (Some(r), Some(rg)) = (net.layout.rec[l].clone(), &g.rec) {
-            let src = if dense { Src::Dense(&lb.s[..len]) } else { Src::Hidden(&lb.ev, 0) };
-            conn_weight_grad(rg, ws.taps[l][1].as_ref(), src, ga, &mut ws.grads[r], rows, dense, &mut ws.dwr);
+            let n_rows = if nir { len - bn.min(len) } else { len };
+            let src = if dense { Src::Dense(&lb.s[..n_rows]) } else { Src::Hidden(&lb.ev, 0) };
+            if !nir {
+                conn_weight_grad(rg, ws.taps[l][1].as_ref(), src, ga, &mut ws.grads[r], rows, dense, &mut ws.dwr);
+            } else if t_steps > 1 {
+                // the spikes of steps 0..T−1 against ∂A of steps 1..T
+                conn_weight_grad(rg, ws.taps[l][1].as_ref(), src, &ga[bn_in..], &mut ws.grads[r], rows - b, dense, &mut ws.dwr);
+            }
         }
         let n_prev = g.input.n();
         let dw = &mut ws.grads[net.layout.ff[l].clone()];

@@ -6,7 +6,9 @@
 //! Only recurrent products always run step by step. The step order is the reference's: with `A_t`
 //! the input accumulated in step `t` (`A_t = W·x_t + V·S_t`), the neuron step of [`crate::neuron`]
 //! makes an input spike at `t` first move the hidden spike output at `t+3`, and the readout
-//! `V_t = β_m V_{t−1} + (1−β_m) I_{t−1}` two steps after its input.
+//! `V_t = β_m V_{t−1} + (1−β_m) I_{t−1}` two steps after its input. In [`StepOrder::Nir`] the
+//! recurrent product of step `t−1`'s spikes is added to `A_t` before step `t`'s neuron update, which
+//! reads `A_t` in the same step ([`lif::step_nir`]); the stored membrane is the pre-reset `Ũ_t`.
 
 use super::conn::{conn_forward, output_of, Src};
 use super::workspace::{SliceStats, Workspace};
@@ -14,12 +16,13 @@ use super::{EngineOptions, Pass};
 use crate::linalg;
 use crate::network::Network;
 use crate::neuron::lif::{self, LifState};
-use crate::neuron::{dale, readout, SpikeMode};
+use crate::neuron::{dale, readout, SpikeMode, StepOrder};
 
 /// Runs the forward pass of the loaded slice through all layers and the readout.
 pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let (spec, geoms, sur) = (&net.spec, &net.plan.geoms, net.spec.surrogate);
     let Pass { t_steps, b, rows, dense, smooth } = Pass::of(opts, ws);
+    let nir = spec.step_order == StepOrder::Nir;
     let mut spikes = vec![0.0f64; geoms.len()];
     for (l, g) in geoms.iter().enumerate() {
         let n = g.n();
@@ -75,12 +78,37 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 };
                 conn_forward(&g.ff, ff_taps, src_t, w, &mut a[slot(t)..slot(t) + bn_in], b, false, true);
             }
+            if nir && t > 0 {
+                // A_t += V·S_{t−1}
+                if let (Some(v), Some(rg)) = (rec, &g.rec) {
+                    let so = sslot(t - 1);
+                    let src = if dense { Src::Dense(&s[so..so + bn]) } else { Src::Hidden(ev, (t - 1) * b) };
+                    conn_forward(rg, rec_taps, src, v, &mut a[slot(t)..slot(t) + bn_in], b, dense, false);
+                }
+            }
             {
                 let (uh, ut) = u.split_at_mut(off);
                 let so = sslot(t);
                 let (sh, st) = s.split_at_mut(so);
                 let zeros = &ws.zeros[..bn];
-                if g.dale.is_some() {
+                if nir {
+                    let up = if t > 0 { &uh[off - bn..] } else { zeros };
+                    let at = &a[slot(t)..slot(t) + bn];
+                    let cur = &mut st[..bn];
+                    if fused {
+                        let rows = up.chunks_exact(n).zip(at.chunks_exact(n)).zip(ut[..bn].chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
+                        for ((((upr, apr), ur), sr), (ir, cr)) in rows.zip(ist.chunks_exact_mut(n).zip(cnt.chunks_exact_mut(n))) {
+                            lif::step_row_spiking_nir(upr, apr, ur, sr, ir, d, |k| {
+                                ev.idx.push(k as u32);
+                                ev.val.push(1.0);
+                                cr[k] += 1.0;
+                            });
+                            ev.ptr.push(ev.idx.len() as u32);
+                        }
+                    } else {
+                        lif::step_nir(up, at, &mut ut[..bn], cur, ist, d, opts.mode, sur);
+                    }
+                } else if g.dale.is_some() {
                     let zeros_in = &ws.zeros[..bn_in];
                     let (up, ap) = if t > 0 { (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn_in]) } else { (zeros, zeros_in) };
                     dale::step(up, ap, &mut ut[..bn], &mut st[..bn], LifState { i: ist, q: qst }, n, d, opts.mode, sur);
@@ -128,7 +156,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                     }
                 }
             }
-            if let (Some(v), Some(rg)) = (rec, &g.rec) {
+            if let (Some(v), Some(rg), false) = (rec, &g.rec, nir) {
                 let src = if dense { Src::Dense(&s[off..off + bn]) } else { Src::Hidden(ev, t * b) };
                 conn_forward(rg, rec_taps, src, v, &mut a[slot(t)..slot(t) + bn_in], b, dense, false);
             }
@@ -156,7 +184,8 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
     let w = &net.params[net.layout.readout.clone()];
     conn_forward(&net.plan.readout_conn(), None, src, w, &mut ws.ra[..len], rows, dense, true);
-    readout::forward(&ws.ra[..len], &mut ws.rv[..len], &mut ws.r_i[..bc], net.plan.readout, spec.readout.initial_state);
+    let readout_forward = if nir { readout::forward_nir } else { readout::forward };
+    readout_forward(&ws.ra[..len], &mut ws.rv[..len], &mut ws.r_i[..bc], net.plan.readout, spec.readout.initial_state);
     ws.stats = SliceStats { spikes, samples: b, ..Default::default() };
 }
 

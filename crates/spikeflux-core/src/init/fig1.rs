@@ -34,6 +34,7 @@ pub fn fd_group(input: &SpikeDataset, neurons: usize, target: FdTarget, seed: u6
         hidden: vec![LayerSpec::dense(neurons, false, LifParams::default())],
         readout: ReadoutParams::default(),
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let mut net = Network::zeros(spec)?;
     let eps = net.plan.layers[0].psp.get(EpsilonMode::Numerical);

@@ -204,6 +204,75 @@ pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], is
     }
 }
 
+/// One LIF step in [`StepOrder::Nir`](super::StepOrder::Nir) for `b·n` neurons without
+/// adaptation: from the previous step's pre-reset membrane `up` (`Ũ_{t−1}`, zeros at t = 0), this
+/// step's accumulated input `a` (`A_t`) and the carried current `i`, writes this step's pre-reset
+/// membrane `u` (`Ũ_t`, what the adjoint reads) and spikes `s`, and advances `i`:
+/// `I_t = β_s I_{t−1} + A_t`, `Ũ_t = β_m U_{t−1} + (1−β_m) I_t`, `S_t = H(Ũ_t − 1)` (smooth mode:
+/// the surrogate's primitive), with `U_{t−1} = Ũ_{t−1}(1 − S_{t−1})` in spiking mode and
+/// `U_{t−1} = Ũ_{t−1}` otherwise. Spiking neurons take [`step_row_spiking_nir`].
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn step_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], i: &mut [f32], d: Decays, mode: SpikeMode, sur: Surrogate) {
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    let smooth = mode == SpikeMode::Smooth;
+    let reset = mode == SpikeMode::Spiking;
+    for j in 0..u.len() {
+        let u_prev = if reset && up[j] > 1.0 { 0.0 } else { up[j] };
+        let it = ds * i[j] + a[j];
+        let un = dm * u_prev + dm1 * it;
+        s[j] = if smooth {
+            sur.primitive(un - 1.0)
+        } else if un > 1.0 {
+            1.0
+        } else {
+            0.0
+        };
+        u[j] = un;
+        i[j] = it;
+    }
+}
+
+/// [`step_nir`] for spiking neurons, fused with the event extraction like [`step_row_spiking`]: one
+/// row of `n` neurons, `on_spike(k)` for each neuron `k` that spikes in this step, in ascending order.
+#[inline(always)]
+pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, mut on_spike: impl FnMut(usize)) {
+    const K: usize = 16;
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn one(dm: f32, dm1: f32, ds: f32, up: f32, a: f32, u: &mut f32, s: &mut f32, i: &mut f32) -> bool {
+        let u_prev = if up > 1.0 { 0.0 } else { up };
+        *i = ds * *i + a;
+        let un = dm * u_prev + dm1 * *i;
+        *u = un;
+        let spike = un > 1.0;
+        *s = if spike { 1.0 } else { 0.0 };
+        spike
+    }
+    let (upc, _) = up.as_chunks::<K>();
+    let (ac, _) = a.as_chunks::<K>();
+    let (uc, _) = u.as_chunks_mut::<K>();
+    let (sc, _) = s.as_chunks_mut::<K>();
+    let (ic, _) = ist.as_chunks_mut::<K>();
+    let full = uc.len() * K;
+    for (bi, ((((upb, ab), ub), sb), ib)) in upc.iter().zip(ac).zip(uc.iter_mut()).zip(sc.iter_mut()).zip(ic.iter_mut()).enumerate() {
+        let mut mask = 0u32;
+        for k in 0..K {
+            mask |= u32::from(one(dm, dm1, ds, upb[k], ab[k], &mut ub[k], &mut sb[k], &mut ib[k])) << k;
+        }
+        while mask != 0 {
+            on_spike(bi * K + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+    }
+    for j in full..u.len() {
+        if one(dm, dm1, ds, up[j], a[j], &mut u[j], &mut s[j], &mut ist[j]) {
+            on_spike(j);
+        }
+    }
+}
+
 /// One step of the LIF adjoint (module doc): from `∂·_{t+1}` in the carries to `∂·_t`, with `u` the
 /// membrane at t and `gs` the complete `∂S_t`. With `reset`, the spike at t+1, `S_{t+1} = H(U_t − 1)`,
 /// zeroes `∂U_{t+1}`'s path (off in smooth and no-reset modes and after the last step).
@@ -243,3 +312,19 @@ pub fn adjoint(
     }
 }
 
+
+/// One step of the LIF adjoint in [`StepOrder::Nir`](super::StepOrder::Nir) (no adaptation): with
+/// the carries holding `∂Ũ_{t+1}` and `∂I_{t+1}`, `u` the stored `Ũ_t` and `gs` the complete `∂S_t`
+/// (which includes `Vᵀ ∂A_{t+1}`), replaces them by
+/// `∂Ũ_t = σ'(Ũ_t − 1) ∂S_t + β_m (1 − S_t) ∂Ũ_{t+1}` (the factor `1 − S_t` with `reset`, i.e. in
+/// spiking mode) and `∂I_t = (1−β_m) ∂Ũ_t + β_s ∂I_{t+1}`; then `∂A_t = ∂I_t`.
+#[inline]
+pub fn adjoint_nir(u: &[f32], gs: &[f32], reset: bool, gu: &mut [f32], gi: &mut [f32], d: Decays, sur: Surrogate) {
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    for (((gu, gi), &u), &gs) in gu.iter_mut().zip(gi.iter_mut()).zip(u).zip(gs) {
+        let keep = if reset && u > 1.0 { 0.0 } else { 1.0 };
+        let g = sur.grad(u - 1.0) * gs + dm * keep * *gu;
+        *gi = dm1 * g + ds * *gi;
+        *gu = g;
+    }
+}

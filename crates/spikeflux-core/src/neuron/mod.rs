@@ -44,6 +44,35 @@ pub enum SpikeMode {
     NoReset,
 }
 
+/// The order of the operations within one simulation step, for the whole network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepOrder {
+    /// The reference's (stork's, spec §1.1): the spike from the previous step's membrane, the
+    /// membrane from the previous step's current, the reset discarding that step's input; an input
+    /// spike first moves a hidden layer's spikes 3 steps later, a recurrent spike its own layer's
+    /// current 1 step later, its spikes 3 steps later. The module doc's equations.
+    #[default]
+    Reference,
+    /// The order of Norse and snnTorch reading a NIR graph (NIR's CubaLIF stepped by forward Euler):
+    /// with `A_t = W·x_t + V·S_{t−1}`,
+    /// `I_t = β_s·I_{t−1} + A_t`, `Ũ_t = β_m·U_{t−1} + (1−β_m)·I_t`, `S_t = H(Ũ_t − 1)`,
+    /// `U_t = Ũ_t·(1 − S_t)` (reset to zero in the same step, detached); the readout
+    /// `V_t = β_m·V_{t−1} + (1−β_m)·I_t`. An input spike moves the hidden spikes and the readout in
+    /// the same step. Spiking LIF layers without adaptation and without Dale's law only.
+    Nir,
+}
+
+impl StepOrder {
+    /// The name used in configs and NIR metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepOrder::Reference => "reference",
+            StepOrder::Nir => "nir",
+        }
+    }
+}
+
 /// Checks that a time constant or step (seconds) is finite and positive; errors name `field`.
 pub fn check_positive(field: &str, value: f64) -> Result<()> {
     ensure!(value.is_finite() && value > 0.0, field, "must be a positive number of seconds", value);

@@ -94,3 +94,38 @@ pub fn adjoint(gv: &[f32], ga: &mut [f32], cgv: &mut [f32], cgi: &mut [f32], d: 
     }
 }
 
+
+/// [`forward`] in [`StepOrder::Nir`](super::StepOrder::Nir): `I_t = β_s I_{t−1} + A_t`,
+/// `V_t = β_m V_{t−1} + (1−β_m) I_t`, with `V_{−1} = v0`, `I_{−1} = 0`.
+pub fn forward_nir(a: &[f32], v: &mut [f32], i: &mut [f32], d: ReadoutDecays, v0: f32) {
+    let bc = i.len();
+    let (bm, bs) = (d.mem, d.syn);
+    i.fill(0.0);
+    for t in 0..v.len() / bc.max(1) {
+        let off = t * bc;
+        for j in 0..bc {
+            let v_prev = if t > 0 { v[off - bc + j] } else { v0 };
+            i[j] = bs * i[j] + a[off + j];
+            v[off + j] = bm * v_prev + (1.0 - bm) * i[j];
+        }
+    }
+}
+
+/// [`adjoint`] in [`StepOrder::Nir`](super::StepOrder::Nir): `∂V_t = ∂V_t(ext) + β_m ∂V_{t+1}`,
+/// `∂I_t = (1−β_m) ∂V_t + β_s ∂I_{t+1}`, `∂A_t = ∂I_t`.
+pub fn adjoint_nir(gv: &[f32], ga: &mut [f32], cgv: &mut [f32], cgi: &mut [f32], d: ReadoutDecays) {
+    let bc = cgv.len();
+    let (bm, bs) = (d.mem, d.syn);
+    cgv.fill(0.0);
+    cgi.fill(0.0);
+    for t in (0..gv.len() / bc.max(1)).rev() {
+        let off = t * bc;
+        for j in 0..bc {
+            let gvn = gv[off + j] + bm * cgv[j];
+            let gin = (1.0 - bm) * gvn + bs * cgi[j];
+            cgv[j] = gvn;
+            cgi[j] = gin;
+        }
+        ga[off..off + bc].copy_from_slice(cgi);
+    }
+}

@@ -230,6 +230,12 @@ pub const STEP_ORDER: &str = "spikeflux (stork) steps each LIF layer as S_t = H(
 U_t = (b_mem U_{t-1} + (1 - b_mem) I_{t-1}) (1 - S_t): the membrane uses the previous step's current, the spike the \
 previous step's membrane, so each hidden layer adds 3 steps of latency and the readout 2; a recurrent spike reaches the \
 current one step later";
+/// [`STEP_ORDER`] of a network in [`StepOrder::Nir`](crate::neuron::StepOrder::Nir).
+pub const STEP_ORDER_NIR: &str = "nir (Norse's and snnTorch's order): A_t = W x_t + V S_{t-1}, I_t = b_syn I_{t-1} + A_t, \
+U~_t = b_mem U_{t-1} + (1 - b_mem) I_t, S_t = H(U~_t - 1), U_t = U~_t (1 - S_t): current, membrane and spike from this step's \
+input, no added latency; a recurrent spike reaches the current in the next step";
+/// [`RESET`] of a network in [`StepOrder::Nir`](crate::neuron::StepOrder::Nir).
+pub const RESET_NIR: &str = "to zero in the step of the threshold crossing (U > 1, strict); no refractory period";
 /// The reset, in words (metadata).
 pub const RESET: &str = "multiplicative to zero one step after the threshold crossing: the step after a spike sets U to 0 \
 and discards that step's leak and input; no refractory period; threshold crossing is strict (U > 1)";
@@ -351,8 +357,10 @@ pub fn to_graph(net: &Network, opts: &ExportOptions) -> Result<Graph> {
         put("reader_dt", Array::f64(reader_dt));
     }
     put("spike", Array::str(SPIKE));
-    put("step_order", Array::str(STEP_ORDER));
-    put("reset", Array::str(RESET));
+    let nir_order = spec.step_order == crate::neuron::StepOrder::Nir;
+    put("step_order", Array::str(if nir_order { STEP_ORDER_NIR } else { STEP_ORDER }));
+    put("spikeflux_step_order", Array::str(spec.step_order.name()));
+    put("reset", Array::str(if nir_order { RESET_NIR } else { RESET }));
     put("readout_initial_state", Array::f64(f64::from(ro.initial_state)));
     let crate::neuron::Surrogate::SuperSpike { beta } = spec.surrogate;
     put("surrogate", Array::str(format!("SuperSpike, 1/(beta |U - 1| + 1)^2 with beta = {beta} (training only)")));

@@ -18,7 +18,7 @@ use super::graph::{meta_str, tree_f64, Fields, Graph, Node};
 use crate::error::{Error, Result};
 use crate::layer::Shape;
 use crate::network::{ConvSpec, LayerSpec, Network, NetworkSpec};
-use crate::neuron::{LifParams, ReadoutParams, Surrogate};
+use crate::neuron::{LifParams, ReadoutParams, StepOrder, Surrogate};
 
 /// Options of [`from_graph`]; `None` takes the value from the graph's metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -32,6 +32,9 @@ pub struct ImportOptions {
     /// Read a final spiking `CubaLIF` (what snnTorch classifiers end in) as the readout: its
     /// membrane becomes the output, its threshold and reset are dropped.
     pub last_as_readout: bool,
+    /// The step order of the imported network (default: the metadata's `spikeflux_step_order`,
+    /// else [`StepOrder::Reference`]; [`StepOrder::Nir`] steps a foreign graph as its library did).
+    pub step_order: Option<StepOrder>,
 }
 
 /// A graph with subgraphs inlined: node names dotted (`lif0.lif`), edges between primitives.
@@ -677,6 +680,14 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
         hidden,
         readout: ReadoutParams { tau_mem: ro.tau_mem, tau_syn: ro.tau_syn, initial_state },
         surrogate: Surrogate::SuperSpike { beta },
+        step_order: match opts.step_order {
+            Some(o) => o,
+            None => match meta_str(m, "spikeflux_step_order") {
+                Some("nir") => StepOrder::Nir,
+                Some("reference") | None => StepOrder::Reference,
+                Some(s) => return Err(Error::nir("(graph)", format!("metadata names an unknown spikeflux_step_order `{s}`"))),
+            },
+        },
     };
     spec.validate()?;
     let mut net = Network::zeros(spec)?;

@@ -202,6 +202,7 @@ mod tests {
             hidden: vec![LayerSpec::dense(4, true, LifParams::default())],
             readout: ReadoutParams::default(),
             surrogate: Surrogate::default(),
+            step_order: Default::default(),
         };
         let mut net = Network::zeros(spec).unwrap();
         for (i, w) in net.params.iter_mut().enumerate() {

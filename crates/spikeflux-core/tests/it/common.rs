@@ -41,6 +41,7 @@ pub fn mixed_spec(beta: f32) -> NetworkSpec {
         ],
         readout: ReadoutParams { tau_mem: 8e-3, tau_syn: 3e-3, initial_state: -1e-2 },
         surrogate: Surrogate::SuperSpike { beta },
+        step_order: Default::default(),
     }
 }
 

@@ -19,6 +19,7 @@ fn trainer(kind: DaleInit) -> Trainer {
         hidden: vec![LayerSpec::dale(32, 8, 20e-3, true, LifParams { tau_mem: 20e-3, tau_syn: 10e-3, adaptation: None })],
         readout: ReadoutParams { tau_mem: 0.2, tau_syn: 10e-3, initial_state: -1e-3 },
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let init = InitSpec {
         hidden: HiddenInit::FluctuationDriven { target: FdTarget::centered(1.0, 5.0), alpha: 0.9, epsilon: EpsilonMode::Numerical, layerwise: true },

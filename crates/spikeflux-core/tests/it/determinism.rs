@@ -18,6 +18,7 @@ fn trainer(hidden: Vec<LayerSpec>, batch_size: usize, optimizer: OptimizerKind, 
         hidden,
         readout: ReadoutParams::default(),
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let t = FdTarget::centered(1.0, 5.0);
     let init = InitSpec {

@@ -8,7 +8,7 @@ use spikeflux_core::engine::{self, EngineOptions, Workspace};
 use spikeflux_core::train::loss::{self, Bound, LossKind, Objective, RegScope, Regularizer};
 use spikeflux_core::layer::Shape;
 use spikeflux_core::network::{ConvSpec, LayerSpec, Network, NetworkSpec};
-use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, Surrogate};
+use spikeflux_core::neuron::{Adaptation, LifParams, ReadoutParams, StepOrder, Surrogate};
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("../fixtures/golden.json");
@@ -76,7 +76,7 @@ fn tensor_maps(net: &Network) -> Vec<(String, Vec<(usize, usize)>)> {
 fn matches_pytorch_autograd_reference() {
     let root: Value = serde_json::from_str(FIXTURE).unwrap();
     let cases = root["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 6);
+    assert_eq!(cases.len(), 9);
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let (n_in, n_out, t, b) = (
@@ -120,6 +120,10 @@ fn matches_pytorch_autograd_reference() {
             hidden,
             readout: ReadoutParams { tau_mem: 50e-3, tau_syn: 10e-3, initial_state: -1e-2 },
             surrogate: Surrogate::SuperSpike { beta: 20.0 },
+            step_order: match c.get("step_order").and_then(|s| s.as_str()) {
+                Some("nir") => StepOrder::Nir,
+                _ => StepOrder::Reference,
+            },
         };
         let mut net = Network::zeros(spec).unwrap();
         let maps = tensor_maps(&net);

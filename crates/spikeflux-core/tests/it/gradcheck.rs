@@ -90,6 +90,7 @@ fn convolutional_recurrent_pooled() {
         hidden: vec![l0, LayerSpec::conv(2, 2, 1, 0, true, lif), LayerSpec::dense(4, false, lif)],
         readout: ReadoutParams { tau_mem: 8e-3, tau_syn: 3e-3, initial_state: -1e-2 },
         surrogate: Surrogate::SuperSpike { beta: 2.0 },
+        step_order: Default::default(),
     };
     let net = random_weights(spec, 3.0, 12);
     assert_eq!(net.plan.geoms[0].group, Shape { channels: 3, positions: 6 });
@@ -123,6 +124,7 @@ fn dale_layers() {
         ],
         readout: ReadoutParams { tau_mem: 8e-3, tau_syn: 3e-3, initial_state: -1e-2 },
         surrogate: Surrogate::SuperSpike { beta: 2.0 },
+        step_order: Default::default(),
     };
     let regs = vec![
         Regularizer { bound: Bound::Upper, strength: 0.5, threshold: -1.0, scope: RegScope::Population },
@@ -135,4 +137,42 @@ fn dale_layers() {
     let mut net = random_weights(spec, 6.0, 22);
     net.constrain();
     check_net(net, random_data(5, 3, 25, 3, 0.3, 7), LossKind::SumOverTime, regs, 1e-3);
+}
+
+/// The NIR step order (`StepOrder::Nir`: current, membrane and spike from the same step's input,
+/// the recurrent input from the previous step's spikes): recurrent dense layers, a layer without a
+/// synaptic filter, every loss.
+#[test]
+fn nir_step_order_dense() {
+    use spikeflux_core::neuron::{LifParams, StepOrder};
+    let mut spec = mixed_spec(2.0);
+    spec.step_order = StepOrder::Nir;
+    spec.hidden[0].lif = LifParams { tau_mem: 5e-3, tau_syn: 3e-3, adaptation: None };
+    spec.hidden[2].lif.tau_syn = 0.0;
+    let regs = vec![Regularizer { bound: Bound::Upper, strength: 0.5, threshold: -1.0, scope: RegScope::Population }];
+    for (k, loss) in [LossKind::MaxOverTime, LossKind::SumOverTime, LossKind::LastStep].into_iter().enumerate() {
+        check_net(random_weights(spec.clone(), 3.0, 31 + k as u64), random_data(5, 3, 25, 3, 0.3, 4), loss, regs.clone(), 1e-3);
+    }
+}
+
+/// The NIR step order through strided, padded convolutions with recurrent convolutions and pooling.
+#[test]
+fn nir_step_order_convolutional() {
+    use spikeflux_core::layer::Shape;
+    use spikeflux_core::network::{LayerSpec, NetworkSpec};
+    use spikeflux_core::neuron::{LifParams, ReadoutParams, StepOrder, Surrogate};
+    let lif = LifParams { tau_mem: 5e-3, tau_syn: 3e-3, adaptation: None };
+    let mut l0 = LayerSpec::conv(3, 4, 2, 1, true, lif);
+    l0.pool = 2;
+    let spec = NetworkSpec {
+        input: Shape { channels: 2, positions: 12 },
+        n_out: 3,
+        dt: 1e-3,
+        hidden: vec![l0, LayerSpec::conv(2, 2, 1, 0, true, lif), LayerSpec::dense(4, false, lif)],
+        readout: ReadoutParams { tau_mem: 8e-3, tau_syn: 3e-3, initial_state: -1e-2 },
+        surrogate: Surrogate::SuperSpike { beta: 2.0 },
+        step_order: StepOrder::Nir,
+    };
+    let regs = vec![Regularizer { bound: Bound::Upper, strength: 0.3, threshold: -1.0, scope: RegScope::Channel }];
+    check_net(random_weights(spec, 3.0, 12), random_data(24, 3, 25, 3, 0.2, 5), LossKind::MaxOverTime, regs, 1e-3);
 }

@@ -8,7 +8,7 @@ use crate::common::{mixed_spec, random_data, random_weights};
 use spikeflux_core::engine::EngineOptions;
 use spikeflux_core::layer::Shape;
 use spikeflux_core::network::{LayerSpec, Network, NetworkSpec};
-use spikeflux_core::neuron::{LifParams, ReadoutParams, Surrogate};
+use spikeflux_core::neuron::{LifParams, ReadoutParams, StepOrder, Surrogate};
 use spikeflux_core::nir::tree::{Array, ArrayData};
 use spikeflux_core::nir::{self, Discretization, ExportOptions, Graph, ImportOptions, Node};
 use spikeflux_core::train::{SlicePool, Tape};
@@ -27,6 +27,7 @@ fn dense_spec() -> NetworkSpec {
         hidden: vec![LayerSpec::dense(6, true, lif(20e-3, 10e-3)), LayerSpec::dense(5, false, lif(15e-3, 4e-3))],
         readout: ReadoutParams { tau_mem: 0.05, tau_syn: 10e-3, initial_state: -1e-2 },
         surrogate: Surrogate::SuperSpike { beta: 15.0 },
+        step_order: Default::default(),
     }
 }
 
@@ -41,6 +42,7 @@ fn conv_spec() -> NetworkSpec {
         hidden: vec![c0, LayerSpec::conv(3, 3, 1, 0, false, lif(10e-3, 5e-3)), LayerSpec::dense(5, true, lif(20e-3, 10e-3))],
         readout: ReadoutParams { tau_mem: 0.1, tau_syn: 10e-3, initial_state: -1e-3 },
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     }
 }
 
@@ -69,7 +71,12 @@ fn spikeflux_to_nir_to_spikeflux_is_exact_in_both_discretizations() {
     let mut dale = dense_spec();
     dale.hidden[0] = LayerSpec::dale(6, 2, 20e-3, false, lif(20e-3, 10e-3));
     dale.hidden[1] = LayerSpec::dale(5, 1, 5e-3, true, lif(15e-3, 4e-3));
-    for (spec, n_in) in [(dense_spec(), 7), (conv_spec(), 24), (plain, 7), (dale, 7)] {
+    // the NIR step order (recorded in the metadata as spikeflux_step_order)
+    let mut nir_dense = dense_spec();
+    nir_dense.step_order = StepOrder::Nir;
+    let mut nir_conv = conv_spec();
+    nir_conv.step_order = StepOrder::Nir;
+    for (spec, n_in) in [(dense_spec(), 7), (conv_spec(), 24), (plain, 7), (dale, 7), (nir_dense, 7), (nir_conv, 24)] {
         let mut net = random_weights(spec, 6.0, 11);
         net.constrain(); // Dale layers: absent connections 0, the rest ≥ 0
         let want = outputs(&net, n_in);
@@ -410,4 +417,33 @@ fn the_nir_papers_graphs_load_or_are_refused_with_a_reason() {
     let g = nir::read(&shared_nir("02_cnn/cnn_sinabs.nir")).unwrap();
     let (node, msg) = refusal(&g, &ImportOptions { dt: Some(1e-3), ..Default::default() });
     assert!(node == "input" && msg.contains("[2, 34, 34]"), "a 2-D input (the Conv2d network): {node}: {msg}");
+}
+
+/// `step_order = "nir"`: a different computation from the reference order on the same weights (no
+/// added latency: the readout moves in the first step an input spike arrives), carried through the
+/// metadata, overridable on import, and refused for what it cannot run.
+#[test]
+fn nir_step_order_is_its_own_computation_carried_by_the_metadata() {
+    let net = random_weights(dense_spec(), 6.0, 11);
+    let mut spec = dense_spec();
+    spec.step_order = StepOrder::Nir;
+    let mut fast = Network::zeros(spec.clone()).unwrap();
+    fast.params = net.params.clone();
+    let (v_ref, _) = outputs(&net, 7);
+    let (v_nir, _) = outputs(&fast, 7);
+    assert_ne!(v_ref, v_nir);
+    let g = nir::to_graph(&fast, &ExportOptions::default()).unwrap();
+    let forced = nir::from_graph(&g, &ImportOptions { step_order: Some(StepOrder::Reference), ..Default::default() }).unwrap();
+    assert_eq!(forced.spec.step_order, StepOrder::Reference);
+    assert_eq!(outputs(&forced, 7).0, v_ref);
+    for bad in [LayerSpec::dale(6, 2, 20e-3, false, lif(20e-3, 10e-3)), {
+        let mut l = LayerSpec::dense(6, false, lif(20e-3, 10e-3));
+        l.lif.adaptation = Some(Default::default());
+        l
+    }] {
+        let mut s = spec.clone();
+        s.hidden[0] = bad;
+        let e = Network::zeros(s).unwrap_err().to_string();
+        assert!(e.contains("hidden[0]") && e.contains("step_order"), "{e}");
+    }
 }

@@ -18,6 +18,7 @@ fn chain(n_layers: usize) -> Network {
             .collect(),
         readout: ReadoutParams { tau_mem: 20e-3, tau_syn: 10e-3, initial_state: -1e-3 },
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let mut net = Network::zeros(spec).unwrap();
     // a single weight strong enough that one input spike makes one output spike
@@ -159,6 +160,7 @@ fn checkpoint_round_trip_with_conv_layers_and_permuted_flatten() {
         hidden: vec![l0, LayerSpec::dense(4, true, lif)],
         readout: ReadoutParams::default(),
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let net = random_weights(spec.clone(), 1.0, 9);
     let dir = tempfile::tempdir().unwrap();
@@ -185,6 +187,7 @@ fn event_driven_and_dense_paths_agree_on_a_conv_network() {
         hidden: vec![l0, LayerSpec::conv(6, 3, 1, 0, true, lif), LayerSpec::dense(8, true, lif)],
         readout: ReadoutParams::default(),
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let net = random_weights(spec, 8.0, 4);
     assert_paths_agree(&net, &random_data(40, 3, 50, 4, 0.1, 8), 50);
@@ -207,6 +210,7 @@ fn dale_layer_matches_a_direct_simulation() {
         hidden: vec![LayerSpec::dale(ne, ni, tau_inh, true, lif)],
         readout: ReadoutParams { tau_mem: 20e-3, tau_syn: 10e-3, initial_state: -1e-3 },
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let mut net = random_weights(spec, 40.0, 9);
     net.constrain();

@@ -78,6 +78,7 @@ fn nu_from_data_layer_by_layer() {
         ],
         readout: ReadoutParams::default(),
         surrogate: Surrogate::default(),
+        step_order: Default::default(),
     };
     let t = FdTarget::centered(1.0, 1.0);
     let init = InitSpec {

@@ -30,7 +30,7 @@ class Config:
     @staticmethod
     def from_toml(text: str) -> "Config": ...
     @staticmethod
-    def from_nir(source: Any, base: Optional["Config"] = None, dt: Optional[float] = None, discretization: Optional[str] = None, last_as_readout: bool = False) -> "Config":
+    def from_nir(source: Any, base: Optional["Config"] = None, dt: Optional[float] = None, discretization: Optional[str] = None, last_as_readout: bool = False, step_order: Optional[str] = None) -> "Config":
         """`base` with its model section from a NIR graph (a path or an nir.NIRGraph), as `spikeflux nir import`."""
     def __getitem__(self, key: str) -> Any: ...
     def __setitem__(self, key: str, value: Any) -> None: ...
@@ -59,7 +59,7 @@ class Network:
     def to_nir(self, path: Optional[Union[str, PathLike]] = None, discretization: str = "exact", reader_dt: Optional[float] = None) -> Any:
         """Writes a NIR graph to `path`, or returns an nir.NIRGraph (docs/nir.md)."""
     @staticmethod
-    def from_nir(source: Any, config: Optional[Config] = None, dt: Optional[float] = None, discretization: Optional[str] = None, last_as_readout: bool = False) -> "Network":
+    def from_nir(source: Any, config: Optional[Config] = None, dt: Optional[float] = None, discretization: Optional[str] = None, last_as_readout: bool = False, step_order: Optional[str] = None) -> "Network":
         """The network of a NIR graph (a path or an nir.NIRGraph); spikeflux's own exports come back bit for bit."""
     def run(self, inputs: Any, record: bool = False, n_steps: Optional[int] = None) -> Any:
         """inputs [B, T, n_in] of 0/1 -> readout membrane traces [B, T, n_out]; with record=True a
