@@ -93,6 +93,11 @@ def interpret(graph, x, order, reader_dt):
     "spikeflux", "peers" or "peers, delayed reset". Returns (readout [T, B, C], [spikes [T, B, n]])."""
     *layers, (w_out, ro, _) = chain(graph)
     f = np.float32
+    v0 = f(graph.metadata.get("readout_initial_state", 0.0)) if order == "spikeflux" else f(0)
+    own = str(graph.metadata.get("spikeflux_step_order", "reference")) if order == "spikeflux" else None
+    if own in ("nir", "snntorch"):
+        # model.step_order = "nir" / "snntorch": Norse's / snnTorch's order, with spikeflux's initial readout state
+        order = "peers" if own == "nir" else "peers, delayed reset"
 
     def euler(node, spiking):
         a = f(1 - reader_dt / node.tau_syn)
@@ -142,7 +147,7 @@ def interpret(graph, x, order, reader_dt):
     a, b, gin, gv, _ = euler(ro, False)
     c = w_out.shape[0]
     i_syn = np.zeros((batch, c), f)
-    v = np.zeros((batch, c), f) + (f(graph.metadata.get("readout_initial_state", 0.0)) if order == "spikeflux" else f(0))
+    v = np.zeros((batch, c), f) + v0
     x_prev = np.zeros((batch, c), f)
     trace = np.zeros((t_steps, batch, c), f)
     for t in range(t_steps):
@@ -340,6 +345,7 @@ def export_direction(a):
     print(f"{a.config}: {len(labels)} test samples, T = {t_steps} x {dt * 1e3:g} ms, hidden layers {[s.shape[2] for s in runs['spikeflux'][1]]}")
     report = {"direction": "export", "config": a.config, "weights": a.weights, "dt": dt, "t_steps": t_steps, "test_samples": int(len(labels))}
     report["runs"] = report_runs(runs, labels, dt, "spikeflux")
+    report["step_order"] = str(g.metadata.get("spikeflux_step_order", "reference"))
     report["explained"] = explain(runs, [("numpy, spikeflux order", "spikeflux"), ("numpy, peers' order", "norse"), ("numpy, delayed reset" if recurrent else "numpy, peers' order", "snntorch")])
     path = os.path.join(out, "nir_peers_export.json")
     json.dump(report, open(path, "w"), indent=1)
@@ -393,11 +399,15 @@ def import_direction(a):
     sf = spikeflux.Network.from_nir(path, dt=1e-4, last_as_readout=True)
     r = sf.run(np.ascontiguousarray(x.transpose(1, 0, 2)).astype(np.uint8), record=True)
     runs["spikeflux"] = (r["readout"].transpose(1, 0, 2), [s.transpose(1, 0, 2) for s in r["spikes"]])
+    sf = spikeflux.Network.from_nir(path, dt=1e-4, last_as_readout=True, step_order="nir")
+    r = sf.run(np.ascontiguousarray(x.transpose(1, 0, 2)).astype(np.uint8), record=True)
+    runs["spikeflux, step_order nir"] = (r["readout"].transpose(1, 0, 2), [s.transpose(1, 0, 2) for s in r["spikes"]])
     g = nir.read(path)
     runs["numpy, spikeflux order"] = interpret(g, x, "spikeflux", 1e-4)
+    runs["numpy, peers' order"] = interpret(g, x, "peers", 1e-4)
     runs["numpy, delayed reset"] = interpret(g, x, "peers, delayed reset", 1e-4)
     print(f"snnTorch's network ({n_in} -> {n_h} recurrent -> {n_out}), {batch} random inputs x {t_steps} steps, read by spikeflux at dt = 1e-4 s:")
-    report["snntorch"] = {"runs": report_runs(runs, None, 1e-4, "snntorch"), "explained": explain(runs, [("numpy, delayed reset", "snntorch"), ("numpy, spikeflux order", "spikeflux")])}
+    report["snntorch"] = {"runs": report_runs(runs, None, 1e-4, "snntorch"), "explained": explain(runs, [("numpy, delayed reset", "snntorch"), ("numpy, spikeflux order", "spikeflux"), ("numpy, peers' order", "spikeflux, step_order nir")])}
 
     # Norse: Linear -> LIFCell -> Linear -> LIFCell whose threshold is never reached. Norse's
     # exporter writes tau = dt * tau (it divides its dt by tau_inv): dt = 1 gives the true time
@@ -419,10 +429,13 @@ def import_direction(a):
     sf = spikeflux.Network.from_nir(path, dt=dt, last_as_readout=True)
     r = sf.run(np.ascontiguousarray(x.transpose(1, 0, 2)).astype(np.uint8), record=True)
     runs["spikeflux"] = (r["readout"].transpose(1, 0, 2), [s.transpose(1, 0, 2) for s in r["spikes"]])
+    sf = spikeflux.Network.from_nir(path, dt=dt, last_as_readout=True, step_order="nir")
+    r = sf.run(np.ascontiguousarray(x.transpose(1, 0, 2)).astype(np.uint8), record=True)
+    runs["spikeflux, step_order nir"] = (r["readout"].transpose(1, 0, 2), [s.transpose(1, 0, 2) for s in r["spikes"]])
     runs["numpy, spikeflux order"] = interpret(g, x, "spikeflux", dt)
     runs["numpy, peers' order"] = interpret(g, x, "peers", dt)
     print(f"Norse's network ({n_in} -> {n_h} -> {n_out}), the same inputs, read by Norse and by spikeflux at dt = {dt} s:")
-    report["norse"] = {"runs": report_runs(runs, None, dt, "norse"), "explained": explain(runs, [("numpy, peers' order", "norse"), ("numpy, spikeflux order", "spikeflux")])}
+    report["norse"] = {"runs": report_runs(runs, None, dt, "norse"), "explained": explain(runs, [("numpy, peers' order", "norse"), ("numpy, spikeflux order", "spikeflux"), ("numpy, peers' order", "spikeflux, step_order nir")])}
     path = os.path.join(out, "nir_peers_import.json")
     json.dump(report, open(path, "w"), indent=1)
     print(f"report: {path}")

@@ -48,7 +48,8 @@ class ReferenceNet(torch.nn.Module):
     step_order: "reference" (spec §1.1, the evolve/propagate loop) or "nir" (the order in which Norse
     and snnTorch step a NIR graph: each layer's current from this step's input and its own previous
     spikes, the membrane from the new current, spike and reset to zero in the same step; the readout
-    from its new current; no Dale layers or adaptation).
+    from its new current; no Dale layers or adaptation), or "snntorch" ("nir" with snnTorch's default
+    reset_delay=True: the step after a spike is zeroed whole, its input discarded).
     """
 
     def __init__(self, n_in, n_out, layers, readout, dt, beta=20.0, dtype=torch.float32, input_shape=None,
@@ -114,7 +115,7 @@ class ReferenceNet(torch.nn.Module):
         """x: dense input [B, T, n_in]. Returns (V [B, T, C], spikes per group [B, T, n], membranes
         per group); a Dale layer contributes two groups (E, then I), every other layer one."""
         SuperSpike.beta = self.beta
-        if self.step_order == "nir":
+        if self.step_order in ("nir", "snntorch"):
             return self.forward_nir(x)
         B, T, _ = x.shape
         dt = self.dt
@@ -212,7 +213,7 @@ class ReferenceNet(torch.nn.Module):
 
 
 def _forward_nir(self, x):
-    """forward() in the "nir" step order. Membranes are reported before the reset."""
+    """forward() in the "nir" or "snntorch" step order. Membranes are reported before the reset."""
     B, T, _ = x.shape
     dt, dev, dt_ = self.dt, x.device, x.dtype
     n = [g[1][0] * g[1][1] for g in self.shapes]
@@ -242,8 +243,10 @@ def _forward_nir(self, x):
             bm, bs = decay(dt, l["tau_mem"]), decay(dt, l["tau_syn"])
             I[i] = bs * I[i] + a
             u = bm * U[i] + (1.0 - bm) * I[i]
+            if self.step_order == "snntorch":
+                u = u * (1.0 - S[i].detach())  # the previous step's spike resets this step
             S[i] = SuperSpike.apply(u - 1.0)
-            U[i] = u * (1.0 - S[i].detach())
+            U[i] = u if self.step_order == "snntorch" else u * (1.0 - S[i].detach())
             spikes[i].append(S[i])
             mems[i].append(u)
             k = l.get("pool", 1)

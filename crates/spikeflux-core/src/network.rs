@@ -160,12 +160,12 @@ impl NetworkSpec {
         check_resolvable("readout.tau_syn", self.readout.tau_syn, self.dt)?;
         let Surrogate::SuperSpike { beta } = self.surrogate;
         ensure!(beta.is_finite() && beta > 0.0, "surrogate.beta", "must be positive", beta);
-        if self.step_order == StepOrder::Nir {
+        if self.step_order.same_step() {
             for (l, h) in self.hidden.iter().enumerate() {
                 ensure!(
                     h.lif.adaptation.is_none() && h.dale.is_none(),
                     format!("hidden[{l}]"),
-                    "step_order = \"nir\" runs LIF layers without adaptation and without Dale's law (drop adaptation / ei_ratio, or use step_order = \"reference\")"
+                    format!("step_order = \"{}\" runs LIF layers without adaptation and without Dale's law (drop adaptation / ei_ratio, or use step_order = \"reference\")", self.step_order.name())
                 );
             }
         }

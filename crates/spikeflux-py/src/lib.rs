@@ -518,12 +518,9 @@ fn import_options(dt: Option<f64>, discretization: Option<&str>, last_as_readout
     let discretization = discretization
         .map(|d| spikeflux_core::nir::Discretization::parse(d).ok_or_else(|| PyValueError::new_err(format!("discretization must be \"exact\" or \"euler\", not {d:?}"))))
         .transpose()?;
-    let step_order = match step_order {
-        None => None,
-        Some("reference") => Some(StepOrder::Reference),
-        Some("nir") => Some(StepOrder::Nir),
-        Some(s) => return Err(PyValueError::new_err(format!("step_order must be \"reference\" or \"nir\", not {s:?}"))),
-    };
+    let step_order = step_order
+        .map(|s| StepOrder::parse(s).ok_or_else(|| PyValueError::new_err(format!("step_order must be \"reference\", \"nir\" or \"snntorch\", not {s:?}"))))
+        .transpose()?;
     Ok(spikeflux_core::nir::ImportOptions { dt, discretization, last_as_readout, step_order })
 }
 

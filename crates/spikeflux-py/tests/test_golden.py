@@ -29,7 +29,7 @@ def test_tape_gradients_match_the_reference(case):
 def test_golden_cases_cover_every_layer_kind():
     names = [c["name"] for c in golden.cases()]
     assert names == ["ff-2layer", "recurrent-adaptive", "sum-and-last", "last-step", "rcsnn-small",
-                     "ff-2layer-nir", "recurrent-nir", "rcsnn-small-nir"]
+                     "ff-2layer-nir", "recurrent-nir", "recurrent-snntorch", "rcsnn-small-nir"]
 
 
 def test_the_tape_equals_loss_and_grad_and_run():

@@ -87,18 +87,15 @@ pub struct ImportArgs {
     /// Read a final spiking CubaLIF (snnTorch classifiers end in one) as the non-spiking readout.
     #[arg(long)]
     pub last_as_readout: bool,
-    /// The imported network's step order: `reference` (stork's) or `nir` (Norse's and snnTorch's;
-    /// default: the metadata's `spikeflux_step_order`, else `reference`).
+    /// The imported network's step order: `reference` (stork's), `nir` (Norse's) or `snntorch`
+    /// (snnTorch's, its reset one step late; default: the metadata's `spikeflux_step_order`, else
+    /// `reference`).
     #[arg(long)]
     pub step_order: Option<String>,
 }
 
 fn step_order(s: &str, flag: &str) -> Result<StepOrder> {
-    match s {
-        "reference" => Ok(StepOrder::Reference),
-        "nir" => Ok(StepOrder::Nir),
-        _ => Err(Error::config_found(flag, "must be `reference` or `nir`", s).into()),
-    }
+    StepOrder::parse(s).ok_or_else(|| Error::config_found(flag, "must be `reference`, `nir` or `snntorch`", s).into())
 }
 
 fn discretization(s: &str, flag: &str) -> Result<Discretization> {

@@ -24,7 +24,8 @@ use crate::neuron::{readout, SpikeMode, StepOrder};
 pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let (spec, geoms, sur) = (&net.spec, &net.plan.geoms, net.spec.surrogate);
     let Pass { t_steps, b, rows, dense, smooth } = Pass::of(opts, ws);
-    let nir = spec.step_order == StepOrder::Nir;
+    let nir = spec.step_order.same_step();
+    let delayed = spec.step_order == StepOrder::Snntorch;
     ws.grads.fill(0.0);
     // readout
     let c = spec.n_out;
@@ -91,7 +92,9 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                     conn_input_grad(rg, ga_now, v, &ws.wt, ga_next, b, true, &mut ws.scratch);
                 }
                 let reset = opts.mode == SpikeMode::Spiking;
-                lif::adjoint_nir(&lb.u[off..off + bn], &lb.gs[off..off + bn], reset, &mut *cgu, &mut *cgi, d, sur);
+                // snnTorch's reset: the factor 1 − S_{t−1} on U_t, read from the stored U_{t−1}
+                let u_prev = (delayed && reset && t > 0).then(|| &lb.u[off - bn..off]);
+                lif::adjoint_nir(&lb.u[off..off + bn], u_prev, &lb.gs[off..off + bn], reset, &mut *cgu, &mut *cgi, d, sur);
                 lb.ga[t * bn_in..(t + 1) * bn_in].copy_from_slice(cgi);
                 continue;
             }

@@ -22,7 +22,8 @@ use crate::neuron::{dale, readout, SpikeMode, StepOrder};
 pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let (spec, geoms, sur) = (&net.spec, &net.plan.geoms, net.spec.surrogate);
     let Pass { t_steps, b, rows, dense, smooth } = Pass::of(opts, ws);
-    let nir = spec.step_order == StepOrder::Nir;
+    let nir = spec.step_order.same_step();
+    let delayed = spec.step_order == StepOrder::Snntorch;
     let mut spikes = vec![0.0f64; geoms.len()];
     for (l, g) in geoms.iter().enumerate() {
         let n = g.n();
@@ -98,7 +99,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                     if fused {
                         let rows = up.chunks_exact(n).zip(at.chunks_exact(n)).zip(ut[..bn].chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
                         for ((((upr, apr), ur), sr), (ir, cr)) in rows.zip(ist.chunks_exact_mut(n).zip(cnt.chunks_exact_mut(n))) {
-                            lif::step_row_spiking_nir(upr, apr, ur, sr, ir, d, |k| {
+                            lif::step_row_spiking_nir(upr, apr, ur, sr, ir, d, delayed, |k| {
                                 ev.idx.push(k as u32);
                                 ev.val.push(1.0);
                                 cr[k] += 1.0;
@@ -106,7 +107,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                             ev.ptr.push(ev.idx.len() as u32);
                         }
                     } else {
-                        lif::step_nir(up, at, &mut ut[..bn], cur, ist, d, opts.mode, sur);
+                        lif::step_nir(up, at, &mut ut[..bn], cur, ist, d, opts.mode, sur, delayed);
                     }
                 } else if g.dale.is_some() {
                     let zeros_in = &ws.zeros[..bn_in];

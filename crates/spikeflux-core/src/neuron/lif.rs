@@ -210,17 +210,25 @@ pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], is
 /// membrane `u` (`Ũ_t`, what the adjoint reads) and spikes `s`, and advances `i`:
 /// `I_t = β_s I_{t−1} + A_t`, `Ũ_t = β_m U_{t−1} + (1−β_m) I_t`, `S_t = H(Ũ_t − 1)` (smooth mode:
 /// the surrogate's primitive), with `U_{t−1} = Ũ_{t−1}(1 − S_{t−1})` in spiking mode and
-/// `U_{t−1} = Ũ_{t−1}` otherwise. Spiking neurons take [`step_row_spiking_nir`].
+/// `U_{t−1} = Ũ_{t−1}` otherwise. With `delayed` ([`StepOrder::Snntorch`](super::StepOrder::Snntorch))
+/// the reset instead zeroes the whole step after a spike, `Ũ_t = (β_m Ũ_{t−1} + (1−β_m) I_t)(1 − S_{t−1})`
+/// (spiking mode). Spiking neurons take [`step_row_spiking_nir`].
 #[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn step_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], i: &mut [f32], d: Decays, mode: SpikeMode, sur: Surrogate) {
+pub fn step_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], i: &mut [f32], d: Decays, mode: SpikeMode, sur: Surrogate, delayed: bool) {
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
     let smooth = mode == SpikeMode::Smooth;
     let reset = mode == SpikeMode::Spiking;
     for j in 0..u.len() {
-        let u_prev = if reset && up[j] > 1.0 { 0.0 } else { up[j] };
+        let fired = reset && up[j] > 1.0;
         let it = ds * i[j] + a[j];
-        let un = dm * u_prev + dm1 * it;
+        let un = if !fired {
+            dm * up[j] + dm1 * it
+        } else if delayed {
+            0.0
+        } else {
+            dm1 * it
+        };
         s[j] = if smooth {
             sur.primitive(un - 1.0)
         } else if un > 1.0 {
@@ -235,21 +243,22 @@ pub fn step_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], i: &mut [f3
 
 /// [`step_nir`] for spiking neurons, fused with the event extraction like [`step_row_spiking`]: one
 /// row of `n` neurons, `on_spike(k)` for each neuron `k` that spikes in this step, in ascending order.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, mut on_spike: impl FnMut(usize)) {
+pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, delayed: bool, mut on_spike: impl FnMut(usize)) {
     const K: usize = 16;
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn one(dm: f32, dm1: f32, ds: f32, up: f32, a: f32, u: &mut f32, s: &mut f32, i: &mut f32) -> bool {
-        let u_prev = if up > 1.0 { 0.0 } else { up };
+    // the step after a spike: the membrane starts from 0 and takes the new current, or (snnTorch's
+    // delayed reset) is zeroed whole
+    let gain_after_spike = if delayed { 0.0 } else { dm1 };
+    let one = |up: f32, a: f32, u: &mut f32, s: &mut f32, i: &mut f32| -> bool {
         *i = ds * *i + a;
-        let un = dm * u_prev + dm1 * *i;
+        let un = if up > 1.0 { gain_after_spike * *i } else { dm * up + dm1 * *i };
         *u = un;
         let spike = un > 1.0;
         *s = if spike { 1.0 } else { 0.0 };
         spike
-    }
+    };
     let (upc, _) = up.as_chunks::<K>();
     let (ac, _) = a.as_chunks::<K>();
     let (uc, _) = u.as_chunks_mut::<K>();
@@ -259,7 +268,7 @@ pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32],
     for (bi, ((((upb, ab), ub), sb), ib)) in upc.iter().zip(ac).zip(uc.iter_mut()).zip(sc.iter_mut()).zip(ic.iter_mut()).enumerate() {
         let mut mask = 0u32;
         for k in 0..K {
-            mask |= u32::from(one(dm, dm1, ds, upb[k], ab[k], &mut ub[k], &mut sb[k], &mut ib[k])) << k;
+            mask |= u32::from(one(upb[k], ab[k], &mut ub[k], &mut sb[k], &mut ib[k])) << k;
         }
         while mask != 0 {
             on_spike(bi * K + mask.trailing_zeros() as usize);
@@ -267,7 +276,7 @@ pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32],
         }
     }
     for j in full..u.len() {
-        if one(dm, dm1, ds, up[j], a[j], &mut u[j], &mut s[j], &mut ist[j]) {
+        if one(up[j], a[j], &mut u[j], &mut s[j], &mut ist[j]) {
             on_spike(j);
         }
     }
@@ -317,14 +326,22 @@ pub fn adjoint(
 /// the carries holding `∂Ũ_{t+1}` and `∂I_{t+1}`, `u` the stored `Ũ_t` and `gs` the complete `∂S_t`
 /// (which includes `Vᵀ ∂A_{t+1}`), replaces them by
 /// `∂Ũ_t = σ'(Ũ_t − 1) ∂S_t + β_m (1 − S_t) ∂Ũ_{t+1}` (the factor `1 − S_t` with `reset`, i.e. in
-/// spiking mode) and `∂I_t = (1−β_m) ∂Ũ_t + β_s ∂I_{t+1}`; then `∂A_t = ∂I_t`.
+/// spiking mode) and `∂I_t = (1−β_m) ∂Ũ_t + β_s ∂I_{t+1}`; then `∂A_t = ∂I_t`. With `u_prev`
+/// (the stored `U_{t−1}`, [`StepOrder::Snntorch`](super::StepOrder::Snntorch)'s delayed reset in
+/// spiking mode) the path into the current carries the reset factor too:
+/// `∂I_t = (1−β_m)(1 − S_{t−1}) ∂U_t + β_s ∂I_{t+1}`.
+#[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn adjoint_nir(u: &[f32], gs: &[f32], reset: bool, gu: &mut [f32], gi: &mut [f32], d: Decays, sur: Surrogate) {
+pub fn adjoint_nir(u: &[f32], u_prev: Option<&[f32]>, gs: &[f32], reset: bool, gu: &mut [f32], gi: &mut [f32], d: Decays, sur: Surrogate) {
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
-    for (((gu, gi), &u), &gs) in gu.iter_mut().zip(gi.iter_mut()).zip(u).zip(gs) {
+    for (j, ((gu, gi), (&u, &gs))) in gu.iter_mut().zip(gi.iter_mut()).zip(u.iter().zip(gs)).enumerate() {
         let keep = if reset && u > 1.0 { 0.0 } else { 1.0 };
         let g = sur.grad(u - 1.0) * gs + dm * keep * *gu;
-        *gi = dm1 * g + ds * *gi;
+        let into_current = match u_prev {
+            Some(up) if up[j] > 1.0 => 0.0,
+            _ => dm1,
+        };
+        *gi = into_current * g + ds * *gi;
         *gu = g;
     }
 }

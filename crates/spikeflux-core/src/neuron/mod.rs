@@ -61,6 +61,10 @@ pub enum StepOrder {
     /// `V_t = β_m·V_{t−1} + (1−β_m)·I_t`. An input spike moves the hidden spikes and the readout in
     /// the same step. Spiking LIF layers without adaptation and without Dale's law only.
     Nir,
+    /// [`StepOrder::Nir`] with snnTorch's default reset (`reset_delay = True`, also what its NIR
+    /// importer runs for recurrent layers): the step after a spike is zeroed whole, discarding that
+    /// step's input, `U_t = (β_m·U_{t−1} + (1−β_m)·I_t)·(1 − S_{t−1})`, `S_t = H(U_t − 1)`.
+    Snntorch,
 }
 
 impl StepOrder {
@@ -69,7 +73,19 @@ impl StepOrder {
         match self {
             StepOrder::Reference => "reference",
             StepOrder::Nir => "nir",
+            StepOrder::Snntorch => "snntorch",
         }
+    }
+
+    /// The order named `s` ([`StepOrder::name`]).
+    pub fn parse(s: &str) -> Option<Self> {
+        [StepOrder::Reference, StepOrder::Nir, StepOrder::Snntorch].into_iter().find(|o| o.name() == s)
+    }
+
+    /// Whether a layer's current, membrane and spike come from the same step's input
+    /// ([`StepOrder::Nir`], [`StepOrder::Snntorch`]).
+    pub fn same_step(self) -> bool {
+        self != StepOrder::Reference
     }
 }
 

@@ -234,8 +234,15 @@ current one step later";
 pub const STEP_ORDER_NIR: &str = "nir (Norse's and snnTorch's order): A_t = W x_t + V S_{t-1}, I_t = b_syn I_{t-1} + A_t, \
 U~_t = b_mem U_{t-1} + (1 - b_mem) I_t, S_t = H(U~_t - 1), U_t = U~_t (1 - S_t): current, membrane and spike from this step's \
 input, no added latency; a recurrent spike reaches the current in the next step";
+/// [`STEP_ORDER`] of a network in [`StepOrder::Snntorch`](crate::neuron::StepOrder::Snntorch).
+pub const STEP_ORDER_SNNTORCH: &str = "snntorch (snnTorch's default, reset_delay = True): A_t = W x_t + V S_{t-1}, I_t = b_syn I_{t-1} + A_t, \
+U_t = (b_mem U_{t-1} + (1 - b_mem) I_t) (1 - S_{t-1}), S_t = H(U_t - 1): current, membrane and spike from this step's input, \
+no added latency; a recurrent spike reaches the current in the next step";
 /// [`RESET`] of a network in [`StepOrder::Nir`](crate::neuron::StepOrder::Nir).
 pub const RESET_NIR: &str = "to zero in the step of the threshold crossing (U > 1, strict); no refractory period";
+/// [`RESET`] of a network in [`StepOrder::Snntorch`](crate::neuron::StepOrder::Snntorch).
+pub const RESET_SNNTORCH: &str = "to zero one step after the threshold crossing (U > 1, strict): the step after a spike sets U to 0 \
+and discards that step's leak and input";
 /// The reset, in words (metadata).
 pub const RESET: &str = "multiplicative to zero one step after the threshold crossing: the step after a spike sets U to 0 \
 and discards that step's leak and input; no refractory period; threshold crossing is strict (U > 1)";
@@ -357,10 +364,15 @@ pub fn to_graph(net: &Network, opts: &ExportOptions) -> Result<Graph> {
         put("reader_dt", Array::f64(reader_dt));
     }
     put("spike", Array::str(SPIKE));
-    let nir_order = spec.step_order == crate::neuron::StepOrder::Nir;
-    put("step_order", Array::str(if nir_order { STEP_ORDER_NIR } else { STEP_ORDER }));
+    use crate::neuron::StepOrder;
+    let (order, reset) = match spec.step_order {
+        StepOrder::Reference => (STEP_ORDER, RESET),
+        StepOrder::Nir => (STEP_ORDER_NIR, RESET_NIR),
+        StepOrder::Snntorch => (STEP_ORDER_SNNTORCH, RESET_SNNTORCH),
+    };
+    put("step_order", Array::str(order));
     put("spikeflux_step_order", Array::str(spec.step_order.name()));
-    put("reset", Array::str(if nir_order { RESET_NIR } else { RESET }));
+    put("reset", Array::str(reset));
     put("readout_initial_state", Array::f64(f64::from(ro.initial_state)));
     let crate::neuron::Surrogate::SuperSpike { beta } = spec.surrogate;
     put("surrogate", Array::str(format!("SuperSpike, 1/(beta |U - 1| + 1)^2 with beta = {beta} (training only)")));

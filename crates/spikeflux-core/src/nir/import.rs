@@ -683,9 +683,8 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
         step_order: match opts.step_order {
             Some(o) => o,
             None => match meta_str(m, "spikeflux_step_order") {
-                Some("nir") => StepOrder::Nir,
-                Some("reference") | None => StepOrder::Reference,
-                Some(s) => return Err(Error::nir("(graph)", format!("metadata names an unknown spikeflux_step_order `{s}`"))),
+                None => StepOrder::Reference,
+                Some(s) => StepOrder::parse(s).ok_or_else(|| Error::nir("(graph)", format!("metadata names an unknown spikeflux_step_order `{s}`")))?,
             },
         },
     };

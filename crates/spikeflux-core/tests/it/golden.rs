@@ -76,7 +76,7 @@ fn tensor_maps(net: &Network) -> Vec<(String, Vec<(usize, usize)>)> {
 fn matches_pytorch_autograd_reference() {
     let root: Value = serde_json::from_str(FIXTURE).unwrap();
     let cases = root["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 9);
+    assert_eq!(cases.len(), 10);
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let (n_in, n_out, t, b) = (
@@ -120,10 +120,7 @@ fn matches_pytorch_autograd_reference() {
             hidden,
             readout: ReadoutParams { tau_mem: 50e-3, tau_syn: 10e-3, initial_state: -1e-2 },
             surrogate: Surrogate::SuperSpike { beta: 20.0 },
-            step_order: match c.get("step_order").and_then(|s| s.as_str()) {
-                Some("nir") => StepOrder::Nir,
-                _ => StepOrder::Reference,
-            },
+            step_order: c.get("step_order").and_then(|s| s.as_str()).map_or(StepOrder::Reference, |s| StepOrder::parse(s).unwrap()),
         };
         let mut net = Network::zeros(spec).unwrap();
         let maps = tensor_maps(&net);

@@ -76,7 +76,9 @@ fn spikeflux_to_nir_to_spikeflux_is_exact_in_both_discretizations() {
     nir_dense.step_order = StepOrder::Nir;
     let mut nir_conv = conv_spec();
     nir_conv.step_order = StepOrder::Nir;
-    for (spec, n_in) in [(dense_spec(), 7), (conv_spec(), 24), (plain, 7), (dale, 7), (nir_dense, 7), (nir_conv, 24)] {
+    let mut snn_dense = dense_spec();
+    snn_dense.step_order = StepOrder::Snntorch;
+    for (spec, n_in) in [(dense_spec(), 7), (conv_spec(), 24), (plain, 7), (dale, 7), (nir_dense, 7), (nir_conv, 24), (snn_dense, 7)] {
         let mut net = random_weights(spec, 6.0, 11);
         net.constrain(); // Dale layers: absent connections 0, the rest ≥ 0
         let want = outputs(&net, n_in);

@@ -4,7 +4,7 @@ use spikeflux_core::data::SpikeDataset;
 use spikeflux_core::engine::{self, EngineOptions, ProjectionPath, Workspace};
 use spikeflux_core::layer::Shape;
 use spikeflux_core::network::{LayerSpec, Network, NetworkSpec};
-use spikeflux_core::neuron::{LifParams, ReadoutParams, Surrogate};
+use spikeflux_core::neuron::{LifParams, ReadoutParams, StepOrder, Surrogate};
 
 use crate::common::*;
 
@@ -52,6 +52,53 @@ fn each_layer_adds_three_steps_and_the_readout_two() {
         } else {
             assert!(v > free + 1e-3, "t={t}: readout should have moved");
         }
+    }
+}
+
+/// `step_order = "nir"`: no added latency (the input spike's step moves the hidden spikes of every
+/// layer and the readout), reset to zero in the spike's step; both paths agree with recurrence.
+#[test]
+fn nir_step_order_has_no_latency_and_resets_in_the_spike_step() {
+    let mut net = chain(2);
+    net.spec.step_order = StepOrder::Nir;
+    let net = Network::zeros(net.spec.clone()).map(|mut n| {
+        n.params.fill(500.0);
+        n
+    }).unwrap();
+    let mut ws = run(&net, vec![(4, 0)], 20);
+    let first = |s: &[f32]| s.iter().position(|&x| x > 0.0);
+    assert_eq!(first(ws.spikes(0)), Some(4), "input at t=4 → hidden spike at t=4");
+    assert_eq!(first(ws.spikes(1)), Some(4), "and the second layer's in the same step");
+    let v0 = -1e-3f32;
+    let bm = (-1e-3f64 / 20e-3).exp() as f32;
+    for t in 0..20 {
+        let free = v0 * bm.powi(t as i32 + 1);
+        let v = ws.rv[t * 2];
+        if t < 4 {
+            assert!((v - free).abs() < 1e-9, "t={t}: readout moved early ({v} vs {free})");
+        } else {
+            assert!(v > free + 1e-3, "t={t}: readout should have moved");
+        }
+    }
+    // the stored membrane is the pre-reset one; the next step starts from 0
+    let u = ws.membrane(0).to_vec();
+    let bs = (-1e-3f64 / 10e-3).exp() as f32;
+    let i5 = bs * 500.0;
+    assert!(u[4] > 1.0 && (u[5] - (1.0 - bm) * i5).abs() < 1e-4, "U_5 = β_m·0 + (1−β_m) I_5: {}", u[5]);
+    // snnTorch's reset: the step after the spike is zeroed whole, U_5 = 0
+    let mut snn = net.clone();
+    snn.spec.step_order = StepOrder::Snntorch;
+    let snn = Network::zeros(snn.spec.clone()).map(|mut n| {
+        n.params.fill(500.0);
+        n
+    }).unwrap();
+    let ws = run(&snn, vec![(4, 0)], 20);
+    assert!(ws.membrane(0)[4] > 1.0 && ws.membrane(0)[5] == 0.0 && ws.membrane(0)[6] > 1.0);
+    for order in [StepOrder::Nir, StepOrder::Snntorch] {
+        let mut spec = mixed_spec(20.0);
+        spec.step_order = order;
+        spec.hidden[0].lif.adaptation = None;
+        assert_paths_agree(&random_weights(spec, 6.0, 2), &random_data(5, 3, 40, 4, 0.3, 8), 40);
     }
 }
 
