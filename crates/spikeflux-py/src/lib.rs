@@ -634,7 +634,8 @@ impl Network {
 
     /// The network a NIR graph describes (a path or an `nir.NIRGraph`; docs/nir.md). `config`
     /// supplies the loss and regularizers (default: the embedded default's); `dt`,
-    /// `discretization` and `last_as_readout` as `spikeflux nir import`. A graph spikeflux exported
+    /// `discretization`, `last_as_readout` and `step_order` (`"reference"`, `"nir"`, `"snntorch"`;
+    /// default: the graph's metadata, else `"reference"`) as `spikeflux nir import`. A graph spikeflux exported
     /// comes back bit for bit. Raises `NirError` naming the node spikeflux cannot express.
     #[staticmethod]
     #[pyo3(signature = (source, config=None, dt=None, discretization=None, last_as_readout=false, step_order=None))]

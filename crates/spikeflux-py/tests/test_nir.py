@@ -32,6 +32,24 @@ def test_to_a_file_and_back_is_the_same_network(tmp_path):
         assert cfg["model.dt"] == small_config()["model.dt"]
 
 
+def test_the_step_order_travels_with_the_graph_and_can_be_overridden(tmp_path):
+    cfg = small_config()
+    cfg["model.step_order"] = "nir"
+    net = spikeflux.Network.from_config(cfg)
+    path = tmp_path / "m.nir"
+    net.to_nir(path)
+    assert spikeflux.Config.from_nir(path)["model.step_order"] == "nir"
+    assert np.array_equal(spikeflux.Network.from_nir(path).run(inputs()), net.run(inputs()))
+    reference = spikeflux.Network.from_nir(path, step_order="reference")
+    assert not np.array_equal(reference.run(inputs()), net.run(inputs()))
+    assert spikeflux.Config.from_nir(path, step_order="snntorch")["model.step_order"] == "snntorch"
+    with pytest.raises(ValueError, match="step_order"):
+        spikeflux.Network.from_nir(path, step_order="lava")
+    with pytest.raises(spikeflux.ConfigError, match="step_order") as e:
+        cfg["model.hidden[0].adaptation"] = {"tau_ada": 0.1, "a": 0.1}
+    assert e.value.field == "model.hidden[0]"
+
+
 def test_what_nir_cannot_express_names_the_layer(tmp_path):
     cfg = small_config()
     cfg["model.hidden[0].adaptation"] = {"tau_ada": 0.1, "a": 0.1}
