@@ -47,6 +47,26 @@ def spikeflux(cfg, epochs, threads, tmp, env):
     return dict(stats([r["train_seconds"] for r in recs], recs[-1]["train"]["samples"]), rss_mib=rss)
 
 
+NETS = {"ff": ("shd-deep-ff.toml", ["--ff"], 400), "rcsnn": ("shd-rcsnn.toml", [], 400)}
+
+
+def synth_configs(nets, samples, tmp):
+    """The `synth-shd` file (seed 3) and, for each of `nets` among "ff" and "rcsnn", its shipped
+    config pointed at that file: (h5 path or None, {net: config path})."""
+    nets = [n for n in nets if n in NETS]
+    if not nets:
+        return None, {}
+    h5 = os.path.join(tmp, "synth.h5")
+    subprocess.run([BIN, "data", "synth-shd", "--out", h5, "--samples", str(samples), "--seed", "3"], check=True, capture_output=True)
+    cfgs = {}
+    for net in nets:
+        text = open(os.path.join(ROOT, "configs", NETS[net][0])).read()
+        text = text.replace("../data/shd_train.h5", h5).replace("../data/shd_test.h5", h5)
+        cfgs[net] = os.path.join(tmp, f"{net}.toml")
+        open(cfgs[net], "w").write(text)
+    return h5, cfgs
+
+
 def stork(script, args, epochs, threads, n_train, env):
     env = dict(env, PYTHONPATH=os.pathsep.join([os.path.join(PEERS, "stork"), os.path.join(PEERS, "randman")]))
     out, rss = timed([sys.executable, os.path.join(PEERS, "bench", script)] + args + ["--epochs", str(epochs + 1), "--threads", str(threads)], env)
@@ -93,16 +113,9 @@ def main():
         res["snntorch"] = torch_peer("snntorch", "randman", data, a.epochs, a.threads, 250, env)
         table("Randman (notebook 01), batch 250", res, "; stork's epoch includes its validation pass")
         out["randman"] = res
-    if "ff" in nets or "rcsnn" in nets:
-        h5 = os.path.join(tmp, "synth.h5")
-        subprocess.run([BIN, "data", "synth-shd", "--out", h5, "--samples", str(a.samples), "--seed", "3"], check=True, capture_output=True)
-    for net, config, script_args, batch in [("ff", "shd-deep-ff.toml", ["--ff"], 400), ("rcsnn", "shd-rcsnn.toml", [], 400)]:
-        if net not in nets:
-            continue
-        text = open(os.path.join(ROOT, "configs", config)).read()
-        text = text.replace("../data/shd_train.h5", h5).replace("../data/shd_test.h5", h5)
-        cfg = os.path.join(tmp, f"{net}.toml")
-        open(cfg, "w").write(text)
+    h5, cfgs = synth_configs(nets, a.samples, tmp)
+    for net, cfg in cfgs.items():
+        _, script_args, batch = NETS[net]
         res = {"spikeflux": spikeflux(cfg, a.epochs, a.threads, tmp, env)}
         n = res["spikeflux"]["samples"]
         # stork trains on the whole file (spikeflux holds out its validation share)
