@@ -31,8 +31,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let c = spec.n_out;
     let bc = b * c;
     let len = t_steps * bc;
-    let readout_adjoint = if nir { readout::adjoint_nir } else { readout::adjoint };
-    readout_adjoint(&ws.rgv[..len], &mut ws.rga[..len], &mut ws.r_c_gv[..bc], &mut ws.r_c_gi[..bc], net.plan.readout);
+    readout::adjoint(&ws.rgv[..len], &mut ws.rga[..len], &mut ws.r_c_gv[..bc], &mut ws.r_c_gi[..bc], net.plan.readout, nir);
     let l_last = geoms.len() - 1;
     let n_last = geoms[l_last].output().n();
     {

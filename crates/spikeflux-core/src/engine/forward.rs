@@ -185,8 +185,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     let src = output_of(&ws.layers[l_last], &geoms[l_last], rows, dense);
     let w = &net.params[net.layout.readout.clone()];
     conn_forward(&net.plan.readout_conn(), None, src, w, &mut ws.ra[..len], rows, dense, true);
-    let readout_forward = if nir { readout::forward_nir } else { readout::forward };
-    readout_forward(&ws.ra[..len], &mut ws.rv[..len], &mut ws.r_i[..bc], net.plan.readout, spec.readout.initial_state);
+    readout::forward(&ws.ra[..len], &mut ws.rv[..len], &mut ws.r_i[..bc], net.plan.readout, spec.readout.initial_state, nir);
     ws.stats = SliceStats { spikes, samples: b, ..Default::default() };
 }
 

@@ -168,8 +168,7 @@ pub fn step(
 /// spikes, in ascending order.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, mut on_spike: impl FnMut(usize)) {
-    const K: usize = 16;
+pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, on_spike: impl FnMut(usize)) {
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
     #[inline(always)]
     fn one(dm: f32, dm1: f32, ds: f32, up: f32, ap: f32, u: &mut f32, s: &mut f32, i: &mut f32) {
@@ -178,27 +177,36 @@ pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], is
         *s = st;
         *i = ds * *i + ap;
     }
+    rows_in_blocks(up, ap, u, s, ist, |up, ap, u, s, i| {
+        one(dm, dm1, ds, up, ap, u, s, i);
+        up > 1.0
+    }, on_spike);
+}
+
+/// Runs `one(up, a, u, s, i) -> spiked` over one row, 16 neurons at a time, each block's spikes
+/// gathered in a bit mask and passed to `on_spike(k)` in ascending `k` (no branch per neuron); the
+/// shared driver of [`step_row_spiking`] and [`step_row_spiking_nir`].
+#[inline(always)]
+fn rows_in_blocks(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], one: impl Fn(f32, f32, &mut f32, &mut f32, &mut f32) -> bool, mut on_spike: impl FnMut(usize)) {
+    const K: usize = 16;
     let (upc, _) = up.as_chunks::<K>();
-    let (apc, _) = ap.as_chunks::<K>();
+    let (ac, _) = a.as_chunks::<K>();
     let (uc, _) = u.as_chunks_mut::<K>();
     let (sc, _) = s.as_chunks_mut::<K>();
     let (ic, _) = ist.as_chunks_mut::<K>();
     let full = uc.len() * K;
-    for (bi, ((((upb, apb), ub), sb), ib)) in upc.iter().zip(apc).zip(uc.iter_mut()).zip(sc.iter_mut()).zip(ic.iter_mut()).enumerate() {
+    for (bi, ((((upb, ab), ub), sb), ib)) in upc.iter().zip(ac).zip(uc.iter_mut()).zip(sc.iter_mut()).zip(ic.iter_mut()).enumerate() {
         let mut mask = 0u32;
         for k in 0..K {
-            one(dm, dm1, ds, upb[k], apb[k], &mut ub[k], &mut sb[k], &mut ib[k]);
-            mask |= u32::from(upb[k] > 1.0) << k;
+            mask |= u32::from(one(upb[k], ab[k], &mut ub[k], &mut sb[k], &mut ib[k])) << k;
         }
-        // the block's spikes, lowest neuron first, one bit at a time (no branch per neuron)
         while mask != 0 {
             on_spike(bi * K + mask.trailing_zeros() as usize);
             mask &= mask - 1;
         }
     }
     for j in full..u.len() {
-        one(dm, dm1, ds, up[j], ap[j], &mut u[j], &mut s[j], &mut ist[j]);
-        if up[j] > 1.0 {
+        if one(up[j], a[j], &mut u[j], &mut s[j], &mut ist[j]) {
             on_spike(j);
         }
     }
@@ -245,8 +253,7 @@ pub fn step_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], i: &mut [f3
 /// row of `n` neurons, `on_spike(k)` for each neuron `k` that spikes in this step, in ascending order.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, delayed: bool, mut on_spike: impl FnMut(usize)) {
-    const K: usize = 16;
+pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], d: Decays, delayed: bool, on_spike: impl FnMut(usize)) {
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
     // the step after a spike: the membrane starts from 0 and takes the new current, or (snnTorch's
     // delayed reset) is zeroed whole
@@ -259,27 +266,7 @@ pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32],
         *s = if spike { 1.0 } else { 0.0 };
         spike
     };
-    let (upc, _) = up.as_chunks::<K>();
-    let (ac, _) = a.as_chunks::<K>();
-    let (uc, _) = u.as_chunks_mut::<K>();
-    let (sc, _) = s.as_chunks_mut::<K>();
-    let (ic, _) = ist.as_chunks_mut::<K>();
-    let full = uc.len() * K;
-    for (bi, ((((upb, ab), ub), sb), ib)) in upc.iter().zip(ac).zip(uc.iter_mut()).zip(sc.iter_mut()).zip(ic.iter_mut()).enumerate() {
-        let mut mask = 0u32;
-        for k in 0..K {
-            mask |= u32::from(one(upb[k], ab[k], &mut ub[k], &mut sb[k], &mut ib[k])) << k;
-        }
-        while mask != 0 {
-            on_spike(bi * K + mask.trailing_zeros() as usize);
-            mask &= mask - 1;
-        }
-    }
-    for j in full..u.len() {
-        if one(up[j], a[j], &mut u[j], &mut s[j], &mut ist[j]) {
-            on_spike(j);
-        }
-    }
+    rows_in_blocks(up, a, u, s, ist, one, on_spike);
 }
 
 /// One step of the LIF adjoint (module doc): from `∂·_{t+1}` in the carries to `∂·_t`, with `u` the

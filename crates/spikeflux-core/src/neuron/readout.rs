@@ -57,47 +57,11 @@ pub struct ReadoutDecays {
 }
 
 /// The readout over all steps: from the accumulated input `a: [T, bc]` writes the membrane
-/// `v: [T, bc]`, `V_t = β_m V_{t−1} + (1−β_m) I_{t−1}`, `I_t = β_s I_{t−1} + A_{t−1}`, with
-/// `V_{−1} = v0`, `I_{−1} = 0`; `i: [bc]` is the current's scratch (left at `I_{T−1}`).
-pub fn forward(a: &[f32], v: &mut [f32], i: &mut [f32], d: ReadoutDecays, v0: f32) {
-    let bc = i.len();
-    let (bm, bs) = (d.mem, d.syn);
-    i.fill(0.0);
-    for t in 0..v.len() / bc.max(1) {
-        let off = t * bc;
-        for j in 0..bc {
-            let (v_prev, a_prev) = if t > 0 { (v[off - bc + j], a[off - bc + j]) } else { (v0, 0.0) };
-            let i_prev = i[j];
-            v[off + j] = bm * v_prev + (1.0 - bm) * i_prev;
-            i[j] = bs * i_prev + a_prev;
-        }
-    }
-}
-
-/// The readout's adjoint over all steps, `t = T−1` down to 0: from the loss gradient on the membrane
-/// `gv: [T, bc]` writes `∂A_t = ∂I_{t+1}` into `ga: [T, bc]`, with `∂V_t = ∂V_t(ext) + β_m ∂V_{t+1}`,
-/// `∂I_t = (1−β_m) ∂V_{t+1} + β_s ∂I_{t+1}`; `cgv`, `cgi: [bc]` are the carries' scratch.
-pub fn adjoint(gv: &[f32], ga: &mut [f32], cgv: &mut [f32], cgi: &mut [f32], d: ReadoutDecays) {
-    let bc = cgv.len();
-    let (bm, bs) = (d.mem, d.syn);
-    cgv.fill(0.0);
-    cgi.fill(0.0);
-    for t in (0..gv.len() / bc.max(1)).rev() {
-        let off = t * bc;
-        ga[off..off + bc].copy_from_slice(cgi);
-        for j in 0..bc {
-            let gvn = gv[off + j] + bm * cgv[j];
-            let gin = (1.0 - bm) * cgv[j] + bs * cgi[j];
-            cgv[j] = gvn;
-            cgi[j] = gin;
-        }
-    }
-}
-
-
-/// [`forward`] in [`StepOrder::Nir`](super::StepOrder::Nir): `I_t = β_s I_{t−1} + A_t`,
-/// `V_t = β_m V_{t−1} + (1−β_m) I_t`, with `V_{−1} = v0`, `I_{−1} = 0`.
-pub fn forward_nir(a: &[f32], v: &mut [f32], i: &mut [f32], d: ReadoutDecays, v0: f32) {
+/// `v: [T, bc]`, `V_t = β_m V_{t−1} + (1−β_m) I_{t−1}`, `I_t = β_s I_{t−1} + A_{t−1}` (the reference
+/// order), or with `same_step` ([`StepOrder::Nir`](super::StepOrder::Nir), `Snntorch`)
+/// `I_t = β_s I_{t−1} + A_t`, `V_t = β_m V_{t−1} + (1−β_m) I_t`; `V_{−1} = v0`, `I_{−1} = 0`;
+/// `i: [bc]` is the current's scratch.
+pub fn forward(a: &[f32], v: &mut [f32], i: &mut [f32], d: ReadoutDecays, v0: f32, same_step: bool) {
     let bc = i.len();
     let (bm, bs) = (d.mem, d.syn);
     i.fill(0.0);
@@ -105,27 +69,40 @@ pub fn forward_nir(a: &[f32], v: &mut [f32], i: &mut [f32], d: ReadoutDecays, v0
         let off = t * bc;
         for j in 0..bc {
             let v_prev = if t > 0 { v[off - bc + j] } else { v0 };
-            i[j] = bs * i[j] + a[off + j];
-            v[off + j] = bm * v_prev + (1.0 - bm) * i[j];
+            if same_step {
+                i[j] = bs * i[j] + a[off + j];
+                v[off + j] = bm * v_prev + (1.0 - bm) * i[j];
+            } else {
+                let a_prev = if t > 0 { a[off - bc + j] } else { 0.0 };
+                v[off + j] = bm * v_prev + (1.0 - bm) * i[j];
+                i[j] = bs * i[j] + a_prev;
+            }
         }
     }
 }
 
-/// [`adjoint`] in [`StepOrder::Nir`](super::StepOrder::Nir): `∂V_t = ∂V_t(ext) + β_m ∂V_{t+1}`,
-/// `∂I_t = (1−β_m) ∂V_t + β_s ∂I_{t+1}`, `∂A_t = ∂I_t`.
-pub fn adjoint_nir(gv: &[f32], ga: &mut [f32], cgv: &mut [f32], cgi: &mut [f32], d: ReadoutDecays) {
+/// The readout's adjoint over all steps, `t = T−1` down to 0: from the loss gradient on the membrane
+/// `gv: [T, bc]` writes `∂A_t` into `ga: [T, bc]`, with `∂V_t = ∂V_t(ext) + β_m ∂V_{t+1}` and in the
+/// reference order `∂I_t = (1−β_m) ∂V_{t+1} + β_s ∂I_{t+1}`, `∂A_t = ∂I_{t+1}`; with `same_step`
+/// `∂I_t = (1−β_m) ∂V_t + β_s ∂I_{t+1}`, `∂A_t = ∂I_t`. `cgv`, `cgi: [bc]` are the carries' scratch.
+pub fn adjoint(gv: &[f32], ga: &mut [f32], cgv: &mut [f32], cgi: &mut [f32], d: ReadoutDecays, same_step: bool) {
     let bc = cgv.len();
     let (bm, bs) = (d.mem, d.syn);
     cgv.fill(0.0);
     cgi.fill(0.0);
     for t in (0..gv.len() / bc.max(1)).rev() {
         let off = t * bc;
+        if !same_step {
+            ga[off..off + bc].copy_from_slice(cgi);
+        }
         for j in 0..bc {
             let gvn = gv[off + j] + bm * cgv[j];
-            let gin = (1.0 - bm) * gvn + bs * cgi[j];
+            let gin = (1.0 - bm) * if same_step { gvn } else { cgv[j] } + bs * cgi[j];
             cgv[j] = gvn;
             cgi[j] = gin;
         }
-        ga[off..off + bc].copy_from_slice(cgi);
+        if same_step {
+            ga[off..off + bc].copy_from_slice(cgi);
+        }
     }
 }
