@@ -164,6 +164,15 @@ fn ids(names: &[String]) -> (Vec<u32>, Vec<String>) {
     sorted_ids(names)
 }
 
+/// Where channel 0 of `audio2spikes` sits (see `bm::Places`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TopHz {
+    /// Half the first file's sample rate.
+    Auto,
+    /// This best frequency (Hz).
+    Hz(f64),
+}
+
 /// Options of `audio2spikes`.
 pub struct Options {
     pub inputs: Vec<PathBuf>,
@@ -172,6 +181,10 @@ pub struct Options {
     pub seed: u64,
     /// `auto`, `exact` or `table`.
     pub bm: String,
+    /// Channel 0's best frequency; `None`: SHD's places.
+    pub top_hz: Option<TopHz>,
+    /// Hann ramps of this many seconds at each end; `None`: SHD's whole-clip window.
+    pub ramp_s: Option<f64>,
     /// Write `spikes.png` (rasters of the first files) here.
     pub plots: Option<PathBuf>,
     pub stats: Option<PathBuf>,
@@ -196,11 +209,23 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
         fields.push(m);
     }
     let exact = o.bm == "exact" || (o.bm == "auto" && files.len() == 1);
+    let top = match o.top_hz {
+        None => None,
+        Some(TopHz::Hz(f)) => Some(f),
+        Some(TopHz::Auto) => {
+            let first = files.first().ok_or_else(|| Error::config("inputs", "no audio files"))?;
+            Some(f64::from(audio::read(first)?.rate) / 2.0)
+        }
+    };
+    let places = top.map_or(bm::Places::FULL, bm::Places::up_to);
+    if let Some(f) = top {
+        note!("channels 0-699 at {:.3}-{:.3} cm: best frequencies from about {:.0} Hz down (--top-hz {f})", places.lo, places.hi, 0.9 * f);
+    }
     let transfer = if exact {
-        Transfer::Exact
+        Transfer::ExactAt(places)
     } else {
         let t = Instant::now();
-        let tab = bm::Table::new((audio::MODEL_RATE / 2) as usize);
+        let tab = bm::Table::with_places((audio::MODEL_RATE / 2) as usize, places);
         note!("basilar-membrane table: {:.1} s, {:.0} MiB", t.elapsed().as_secs_f64(), tab.bytes() as f64 / 1048576.0);
         Transfer::Table(Arc::new(tab))
     };
@@ -223,7 +248,7 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
             .map(|(_, f)| {
                 let a = audio::read(f)?;
                 let secs = a.samples.len() as f64 / f64::from(a.rate);
-                let clip = spikeflux_cochlea::prepare(&a, &transfer).map_err(|e| Error::data_file(f.as_path(), e.to_string()))?;
+                let clip = spikeflux_cochlea::prepare_with_ramp(&a, &transfer, o.ramp_s).map_err(|e| Error::data_file(f.as_path(), e.to_string()))?;
                 Ok((clip, secs))
             })
             .collect();
@@ -296,7 +321,7 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
         crate::plots::spike_rasters(&panels, bm::CHANNELS, "audio2spikes: cochlea output", &png)?;
         note!("wrote {}", png.display());
     }
-    let mut stats = statistics(&spikes, files.len(), conv_secs, t0.elapsed().as_secs_f64(), o, exact);
+    let mut stats = statistics(&spikes, files.len(), conv_secs, t0.elapsed().as_secs_f64(), o, exact, top, places);
     stats["skipped"] = json!(skipped.iter().map(|(f, why)| json!({"file": f, "reason": why})).collect::<Vec<_>>());
     print_summary(&stats, &o.out);
     if !skipped.is_empty() {
@@ -309,7 +334,17 @@ pub fn run(o: &Options) -> Result<serde_json::Value> {
     Ok(stats)
 }
 
-fn statistics(spikes: &[(spikeflux_cochlea::Spikes, f64)], files: usize, conv_secs: f64, total_secs: f64, o: &Options, exact: bool) -> serde_json::Value {
+#[allow(clippy::too_many_arguments)]
+fn statistics(
+    spikes: &[(spikeflux_cochlea::Spikes, f64)],
+    files: usize,
+    conv_secs: f64,
+    total_secs: f64,
+    o: &Options,
+    exact: bool,
+    top: Option<f64>,
+    places: bm::Places,
+) -> serde_json::Value {
     let audio_secs: f64 = spikes.iter().map(|(_, d)| d).sum();
     let n_spikes: usize = spikes.iter().map(|(s, _)| s.samples.len()).sum();
     let mut band = [0u64; 7];
@@ -337,6 +372,9 @@ fn statistics(spikes: &[(spikeflux_cochlea::Spikes, f64)], files: usize, conv_se
         "audio_seconds_per_second": audio_secs / conv_secs,
         "threads": threads,
         "bm": if exact { "exact" } else { "1-Hz table" },
+        "top_hz": top,
+        "ramp_s": o.ramp_s,
+        "places_cm": [places.lo, places.hi],
         "seed": o.seed,
         "pattern": o.pattern,
     })

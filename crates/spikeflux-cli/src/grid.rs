@@ -1,7 +1,8 @@
 //! `spikeflux sweep`: train every combination of a grid of config values, as separate `spikeflux
 //! train` processes (`--parallel` at a time, each with `--threads` threads), and collect one JSON
 //! line per run plus a figure (lines over the last numeric parameter, or a heatmap for two numeric
-//! parameters).
+//! parameters). Under `mpirun` the runs are dealt out over the ranks (run `k` on rank `k mod K`);
+//! for Slurm, a job-array script trains one run per task and `--collect` gathers them.
 //!
 //! Parameters are dotted config paths (`init.method`, `init.sigma_u`, `init.mu_u`, `init.xi`,
 //! `train.lr`, ...) plus `model.depth`, which repeats the first `[[model.hidden]]` table.
@@ -88,17 +89,25 @@ fn show(v: &toml::Value) -> String {
     }
 }
 
-/// Runs the sweep; returns the JSON objects written.
-pub fn run(
-    bin: &Path,
-    base_text: &str,
-    base_dir: &Path,
-    axes: &[Axis],
-    extra: &[String],
-    out: &Path,
-    parallel: usize,
-) -> Result<Vec<Value>> {
-    std::fs::create_dir_all(out).map_err(|e| spikeflux_core::Error::io(out, e))?;
+/// One point of the grid: its index, run directory, config file and parameter values.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Index in the grid (last axis fastest).
+    pub k: usize,
+    /// Run directory `out/runNNN`.
+    pub dir: PathBuf,
+    /// Its config, `dir/config.toml`.
+    pub cfg: PathBuf,
+    /// The swept keys and their values at this point.
+    pub params: serde_json::Map<String, Value>,
+}
+
+/// The grid's points in order; with `write`, creates `out/runNNN/config.toml` for each (the
+/// base config with the point's values, relative data paths made absolute).
+pub fn prepare(base_text: &str, base_dir: &Path, axes: &[Axis], out: &Path, write: bool) -> Result<Vec<Job>> {
+    if write {
+        std::fs::create_dir_all(out).map_err(|e| spikeflux_core::Error::io(out, e))?;
+    }
     let base: toml::Value = toml::from_str(base_text).context("parsing the base config")?;
     // all combinations, last axis fastest
     let mut combos: Vec<Vec<usize>> = vec![vec![]];
@@ -131,59 +140,123 @@ pub fn run(
             }
         }
         let dir = out.join(format!("run{k:03}"));
-        std::fs::create_dir_all(&dir).map_err(|e| spikeflux_core::Error::io(&dir, e))?;
         let cfg = dir.join("config.toml");
-        std::fs::write(&cfg, toml::to_string(&doc).context("writing a sweep config")?).map_err(|e| spikeflux_core::Error::io(&cfg, e))?;
+        if write {
+            std::fs::create_dir_all(&dir).map_err(|e| spikeflux_core::Error::io(&dir, e))?;
+            std::fs::write(&cfg, toml::to_string(&doc).context("writing a sweep config")?).map_err(|e| spikeflux_core::Error::io(&cfg, e))?;
+        }
         let params: serde_json::Map<String, Value> = axes
             .iter()
             .zip(c)
             .map(|(a, &i)| (a.key.clone(), serde_json::to_value(&a.values[i]).unwrap_or(Value::Null)))
             .collect();
-        jobs.push((k, dir, cfg, params));
+        jobs.push(Job { k, dir, cfg, params });
     }
-    let total = jobs.len();
-    let mut results: Vec<Option<Value>> = vec![None; total];
-    let mut lines = std::fs::File::create(out.join("sweep.jsonl")).map_err(|e| spikeflux_core::Error::io(out, e))?;
+    Ok(jobs)
+}
+
+/// Trains `jobs` as separate `spikeflux train` processes, `parallel` at a time, each with `extra`
+/// arguments and its standard error in `dir/stderr.txt`; the children run as processes of their
+/// own even when this one is an MPI rank. `done(job)` is called as each ends.
+pub fn train(bin: &Path, jobs: &[&Job], extra: &[String], parallel: usize, done: &mut dyn FnMut(&Job)) -> Result<()> {
     for chunk in jobs.chunks(parallel.max(1)) {
         let children: Vec<_> = chunk
             .iter()
-            .map(|(k, dir, cfg, _)| {
+            .map(|j| {
                 let mut cmd = Command::new(bin);
-                cmd.arg("train").arg("--config").arg(cfg).arg("--out").arg(dir).args(extra);
-                cmd.stdout(std::process::Stdio::null()).stderr(std::fs::File::create(dir.join("stderr.txt")).map(Into::into).unwrap_or(std::process::Stdio::null()));
-                (*k, cmd.spawn())
+                cmd.arg("train").arg("--config").arg(&j.cfg).arg("--out").arg(&j.dir).args(extra);
+                crate::parallel::detach(&mut cmd);
+                cmd.stdout(std::process::Stdio::null()).stderr(std::fs::File::create(j.dir.join("stderr.txt")).map(Into::into).unwrap_or(std::process::Stdio::null()));
+                cmd.spawn()
             })
             .collect();
-        for ((k, child), (_, dir, _, params)) in children.into_iter().zip(chunk) {
-            let status = child.with_context(|| "starting spikeflux train")?.wait().context("waiting for a run")?;
-            let log = std::fs::read_to_string(dir.join("log.jsonl")).unwrap_or_default();
-            let fin: Value = log.lines().last().and_then(|l| serde_json::from_str(l).ok()).unwrap_or(Value::Null);
-            let err = std::fs::read_to_string(dir.join("stderr.txt")).unwrap_or_default();
-            let v = json!({
-                "run": k,
-                "params": params,
-                "ok": status.success(),
-                "test_acc": fin.get("test_acc"),
-                "test_loss": fin.get("test_loss"),
-                "valid_acc": fin.get("valid_acc"),
-                "initial_rates_hz": fin.get("initial_rates_hz"),
-                "final_rates_hz": fin.get("final_rates_hz"),
-                "error": (!status.success()).then(|| err.lines().last().unwrap_or("").to_string()),
-                "dir": dir.display().to_string(),
-            });
-            use std::io::Write;
-            writeln!(lines, "{v}").context("writing sweep.jsonl")?;
-            note!(
-                "[{}/{}] {} → {}",
-                k + 1,
-                total,
-                axes.iter().map(|a| format!("{}={}", a.key, params.get(&a.key).map(|x| x.to_string()).unwrap_or_default())).collect::<Vec<_>>().join(" "),
-                if status.success() { format!("test acc {:.2} %", 100.0 * v["test_acc"].as_f64().unwrap_or(f64::NAN)) } else { "failed".into() }
-            );
-            results[k] = Some(v);
+        for (child, j) in children.into_iter().zip(chunk) {
+            child.with_context(|| "starting spikeflux train")?.wait().context("waiting for a run")?;
+            done(j);
         }
     }
-    Ok(results.into_iter().flatten().collect())
+    Ok(())
+}
+
+/// What a run left in its directory, as the line of `sweep.jsonl`: `ok` when its log ends with
+/// the final summary, else the last line of its standard error.
+pub fn result(j: &Job) -> Value {
+    let log = std::fs::read_to_string(j.dir.join("log.jsonl")).unwrap_or_default();
+    let fin: Value = log.lines().last().and_then(|l| serde_json::from_str(l).ok()).unwrap_or(Value::Null);
+    let ok = fin.get("final") == Some(&Value::Bool(true));
+    let err = std::fs::read_to_string(j.dir.join("stderr.txt")).unwrap_or_default();
+    json!({
+        "run": j.k,
+        "params": j.params,
+        "ok": ok,
+        "test_acc": fin.get("test_acc"),
+        "test_loss": fin.get("test_loss"),
+        "valid_acc": fin.get("valid_acc"),
+        "initial_rates_hz": fin.get("initial_rates_hz"),
+        "final_rates_hz": fin.get("final_rates_hz"),
+        "error": (!ok).then(|| err.lines().last().unwrap_or("no log: the run did not start or was not run yet").to_string()),
+        "dir": j.dir.display().to_string(),
+    })
+}
+
+/// The line of progress for a finished run.
+pub fn report(j: &Job, total: usize) {
+    let v = result(j);
+    note!(
+        "[{}/{}] {} → {}",
+        j.k + 1,
+        total,
+        j.params.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(" "),
+        if v["ok"] == true { format!("test acc {:.2} %", 100.0 * v["test_acc"].as_f64().unwrap_or(f64::NAN)) } else { "failed".into() }
+    );
+}
+
+/// Writes `out/sweep.jsonl` from the run directories; returns its lines.
+pub fn collect(jobs: &[Job], out: &Path) -> Result<Vec<Value>> {
+    use std::io::Write;
+    let res: Vec<Value> = jobs.iter().map(result).collect();
+    let mut text = Vec::new();
+    for v in &res {
+        writeln!(text, "{v}").context("writing sweep.jsonl")?;
+    }
+    spikeflux_core::data::files::write_atomic(&out.join("sweep.jsonl"), &text)?;
+    Ok(res)
+}
+
+/// A Slurm job-array script that trains point `$SLURM_ARRAY_TASK_ID` of `jobs` (whose configs
+/// [`prepare`] wrote) with `threads` CPUs per task and `extra` arguments.
+pub fn slurm_script(bin: &Path, jobs: &[Job], out: &Path, threads: usize, extra: &[String], collect_cmd: &str) -> String {
+    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let extra: Vec<String> = extra.iter().map(|e| q(e)).collect();
+    format!(
+        "#!/bin/bash\n\
+# spikeflux sweep: {n} runs as a Slurm job array, one run per task (written by spikeflux sweep --slurm).\n\
+# Submit with: sbatch {script}\n\
+# When all tasks are done, collect sweep.jsonl and sweep.png with:\n\
+#   {collect_cmd}\n\
+#SBATCH --job-name=spikeflux-sweep\n\
+#SBATCH --array=0-{last}\n\
+#SBATCH --ntasks=1\n\
+#SBATCH --cpus-per-task={threads}\n\
+#SBATCH --output={out}/run%3a/slurm-%A_%a.txt\n\
+set -euo pipefail\n\
+dir=$(printf '%s/run%03d' {qout} \"$SLURM_ARRAY_TASK_ID\")\n\
+if [ ! -f \"$dir/config.toml\" ]; then\n\
+  echo \"no config for array task $SLURM_ARRAY_TASK_ID in $dir (the sweep has {n} runs, 0-{last})\" >&2\n\
+  exit 2\n\
+fi\n\
+# a run that was cut short (time limit, preemption) continues from its checkpoint when resubmitted\n\
+resume=()\n\
+if [ -f \"$dir/checkpoint.safetensors\" ]; then resume=(--resume); fi\n\
+exec {bin} train --config \"$dir/config.toml\" --out \"$dir\" {extra} \"${{resume[@]}}\" 2> >(tee \"$dir/stderr.txt\" >&2)\n",
+        n = jobs.len(),
+        last = jobs.len().saturating_sub(1),
+        script = out.join("sweep.sbatch").display(),
+        out = out.display(),
+        qout = q(&out.display().to_string()),
+        bin = q(&bin.display().to_string()),
+        extra = extra.join(" "),
+    )
 }
 
 /// Labels of an axis's values, for figures.

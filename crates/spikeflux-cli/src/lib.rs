@@ -24,5 +24,6 @@ pub mod fetch;
 pub mod grid;
 pub mod interrupt;
 pub mod io;
+pub mod parallel;
 pub mod plots;
 pub mod run_dir;

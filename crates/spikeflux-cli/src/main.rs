@@ -44,7 +44,8 @@ enum Cmd {
 }
 
 /// The exit code of an error (README, "Exit codes"): 2 config or command-line value, 3 data file
-/// (spike, image or audio file), shape or NIR graph, 4 non-finite numbers in training, 5 I/O or weights file, 1
+/// (spike, image or audio file), shape or NIR graph, 4 non-finite numbers in training, 5 I/O or weights file, 6 a
+/// data-parallel run that lost a rank, 1
 /// anything else; 130 after an interrupt and 141 after a closed output pipe are set where they happen.
 fn exit_code(e: &anyhow::Error) -> i32 {
     if e.downcast_ref::<spikeflux_cochlea::Error>().is_some() {
@@ -55,12 +56,22 @@ fn exit_code(e: &anyhow::Error) -> i32 {
         Some(Error::DataFile { .. } | Error::Shape { .. } | Error::Nir { .. }) => 3,
         Some(Error::NonFinite { .. } | Error::Saturated { .. }) => 4,
         Some(Error::Io { .. } | Error::Weights { .. }) => 5,
+        Some(Error::Distributed { .. }) => 6,
         None => 1,
     }
 }
 
 fn main() {
-    let r = match Cli::parse().cmd {
+    let cmd = Cli::parse().cmd;
+    // only train, eval and sweep spread over MPI ranks; K copies of another command would write
+    // the same files at once
+    let k = spikeflux_cli::parallel::launcher_size();
+    if k > 1 && !matches!(cmd, Cmd::Train(_) | Cmd::Eval(_) | Cmd::Sweep(_)) {
+        let e = anyhow::Error::new(Error::config("mpirun", format!("started as one of {k} MPI processes, but only train, eval and sweep run over several processes; run this command without mpirun")));
+        io::error(format_args!("{e:#}"));
+        std::process::exit(exit_code(&e));
+    }
+    let r = match cmd {
         Cmd::Train(a) => commands::train::run(a),
         Cmd::Eval(a) => commands::eval::run(a),
         Cmd::InitReport(a) => commands::init_report::run(a),
@@ -71,7 +82,7 @@ fn main() {
         Cmd::Nir(a) => commands::nir::run(a),
     };
     if let Err(e) = r.map_err(config::with_toml_keys) {
-        io::note(format_args!("error: {e:#}"));
+        io::error(format_args!("{e:#}"));
         std::process::exit(exit_code(&e));
     }
     if io::stdout_closed() {

@@ -128,6 +128,21 @@ fn nan_loss_names_the_epoch_and_what_to_do() {
     fails_with(&run(dir.path(), &["train", "--config", &cfg, "--epochs", "1"]), 4, &["non-finite", "epoch 1, batch 0", "`init`", "σ_U"]);
 }
 
+/// Started by an MPI launcher as one of several processes, a build without the `mpi` feature
+/// refuses to train (each process would run the whole job alone) and says how to build it.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn a_build_without_mpi_refuses_to_run_as_one_of_several_mpi_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN).args(["train", "--epochs", "1"]).env("OMPI_COMM_WORLD_SIZE", "2").env("OMPI_COMM_WORLD_RANK", "0").current_dir(dir.path()).output().unwrap();
+    fails_with(&out, 2, &["built without MPI", "one of 2 MPI processes", "--features mpi"]);
+    assert!(!dir.path().join("runs").exists(), "nothing written");
+    // the commands that do not spread over ranks refuse in any build
+    let out = Command::new(BIN).args(["fig1", "--out", "f"]).env("OMPI_COMM_WORLD_SIZE", "3").current_dir(dir.path()).output().unwrap();
+    fails_with(&out, 2, &["one of 3 MPI processes", "only train, eval and sweep", "without mpirun"]);
+    assert!(!dir.path().join("f").exists());
+}
+
 #[test]
 fn wrong_weights_file_is_explained() {
     let dir = tempfile::tempdir().unwrap();
@@ -371,6 +386,71 @@ fn sweep_writes_one_line_per_run_and_a_figure() {
     assert_eq!(std::fs::read_to_string(dir.path().join("hm/sweep.jsonl")).unwrap().lines().count(), 4);
     let bad = run(dir.path(), &["sweep", "--config", &cfg, "--param", "nonsense"]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("key=value1,value2"));
+}
+
+/// `sweep --slurm` writes the runs' configs and a job-array script (bash syntax checked with
+/// `bash -n`; one task is run here as Slurm would, with `SLURM_ARRAY_TASK_ID`, which Slurm
+/// itself is not needed for), and `--collect` gathers what the tasks left: the finished run, and
+/// the ones not run yet as failed lines that say so.
+#[test]
+fn sweep_writes_a_slurm_job_array_and_collects_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "small.toml", &small_config());
+    let args = ["sweep", "--config", &cfg, "--param", "init.sigma_u=0.5,1.0,1.5", "--epochs", "1", "--threads", "2", "--out", "sl"];
+    let out = run(dir.path(), &[&args[..], &["--slurm", "sweep.sbatch"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sbatch sweep.sbatch"));
+    let script = std::fs::read_to_string(dir.path().join("sweep.sbatch")).unwrap();
+    for needle in ["#!/bin/bash", "#SBATCH --array=0-2", "#SBATCH --cpus-per-task=2", "$SLURM_ARRAY_TASK_ID", "'--epochs' '1'", "--collect"] {
+        assert!(script.contains(needle), "{needle} not in:\n{script}");
+    }
+    let syntax = Command::new("bash").args(["-n", "sweep.sbatch"]).current_dir(dir.path()).output().unwrap();
+    assert!(syntax.status.success(), "{}", String::from_utf8_lossy(&syntax.stderr));
+    for k in 0..3 {
+        assert!(dir.path().join(format!("sl/run{k:03}/config.toml")).is_file());
+    }
+    assert!(!dir.path().join("sl/sweep.jsonl").exists(), "nothing trained or collected yet");
+    // task 1 as Slurm would start it, and a task the array does not have
+    let task = |id: &str| Command::new("bash").arg("sweep.sbatch").env("SLURM_ARRAY_TASK_ID", id).current_dir(dir.path()).output().unwrap();
+    let t1 = task("1");
+    assert!(t1.status.success(), "{}", String::from_utf8_lossy(&t1.stderr));
+    let t9 = task("9");
+    assert_eq!(t9.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&t9.stderr).contains("the sweep has 3 runs, 0-2"));
+    let out = run(dir.path(), &[&args[..], &["--collect"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("sl/sweep.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines.iter().map(|l| l["ok"] == true).collect::<Vec<_>>(), [false, true, false]);
+    assert!(lines[1]["test_acc"].as_f64().is_some());
+    assert!(lines[0]["error"].as_str().unwrap().contains("not run yet"), "{}", lines[0]);
+    assert_eq!(&std::fs::read(dir.path().join("sl/sweep.png")).unwrap()[..4], b"\x89PNG");
+}
+
+/// `audio2spikes --top-hz auto --ramp-ms 10` (not SHD's front-end): channel 0 moves to where half
+/// the recording's rate (4 kHz for FSDD's 8 kHz) resonates, so more channels carry speech; the
+/// statistics record both settings; absurd values are refused naming the flag.
+#[test]
+fn audio_to_spikes_with_channels_matched_to_the_recordings_band() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = fsdd_fixtures().join("0_george_0.wav");
+    let w = wav.to_str().unwrap();
+    let shd = run(dir.path(), &["audio2spikes", w, "--out", "a.h5", "--stats", "a.json"]);
+    assert!(shd.status.success(), "{}", String::from_utf8_lossy(&shd.stderr));
+    let top = run(dir.path(), &["audio2spikes", w, "--out", "b.h5", "--stats", "b.json", "--top-hz", "auto", "--ramp-ms", "10"]);
+    assert!(top.status.success(), "{}", String::from_utf8_lossy(&top.stderr));
+    let stats = |f: &str| -> serde_json::Value { serde_json::from_slice(&std::fs::read(dir.path().join(f)).unwrap()).unwrap() };
+    let (a, b) = (stats("a.json"), stats("b.json"));
+    assert_eq!(a["top_hz"], serde_json::Value::Null);
+    assert_eq!(a["places_cm"][0], 0.0);
+    assert_eq!(b["top_hz"], 4000.0);
+    assert_eq!(b["ramp_s"], 0.01);
+    assert!((b["places_cm"][0].as_f64().unwrap() - 1.1517).abs() < 1e-3, "{}", b["places_cm"]);
+    // the basal channels above 4 kHz sit at spontaneous rates in SHD's layout; moved, they respond
+    let basal = |v: &serde_json::Value| v["band_rate_hz_per_channel"][0].as_f64().unwrap() + v["band_rate_hz_per_channel"][1].as_f64().unwrap();
+    assert!(basal(&b) > 2.0 * basal(&a), "channels 0-199: {} Hz with --top-hz, {} Hz without", basal(&b), basal(&a));
+    fails_with(&run(dir.path(), &["audio2spikes", w, "--out", "c.h5", "--top-hz", "50"]), 2, &["--top-hz", "100 to 24000"]);
+    fails_with(&run(dir.path(), &["audio2spikes", w, "--out", "c.h5", "--ramp-ms=-1"]), 2, &["--ramp-ms", "from 0 to 10000"]);
 }
 
 /// `audio2spikes` on real FSDD recordings: the SHD layout with labels, speakers and indices from the

@@ -168,6 +168,16 @@ pub fn resample(a: &Audio, to: u32) -> Result<Vec<f64>> {
 /// # Errors
 /// [`Error::Silent`] for an all-zero clip (the RMS step is undefined).
 pub fn normalize(x: &mut [f64]) -> Result<()> {
+    normalize_with_ramp(x, None)
+}
+
+/// [`normalize`] with ramps of `ramp` samples at each end instead of the whole-clip window
+/// (`None`: the whole clip, SHD's; a ramp longer than half the clip is cut to half of it). Not
+/// lauscher's default: short ramps keep speech near the ends of tightly trimmed recordings.
+///
+/// # Errors
+/// As [`normalize`].
+pub fn normalize_with_ramp(x: &mut [f64], ramp: Option<usize>) -> Result<()> {
     let n = x.len();
     let rms = (x.iter().map(|v| v * v).sum::<f64>() / n as f64).sqrt();
     if rms == 0.0 || !rms.is_finite() {
@@ -175,7 +185,7 @@ pub fn normalize(x: &mut [f64]) -> Result<()> {
     }
     let g = TARGET_RMS / rms;
     x.iter_mut().for_each(|v| *v *= g);
-    let nh = n / 2;
+    let nh = ramp.map_or(n / 2, |r| r.min(n / 2));
     if nh == 0 {
         return Ok(());
     }

@@ -37,9 +37,54 @@ pub const CUTOFF_IM_G: f64 = 30.0;
 /// larger than what this drops (|V| ≲ e^-15 ≈ 3e-7 of the peak; the stage test measures the sum).
 pub const TABLE_CUTOFF_IM_G: f64 = 15.0;
 
-/// Place of channel `j` (cm from the base): `linspace(0, 3.5, 700)`.
+/// Place of channel `j` (cm from the base): `linspace(0, 3.5, 700)`, SHD's places.
 pub fn place(j: usize) -> f64 {
     LENGTH * j as f64 / (CHANNELS - 1) as f64
+}
+
+/// Where along the membrane the 700 channels sit: channel 0 at `lo`, channel 699 at `hi` (cm from
+/// the base), evenly spaced. [`Places::FULL`] is SHD's (the whole membrane, 0–3.5 cm: about 22 kHz
+/// down to 110 Hz); [`Places::up_to`] moves channel 0 to where a lower top frequency resonates, so
+/// that audio with less bandwidth (FSDD's 8 kHz recordings: 4 kHz) uses all channels instead of
+/// leaving the basal third at spontaneous rates. Not part of lauscher or SHD.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Places {
+    /// Place of channel 0 (cm).
+    pub lo: f64,
+    /// Place of channel 699 (cm).
+    pub hi: f64,
+}
+
+impl Places {
+    /// SHD's places, `linspace(0, 3.5, 700)`.
+    pub const FULL: Places = Places { lo: 0.0, hi: LENGTH };
+
+    /// Channel 0 at the place whose local resonance (`s(x) = m ω²`) is `top_hz`, channel 699 at the
+    /// apex. `top_hz` above the base's resonance (~22.5 kHz) gives [`Places::FULL`].
+    pub fn up_to(top_hz: f64) -> Places {
+        Places { lo: resonance_place(top_hz).min(0.9 * LENGTH), hi: LENGTH }
+    }
+
+    /// Place of channel `j` (cm).
+    pub fn at(&self, j: usize) -> f64 {
+        if *self == Self::FULL {
+            return place(j);
+        }
+        self.lo + (self.hi - self.lo) * j as f64 / (CHANNELS - 1) as f64
+    }
+}
+
+/// The place (cm from the base) whose local resonance, where the stiffness `c0·e^{−αx} − a` equals
+/// `m ω²`, is `f_hz`; 0 for frequencies above the base's.
+pub fn resonance_place(f_hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * f_hz;
+    let e = (MASS * w * w + STIFF_OFFSET) / C0;
+    (-e.ln() / ALPHA).clamp(0.0, LENGTH)
+}
+
+/// The local resonance frequency (Hz) at place `x` (cm): `sqrt((c0·e^{−αx} − a)/m) / 2π`.
+pub fn resonance_hz(x: f64) -> f64 {
+    ((C0 * (-ALPHA * x).exp() - STIFF_OFFSET).max(0.0) / MASS).sqrt() / (2.0 * std::f64::consts::PI)
 }
 
 fn basal_damping() -> f64 {
@@ -168,6 +213,8 @@ pub enum Transfer {
     /// Evaluated exactly on each clip's grid (one Hankel call per channel and frequency; about 17 CPU
     /// seconds per second of audio). Matches lauscher to ~1e-12.
     Exact,
+    /// As [`Transfer::Exact`], with the channels at other places (see [`Places`]).
+    ExactAt(Places),
     /// Interpolated from a 1-Hz table (spec §2.5 option 2); see [`Table`].
     Table(std::sync::Arc<Table>),
 }
@@ -187,6 +234,8 @@ pub enum Transfer {
 pub struct Table {
     /// Output rate F (Hz) the table covers (1..=F Hz).
     pub f_max: usize,
+    /// The channels' places.
+    pub places: Places,
     rows: Vec<Vec<Entry>>,
 }
 
@@ -229,12 +278,20 @@ impl Table {
     /// If the phase turns by more than 0.5 rad between 1-Hz points (it does not for these parameters,
     /// max ≈ 0.25 rad), since the interpolation would then be inaccurate.
     pub fn new(f_max: usize) -> Self {
+        Self::with_places(f_max, Places::FULL)
+    }
+
+    /// [`Table::new`] with the channels at `places`.
+    ///
+    /// # Panics
+    /// As [`Table::new`].
+    pub fn with_places(f_max: usize, places: Places) -> Self {
         use rayon::prelude::*;
         let freqs: Vec<Freq> = (1..=f_max).map(|f| Freq::new(2.0 * std::f64::consts::PI * f as f64)).collect();
         let rows: Vec<Vec<Entry>> = (0..CHANNELS)
             .into_par_iter()
             .map(|j| {
-                let x = Place::new(place(j));
+                let x = Place::new(places.at(j));
                 // Highest frequency whose entry is not negligible; everything above is 0.
                 let last = freqs.iter().rposition(|fr| fr.g(&x).0.im - fr.g0.im <= TABLE_CUTOFF_IM_G);
                 let n = last.map_or(0, |i| (i + 2).min(f_max));
@@ -255,7 +312,7 @@ impl Table {
                 row
             })
             .collect();
-        Self { f_max, rows }
+        Self { f_max, places, rows }
     }
 
     /// Interpolated V at frequency `f` Hz (1 ≤ f ≤ F) for channel `j`; 0 beyond the cut-off.
@@ -284,12 +341,22 @@ impl Table {
 pub struct ClipTransfer {
     k_len: usize,
     f_max: usize,
-    /// Exact path: the place-independent terms at every grid frequency.
+    /// Exact path: the place-independent terms at every grid frequency, and the places.
     freqs: Option<Vec<Freq>>,
+    places: Places,
     table: Option<std::sync::Arc<Table>>,
 }
 
 impl Transfer {
+    /// The channels' places.
+    pub fn places(&self) -> Places {
+        match self {
+            Transfer::Exact => Places::FULL,
+            Transfer::ExactAt(p) => *p,
+            Transfer::Table(t) => t.places,
+        }
+    }
+
     /// Prepares V for a clip with `k_len` samples after the BM at output rate `f_max` (Hz).
     ///
     /// # Panics
@@ -297,14 +364,14 @@ impl Transfer {
     /// tables per rate).
     pub fn prepare(&self, k_len: usize, f_max: usize) -> ClipTransfer {
         match self {
-            Transfer::Exact => {
+            Transfer::Exact | Transfer::ExactAt(_) => {
                 use rayon::prelude::*;
                 let freqs = grid(k_len, f_max).par_iter().map(|&f| Freq::new(2.0 * std::f64::consts::PI * f)).collect();
-                ClipTransfer { k_len, f_max, freqs: Some(freqs), table: None }
+                ClipTransfer { k_len, f_max, freqs: Some(freqs), places: self.places(), table: None }
             }
             Transfer::Table(t) => {
                 assert_eq!(t.f_max, f_max, "BM table built for another output rate");
-                ClipTransfer { k_len, f_max, freqs: None, table: Some(t.clone()) }
+                ClipTransfer { k_len, f_max, freqs: None, places: t.places, table: Some(t.clone()) }
             }
         }
     }
@@ -315,7 +382,7 @@ impl ClipTransfer {
     pub fn fill(&self, j: usize, out: &mut [C64]) {
         debug_assert_eq!(out.len(), self.k_len);
         if let Some(freqs) = &self.freqs {
-            let x = Place::new(place(j));
+            let x = Place::new(self.places.at(j));
             for (o, fr) in out.iter_mut().zip(freqs) {
                 *o = fr.v(&x).unwrap_or_default();
             }

@@ -299,8 +299,17 @@ pub fn audio_to_spikes(a: &audio::Audio, transfer: &Transfer, seed: u64) -> Resu
 /// # Errors
 /// [`Error::Silent`] for an all-zero clip, [`Error::Resample`] if resampling fails.
 pub fn prepare(a: &audio::Audio, transfer: &Transfer) -> Result<Clip> {
+    prepare_with_ramp(a, transfer, None)
+}
+
+/// [`prepare`] with Hann ramps of `ramp_s` seconds at each end instead of the whole-clip window
+/// (`None`: SHD's whole-clip window; see [`audio::normalize_with_ramp`]).
+///
+/// # Errors
+/// As [`prepare`].
+pub fn prepare_with_ramp(a: &audio::Audio, transfer: &Transfer, ramp_s: Option<f64>) -> Result<Clip> {
     let mut x = audio::resample(a, audio::MODEL_RATE)?;
-    audio::normalize(&mut x)?;
+    audio::normalize_with_ramp(&mut x, ramp_s.map(|r| (r * f64::from(audio::MODEL_RATE)).round() as usize))?;
     Ok(Clip::new(&x, audio::MODEL_RATE, transfer))
 }
 

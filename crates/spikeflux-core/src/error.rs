@@ -94,6 +94,15 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A data-parallel run lost a rank or was interrupted while the ranks were exchanging sums
+    /// ([`train::group`](crate::train::group)).
+    #[error("data-parallel run: {what}; {hint}")]
+    Distributed {
+        /// What failed (which rank, which exchange).
+        what: String,
+        /// What to do.
+        hint: String,
+    },
 }
 
 /// Shorthand for results in this crate.

@@ -60,7 +60,7 @@ fn to_py(e: anyhow::Error) -> PyErr {
             Some(Error::Io { path, .. } | Error::Weights { path, .. }) => {
                 (SpikefluxIOError::new_err(msg), vec![("path", path.display().to_string().into_pyobject(py).map(|o| o.into_any().unbind()).unwrap_or_else(|_| py.None()))])
             }
-            None => (SpikefluxError::new_err(msg), vec![]),
+            Some(Error::Distributed { .. }) | None => (SpikefluxError::new_err(msg), vec![]),
         };
         let value = err.value(py);
         for (k, v) in attrs {
@@ -551,7 +551,7 @@ impl Network {
                 .detach(|| -> anyhow::Result<_> {
                     let data = cfg.load_data(&base)?;
                     let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, spikeflux_cli::commands::memory_limit(&cfg))?;
-                    spikeflux_cli::commands::initialized_network(&cfg, spec, &data.train, seed)
+                    spikeflux_cli::commands::initialized_network(&cfg, spec, &data.train, seed, std::sync::Arc::new(spikeflux_core::train::Solo))
                 })
                 .map_err(to_py)?;
             (net, rates)
@@ -744,7 +744,8 @@ impl Network {
             with_pool(pool, net, t, b, |pool| {
                 let mut grad = vec![0f32; net.params.len()];
                 let idx: Vec<usize> = (0..b).collect();
-                let stats = spikeflux_core::train::run_batch(net, &EngineOptions::default(), objective, pool, &ds, &idx, Some(&mut grad));
+                // a one-process pool: the exchange cannot fail
+                let stats = spikeflux_core::train::run_batch(net, &EngineOptions::default(), objective, pool, &ds, &idx, Some(&mut grad)).unwrap_or_default();
                 (stats.ce_sum / b as f64 + stats.reg_loss, grad)
             })
         });

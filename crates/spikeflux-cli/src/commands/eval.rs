@@ -1,4 +1,5 @@
-//! `spikeflux eval`: saved weights on the config's test set, as JSON.
+//! `spikeflux eval`: saved weights on the config's test set, as JSON. Under `mpirun` the batches
+//! are spread over the ranks as in training, and rank 0 prints the single-process result.
 
 use std::path::PathBuf;
 
@@ -7,7 +8,7 @@ use serde_json::json;
 use spikeflux_core::engine::EngineOptions;
 use spikeflux_core::network::Network;
 use spikeflux_core::train::checkpoint;
-use spikeflux_core::train::evaluate;
+use spikeflux_core::train::evaluate_in;
 
 use super::{load_config, set_threads, Overrides};
 
@@ -31,11 +32,16 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let ov = Overrides { threads, ..Default::default() };
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
+    let group = crate::parallel::group()?;
+    if group.size() > 1 {
+        crate::io::set_rank(group.rank());
+    }
     let data = cfg.load_data(&base)?;
     let spec = cfg.checked_network_spec(data.test.n_in, data.test.n_classes, super::memory_limit(&cfg))?;
     let mut net = Network::zeros(spec)?;
     checkpoint::load(&mut net, &weights)?;
-    let m = evaluate(&net, &EngineOptions::default(), &cfg.objective(), &data.test, cfg.train.batch_size);
+    let m = evaluate_in(group.clone(), &net, &EngineOptions::default(), &cfg.objective(), &data.test, cfg.train.batch_size)?;
+    group.close();
     say!("{}", json!({ "test_acc": m.acc, "test_loss": m.loss(), "test_ce": m.ce, "samples": m.samples, "rates_hz": m.rates_hz }));
     Ok(())
 }

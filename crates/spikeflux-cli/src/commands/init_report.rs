@@ -55,7 +55,7 @@ pub fn report(cfg: &RunConfig, base: &Path, samples: usize) -> Result<InitReport
     let data = cfg.load_data(base)?;
     let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(cfg))?;
     let layers = spec.hidden.len();
-    let (net, inits, measured) = super::initialized_network(cfg, spec, &data.train, cfg.train.seed)?;
+    let (net, inits, measured) = super::initialized_network(cfg, spec, &data.train, cfg.train.seed, std::sync::Arc::new(spikeflux_core::train::Solo))?;
     let nus = measured.unwrap_or_else(|| vec![cfg.fd_target().map(|t| t.nu).unwrap_or(0.0); layers + 1]);
     let eps = cfg.init.epsilon;
     let rep = spikeflux_core::init::report::init_report(&net, &data.train, samples, &inits, &nus, eps);

@@ -96,16 +96,18 @@ pub fn set_threads(n: usize) -> Result<()> {
 /// The network of `cfg` initialized as `spikeflux train` initializes it with `seed`: the FD init
 /// from the config's rate, or with `init.nu = "data"` from the rates measured on the first 512
 /// samples of `train`; returns the network, the moments drawn per connection and the measured
-/// rates (input, then each hidden layer; `None` unless measured).
+/// rates (input, then each hidden layer; `None` unless measured). The measurement is spread over
+/// `group` (every rank gets the same network).
 pub fn initialized_network(
     cfg: &crate::config::RunConfig,
     spec: spikeflux_core::network::NetworkSpec,
     train: &spikeflux_core::data::SpikeDataset,
     seed: u64,
+    group: std::sync::Arc<dyn spikeflux_core::train::Group>,
 ) -> Result<(spikeflux_core::network::Network, Vec<spikeflux_core::init::ConnectionInit>, Option<Vec<f64>>)> {
     if cfg.nu_from_data() {
         let opts = spikeflux_core::engine::EngineOptions::default();
-        let (net, inits, rates) = spikeflux_core::init::nu::init_from_data(spec, &cfg.init_spec()?, seed, train, 512, &opts, &cfg.objective())?;
+        let (net, inits, rates) = spikeflux_core::init::nu::init_from_data_in(group, spec, &cfg.init_spec()?, seed, train, 512, &opts, &cfg.objective())?;
         Ok((net, inits, Some(rates)))
     } else {
         let (net, inits) = spikeflux_core::network::Network::initialized(spec, &cfg.init_spec()?, seed)?;

@@ -1,4 +1,6 @@
-//! `spikeflux sweep`: train every combination of a grid of config values and plot the accuracies.
+//! `spikeflux sweep`: train every combination of a grid of config values and plot the accuracies;
+//! spread over the ranks under `mpirun`, or written as a Slurm job array (`--slurm`) whose results
+//! `--collect` gathers.
 
 use std::path::{Path, PathBuf};
 
@@ -29,11 +31,19 @@ pub struct SweepArgs {
     /// Output directory.
     #[arg(long, default_value = "sweep")]
     pub out: PathBuf,
+    /// Do not train: write the runs' configs and a Slurm job-array script here (one run per task,
+    /// `--threads` CPUs each), to submit with `sbatch FILE`; then gather with `--collect`.
+    #[arg(long, conflicts_with = "collect")]
+    pub slurm: Option<PathBuf>,
+    /// Do not train: gather the runs already in `--out` (from a Slurm array, or an interrupted
+    /// sweep) into sweep.jsonl and sweep.png.
+    #[arg(long)]
+    pub collect: bool,
 }
 
 /// Runs `spikeflux sweep`.
 pub fn run(args: SweepArgs) -> Result<()> {
-    let SweepArgs { config, params, epochs, parallel, threads, out } = args;
+    let SweepArgs { config, params, epochs, parallel, threads, out, slurm, collect } = args;
     let (text, base) = match &config {
         Some(p) => (std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?, p.parent().map(Path::to_path_buf).unwrap_or_default()),
         None => (DEFAULT_CONFIG.to_string(), PathBuf::from(".")),
@@ -45,7 +55,41 @@ pub fn run(args: SweepArgs) -> Result<()> {
         extra.extend(["--epochs".to_string(), e.to_string()]);
     }
     let bin = std::env::current_exe().context("locating the spikeflux binary")?;
-    let res = grid::run(&bin, &text, &base, &axes, &extra, &out, parallel)?;
+    // under mpirun, run k on rank k mod K; rank 0 writes the configs before and the results after
+    let group = crate::parallel::group()?;
+    let (rank, ranks) = (group.rank(), group.size());
+    if ranks > 1 {
+        crate::io::set_rank(rank);
+    }
+    let jobs = grid::prepare(&text, &base, &axes, &out, rank == 0 && !collect)?;
+    if let Some(script) = &slurm {
+        let out_abs = std::fs::canonicalize(&out).unwrap_or(out.clone());
+        let mut collect_cmd = format!("{} sweep", bin.display());
+        if let Some(c) = &config {
+            collect_cmd += &format!(" --config {}", std::fs::canonicalize(c).unwrap_or(c.clone()).display());
+        }
+        for p in &params {
+            collect_cmd += &format!(" --param '{p}'");
+        }
+        collect_cmd += &format!(" --out {} --collect", out_abs.display());
+        let text = grid::slurm_script(&bin, &jobs, &out_abs, threads, &extra, &collect_cmd);
+        spikeflux_core::data::files::write_atomic(script, text.as_bytes())?;
+        say!("wrote {} ({} runs as a Slurm job array); submit with: sbatch {}", script.display(), jobs.len(), script.display());
+        note!("when all tasks are done: {collect_cmd}");
+        group.close();
+        return Ok(());
+    }
+    if !collect {
+        group.any(false)?; // the configs are written before any rank starts a run
+        let mine: Vec<&grid::Job> = jobs.iter().filter(|j| j.k % ranks == rank).collect();
+        grid::train(&bin, &mine, &extra, parallel, &mut |j| grid::report(j, jobs.len()))?;
+        group.any(false)?; // every run is done before rank 0 reads them
+    }
+    group.close();
+    if rank != 0 {
+        return Ok(());
+    }
+    let res = grid::collect(&jobs, &out)?;
     let acc: Vec<Option<f64>> = res.iter().map(|v| v["test_acc"].as_f64()).collect();
     // parameters given a single value are fixed settings, not axes of the figure
     let axes: Vec<grid::Axis> = axes.into_iter().filter(|a| a.values.len() > 1).collect();

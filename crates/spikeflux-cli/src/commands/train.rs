@@ -17,7 +17,7 @@ use spikeflux_core::Error;
 
 use super::{load_config, memory_limit, set_threads, Overrides};
 use crate::run_dir::{self, Log, RunLock};
-use crate::{interrupt, plots};
+use crate::{interrupt, parallel, plots};
 
 /// Arguments of `spikeflux train` (as given; validated by the command).
 #[derive(clap::Args)]
@@ -97,6 +97,14 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
     let TrainArgs { config, ov, log, out, resume, dry_run, plots, init_weights } = args;
     let (cfg, base) = load_config(config.as_deref(), &ov)?;
     set_threads(cfg.train.threads)?;
+    // one process, or a rank of `mpirun -np K` (README, "Training on several processes"): every
+    // rank runs the code below; only rank 0 writes
+    let group = parallel::group()?;
+    let (rank, ranks) = (group.rank(), group.size());
+    let writer = rank == 0;
+    if ranks > 1 {
+        crate::io::set_rank(rank);
+    }
     let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", cfg.name, cfg.train.seed)));
     let ckpt = out.join("checkpoint.safetensors");
     if resume && !ckpt.is_file() {
@@ -107,13 +115,14 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         .into());
     }
     // the lock is taken before anything in the directory is touched
-    let lock = if dry_run {
+    let lock = if dry_run || !writer {
         None
     } else {
         std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
         Some(RunLock::take(&out)?)
     };
-    note!("spikeflux {}: {} ({} threads)", env!("CARGO_PKG_VERSION"), cfg.name, rayon::current_num_threads());
+    let procs = if ranks > 1 { format!("{ranks} processes × {} threads", rayon::current_num_threads()) } else { format!("{} threads", rayon::current_num_threads()) };
+    note!("spikeflux {}: {} ({procs})", env!("CARGO_PKG_VERSION"), cfg.name);
 
     let t0 = Instant::now();
     let data = cfg.load_data(&base)?;
@@ -130,7 +139,7 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         t0.elapsed().as_secs_f64()
     );
     let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(&cfg))?;
-    let (mut net, inits, nu_used) = super::initialized_network(&cfg, spec, &data.train, cfg.train.seed)?;
+    let (mut net, inits, nu_used) = super::initialized_network(&cfg, spec, &data.train, cfg.train.seed, group.clone())?;
     if let Some(w) = &init_weights {
         checkpoint::load(&mut net, w)?;
         note!("weights from {} (instead of the init below)", w.display());
@@ -152,11 +161,13 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         engine: EngineOptions::default(),
         objective: cfg.objective(),
     };
-    let need = spikeflux_core::train::estimate_bytes(&net, data.train.t_steps, cfg.train.batch_size, rayon::current_num_threads());
+    // a rank holds the workspaces and gradient slots of its block of each batch
+    let per_rank_batch = cfg.train.batch_size.div_ceil(ranks);
+    let need = spikeflux_core::train::estimate_bytes(&net, data.train.t_steps, per_rank_batch, rayon::current_num_threads());
     let gib = |b: f64| b / (1u64 << 30) as f64;
     let limit = memory_limit(&cfg);
     note!(
-        "estimated activation memory: {:.2} GiB (batch {} × T {}, {} threads){}",
+        "estimated activation memory: {:.2} GiB per process (batch {} × T {}, {} threads){}",
         gib(need as f64),
         cfg.train.batch_size,
         data.train.t_steps,
@@ -178,12 +189,13 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
             .into());
         }
     }
+    let plots = plots.filter(|_| writer);
     if let Some(dir) = &plots {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         plots::activity_snapshot(&net, &data.test, 5, &format!("{}: activity before training (test samples)", cfg.name), &dir.join("snapshot_before.png"))?;
     }
-    let mut trainer = Trainer::new(net, opts, data.train.t_steps)?;
-    let initial = trainer.evaluate(&data.train);
+    let mut trainer = Trainer::in_group(net, opts, data.train.t_steps, group.clone())?;
+    let initial = trainer.evaluate(&data.train)?;
     let rates: Vec<String> = initial.rates_hz.iter().map(|r| format!("{r:.2}")).collect();
     note!("initial hidden firing rates [{}] Hz on the training set", rates.join(", "));
     let mut train_seconds = 0.0;
@@ -222,17 +234,26 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         note!("resuming after epoch {done} from {}", ckpt.display());
     }
     if dry_run {
+        group.close();
         return Ok(Outcome::Finished { out });
     }
 
     let mut log_paths = vec![out.join("log.jsonl")];
     log_paths.extend(log);
-    let mut log = if resume { Log::resume(&log_paths, trainer.epochs_done)? } else { Log::create(&log_paths)? };
+    let mut log = match (writer, resume) {
+        (false, _) => None,
+        (true, true) => Some(Log::resume(&log_paths, trainer.epochs_done)?),
+        (true, false) => Some(Log::create(&log_paths)?),
+    };
     if install_interrupt {
-        interrupt::install("stopping after the current batch and writing a checkpoint");
+        interrupt::install(if ranks > 1 {
+            "stopping and writing a checkpoint (Ctrl-C, or mpirun ending the job because another rank ended)"
+        } else {
+            "stopping after the current batch and writing a checkpoint"
+        });
     }
     let mut curve: Vec<plots::CurvePoint> = Vec::new();
-    let tty = progress && std::io::stderr().is_terminal();
+    let tty = progress && writer && std::io::stderr().is_terminal();
     let epochs = cfg.train.epochs;
     let bar = if tty {
         let b = ProgressBar::new(epochs as u64);
@@ -246,23 +267,44 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         ProgressBar::hidden()
     };
     bar.set_position(trainer.epochs_done as u64);
+    // interrupted within an epoch (or a rank lost): its batches so far go into the checkpoint
+    let save_partial = |trainer: &Trainer, train_seconds: f64| -> Result<()> {
+        if !writer {
+            return Ok(());
+        }
+        let mut meta = HashMap::new();
+        meta.insert("config".into(), config_text.clone());
+        meta.insert("train_seconds".into(), train_seconds.to_string());
+        meta.insert("partial".into(), serde_json::to_string(&trainer.partial).context("serializing the partial epoch")?);
+        checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
+        Ok(())
+    };
     while trainer.epochs_done < epochs {
-        let rec = match trainer.epoch_until(&data.train, data.valid.as_ref(), &mut |_, _| {}, &stop)? {
-            EpochOutcome::Done(rec) => rec,
-            EpochOutcome::Stopped { batches_done } => {
-                // interrupted within an epoch: its batches so far go into the checkpoint
-                let mut meta = HashMap::new();
-                meta.insert("config".into(), config_text.clone());
-                meta.insert("train_seconds".into(), train_seconds.to_string());
-                meta.insert("partial".into(), serde_json::to_string(&trainer.partial).context("serializing the partial epoch")?);
-                checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
+        let rec = match trainer.epoch_until(&data.train, data.valid.as_ref(), &mut |_, _| {}, &stop) {
+            Ok(EpochOutcome::Done(rec)) => rec,
+            Ok(EpochOutcome::Stopped { batches_done }) => {
+                save_partial(&trainer, train_seconds)?;
+                group.close();
                 let at = format!("batch {batches_done} of epoch {} (of {epochs})", trainer.epochs_done + 1);
                 return Ok(interrupted(at, out, config.as_deref(), lock, &bar));
             }
+            Err(e @ Error::Distributed { .. }) => {
+                // the exchange failed (Ctrl-C, or mpirun's SIGTERM after another rank died): the
+                // state before the batch under way is consistent and goes into the checkpoint
+                save_partial(&trainer, train_seconds)?;
+                let done = trainer.partial.as_ref().map_or(0, |p| p.batches_done);
+                let at = format!("batch {done} of epoch {} (of {epochs})", trainer.epochs_done + 1);
+                if interrupt::requested() {
+                    return Ok(interrupted(at, out, config.as_deref(), lock, &bar));
+                }
+                bar.finish_and_clear();
+                return Err(anyhow::Error::new(e).context(format!("stopped after {at}; the checkpoint is in {}; resume with --resume", out.display())));
+            }
+            Err(e) => return Err(e.into()),
         };
         train_seconds += rec.train_seconds;
         let v = rec.valid.as_ref();
-        let test_m = trainer.evaluate(&data.test);
+        let test_m = trainer.evaluate(&data.test)?;
         curve.push(plots::CurvePoint {
             epoch: rec.epoch,
             train: (rec.train.loss(), rec.train.acc),
@@ -289,23 +331,31 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
             "test": metrics_json(&test_m),
             "train_seconds": rec.train_seconds,
         });
-        log.write(&record)?;
-        let mut meta = HashMap::new();
-        meta.insert("config".into(), config_text.clone());
-        meta.insert("train_seconds".into(), train_seconds.to_string());
-        // the log line is on disk before the checkpoint that says the epoch is done
-        log.sync()?;
-        checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
+        if let Some(log) = log.as_mut() {
+            log.write(&record)?;
+            let mut meta = HashMap::new();
+            meta.insert("config".into(), config_text.clone());
+            meta.insert("train_seconds".into(), train_seconds.to_string());
+            // the log line is on disk before the checkpoint that says the epoch is done
+            log.sync()?;
+            checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
+        }
         on_record(&record);
-        if stop() && trainer.epochs_done < epochs {
+        if trainer.group().any(stop())? && trainer.epochs_done < epochs {
+            group.close();
             return Ok(interrupted(format!("epoch {} of {epochs}", trainer.epochs_done), out, config.as_deref(), lock, &bar));
         }
     }
     bar.finish_and_clear();
-    let test = trainer.evaluate(&data.test);
-    let valid = data.valid.as_ref().map(|v| trainer.evaluate(v));
-    let final_rates = trainer.evaluate(&data.train).rates_hz;
+    let test = trainer.evaluate(&data.test)?;
+    let valid = data.valid.as_ref().map(|v| trainer.evaluate(v)).transpose()?;
+    let final_rates = trainer.evaluate(&data.train)?.rates_hz;
     let net = &trainer.net;
+    let Some(mut log) = log else {
+        // ranks other than 0 are done: rank 0 writes the results
+        group.close();
+        return Ok(Outcome::Finished { out });
+    };
     let weights = out.join("weights.safetensors");
     let mut meta = HashMap::new();
     meta.insert("config".into(), config_text.clone());
@@ -317,6 +367,7 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         "seed": cfg.train.seed,
         "epochs": epochs,
         "threads": rayon::current_num_threads(),
+        "processes": ranks,
         "test_acc": test.acc,
         "test_loss": test.loss(),
         "test_ce": test.ce,
@@ -355,6 +406,7 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
     log.sync()?;
     on_record(&summary);
     say!("test accuracy {:.2} %, test loss {:.4} ({} epochs, {:.1} s); results in {}", 100.0 * test.acc, test.loss(), epochs, train_seconds, out.display());
+    group.close();
     Ok(Outcome::Finished { out })
 }
 

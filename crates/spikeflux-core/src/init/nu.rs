@@ -1,13 +1,15 @@
 //! ν from the data (issue #4): instead of one hand-set presynaptic rate for the whole network,
 //! measure each layer's input rate on the training data after initializing the layers below it.
 
+use std::sync::Arc;
+
 use super::network::{ConnectionInit, InitSpec};
 use crate::data::SpikeDataset;
 use crate::engine::EngineOptions;
 use crate::error::{ensure, Result};
 use crate::network::{Network, NetworkSpec};
-use crate::train::evaluate;
 use crate::train::loss::Objective;
+use crate::train::{evaluate_in, Group, Solo};
 
 /// Fluctuation-driven initialization with ν taken from the data, layer by layer (instead of stork's
 /// one hand-set ν for the whole network): layer 1 uses the measured input rate of `ds`; each further
@@ -27,6 +29,25 @@ pub fn init_from_data(
     opts: &EngineOptions,
     objective: &Objective,
 ) -> Result<(Network, Vec<ConnectionInit>, Vec<f64>)> {
+    init_from_data_in(Arc::new(Solo), spec, init, seed, ds, samples, opts, objective)
+}
+
+/// [`init_from_data`] with the rate measurements spread over the ranks of `group` (every rank
+/// gets the single-process rates and network).
+///
+/// # Errors
+/// As [`init_from_data`]; [`Error::Distributed`](crate::Error::Distributed) when the exchange fails.
+#[allow(clippy::too_many_arguments)]
+pub fn init_from_data_in(
+    group: Arc<dyn Group>,
+    spec: NetworkSpec,
+    init: &InitSpec,
+    seed: u64,
+    ds: &SpikeDataset,
+    samples: usize,
+    opts: &EngineOptions,
+    objective: &Objective,
+) -> Result<(Network, Vec<ConnectionInit>, Vec<f64>)> {
     let mut net = Network::zeros(spec)?;
     let mut rates = vec![ds.mean_rate_hz()];
     let sub = ds.subset(&(0..samples.min(ds.len())).collect::<Vec<_>>());
@@ -38,7 +59,7 @@ pub fn init_from_data(
             format!("the data-driven rate for layer {} is 0 Hz (the layer below is silent); give a fixed rate instead", l + 1)
         );
         net.initialize_with_rates(init, seed, Some(&rates))?;
-        let m = evaluate(&net, opts, objective, &sub, 64);
+        let m = evaluate_in(group.clone(), &net, opts, objective, &sub, 64)?;
         rates.push(m.rates_hz[l]);
     }
     ensure!(rates[layers] > 0.0, "nu", "the last hidden layer is silent at initialization; give a fixed rate instead");

@@ -21,11 +21,14 @@ use loss::Objective;
 use optim::{Optimizer, OptimizerKind};
 
 pub mod checkpoint;
+pub mod group;
 pub mod loss;
 pub mod optim;
 pub mod tape;
 pub use tape::Tape;
 use crate::rng::{rng_for, shuffle, stream};
+pub use group::{Group, Solo};
+use std::sync::Arc;
 
 /// The largest learning rate accepted (both optimizers move a weight by about `lr` per step).
 pub const MAX_LR: f32 = 10.0;
@@ -90,8 +93,14 @@ impl Acc {
 /// the pool per slice and give it back, so only as many exist as run at once (about the thread
 /// count), not one per slice. Each slice's gradient and statistics are copied into `slots[slice]`
 /// and reduced in slice order, so the result does not depend on which thread or workspace ran it.
+///
+/// In a data-parallel run ([`SlicePool::in_group`]) the pool runs only this rank's block of each
+/// batch's slices and the [`Group`] carries the running sums between ranks in slice order
+/// ([`group`]), so every rank ends with the single-process sums, bit for bit.
 #[derive(Debug)]
 pub struct SlicePool {
+    group: Arc<dyn Group>,
+    head: Vec<f64>,
     plan: NetworkPlan,
     n_params: usize,
     t_steps: usize,
@@ -104,9 +113,17 @@ pub struct SlicePool {
 impl SlicePool {
     /// A pool for `net`, `t_steps` steps and batches of up to `batch_size` samples.
     pub fn new(net: &Network, t_steps: usize, batch_size: usize) -> Self {
+        Self::in_group(net, t_steps, batch_size, Arc::new(Solo))
+    }
+
+    /// A pool for one rank of a data-parallel `group` (see [`group`]).
+    pub fn in_group(net: &Network, t_steps: usize, batch_size: usize, group: Arc<dyn Group>) -> Self {
         let slice = net.plan.slice_size(t_steps);
-        let n = batch_size.div_ceil(slice);
+        let all = batch_size.div_ceil(slice);
+        let n = group::block(all, group.rank(), group.size()).len().max(1);
         SlicePool {
+            head: vec![0.0; group::head_len(net.plan.geoms.len())],
+            group,
             plan: net.plan.clone(),
             n_params: net.layout.total,
             t_steps,
@@ -129,6 +146,11 @@ impl SlicePool {
         if let Ok(mut f) = self.free.lock() {
             f.push(ws);
         }
+    }
+
+    /// The group this pool's batches are spread over.
+    pub fn group(&self) -> &Arc<dyn Group> {
+        &self.group
     }
 
     /// Whether this pool's workspaces fit `net` (its plan and parameter count) and `t_steps`.
@@ -165,7 +187,11 @@ pub fn estimate_plan_bytes(plan: &crate::engine::NetworkPlan, n_params: usize, t
 }
 
 /// Runs one mini-batch `idx` of `ds`; with `grad` set, sums the slice gradients into `grad`
-/// (replaced). Returns the batch statistics.
+/// (replaced). Returns the batch statistics. In a group every rank calls it with the same batch,
+/// runs its block of the slices and gets the whole batch's sums.
+///
+/// # Errors
+/// [`Error::Distributed`] when the exchange with the other ranks fails (never for one process).
 pub fn run_batch(
     net: &Network,
     opts: &EngineOptions,
@@ -174,8 +200,10 @@ pub fn run_batch(
     ds: &SpikeDataset,
     idx: &[usize],
     grad: Option<&mut [f32]>,
-) -> SliceStats {
-    let slices: Vec<&[usize]> = idx.chunks(pool.slice).collect();
+) -> Result<SliceStats> {
+    let all: Vec<&[usize]> = idx.chunks(pool.slice).collect();
+    let (rank, size) = (pool.group.rank(), pool.group.size());
+    let slices = &all[group::block(all.len(), rank, size)];
     let backward = grad.is_some();
     let total = idx.len();
     let mut slots = std::mem::take(&mut pool.slots);
@@ -194,26 +222,74 @@ pub fn run_batch(
         slot.1 = ws.stats.clone();
         pool.give(ws);
     });
-    let mut stats = SliceStats::default();
-    for slot in &slots[..slices.len()] {
-        stats.add(&slot.1);
-    }
-    if let Some(g) = grad {
-        g.copy_from_slice(&slots[0].0);
-        for slot in &slots[1..slices.len()] {
-            for (a, b) in g.iter_mut().zip(&slot.0) {
-                *a += b;
+    let mut empty: [f32; 0] = [];
+    let g = match grad {
+        Some(g) => g,
+        None => &mut empty[..],
+    };
+    let result = chain_sum(&*pool.group, &mut pool.head, &slots[..slices.len()], g);
+    pool.slots = slots;
+    result
+}
+
+/// The slice sums in slice order, and the exchange of [`group`]: continues the running sums of the
+/// ranks before this one with this rank's slices (in order), passes them on, and returns the total
+/// every rank gets (one process: its own sums, nothing exchanged). `grad` is empty when only
+/// statistics are summed.
+fn chain_sum(g: &dyn Group, head: &mut [f64], mine: &[(Vec<f32>, SliceStats)], grad: &mut [f32]) -> Result<SliceStats> {
+    let (rank, size) = (g.rank(), g.size());
+    let (mut started, mut stats) = if rank == 0 {
+        (false, SliceStats::default())
+    } else {
+        g.recv_prev(head, grad)?;
+        group::unpack(head)
+    };
+    for (sg, ss) in mine {
+        stats.add(ss);
+        if !grad.is_empty() {
+            // the first slice of the batch is copied, as one process does (0 + x is not x for x = -0)
+            if started {
+                for (a, b) in grad.iter_mut().zip(sg) {
+                    *a += b;
+                }
+            } else {
+                grad.copy_from_slice(sg);
             }
         }
+        started = true;
     }
-    pool.slots = slots;
-    stats
+    group::pack(started, &stats, head);
+    if rank + 1 < size {
+        g.send_next(head, grad)?;
+    }
+    g.share_from_last(head, grad)?;
+    Ok(group::unpack(head).1)
 }
 
 /// Evaluates `net` on `ds` in batches of `batch_size` (no update). Allocates its workspaces; a
 /// [`Trainer`] reuses its own with [`Trainer::evaluate`].
 pub fn evaluate(net: &Network, opts: &EngineOptions, objective: &Objective, ds: &SpikeDataset, batch_size: usize) -> Metrics {
     let mut pool = SlicePool::new(net, ds.t_steps, batch_size);
+    match evaluate_with(net, opts, objective, ds, batch_size, &mut pool) {
+        Ok(m) => m,
+        Err(_) => unreachable!("one process exchanges nothing"),
+    }
+}
+
+/// [`evaluate`] spread over the ranks of `group` (each runs its block of every batch); every rank
+/// gets the single-process metrics.
+///
+/// # Errors
+/// [`Error::Distributed`] when the exchange fails.
+pub fn evaluate_in(
+    group: Arc<dyn Group>,
+    net: &Network,
+    opts: &EngineOptions,
+    objective: &Objective,
+    ds: &SpikeDataset,
+    batch_size: usize,
+) -> Result<Metrics> {
+    let mut pool = SlicePool::in_group(net, ds.t_steps, batch_size, group);
     evaluate_with(net, opts, objective, ds, batch_size, &mut pool)
 }
 
@@ -224,14 +300,14 @@ fn evaluate_with(
     ds: &SpikeDataset,
     batch_size: usize,
     pool: &mut SlicePool,
-) -> Metrics {
+) -> Result<Metrics> {
     let idx: Vec<usize> = (0..ds.len()).collect();
     let mut acc = Acc::default();
     for b in idx.chunks(batch_size) {
-        let s = run_batch(net, opts, objective, pool, ds, b, None);
+        let s = run_batch(net, opts, objective, pool, ds, b, None)?;
         acc.add_batch(&s);
     }
-    acc.finish(net, ds.t_steps)
+    Ok(acc.finish(net, ds.t_steps))
 }
 
 /// Settings of a training run.
@@ -313,22 +389,40 @@ impl Trainer {
     /// # Errors
     /// [`Error::Config`] for a zero batch size or epochs.
     pub fn new(net: Network, opts: TrainOptions, t_steps: usize) -> Result<Self> {
+        Self::in_group(net, opts, t_steps, Arc::new(Solo))
+    }
+
+    /// A trainer for one rank of a data-parallel `group`: every rank builds it from the same
+    /// network and options and calls the same methods in the same order; each runs its block of
+    /// every batch, and all hold the single-process weights after every step ([`group`]).
+    ///
+    /// # Errors
+    /// As [`Trainer::new`].
+    pub fn in_group(net: Network, opts: TrainOptions, t_steps: usize, group: Arc<dyn Group>) -> Result<Self> {
         ensure!(opts.batch_size > 0, "batch_size", "must be at least 1");
         let lr = match opts.optimizer {
             OptimizerKind::Smorms3 { lr } | OptimizerKind::Adam { lr } => lr,
         };
         ensure!(lr.is_finite() && lr > 0.0, "lr", "must be positive", lr);
         ensure!(lr <= MAX_LR, "lr", format!("at most {MAX_LR} (a step that moves weights by more than that is no learning rate)"), lr);
-        let pool = SlicePool::new(&net, t_steps, opts.batch_size);
+        let pool = SlicePool::in_group(&net, t_steps, opts.batch_size, group);
         let optimizer = Optimizer::new(opts.optimizer, net.layout.total);
         let grad = vec![0.0; net.layout.total];
         Ok(Trainer { net, opts, optimizer, epochs_done: 0, pool, grad, partial: None })
     }
 
     /// Evaluates the current network on `ds` (which must have the trainer's number of steps), reusing
-    /// the training workspaces.
-    pub fn evaluate(&mut self, ds: &SpikeDataset) -> Metrics {
+    /// the training workspaces (spread over the trainer's group).
+    ///
+    /// # Errors
+    /// [`Error::Distributed`] when the exchange with the other ranks fails (never for one process).
+    pub fn evaluate(&mut self, ds: &SpikeDataset) -> Result<Metrics> {
         evaluate_with(&self.net, &self.opts.engine, &self.opts.objective, ds, self.opts.batch_size, &mut self.pool)
+    }
+
+    /// The group this trainer's batches are spread over.
+    pub fn group(&self) -> &Arc<dyn Group> {
+        self.pool.group()
     }
 
     /// Bytes of the workspaces created so far and the per-slice gradient slots.
@@ -378,7 +472,15 @@ impl Trainer {
         shuffle(&mut order, &mut rng_for(self.opts.seed, stream::SHUFFLE + epoch as u64));
         let n_batches = order.len().div_ceil(self.opts.batch_size);
         for (bi, idx) in order.chunks(self.opts.batch_size).enumerate().skip(skip) {
-            let s = run_batch(&self.net, &self.opts.engine, &self.opts.objective, &mut self.pool, train, idx, Some(&mut self.grad));
+            let s = match run_batch(&self.net, &self.opts.engine, &self.opts.objective, &mut self.pool, train, idx, Some(&mut self.grad)) {
+                Ok(s) => s,
+                Err(e) => {
+                    // nothing of this batch is applied: the epoch so far is a consistent checkpoint
+                    let train_seconds = seconds_before + start.elapsed().as_secs_f64();
+                    self.partial = Some(PartialEpoch { epoch, batches_done: bi, train_seconds, acc });
+                    return Err(e);
+                }
+            };
             let loss = s.ce_sum / s.samples as f64 + s.reg_loss;
             // before the first update the weights are the initialization's; after it, the steps'
             let first = self.optimizer.state().3 == 0;
@@ -429,15 +531,28 @@ impl Trainer {
                 return Err(nonfinite("weight", "lr".into(), "an update overflowed f32; lower the learning rate"));
             }
             progress(bi + 1, n_batches);
-            if bi + 1 < n_batches && stop() {
-                let train_seconds = seconds_before + start.elapsed().as_secs_f64();
-                self.partial = Some(PartialEpoch { epoch, batches_done: bi + 1, train_seconds, acc });
-                return Ok(EpochOutcome::Stopped { batches_done: bi + 1 });
+            if bi + 1 < n_batches {
+                // the ranks agree to stop after the same batch (one process: just `stop()`)
+                let asked = self.pool.group().any(stop());
+                if !matches!(asked, Ok(false)) {
+                    let train_seconds = seconds_before + start.elapsed().as_secs_f64();
+                    self.partial = Some(PartialEpoch { epoch, batches_done: bi + 1, train_seconds, acc });
+                    asked?;
+                    return Ok(EpochOutcome::Stopped { batches_done: bi + 1 });
+                }
             }
         }
         let train_seconds = seconds_before + start.elapsed().as_secs_f64();
         let train_m = acc.finish(&self.net, train.t_steps);
-        let valid = valid.map(|v| self.evaluate(v));
+        let valid = match valid.map(|v| self.evaluate(v)).transpose() {
+            Ok(v) => v,
+            Err(e) => {
+                // the epoch's updates are all applied; only its record is lost, and the checkpoint
+                // of the epoch before plus this epoch's batches is kept as a partial epoch
+                self.partial = Some(PartialEpoch { epoch, batches_done: n_batches, train_seconds, acc });
+                return Err(e);
+            }
+        };
         self.epochs_done = epoch;
         Ok(EpochOutcome::Done(EpochRecord { epoch, train: train_m, valid, train_seconds }))
     }

@@ -6,6 +6,7 @@ mod determinism;
 mod golden;
 mod nir;
 mod gradcheck;
+mod group;
 mod numerics;
 mod semantics;
 mod shd_fixture;
