@@ -28,7 +28,7 @@ use peak_alloc::PeakAlloc;
 static ALLOC: PeakAlloc = PeakAlloc;
 
 #[derive(Parser)]
-#[command(name = "spikeflux-fuzz", about = "Fuzz spikeflux's readers (HDF5, TOML configs, WAV, FLAC, IDX, safetensors)")]
+#[command(name = "spikeflux-fuzz", about = "Fuzz spikeflux's readers (HDF5, TOML configs, WAV, FLAC, IDX, safetensors, event-camera files)")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

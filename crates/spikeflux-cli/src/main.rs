@@ -44,12 +44,17 @@ enum Cmd {
 }
 
 /// The exit code of an error (README, "Exit codes"): 2 config or command-line value, 3 data file
-/// (spike, image or audio file), shape or NIR graph, 4 non-finite numbers in training, 5 I/O or weights file, 6 a
+/// (spike, image, audio or event file), shape or NIR graph, 4 non-finite numbers in training, 5 I/O or weights file, 6 a
 /// data-parallel run that lost a rank, 1
 /// anything else; 130 after an interrupt and 141 after a closed output pipe are set where they happen.
 fn exit_code(e: &anyhow::Error) -> i32 {
     if e.downcast_ref::<spikeflux_cochlea::Error>().is_some() {
         return 3; // an audio file the cochlea cannot use is a data file
+    }
+    match e.downcast_ref::<spikeflux_events::Error>() {
+        Some(spikeflux_events::Error::Io { .. }) => return 5,
+        Some(_) => return 3, // an event file that cannot be read is a data file
+        None => {}
     }
     match e.downcast_ref::<Error>() {
         Some(Error::Config { .. }) => 2,

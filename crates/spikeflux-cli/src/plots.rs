@@ -514,3 +514,48 @@ pub fn spike_rasters(panels: &[(String, Vec<(f64, f64)>)], n_channels: usize, ti
     root.present().map_err(err)?;
     Ok(())
 }
+
+/// `frames` panels of an event recording: the events of each equal stretch of its duration
+/// counted per pixel, ON in red and OFF in blue (brighter = more events, saturating at the 99th
+/// percentile of the nonzero counts), each panel at most 320 pixels wide (the sensor scaled down).
+pub fn event_frames(rec: &spikeflux_events::Recording, frames: usize, title: &str, path: &Path) -> Result<()> {
+    fonts();
+    let e = &rec.events;
+    let (w, h) = rec.size();
+    let (w, h) = (w.max(1) as usize, h.max(1) as usize);
+    let scale = (320.0 / w as f64).min(1.0).min(240.0 / h as f64).max(1.0 / 16.0);
+    let (pw, ph) = (((w as f64 * scale).ceil() as usize).max(1), ((h as f64 * scale).ceil() as usize).max(1));
+    let frames = frames.max(1);
+    let (t0, span) = (e.t.first().copied().unwrap_or(0), rec.duration_us().max(1));
+    // counts[frame][polarity][pixel]
+    let mut counts = vec![[vec![0u32; pw * ph], vec![0u32; pw * ph]]; frames];
+    for i in 0..e.len() {
+        let f = (((e.t[i] - t0) as f64 / span as f64 * frames as f64) as usize).min(frames - 1);
+        let (x, y) = (((e.x[i] as f64 * scale) as usize).min(pw - 1), ((e.y[i] as f64 * scale) as usize).min(ph - 1));
+        counts[f][e.p[i] as usize][y * pw + x] += 1;
+    }
+    let mut nonzero: Vec<u32> = counts.iter().flat_map(|c| c.iter().flatten()).copied().filter(|&c| c > 0).collect();
+    nonzero.sort_unstable();
+    let top = nonzero.get(nonzero.len() * 99 / 100).copied().unwrap_or(1).max(1) as f64;
+    let cols = frames.min(4);
+    let rows = frames.div_ceil(cols);
+    let (cell_w, cell_h) = (pw as u32 + 20, ph as u32 + 40);
+    let root = BitMapBackend::new(path, ((cell_w * cols as u32 + 20).max(640), cell_h * rows as u32 + 50)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 18)).map_err(err)?;
+    let areas = root.split_evenly((rows, cols));
+    for (f, area) in areas.iter().enumerate().take(frames) {
+        let (a, b) = (t0 + span * f as i64 / frames as i64, t0 + span * (f as i64 + 1) / frames as i64);
+        area.draw(&Text::new(format!("{:.3}–{:.3} s", (a - t0) as f64 * 1e-6, (b - t0) as f64 * 1e-6), (10, 4), ("sans-serif", 13))).map_err(err)?;
+        for y in 0..ph {
+            for x in 0..pw {
+                let level = |c: u32| ((c as f64 / top).min(1.0) * 255.0) as u8;
+                let (on, off) = (level(counts[f][1][y * pw + x]), level(counts[f][0][y * pw + x]));
+                let color = RGBColor(255 - off, 255 - on.max(off), 255 - on);
+                area.draw_pixel((10 + x as i32, 24 + y as i32), &color).map_err(err)?;
+            }
+        }
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}

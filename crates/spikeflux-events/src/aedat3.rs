@@ -84,10 +84,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<Recording> {
         if kind != POLARITY {
             continue;
         }
-        let (size, ts_offset) = (size as usize, ts_offset as usize);
-        if size < 8 || ts_offset + 4 > size {
+        if size < 8 || !(0..=size - 4).contains(&ts_offset) {
             return Err(Bad::Invalid(format!("the polarity packet at byte {at} has eventSize {size} and eventTSOffset {ts_offset} (8 and 4 in AEDAT 3.1)")));
         }
+        let (size, ts_offset) = (size as usize, ts_offset as usize);
         let base = (overflow as i64) << 31;
         for e in data.chunks_exact(size).take(number as usize) {
             let word = le_u32(e, 0);

@@ -25,8 +25,9 @@ use crate::{check_events, Bad, Decoded, Events, Format, Recording, MAX_EVENTS};
 /// The magic line at the start.
 pub const MAGIC: &[u8] = b"#!AER-DAT4.0\r\n";
 
-/// The most bytes one packet may decompress to (a DV packet is far smaller).
-const MAX_PACKET_BYTES: u64 = 256 << 20;
+/// The most bytes one packet may decompress to (2 M events; DV writes packets of a few
+/// thousand), which keeps a corrupt packet from taking more than this while it is refused.
+const MAX_PACKET_BYTES: u64 = 32 << 20;
 
 /// One stream of the description.
 struct Stream {

@@ -33,7 +33,7 @@ impl Num {
             b'>' => false,
             _ => return None,
         };
-        let size: usize = descr[2..].parse().ok()?;
+        let size: usize = std::str::from_utf8(&b[2..]).ok()?.parse().ok()?;
         let ok = match b[1] {
             b'i' | b'u' => matches!(size, 1 | 2 | 4 | 8),
             b'f' => matches!(size, 2 | 4 | 8),

@@ -6,6 +6,7 @@ use std::path::Path;
 
 mod binary;
 pub mod config;
+mod events;
 
 /// What a reader did with one input.
 pub type Outcome = std::result::Result<usize, String>;
@@ -93,6 +94,62 @@ pub fn all() -> Vec<Target> {
             seeds: binary::checkpoint_seeds,
             make: crate::mutate::bytes,
             run: binary::checkpoint,
+            bound: reader_bound,
+        },
+        Target {
+            name: "aedat3",
+            about: "AEDAT 3.1 event recordings (DVS128 Gesture's format)",
+            seeds: events::aedat3_seeds,
+            make: crate::mutate::bytes,
+            run: events::aedat3,
+            bound: reader_bound,
+        },
+        Target {
+            name: "aedat4",
+            about: "AEDAT 4 event recordings (flatbuffer packets; none, LZ4 and Zstd)",
+            seeds: events::aedat4_seeds,
+            make: crate::mutate::bytes,
+            run: events::aedat4,
+            bound: reader_bound,
+        },
+        Target {
+            name: "atis",
+            about: "ATIS .bin event files (N-MNIST)",
+            seeds: events::atis_seeds,
+            make: crate::mutate::bytes,
+            run: events::atis,
+            bound: reader_bound,
+        },
+        Target {
+            name: "dat",
+            about: "Prophesee DAT event files",
+            seeds: events::dat_seeds,
+            make: crate::mutate::bytes,
+            run: events::dat,
+            bound: reader_bound,
+        },
+        Target {
+            name: "evt2",
+            about: "Prophesee EVT 2.0 .raw event files",
+            seeds: events::evt2_seeds,
+            make: crate::mutate::bytes,
+            run: events::evt2,
+            bound: reader_bound,
+        },
+        Target {
+            name: "evt3",
+            about: "Prophesee EVT 3.0 .raw event files",
+            seeds: events::evt3_seeds,
+            make: crate::mutate::bytes,
+            run: events::evt3,
+            bound: reader_bound,
+        },
+        Target {
+            name: "npy",
+            about: "NPY event arrays (structured, or tonic's (N, 4))",
+            seeds: events::npy_seeds,
+            make: crate::mutate::bytes,
+            run: events::npy,
             bound: reader_bound,
         },
     ]

@@ -96,8 +96,13 @@ pub struct SplitArgs {
 /// Arguments of `spikeflux data info` (as given; validated by the command).
 #[derive(clap::Args)]
 pub struct InfoArgs {
-    /// HDF5 file in the SHD layout.
+    /// A spike file in the SHD layout (HDF5), or an event-camera recording (AEDAT 3.1/4, ATIS
+    /// .bin, Prophesee .dat/.raw, x/y/t/p in HDF5/NPY/NPZ).
     pub file: PathBuf,
+    /// For an event file: write `events.png` here, eight frames of event counts (ON red, OFF
+    /// blue) over equal stretches of the recording.
+    #[arg(long)]
+    pub plots: Option<PathBuf>,
 }
 
 /// Runs `spikeflux data …`.
@@ -148,8 +153,31 @@ fn synth_shd(args: SynthShdArgs) -> Result<()> {
 
 /// Runs `spikeflux data info`.
 fn info(args: InfoArgs) -> Result<()> {
-    let InfoArgs { file } = args;
-    let f = spikeflux_core::data::shd::ShdFile::read(&file)?;
+    let InfoArgs { file, plots } = args;
+    let mut head = Vec::with_capacity(4096);
+    {
+        use std::io::Read;
+        let f = std::fs::File::open(&file).map_err(|e| spikeflux_core::Error::io(&file, e))?;
+        f.take(4096).read_to_end(&mut head).map_err(|e| spikeflux_core::Error::io(&file, e))?;
+    }
+    let format = spikeflux_events::detect(&file, &head);
+    // an HDF5 file is a spike file in the SHD layout, or else a plain event file
+    let shd = match format {
+        Some(spikeflux_events::Format::Hdf5) | None => Some(spikeflux_core::data::shd::ShdFile::read(&file)),
+        Some(_) => None,
+    };
+    let f = match shd {
+        Some(Ok(f)) => f,
+        Some(Err(e)) if format.is_none() => return Err(e.into()),
+        Some(Err(e)) => match spikeflux_events::read(&file) {
+            Ok(rec) => return event_info(&file, &rec, plots.as_deref()),
+            Err(ev) => return Err(anyhow::Error::new(e).context(format!("nor is it an HDF5 event file ({ev})"))),
+        },
+        None => return event_info(&file, &spikeflux_events::read(&file)?, plots.as_deref()),
+    };
+    if plots.is_some() {
+        note!("--plots draws event files; for a spike file, `train --plots` draws rasters");
+    }
     let n = f.times.len();
     let counts: Vec<usize> = f.times.iter().map(|t| t.len()).collect();
     let classes = f.labels.iter().collect::<std::collections::BTreeSet<_>>().len();
@@ -175,6 +203,47 @@ fn info(args: InfoArgs) -> Result<()> {
         "last_spike_s": { "min": max_t.iter().cloned().fold(f32::INFINITY, f32::min), "max": max_t.iter().cloned().fold(0.0, f32::max) },
     });
     say!("{}", serde_json::to_string_pretty(&v).context("formatting")?);
+    Ok(())
+}
+
+/// `data info` for an event file: counts, size, duration, rates, polarity; the DVS128 Gesture
+/// labels file beside it, if there is one; `--plots`: frames of the events.
+fn event_info(file: &std::path::Path, rec: &spikeflux_events::Recording, plots: Option<&std::path::Path>) -> Result<()> {
+    let e = &rec.events;
+    let (w, h) = rec.size();
+    let secs = rec.duration_us() as f64 * 1e-6;
+    let on = e.p.iter().filter(|&&p| p).count();
+    let labels = spikeflux_events::gesture::labels_path(file);
+    let gesture = if labels.is_file() {
+        let text = std::fs::read_to_string(&labels).map_err(|err| spikeflux_core::Error::io(&labels, err))?;
+        let segs = spikeflux_events::gesture::parse_labels(&text, &labels)?;
+        let mut per_class = vec![0usize; spikeflux_events::gesture::CLASSES.len()];
+        segs.iter().for_each(|s| per_class[s.class] += 1);
+        Some(json!({ "labels": labels.display().to_string(), "samples": segs.len(), "per_class": per_class }))
+    } else {
+        None
+    };
+    let v = json!({
+        "file": file.display().to_string(),
+        "format": rec.format.name(),
+        "events": e.len(),
+        "sensor_stated": rec.sensor.map(|(w, h)| [w, h]),
+        "size": [w, h],
+        "t_first_us": e.t.first(),
+        "t_last_us": e.t.last(),
+        "duration_s": secs,
+        "events_per_s": if secs > 0.0 { e.len() as f64 / secs } else { 0.0 },
+        "on_fraction": if e.is_empty() { 0.0 } else { on as f64 / e.len() as f64 },
+        "time_ordered": e.check_sorted().is_ok(),
+        "gesture": gesture,
+    });
+    say!("{}", serde_json::to_string_pretty(&v).context("formatting")?);
+    if let Some(dir) = plots {
+        std::fs::create_dir_all(dir).map_err(|err| spikeflux_core::Error::io(dir, err))?;
+        let path = dir.join("events.png");
+        crate::plots::event_frames(rec, 8, &format!("{} — {} events, {w}×{h}, {secs:.3} s", file.display(), e.len()), &path)?;
+        note!("wrote {}", path.display());
+    }
     Ok(())
 }
 

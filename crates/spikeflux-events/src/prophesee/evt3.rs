@@ -48,14 +48,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<Recording> {
                 if timed {
                     for b in 0..width {
                         if v & (1 << b) != 0 {
-                            events.push(t, base + b, y, pol);
+                            events.push(t, base.saturating_add(b), y, pol);
                         }
                     }
                     if events.len() > MAX_EVENTS {
                         check_events(events.len() as u64, "the decoded vectors")?;
                     }
                 }
-                base += width;
+                // (a corrupt run of vectors cannot overflow it)
+                base = base.saturating_add(width);
             }
             0x6 => low = v as i64,
             0x8 => {
