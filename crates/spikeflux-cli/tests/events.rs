@@ -45,3 +45,22 @@ fn corrupt_and_unknown_event_files_are_named_with_exit_3() {
     fails_with(&run(dir.path(), &["data", "info", "bad.raw"]), 3, &["bad.raw", "EVT 3.0", "reserved type 0xc"]);
     fails_with(&run(dir.path(), &["data", "info", "missing.aedat4"]), 5, &["missing.aedat4"]);
 }
+
+#[test]
+fn synth_gestures_writes_recordings_with_labels_that_data_info_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["data", "synth-gestures", "--out", "g", "--users", "2", "--gesture-s", "0.3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for u in ["user01", "user02"] {
+        let info = run(dir.path(), &["data", "info", &format!("g/{u}_synthetic.aedat")]);
+        assert!(info.status.success(), "{}", String::from_utf8_lossy(&info.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+        assert_eq!(v["gesture"]["per_class"], serde_json::json!(vec![1; 11]));
+        assert_eq!(v["sensor_stated"], serde_json::json!([128, 128]));
+    }
+    // the same seed writes the same bytes
+    run(dir.path(), &["data", "synth-gestures", "--out", "h", "--users", "1", "--gesture-s", "0.3"]);
+    assert_eq!(std::fs::read(dir.path().join("g/user01_synthetic.aedat")).unwrap(), std::fs::read(dir.path().join("h/user01_synthetic.aedat")).unwrap());
+    fails_with(&run(dir.path(), &["data", "synth-gestures", "--out", "x", "--users", "0"]), 2, &["--users", "between 1 and 99"]);
+    fails_with(&run(dir.path(), &["data", "synth-gestures", "--out", "x", "--gesture-s", "1e9"]), 2, &["--gesture-s"]);
+}

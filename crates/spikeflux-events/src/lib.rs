@@ -48,6 +48,7 @@ pub mod gesture;
 pub mod npy;
 pub mod plain;
 pub mod prophesee;
+pub mod synthetic;
 pub mod transforms;
 
 /// The most events one file may hold (2^28 ≈ 268 M: 3.5 GB as a [`Recording`]); a file that

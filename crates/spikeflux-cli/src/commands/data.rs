@@ -25,14 +25,18 @@ pub enum DataCmd {
     /// Write a synthetic SHD-sized spike file in the SHD layout (700 channels, 20 classes, ~8000
     /// spikes per sample; float16 times as in SHD) for trying configs and tests.
     SynthShd(SynthShdArgs),
+    /// Write synthetic DVS128-Gesture-like recordings: per user an AEDAT 3.1 file of the eleven
+    /// gestures (moving disks seen by a simulated DVS, with noise) and its labels CSV, laid out as
+    /// the real dataset (users 1–23 train, 24–29 test).
+    SynthGestures(SynthGesturesArgs),
     /// Download SHD or SSC (gzipped HDF5 from zenkelab.org) with a progress bar; resumes an
     /// interrupted download, verifies the published md5 sums (SHD), renames into place atomically.
     Fetch(FetchArgs),
     /// Split a spike file written by audio2spikes into train and test files, holding out speakers
     /// and/or a range of recording indices (FSDD's own test split is index 0-4).
     Split(SplitArgs),
-    /// Print what a spike file in the SHD layout holds: samples, classes, speakers, spikes per sample,
-    /// duration range.
+    /// Print what a spike file in the SHD layout holds (samples, classes, speakers, spikes per
+    /// sample, duration range), or an event-camera recording (format, events, sensor, rates).
     Info(InfoArgs),
 }
 
@@ -56,6 +60,26 @@ pub struct SynthShdArgs {
     /// Number of samples.
     #[arg(long, default_value_t = 256)]
     pub samples: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Arguments of `spikeflux data synth-gestures` (as given; validated by the command).
+#[derive(clap::Args)]
+pub struct SynthGesturesArgs {
+    /// Output directory (created).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of users (recordings), 1–99.
+    #[arg(long, default_value_t = 29)]
+    pub users: usize,
+    /// Length of each gesture, seconds (0.1–60).
+    #[arg(long, default_value_t = 1.5)]
+    pub gesture_s: f64,
+    /// Background noise per pixel, Hz (0–100).
+    #[arg(long, default_value_t = 0.05)]
+    pub noise_hz: f64,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -110,6 +134,7 @@ pub fn run(args: DataArgs) -> Result<()> {
     match args.cmd {
         DataCmd::Export(a) => export(a),
         DataCmd::SynthShd(a) => synth_shd(a),
+        DataCmd::SynthGestures(a) => synth_gestures(a),
         DataCmd::Info(a) => info(a),
         DataCmd::Split(a) => split(a),
         DataCmd::Fetch(a) => fetch::files(&a.dataset).and_then(|f| fetch::fetch(&a.base_url, &f, &a.dir, std::io::stderr().is_terminal())).map(|_| ()),
@@ -148,6 +173,34 @@ fn synth_shd(args: SynthShdArgs) -> Result<()> {
     let f = spikeflux_core::data::synthetic::SyntheticShd { samples, seed, ..Default::default() }.generate();
     f.write(&out)?;
     note!("wrote {} samples to {}", samples, out.display());
+    Ok(())
+}
+
+/// Runs `spikeflux data synth-gestures`.
+fn synth_gestures(args: SynthGesturesArgs) -> Result<()> {
+    let SynthGesturesArgs { out, users, gesture_s, noise_hz, seed } = args;
+    use spikeflux_core::Error;
+    if !(1..=99).contains(&users) {
+        return Err(Error::config("--users", format!("{users}: between 1 and 99 users (their files are named user01 … user99)")).into());
+    }
+    if !(0.1..=60.0).contains(&gesture_s) {
+        return Err(Error::config("--gesture-s", format!("{gesture_s}: a gesture of 0.1 to 60 s")).into());
+    }
+    if !(0.0..=100.0).contains(&noise_hz) {
+        return Err(Error::config("--noise-hz", format!("{noise_hz}: 0 to 100 Hz per pixel")).into());
+    }
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    let g = spikeflux_events::synthetic::SyntheticGestures { users, gesture_s, noise_hz, seed, ..Default::default() };
+    let mut total = 0;
+    for user in 1..=users {
+        let rec = g.recording(user);
+        let path = out.join(format!("user{user:02}_synthetic.aedat"));
+        let bytes = spikeflux_events::aedat3::write(&rec.events, "DVS128", 4096).map_err(|e| Error::data_file(&path, e))?;
+        write_atomic(&path, &bytes)?;
+        write_atomic(&spikeflux_events::gesture::labels_path(&path), rec.labels_csv().as_bytes())?;
+        total += rec.events.len();
+    }
+    note!("wrote {users} recordings ({total} events, 11 gestures each) to {}", out.display());
     Ok(())
 }
 
