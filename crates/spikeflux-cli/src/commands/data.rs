@@ -29,8 +29,9 @@ pub enum DataCmd {
     /// gestures (moving disks seen by a simulated DVS, with noise) and its labels CSV, laid out as
     /// the real dataset (users 1–23 train, 24–29 test).
     SynthGestures(SynthGesturesArgs),
-    /// Download SHD or SSC (gzipped HDF5 from zenkelab.org) with a progress bar; resumes an
-    /// interrupted download, verifies the published md5 sums (SHD), renames into place atomically.
+    /// Download SHD or SSC (gzipped HDF5 from zenkelab.org), or DVS128 Gesture (tonic's archives
+    /// from figshare, unpacked) with a progress bar; resumes an interrupted download, verifies the
+    /// published md5 sums (SHD, DVS128 Gesture), renames into place atomically.
     Fetch(FetchArgs),
     /// Split a spike file written by audio2spikes into train and test files, holding out speakers
     /// and/or a range of recording indices (FSDD's own test split is index 0-4).
@@ -88,14 +89,14 @@ pub struct SynthGesturesArgs {
 /// Arguments of `spikeflux data fetch` (as given; validated by the command).
 #[derive(clap::Args)]
 pub struct FetchArgs {
-    /// `shd` or `ssc`.
+    /// `shd`, `ssc` or `dvsgesture` (tonic's copy: ibmGestureTrain/ and ibmGestureTest/).
     pub dataset: String,
     /// Target directory.
     #[arg(long, default_value = "data")]
     pub dir: PathBuf,
-    /// Server to download from.
-    #[arg(long, default_value = fetch::DEFAULT_BASE_URL)]
-    pub base_url: String,
+    /// Server to download from (default: zenkelab.org for SHD/SSC, figshare for dvsgesture).
+    #[arg(long)]
+    pub base_url: Option<String>,
 }
 
 /// Arguments of `spikeflux data split` (as given; validated by the command).
@@ -137,7 +138,10 @@ pub fn run(args: DataArgs) -> Result<()> {
         DataCmd::SynthGestures(a) => synth_gestures(a),
         DataCmd::Info(a) => info(a),
         DataCmd::Split(a) => split(a),
-        DataCmd::Fetch(a) => fetch::files(&a.dataset).and_then(|f| fetch::fetch(&a.base_url, &f, &a.dir, std::io::stderr().is_terminal())).map(|_| ()),
+        DataCmd::Fetch(a) => {
+            let base = a.base_url.unwrap_or_else(|| fetch::default_base_url(&a.dataset).to_string());
+            fetch::files(&a.dataset).and_then(|f| fetch::fetch(&base, &f, &a.dir, std::io::stderr().is_terminal())).map(|_| ())
+        }
     }
 }
 
