@@ -64,3 +64,29 @@ fn synth_gestures_writes_recordings_with_labels_that_data_info_reads() {
     fails_with(&run(dir.path(), &["data", "synth-gestures", "--out", "x", "--users", "0"]), 2, &["--users", "between 1 and 99"]);
     fails_with(&run(dir.path(), &["data", "synth-gestures", "--out", "x", "--gesture-s", "1e9"]), 2, &["--gesture-s"]);
 }
+
+#[test]
+fn trains_on_event_recordings_through_the_notebook05_transforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["data", "synth-gestures", "--out", "g", "--users", "3", "--gesture-s", "0.4"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = |drop_p: &str| {
+        format!(
+            "[data.events]\ndir = \"g\"\nsize = 16\nn_steps = 150\ndrop_p = {drop_p}\ntest_users_from = 3\nvalid_fraction = 0.0\n\
+             [model]\ndt = 2e-3\n[[model.hidden]]\nsize = 32\nrecurrent = true\n[model.readout]\ntau_mem = 0.1\n\
+             [init]\nmethod = \"fluctuation-driven\"\nnu = \"data\"\nsigma_u = 1.0\nreadout = \"fluctuation-driven\"\n[train]\nepochs = 2\nbatch_size = 8\nlr = 5e-3\nseed = 3\n"
+        )
+    };
+    write(dir.path(), "ev.toml", &config("0.5"));
+    let out = run(dir.path(), &["train", "--config", "ev.toml", "--out", "r1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = log_without_timings(&dir.path().join("r1"));
+    assert_eq!(log.len(), 3, "{log:?}");
+    // the transforms are seeded by the run's seed and the sample: the same run, the same numbers
+    run(dir.path(), &["train", "--config", "ev.toml", "--out", "r2"]);
+    assert_eq!(log, log_without_timings(&dir.path().join("r2")));
+    write(dir.path(), "bad.toml", &config("1.5"));
+    fails_with(&run(dir.path(), &["train", "--config", "bad.toml"]), 2, &["data.events.drop_p", "[0, 1)"]);
+    write(dir.path(), "empty.toml", &config("0.5").replace("dir = \"g\"", "dir = \".\""));
+    fails_with(&run(dir.path(), &["train", "--config", "empty.toml"]), 3, &["no userNN_*.aedat", "data synth-gestures"]);
+}

@@ -6,8 +6,9 @@
 //! `gesture_s` long with a pause between them. A gesture is one or two bright disks ("hands")
 //! moving on the 128×128 sensor along a class-specific path; every millisecond each pixel the
 //! disk's edge enters fires an ON event and each pixel it leaves an OFF event (at a uniform time
-//! within that millisecond), like a DVS seeing a bright object on a dark background. Per user and
-//! gesture the disk radius, speed, amplitude and phase vary, and the sensor adds background noise
+//! within that millisecond), like a DVS seeing a bright object on a dark background. Each user
+//! stands somewhere else (the whole scene shifted by up to ±12 pixels, ±4 more per gesture); per
+//! gesture the disk radius, speed, amplitude and phase vary; and the sensor adds background noise
 //! (`noise_hz` per pixel, either polarity) throughout:
 //!
 //! | class | path |
@@ -74,8 +75,15 @@ impl SyntheticRecording {
 
 /// The disks of a gesture at time `s` (seconds from its start): centres and radius.
 fn disks(class: usize, s: f64, v: &Variation, out: &mut Vec<(f64, f64)>) {
-    use std::f64::consts::TAU;
     out.clear();
+    paths(class, s, v, out);
+    for d in out.iter_mut() {
+        *d = (d.0 + v.offset.0, d.1 + v.offset.1);
+    }
+}
+
+fn paths(class: usize, s: f64, v: &Variation, out: &mut Vec<(f64, f64)>) {
+    use std::f64::consts::TAU;
     let c = SIZE as f64 / 2.0;
     let w = TAU * v.freq * s + v.phase;
     let a = v.amp;
@@ -104,6 +112,8 @@ fn disks(class: usize, s: f64, v: &Variation, out: &mut Vec<(f64, f64)>) {
 
 /// Per user and gesture: how the movement varies.
 struct Variation {
+    /// Where the user stands: the whole gesture shifted, pixels.
+    offset: (f64, f64),
     radius: f64,
     freq: f64,
     amp: f64,
@@ -126,8 +136,10 @@ impl SyntheticGestures {
         let mut t0 = pause_us;
         let (mut now, mut before) = (Vec::new(), Vec::new());
         let mut step: Vec<(i64, u16, u16, bool)> = Vec::new();
+        let stand = (rng.random_range(-12.0..12.0), rng.random_range(-12.0..12.0));
         for class in 0..11 {
             let v = Variation {
+                offset: (stand.0 + rng.random_range(-4.0..4.0), stand.1 + rng.random_range(-4.0..4.0)),
                 radius: rng.random_range(7.0..11.0),
                 freq: rng.random_range(0.8..1.6),
                 amp: rng.random_range(22.0..34.0),

@@ -53,6 +53,9 @@ impl RunConfig {
             let (train, valid) = rest.random_split(f.valid_fraction / (1.0 - f.test_fraction), self.train.seed);
             return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
         }
+        if let Some(e) = &self.data.events {
+            return self.load_events(e, &resolve(&e.dir));
+        }
         let Some(h) = &self.data.hdf5 else { bail!("no data section") };
         let read = |p: &Path| -> Result<SpikeDataset> {
             let p = resolve(p);
@@ -72,6 +75,65 @@ impl RunConfig {
         if train.is_empty() {
             return Err(Error::data_file(resolve(&h.train_file), "has no training samples").into());
         }
+        Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test })
+    }
+}
+
+impl RunConfig {
+    /// `[data.events]`: the recordings under `dir`, through notebook 05's transforms, binarized.
+    fn load_events(&self, e: &super::EventsConfig, dir: &Path) -> Result<Splits> {
+        use spikeflux_events::gesture::{self, Sample};
+        let tonic = dir.join("ibmGestureTrain");
+        let (train_s, test_s): (Vec<Sample>, Vec<Sample>) = if tonic.is_dir() {
+            (gesture::read_tonic_folder(&tonic)?, gesture::read_tonic_folder(&dir.join("ibmGestureTest"))?)
+        } else {
+            let mut recs: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+                .map_err(|err| Error::io(dir, err))?
+                .filter_map(|d| d.ok().map(|d| d.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "aedat") && gesture::user_of(p).is_some())
+                .collect();
+            recs.sort();
+            if recs.is_empty() {
+                return Err(Error::data_file(dir, "holds no userNN_*.aedat recordings nor tonic's ibmGestureTrain/ folder (`spikeflux data fetch dvsgesture`, or `data synth-gestures`)").into());
+            }
+            let mut all = Vec::new();
+            for r in &recs {
+                all.extend(gesture::read_recording(r)?);
+            }
+            all.into_iter().partition(|s| s.user < e.test_users_from)
+        };
+        let dt_ms = self.model.dt * 1e3;
+        let chain = spikeflux_events::transforms::Notebook05 {
+            drop_p: e.drop_p,
+            time_factor: 1e-3,
+            spatial_factor: e.size as f64 / e.sensor as f64,
+            size: e.size,
+            time_window: dt_ms,
+            steps: e.n_steps,
+        };
+        let n_in = 2 * e.size * e.size;
+        let to_dataset = |samples: &[Sample], split: u64| -> Result<SpikeDataset> {
+            let mut events = Vec::with_capacity(samples.len());
+            for (i, s) in samples.iter().enumerate() {
+                // every sample's draws from (run seed, split, sample): the same for any thread count
+                let mut rng = spikeflux_core::rng::rng_for(self.train.seed, spikeflux_core::rng::stream::TRANSFORM + (split << 32) + i as u64);
+                let f = chain.apply(&s.events, &mut rng).map_err(|why| Error::data_file(dir, format!("sample {i} (user {}, class {}): {why}", s.user, s.class)))?;
+                let per = f.step_len();
+                let counts = &f.counts;
+                let ev: Vec<(u32, u32)> = (0..f.steps)
+                    .flat_map(|t| (0..per).filter(move |&k| counts[t * per + k] > 0).map(move |k| (t as u32, k as u32)))
+                    .collect();
+                events.push(ev);
+            }
+            let labels = samples.iter().map(|s| s.class).collect();
+            Ok(SpikeDataset::from_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, events, labels)?)
+        };
+        let full = to_dataset(&train_s, 0)?;
+        let test = to_dataset(&test_s, 1)?;
+        if full.is_empty() || test.is_empty() {
+            return Err(Error::data_file(dir, format!("{} training and {} test samples (test users from {}): both are needed", full.len(), test.len(), e.test_users_from)).into());
+        }
+        let (train, valid) = full.random_split(e.valid_fraction, self.train.seed);
         Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test })
     }
 }

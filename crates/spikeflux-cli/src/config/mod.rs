@@ -59,6 +59,48 @@ pub struct DataConfig {
     pub hdf5: Option<Hdf5Config>,
     pub fashion_mnist: Option<FashionMnistConfig>,
     pub digits: Option<DigitsConfig>,
+    pub events: Option<EventsConfig>,
+}
+
+/// DVS128 Gesture-shaped event recordings (README, "Event-camera files"): a folder of AEDAT 3.1
+/// recordings `userNN_*.aedat` with their labels files (IBM's layout, or `data synth-gestures`),
+/// split by user, or tonic's `ibmGestureTrain/` and `ibmGestureTest/` folders; each sample through
+/// notebook 05's transforms (DropEvent, Downsample, ToFrame at `model.dt`, TimeCrop) once, seeded
+/// by the run's seed and the sample, then binarized into `2 × size × size` input channels
+/// (polarity-major, then row, then column).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    pub dir: PathBuf,
+    /// Frame side after downsampling (notebook 05: 32 of the sensor's 128).
+    #[serde(default = "default_ev_size")]
+    pub size: usize,
+    /// The sensor's side.
+    #[serde(default = "default_ev_sensor")]
+    pub sensor: usize,
+    /// Steps per sample (notebook 05: 500 of 2 ms).
+    pub n_steps: usize,
+    /// DropEvent's probability (notebook 05: 0.5).
+    #[serde(default = "default_drop")]
+    pub drop_p: f64,
+    /// Recordings of users from this one on are the test set (DVS128 Gesture: 24).
+    #[serde(default = "default_test_user")]
+    pub test_users_from: u32,
+    #[serde(default = "default_valid")]
+    pub valid_fraction: f64,
+}
+
+fn default_ev_size() -> usize {
+    32
+}
+fn default_ev_sensor() -> usize {
+    128
+}
+fn default_drop() -> f64 {
+    0.5
+}
+fn default_test_user() -> u32 {
+    24
 }
 
 /// Fashion-MNIST (IDX files), latency coded.
@@ -342,12 +384,26 @@ impl RunConfig {
     /// Range checks that serde cannot express; errors name the field.
     pub fn validate(&self) -> Result<()> {
         let d = &self.data;
-        let n_sources = [d.randman.is_some(), d.hdf5.is_some(), d.fashion_mnist.is_some(), d.digits.is_some()]
+        let n_sources = [d.randman.is_some(), d.hdf5.is_some(), d.fashion_mnist.is_some(), d.digits.is_some(), d.events.is_some()]
             .iter()
             .filter(|&&x| x)
             .count();
         if n_sources != 1 {
-            return Err(cfg_err("data", "give exactly one of [data.randman], [data.hdf5], [data.fashion_mnist], [data.digits]"));
+            return Err(cfg_err("data", "give exactly one of [data.randman], [data.hdf5], [data.fashion_mnist], [data.digits], [data.events]"));
+        }
+        if let Some(e) = &d.events {
+            if !(1..=MAX_STEPS).contains(&e.n_steps) {
+                return Err(cfg_err("data.events.n_steps", format!("must be 1 to {MAX_STEPS} (the data layer's limit), got {}", e.n_steps)));
+            }
+            if !(1..=128).contains(&e.size) || !(e.size..=4096).contains(&e.sensor) {
+                return Err(cfg_err("data.events.size", format!("frames of 1 to 128 pixels a side from a sensor at least as large (at most 4096), got {} of {}", e.size, e.sensor)));
+            }
+            if !(0.0..1.0).contains(&e.drop_p) {
+                return Err(cfg_err("data.events.drop_p", format!("must be in [0, 1), got {}", e.drop_p)));
+            }
+            if !(0.0..1.0).contains(&e.valid_fraction) {
+                return Err(cfg_err("data.events.valid_fraction", "must be in [0, 1)"));
+            }
         }
         let check_code = |sec: &str, n_steps: usize, thr: f64, tau: f64| -> Result<()> {
             if !(1..=MAX_STEPS).contains(&n_steps) {
@@ -556,6 +612,8 @@ impl RunConfig {
             ("data.fashion_mnist.n_steps", f.n_steps)
         } else if let Some(f) = &d.digits {
             ("data.digits.n_steps", f.n_steps)
+        } else if let Some(e) = &d.events {
+            ("data.events.n_steps", e.n_steps)
         } else {
             ("data", 1)
         }
@@ -572,6 +630,8 @@ impl RunConfig {
             (Some(784), Some(10))
         } else if d.digits.is_some() {
             (Some(64), Some(10))
+        } else if let Some(e) = &d.events {
+            (Some(2 * e.size * e.size), Some(spikeflux_events::gesture::CLASSES.len()))
         } else {
             (None, None)
         }
