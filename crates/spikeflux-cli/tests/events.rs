@@ -90,3 +90,39 @@ fn trains_on_event_recordings_through_the_notebook05_transforms() {
     write(dir.path(), "empty.toml", &config("0.5").replace("dir = \"g\"", "dir = \".\""));
     fails_with(&run(dir.path(), &["train", "--config", "empty.toml"]), 3, &["no userNN_*.aedat", "data synth-gestures"]);
 }
+
+#[test]
+fn trains_on_tonics_cached_folders() {
+    use spikeflux_events::synthetic::SyntheticGestures;
+    let dir = tempfile::tempdir().unwrap();
+    let g = SyntheticGestures { users: 3, gesture_s: 0.4, ..Default::default() };
+    for user in 1..=3 {
+        let rec = g.recording(user);
+        let split = if user < 3 { "ibmGestureTrain" } else { "ibmGestureTest" };
+        let folder = dir.path().join(format!("tonic/{split}/user{user:02}_led"));
+        std::fs::create_dir_all(&folder).unwrap();
+        for &(class, a, b) in &rec.labels {
+            // tonic's layout: (N, 4) x, y, p, t in ms
+            let w = rec.events.window(a, b);
+            let rows: Vec<u8> = (0..w.len())
+                .flat_map(|i| [w.x[i] as f64, w.y[i] as f64, w.p[i] as u8 as f64, w.t[i] as f64 / 1000.0])
+                .flat_map(f64::to_le_bytes)
+                .collect();
+            std::fs::write(folder.join(format!("{class}.npy")), spikeflux_events::npy::write_plain("<f8", &[w.len(), 4], &rows)).unwrap();
+        }
+    }
+    write(
+        dir.path(),
+        "t.toml",
+        "[data.events]\ndir = \"tonic\"\nsize = 16\nn_steps = 150\nvalid_fraction = 0.0\n\
+         [model]\ndt = 2e-3\n[[model.hidden]]\nsize = 32\n[model.readout]\ntau_mem = 0.1\n\
+         [init]\nmethod = \"fluctuation-driven\"\nnu = \"data\"\nsigma_u = 1.0\nreadout = \"fluctuation-driven\"\n[train]\nepochs = 1\nbatch_size = 8\nlr = 5e-3\n",
+    );
+    let out = run(dir.path(), &["train", "--config", "t.toml", "--out", "r"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // 22 training samples (users 1, 2), 11 test samples (user 3): one epoch line and the final one
+    let log = log_without_timings(&dir.path().join("r"));
+    assert_eq!(log.len(), 2, "{log:?}");
+    let out = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.contains("test accuracy"), "{out}");
+}

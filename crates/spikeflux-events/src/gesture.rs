@@ -109,12 +109,12 @@ pub fn read_recording(path: &Path) -> Result<Vec<Sample>> {
     Ok(cut(&rec.events, &segments).into_iter().map(|(class, events)| Sample { class, user, events }).collect())
 }
 
-/// The samples of tonic's cached copy under `dir` (the folder holding `userNN_lighting/`
-/// folders, e.g. `…/DVSGesture/ibmGestureTrain`), in sorted path order.
+/// The sample files of tonic's cached copy under `dir` (the folder holding `userNN_lighting/`
+/// folders, e.g. `…/DVSGesture/ibmGestureTrain`), in sorted path order: path, class, user.
 ///
 /// # Errors
-/// Read errors of the folders and files; [`Error::Invalid`] for an `.npy` not named by its class.
-pub fn read_tonic_folder(dir: &Path) -> Result<Vec<Sample>> {
+/// Read errors of the folders; [`Error::Invalid`] for an `.npy` not named by its class.
+pub fn tonic_files(dir: &Path) -> Result<Vec<(PathBuf, usize, u32)>> {
     let io = |p: &Path| {
         let p = p.to_path_buf();
         move |source| Error::Io { path: p, source }
@@ -130,9 +130,16 @@ pub fn read_tonic_folder(dir: &Path) -> Result<Vec<Sample>> {
             let Some(class) = class else {
                 return Err(Error::Invalid { path: p, format: crate::Format::Npy, why: "tonic names each sample by its class, 0.npy to 10.npy".into() });
             };
-            let rec = crate::read(&p)?;
-            out.push(Sample { class, user: user_of(&f).unwrap_or(0), events: rec.events });
+            out.push((p, class, user_of(&f).unwrap_or(0)));
         }
     }
     Ok(out)
+}
+
+/// The samples of tonic's cached copy under `dir` ([`tonic_files`]), all read.
+///
+/// # Errors
+/// As [`tonic_files`], and each file's read errors.
+pub fn read_tonic_folder(dir: &Path) -> Result<Vec<Sample>> {
+    tonic_files(dir)?.into_iter().map(|(p, class, user)| Ok(Sample { class, user, events: crate::read(&p)?.events })).collect()
 }

@@ -83,9 +83,38 @@ impl RunConfig {
     /// `[data.events]`: the recordings under `dir`, through notebook 05's transforms, binarized.
     fn load_events(&self, e: &super::EventsConfig, dir: &Path) -> Result<Splits> {
         use spikeflux_events::gesture::{self, Sample};
+        let chain = spikeflux_events::transforms::Notebook05 {
+            drop_p: e.drop_p,
+            time_factor: 1e-3,
+            spatial_factor: e.size as f64 / e.sensor as f64,
+            size: e.size,
+            time_window: self.model.dt * 1e3,
+            steps: e.n_steps,
+        };
+        // the binned events and labels of the training (0) and test (1) samples; a sample is
+        // binned as soon as it is read, so only one recording's raw events are held at a time
+        let mut splits: [(Vec<Vec<(u32, u32)>>, Vec<usize>); 2] = Default::default();
+        let mut bin = |s: &Sample, split: usize| -> Result<()> {
+            let i = splits[split].0.len();
+            // every sample's draws from (run seed, split, sample): the same for any thread count
+            let mut rng = spikeflux_core::rng::rng_for(self.train.seed, spikeflux_core::rng::stream::TRANSFORM + ((split as u64) << 32) + i as u64);
+            let f = chain.apply(&s.events, &mut rng).map_err(|why| Error::data_file(dir, format!("sample {i} (user {}, class {}): {why}", s.user, s.class)))?;
+            let per = f.step_len();
+            let counts = &f.counts;
+            let ev: Vec<(u32, u32)> = (0..f.steps)
+                .flat_map(|t| (0..per).filter(move |&k| counts[t * per + k] > 0).map(move |k| (t as u32, k as u32)))
+                .collect();
+            splits[split].0.push(ev);
+            splits[split].1.push(s.class);
+            Ok(())
+        };
         let tonic = dir.join("ibmGestureTrain");
-        let (train_s, test_s): (Vec<Sample>, Vec<Sample>) = if tonic.is_dir() {
-            (gesture::read_tonic_folder(&tonic)?, gesture::read_tonic_folder(&dir.join("ibmGestureTest"))?)
+        if tonic.is_dir() {
+            for (split, folder) in [(0, tonic), (1, dir.join("ibmGestureTest"))] {
+                for (path, class, user) in gesture::tonic_files(&folder)? {
+                    bin(&Sample { class, user, events: spikeflux_events::read(&path)?.events }, split)?;
+                }
+            }
         } else {
             let mut recs: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
                 .map_err(|err| Error::io(dir, err))?
@@ -96,40 +125,16 @@ impl RunConfig {
             if recs.is_empty() {
                 return Err(Error::data_file(dir, "holds no userNN_*.aedat recordings nor tonic's ibmGestureTrain/ folder (`spikeflux data fetch dvsgesture`, or `data synth-gestures`)").into());
             }
-            let mut all = Vec::new();
             for r in &recs {
-                all.extend(gesture::read_recording(r)?);
+                for s in gesture::read_recording(r)? {
+                    bin(&s, usize::from(s.user >= e.test_users_from))?;
+                }
             }
-            all.into_iter().partition(|s| s.user < e.test_users_from)
-        };
-        let dt_ms = self.model.dt * 1e3;
-        let chain = spikeflux_events::transforms::Notebook05 {
-            drop_p: e.drop_p,
-            time_factor: 1e-3,
-            spatial_factor: e.size as f64 / e.sensor as f64,
-            size: e.size,
-            time_window: dt_ms,
-            steps: e.n_steps,
-        };
+        }
         let n_in = 2 * e.size * e.size;
-        let to_dataset = |samples: &[Sample], split: u64| -> Result<SpikeDataset> {
-            let mut events = Vec::with_capacity(samples.len());
-            for (i, s) in samples.iter().enumerate() {
-                // every sample's draws from (run seed, split, sample): the same for any thread count
-                let mut rng = spikeflux_core::rng::rng_for(self.train.seed, spikeflux_core::rng::stream::TRANSFORM + (split << 32) + i as u64);
-                let f = chain.apply(&s.events, &mut rng).map_err(|why| Error::data_file(dir, format!("sample {i} (user {}, class {}): {why}", s.user, s.class)))?;
-                let per = f.step_len();
-                let counts = &f.counts;
-                let ev: Vec<(u32, u32)> = (0..f.steps)
-                    .flat_map(|t| (0..per).filter(move |&k| counts[t * per + k] > 0).map(move |k| (t as u32, k as u32)))
-                    .collect();
-                events.push(ev);
-            }
-            let labels = samples.iter().map(|s| s.class).collect();
-            Ok(SpikeDataset::from_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, events, labels)?)
-        };
-        let full = to_dataset(&train_s, 0)?;
-        let test = to_dataset(&test_s, 1)?;
+        let [(train_ev, train_l), (test_ev, test_l)] = splits;
+        let full = SpikeDataset::from_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, train_ev, train_l)?;
+        let test = SpikeDataset::from_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, test_ev, test_l)?;
         if full.is_empty() || test.is_empty() {
             return Err(Error::data_file(dir, format!("{} training and {} test samples (test users from {}): both are needed", full.len(), test.len(), e.test_users_from)).into());
         }
