@@ -79,6 +79,9 @@ impl RunConfig {
     }
 }
 
+/// One sample's `(step, unit)` events.
+type Binned = Vec<(u32, u32)>;
+
 impl RunConfig {
     /// `[data.events]`: the recordings under `dir`, through notebook 05's transforms, binarized.
     fn load_events(&self, e: &super::EventsConfig, dir: &Path) -> Result<Splits> {
@@ -93,7 +96,7 @@ impl RunConfig {
         };
         // the binned events and labels of the training (0) and test (1) samples; a sample is
         // binned as soon as it is read, so only one recording's raw events are held at a time
-        let mut splits: [(Vec<Vec<(u32, u32)>>, Vec<usize>); 2] = Default::default();
+        let mut splits: [(Vec<Binned>, Vec<usize>); 2] = Default::default();
         let mut bin = |s: &Sample, split: usize| -> Result<()> {
             let i = splits[split].0.len();
             // every sample's draws from (run seed, split, sample): the same for any thread count
