@@ -28,7 +28,7 @@ fn a_short_run_of_every_target_finds_nothing() {
     let lines: Vec<serde_json::Value> =
         std::fs::read_to_string(&json).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let names: Vec<&str> = lines.iter().map(|l| l["target"].as_str().unwrap()).collect();
-    assert_eq!(names, ["hdf5", "config", "wav", "flac", "idx", "weights", "checkpoint", "aedat3", "aedat4", "atis", "dat", "evt2", "evt3", "npy"]);
+    assert_eq!(names, ["hdf5", "config", "wav", "flac", "idx", "weights", "checkpoint", "aedat3", "aedat4", "atis", "dat", "evt2", "evt3", "npy", "events-h5", "npz"]);
     for l in &lines {
         assert_eq!(l["inputs"], 3000, "{l}");
         for k in ["panics", "hangs", "aborts", "over_memory_bound"] {

@@ -35,14 +35,19 @@ fn coord(v: f64, name: &str, i: usize) -> Result<u16, Bad> {
     }
 }
 
+/// A stored time times `to_us`, rounded to the µs.
+fn time(v: f64, to_us: f64, i: usize) -> Result<i64, Bad> {
+    let t = (v * to_us).round();
+    if !t.is_finite() || t.abs() > 9.0e15 {
+        return Err(Bad::Invalid(format!("event {i} has the time {v} (not a finite time in µs)")));
+    }
+    Ok(t as i64)
+}
+
 fn events_of(c: Columns) -> Decoded<Events> {
     let mut e = Events::with_capacity(check_events(c.n as u64, "the arrays")?);
     for i in 0..c.n {
-        let t = (c.t.get(i) * c.t_to_us).round();
-        if !t.is_finite() || t.abs() > 9.0e15 {
-            return Err(Bad::Invalid(format!("event {i} has the time {} (not a finite time in µs)", c.t.get(i))));
-        }
-        e.push(t as i64, coord(c.x.get(i), "x", i)?, coord(c.y.get(i), "y", i)?, c.p.get(i) > 0.0);
+        e.push(time(c.t.get(i), c.t_to_us, i)?, coord(c.x.get(i), "x", i)?, coord(c.y.get(i), "y", i)?, c.p.get(i) > 0.0);
     }
     Ok(e)
 }
@@ -155,29 +160,40 @@ fn num_of(dt: &Datatype) -> Option<Num> {
 
 /// Decodes an HDF5 file.
 pub(crate) fn decode_hdf5(bytes: &[u8]) -> Decoded<Recording> {
-    let options = OpenOptions { max_read_bytes: usize::try_from((bytes.len() as u64).saturating_mul(2).saturating_add(64 << 20)).unwrap_or(usize::MAX), ..OpenOptions::default() };
+    // one read may take twice the file plus 48 MiB (compressed columns); each column is decoded
+    // into the events as soon as it is read and its raw bytes dropped, so the peak is the events
+    // plus one raw column
+    let options = OpenOptions { max_read_bytes: usize::try_from((bytes.len() as u64).saturating_mul(2).saturating_add(48 << 20)).unwrap_or(usize::MAX), ..OpenOptions::default() };
     let file = Hdf5File::from_bytes_with_options(bytes, options).map_err(|e| Bad::Invalid(format!("not a readable HDF5 file ({e})")))?;
     let find = |names: &[&str]| {
         ["", "events/"].iter().flat_map(|g| names.iter().map(move |n| format!("{g}{n}"))).find_map(|p| file.dataset(&p).ok().map(|d| (p, d)))
     };
-    let mut raw = Vec::new();
+    let mut found = Vec::new();
     for (what, names) in [("x", &["x"][..]), ("y", &["y"][..]), ("t", &T_NAMES[..]), ("p", &P_NAMES[..])] {
         let (path, ds) = find(names).ok_or_else(|| Bad::Invalid(format!("no dataset `{what}` at the root or in `events/` (x, y, t, p are needed)")))?;
         let num = num_of(ds.dtype()).ok_or_else(|| Bad::Invalid(format!("`{path}` has the type {:?}, not a number type", ds.dtype())))?;
         let n = ds.num_elements().map_err(|e| Bad::Invalid(format!("`{path}` has no valid shape ({e})")))?;
         check_events(n, &format!("`{path}`"))?;
-        let bytes = ds.read_raw_bytes().map_err(|e| Bad::Invalid(format!("`{path}` cannot be read ({e})")))?;
-        if bytes.len() as u64 != n * num.size as u64 {
-            return Err(Bad::Invalid(format!("`{path}` holds {} bytes for {n} values of {} bytes", bytes.len(), num.size)));
-        }
-        raw.push((path, num, bytes, n as usize));
+        found.push((path, ds, num, n as usize));
     }
-    let n = raw[0].3;
-    if raw.iter().any(|r| r.3 != n) {
-        let lens: Vec<String> = raw.iter().map(|r| format!("{} {}", r.0, r.3)).collect();
+    let n = found[0].3;
+    if found.iter().any(|f| f.3 != n) {
+        let lens: Vec<String> = found.iter().map(|f| format!("{} {}", f.0, f.3)).collect();
         return Err(Bad::Invalid(format!("the datasets have different lengths: {}", lens.join(", "))));
     }
-    let col = |k: usize| Column { data: &raw[k].2, num: raw[k].1, stride: raw[k].1.size, offset: 0 };
-    let events = events_of(Columns { x: col(0), y: col(1), t: col(2), p: col(3), t_to_us: 1.0, n })?;
+    let mut events = Events::default();
+    for (k, (path, ds, num, _)) in found.iter().enumerate() {
+        let raw = ds.read_raw_bytes().map_err(|e| Bad::Invalid(format!("`{path}` cannot be read ({e})")))?;
+        if raw.len() as u64 != n as u64 * num.size as u64 {
+            return Err(Bad::Invalid(format!("`{path}` holds {} bytes for {n} values of {} bytes", raw.len(), num.size)));
+        }
+        let col = Column { data: &raw, num: *num, stride: num.size, offset: 0 };
+        match k {
+            0 => events.x = (0..n).map(|i| coord(col.get(i), "x", i)).collect::<Result<_, _>>()?,
+            1 => events.y = (0..n).map(|i| coord(col.get(i), "y", i)).collect::<Result<_, _>>()?,
+            2 => events.t = (0..n).map(|i| time(col.get(i), 1.0, i)).collect::<Result<_, _>>()?,
+            _ => events.p = (0..n).map(|i| col.get(i) > 0.0).collect(),
+        }
+    }
     Ok(Recording { format: Format::Hdf5, sensor: None, events })
 }

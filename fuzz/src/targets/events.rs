@@ -57,6 +57,56 @@ pub fn npy_seeds() -> Vec<Vec<u8>> {
     vec![npy::write_events(&events(200, 128, 128, 0)), npy::write_plain("<f8", &[40, 4], &rows)]
 }
 
+/// The columns of `ev` as little-endian bytes: x, y as u16, t as i64, p as u8.
+fn columns(ev: &Events) -> [Vec<u8>; 4] {
+    [
+        ev.x.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ev.y.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ev.t.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ev.p.iter().map(|&v| v as u8).collect(),
+    ]
+}
+
+/// x/y/t/p datasets at the root and in `events/`, written by the project's HDF5 writer.
+pub fn h5_seeds() -> Vec<Vec<u8>> {
+    use spikeflux_core::data::h5write::{Data, Elem, H5Writer};
+    ["", "events/"]
+        .iter()
+        .map(|g| {
+            let [x, y, t, p] = columns(&events(120, 346, 260, 0));
+            let mut w = H5Writer::new();
+            w.dataset(&format!("{g}x"), Data::Fixed(Elem::U16, x));
+            w.dataset(&format!("{g}y"), Data::Fixed(Elem::U16, y));
+            w.dataset(&format!("{g}t"), Data::Fixed(Elem::I64, t));
+            w.dataset(&format!("{g}p"), Data::Fixed(Elem::U8, p));
+            w.finish().expect("our writer encodes a valid file")
+        })
+        .collect()
+}
+
+/// NPZ archives: x/y/t/p members stored and deflated, and one structured member.
+pub fn npz_seeds() -> Vec<Vec<u8>> {
+    use std::io::Write;
+    let ev = events(120, 128, 128, 0);
+    let [x, y, t, p] = columns(&ev);
+    let n = ev.len();
+    let mut seeds = Vec::new();
+    for method in [zip::CompressionMethod::Stored, zip::CompressionMethod::Deflated] {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(method);
+        for (name, descr, data) in [("x", "<u2", &x), ("y", "<u2", &y), ("t", "<i8", &t), ("p", "|u1", &p)] {
+            z.start_file(format!("{name}.npy"), opts).expect("in memory");
+            z.write_all(&npy::write_plain(descr, &[n], data)).expect("in memory");
+        }
+        seeds.push(z.finish().expect("in memory").into_inner());
+    }
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.start_file("arr_0.npy", zip::write::SimpleFileOptions::default()).expect("in memory");
+    z.write_all(&npy::write_events(&ev)).expect("in memory");
+    seeds.push(z.finish().expect("in memory").into_inner());
+    seeds
+}
+
 fn read(b: &[u8], format: Format, name: &str) -> Outcome {
     read_bytes(b, format, Path::new(name)).map(|r| r.events.heap_bytes()).map_err(|e| e.to_string())
 }
@@ -87,4 +137,12 @@ pub fn evt3(b: &[u8]) -> Outcome {
 
 pub fn npy(b: &[u8]) -> Outcome {
     read(b, Format::Npy, "input.npy")
+}
+
+pub fn h5(b: &[u8]) -> Outcome {
+    read(b, Format::Hdf5, "input.h5")
+}
+
+pub fn npz(b: &[u8]) -> Outcome {
+    read(b, Format::Npz, "input.npz")
 }

@@ -152,6 +152,22 @@ pub fn all() -> Vec<Target> {
             run: events::npy,
             bound: reader_bound,
         },
+        Target {
+            name: "events-h5",
+            about: "x/y/t/p event columns in HDF5 (at the root or in events/)",
+            seeds: events::h5_seeds,
+            make: crate::mutate::bytes,
+            run: events::h5,
+            bound: reader_bound,
+        },
+        Target {
+            name: "npz",
+            about: "NPZ event archives (x/y/t/p members stored or deflated, or one structured array)",
+            seeds: events::npz_seeds,
+            make: crate::mutate::bytes,
+            run: events::npz,
+            bound: reader_bound,
+        },
     ]
 }
 
