@@ -121,7 +121,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<Recording> {
         let Some((elems, count)) = packet.vector(0, 16)? else { continue };
         total += count as u64;
         check_events(total, "the event packets")?;
-        events.t.reserve(count.min(MAX_EVENTS));
+        events.reserve(count.min(MAX_EVENTS));
         for e in elems.chunks_exact(16) {
             let (x, y) = (le_u16(e, 8) as i16, le_u16(e, 10) as i16);
             if x < 0 || y < 0 {

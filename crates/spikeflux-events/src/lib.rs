@@ -79,6 +79,14 @@ impl Events {
         Events { t: Vec::with_capacity(n), x: Vec::with_capacity(n), y: Vec::with_capacity(n), p: Vec::with_capacity(n) }
     }
 
+    /// Room for `n` more events in every column.
+    pub fn reserve(&mut self, n: usize) {
+        self.t.reserve(n);
+        self.x.reserve(n);
+        self.y.reserve(n);
+        self.p.reserve(n);
+    }
+
     /// Appends one event.
     #[inline]
     pub fn push(&mut self, t: i64, x: u16, y: u16, p: bool) {

@@ -57,22 +57,12 @@ impl Num {
             b'u' | b'b' => u as f64,
             b'i' => ((u << (64 - bits)) as i64 >> (64 - bits)) as f64,
             _ => match self.size {
-                2 => half_to_f64(u as u16),
+                2 => half::f16::from_bits(u as u16).to_f64(),
                 4 => f32::from_bits(u as u32) as f64,
                 _ => f64::from_bits(u),
             },
         }
     }
-}
-
-fn half_to_f64(h: u16) -> f64 {
-    let (s, e, m) = ((h >> 15) as i32, ((h >> 10) & 0x1f) as i32, (h & 0x3ff) as f64);
-    let v = match e {
-        0 => m * 2f64.powi(-24),
-        31 => if m == 0.0 { f64::INFINITY } else { f64::NAN },
-        _ => (1.0 + m / 1024.0) * 2f64.powi(e - 15),
-    };
-    if s == 1 { -v } else { v }
 }
 
 /// One column of values: every `stride` bytes from `offset`.

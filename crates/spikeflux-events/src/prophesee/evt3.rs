@@ -31,12 +31,13 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<Recording> {
     let mut timed = false;
     for (i, w) in words.chunks_exact(2).map(|b| le_u16(b, 0)).enumerate() {
         let v = w & 0xfff;
-        let t = (wraps << 24) | (high.max(0) << 12) | low;
+        // the current time, needed only where an event is emitted
+        let now = || (wraps << 24) | (high.max(0) << 12) | low;
         match w >> 12 {
             0x0 => y = v & 0x7ff,
             0x2 => {
                 if timed {
-                    events.push(t, v & 0x7ff, y, v & 0x800 != 0);
+                    events.push(now(), v & 0x7ff, y, v & 0x800 != 0);
                 }
             }
             0x3 => {
@@ -46,6 +47,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<Recording> {
             0x4 | 0x5 => {
                 let width = if w >> 12 == 0x4 { 12 } else { 8 };
                 if timed {
+                    let t = now();
                     for b in 0..width {
                         if v & (1 << b) != 0 {
                             events.push(t, base.saturating_add(b), y, pol);
