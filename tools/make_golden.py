@@ -1,7 +1,8 @@
 """Writes golden BPTT values from the independent PyTorch implementation (tools/reference_torch.py).
 
-Spiking mode, reset on, f64. Cases are chosen so that no membrane sits within 1e-3 of the threshold
-(otherwise f32 vs f64 rounding could flip a spike) and every weight tensor gets a non-zero gradient. Output: crates/spikeflux-core/tests/fixtures/golden.json
+Spiking mode, reset on, f64; inputs binary, or event counts where a case says `counts`. Cases are chosen so that no membrane sits within 1e-3 of the threshold
+(2e-4 for the two 2-D cases, whose many neurons rarely all keep 1e-3 away; otherwise f32 vs f64
+rounding could flip a spike) and every weight tensor gets a non-zero gradient. Output: crates/spikeflux-core/tests/fixtures/golden.json
 
     /opt/refvenv/bin/python tools/make_golden.py    # torch version and seeds are recorded in the file
 """
@@ -68,6 +69,26 @@ CASES = [
                  dict(size=5, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
          regs=[dict(bound="upper", strength=0.05, threshold=1.0, scope="channel"),
                dict(bound="lower", strength=0.5, threshold=0.5, scope="population")]),
+    # 2-D convolutions with max-pooling on event counts (notebook 05's layers, small): square and
+    # per-axis kernels, strides and paddings, a recurrent 2-D convolution, a dense layer after them
+    dict(name="conv2d-counts", n_in=2 * 5 * 6, input_shape=[2, 5, 6], counts=True, n_out=3, T=25, B=2, p=0.1, margin=2e-4,
+         scale=7.0, loss="max-over-time",
+         layers=[dict(size=4, recurrent=False, tau_mem=20e-3, tau_syn=10e-3,
+                      conv=dict(kernel=[3, 3], stride=[1, 1], padding=[2, 2], rec_kernel=5), pool=2),
+                 dict(size=3, recurrent=True, tau_mem=20e-3, tau_syn=10e-3,
+                      conv=dict(kernel=[3, 2], stride=[2, 1], padding=[1, 0], rec_kernel=3)),
+                 dict(size=5, recurrent=False, tau_mem=20e-3, tau_syn=10e-3)],
+         regs=[dict(bound="upper", strength=0.05, threshold=1.0, scope="channel"),
+               dict(bound="lower", strength=0.5, threshold=0.5, scope="population")]),
+    dict(name="dvs-like", n_in=2 * 6 * 6, input_shape=[2, 6, 6], counts=True, n_out=4, T=25, B=2, p=0.1, margin=2e-4,
+         scale=7.0, loss="max-over-time",
+         layers=[dict(size=4, recurrent=False, tau_mem=20e-3, tau_syn=10e-3,
+                      conv=dict(kernel=[3, 3], stride=[1, 1], padding=[2, 2], rec_kernel=5)),
+                 dict(size=4, recurrent=False, tau_mem=20e-3, tau_syn=10e-3,
+                      conv=dict(kernel=[3, 3], stride=[1, 1], padding=[2, 2], rec_kernel=5), pool=2),
+                 dict(size=6, recurrent=False, tau_mem=20e-3, tau_syn=10e-3,
+                      conv=dict(kernel=[3, 3], stride=[1, 1], padding=[2, 2], rec_kernel=5), pool=2)],
+         regs=[dict(bound="upper", strength=0.01, threshold=1.0, scope="channel")]),
 ]
 
 
@@ -86,6 +107,10 @@ def build(case, seed):
                 r = r.abs()  # Dale layers: non-negative weights
             w.copy_((r * case["scale"] / fan_in ** 0.5).float().double())
     x = (torch.rand(case["B"], case["T"], case["n_in"], generator=g) < case["p"]).double()
+    if case.get("counts"):
+        # event counts 0..3 per unit and step (ToFrame without bool_spiketrain)
+        for q in (2, 4):
+            x = x + (torch.rand(x.shape, generator=g) < case["p"] / q).double()
     labels = torch.arange(case["B"]) % case["n_out"]
     return net, x, labels
 
@@ -107,14 +132,15 @@ def main():
             V, spikes, mems = net(x)
             margin = min((m - 1.0).abs().min().item() for m in mems)
             n_spikes = sum(s.sum().item() for s in spikes)
-            if margin < 1e-3 or n_spikes < 10 or any(s.sum().item() == 0 for s in spikes):
+            if margin < case.get("margin", 1e-3) or n_spikes < 10 or any(s.sum().item() == 0 for s in spikes):
                 continue
             groups = [g for l in case["layers"] for g in ([l["size"], l["dale"]["n_inh"]] if l.get("dale") else [l["size"]])]
             ce, reg, _ = loss_fn(V, spikes, labels, case["loss"], case["regs"], channels=groups)
             (ce + reg).backward()
             if any(w.grad.abs().max().item() == 0 for _, w in net.named_weights()):
                 continue  # a vanishing gradient would make the comparison vacuous
-            events = [[[t, u] for t in range(case["T"]) for u in range(case["n_in"]) if x[b, t, u] > 0]
+            # a count is that many repeated events
+            events = [[[t, u] for t in range(case["T"]) for u in range(case["n_in"]) for _ in range(int(x[b, t, u]))]
                       for b in range(case["B"])]
             out["cases"].append(dict(
                 case, seed=seed, threshold_margin=margin, events=events, labels=labels.tolist(),

@@ -36,15 +36,19 @@ def decay(dt, tau):
 
 
 class ReferenceNet(torch.nn.Module):
-    """Input -> LIF layers (dense or conv1d, optionally recurrent / adaptive / max-pooled) -> leaky readout.
+    """Input -> LIF layers (dense, conv1d or conv2d, optionally recurrent / adaptive / max-pooled) -> leaky readout.
 
     layers: list of dicts {size, recurrent, tau_mem, tau_syn, adaptation: None or (tau_ada, a),
             conv: None or {kernel, stride, padding, rec_kernel}, pool: 1,
             dale: None or {n_inh, tau_inh}}
+    A conv layer is 1-D (F.conv1d, max_pool1d) on a (channels, positions) source with numbers for
+    kernel, stride and padding, and 2-D (F.conv2d, max_pool2d with k x k windows, a k x k recurrent
+    kernel) on a (channels, height, width) source with [rows, columns] pairs.
     A Dale layer (spec §1.4, §3.2) is two groups, E (size) then I (n_inh), each with an excitatory
     (tau_syn) and an inhibitory (tau_inh) current, and six separate weight tensors XE, XI, II, IE and,
     if recurrent, EI, EE, propagated in that order; only E feeds the next layer.
-    input_shape: (channels, positions) of the input; a dense layer flattens its source (C order).
+    input_shape: (channels, positions) or (channels, height, width) of the input; a dense layer
+    flattens its source (C order). Inputs may be counts (any non-negative values).
     step_order: "reference" (spec §1.1, the evolve/propagate loop) or "nir" (the order in which Norse
     and snnTorch step a NIR graph: each layer's current from this step's input and its own previous
     spikes, the membrane from the new current, spike and reset to zero in the same step; the readout
@@ -65,8 +69,9 @@ class ReferenceNet(torch.nn.Module):
         self.dale = torch.nn.ParameterDict()
         for i, l in enumerate(layers):
             cv = l.get("conv")
+            nx = math.prod(shape)
             if l.get("dale"):
-                ne, ni, nx = l["size"], l["dale"]["n_inh"], shape[0] * shape[1]
+                ne, ni = l["size"], l["dale"]["n_inh"]
                 conns = dict(XE=(ne, nx), XI=(ni, nx), II=(ni, ni), IE=(ne, ni))
                 if l["recurrent"]:
                     conns.update(EI=(ni, ne), EE=(ne, ne))
@@ -78,23 +83,61 @@ class ReferenceNet(torch.nn.Module):
                 self.shapes.append((shape, (ne + ni, 1), out))
                 shape = out
                 continue
+            k = l.get("pool", 1)
             if cv:
-                c_in, L = shape
-                l_out = (L + 2 * cv["padding"] - cv["kernel"]) // cv["stride"] + 1
-                group = (l["size"], l_out)
-                self.ff.append(torch.nn.Parameter(torch.zeros(l["size"], c_in, cv["kernel"], dtype=dtype)))
+                c_in, spatial = shape[0], shape[1:]
+                two_d = len(spatial) == 2
+                ax = lambda v: tuple(v) if two_d else (v,)
+                kern, stride, pad = ax(cv["kernel"]), ax(cv["stride"]), ax(cv["padding"])
+                size = tuple((n + 2 * p - kk) // st + 1 for n, kk, st, p in zip(spatial, kern, stride, pad))
+                group = (l["size"],) + size
+                self.ff.append(torch.nn.Parameter(torch.zeros(l["size"], c_in, *kern, dtype=dtype)))
                 if l["recurrent"]:
-                    self.rec.append(torch.nn.Parameter(torch.zeros(l["size"], l["size"], cv["rec_kernel"], dtype=dtype)))
+                    rk = (cv["rec_kernel"],) * len(spatial)
+                    self.rec.append(torch.nn.Parameter(torch.zeros(l["size"], l["size"], *rk, dtype=dtype)))
+                out = (group[0],) + tuple(n // k for n in size)
             else:
                 group = (l["size"], 1)
-                self.ff.append(torch.nn.Parameter(torch.zeros(l["size"], shape[0] * shape[1], dtype=dtype)))
+                self.ff.append(torch.nn.Parameter(torch.zeros(l["size"], nx, dtype=dtype)))
                 if l["recurrent"]:
                     self.rec.append(torch.nn.Parameter(torch.zeros(l["size"], l["size"], dtype=dtype)))
+                out = group
             self.has_rec.append(l["recurrent"])
-            out = (group[0], group[1] // l.get("pool", 1))
             self.shapes.append((shape, group, out))
             shape = out
-        self.w_out = torch.nn.Parameter(torch.zeros(n_out, shape[0] * shape[1], dtype=dtype))
+        self.w_out = torch.nn.Parameter(torch.zeros(n_out, math.prod(shape), dtype=dtype))
+
+    def ff_input(self, i, src):
+        """Layer i's feed-forward input from the flat source src [B, n_src]."""
+        l, (shape, _, _) = self.layers[i], self.shapes[i]
+        cv = l.get("conv")
+        if not cv:
+            return src @ self.ff[i].T
+        B = src.shape[0]
+        if len(shape) == 3:
+            y = F.conv2d(src.reshape(B, *shape), self.ff[i], stride=tuple(cv["stride"]), padding=tuple(cv["padding"]))
+        else:
+            y = F.conv1d(src.reshape(B, *shape), self.ff[i], stride=cv["stride"], padding=cv["padding"])
+        return y.reshape(B, -1)
+
+    def rec_input(self, i, r, s):
+        """Layer i's recurrent input from its own spikes s [B, n] (recurrent weight r)."""
+        l, (_, group, _) = self.layers[i], self.shapes[i]
+        cv = l.get("conv")
+        if not cv:
+            return s @ self.rec[r].T
+        B, p = s.shape[0], cv["rec_kernel"] // 2
+        conv = F.conv2d if len(group) == 3 else F.conv1d
+        return conv(s.reshape(B, *group), self.rec[r], padding=p).reshape(B, -1)
+
+    def pooled(self, i, s):
+        """What layer i passes on of its spikes s [B, n]: max-pooled (no added delay) or s."""
+        l, (_, group, _) = self.layers[i], self.shapes[i]
+        k = l.get("pool", 1)
+        if k == 1:
+            return s
+        pool = F.max_pool2d if len(group) == 3 else F.max_pool1d
+        return pool(s.reshape(s.shape[0], *group), k).reshape(s.shape[0], -1)
 
     def named_weights(self):
         out, r = [], 0
@@ -120,7 +163,7 @@ class ReferenceNet(torch.nn.Module):
         B, T, _ = x.shape
         dt = self.dt
         dev, dt_ = x.device, x.dtype
-        U = [torch.zeros(B, g[1][0] * g[1][1], device=dev, dtype=dt_) for g in self.shapes]
+        U = [torch.zeros(B, math.prod(g[1]), device=dev, dtype=dt_) for g in self.shapes]
         I = [torch.zeros_like(u) for u in U]
         Q = [torch.zeros_like(u) for u in U]
         S = [torch.zeros_like(u) for u in U]
@@ -178,7 +221,6 @@ class ReferenceNet(torch.nn.Module):
             src = x[:, t]
             r = 0
             for i, l in enumerate(self.layers):
-                (ci, li), (cg, lg), _ = self.shapes[i]
                 if l.get("dale"):
                     E, I, w = dl[i]["E"], dl[i]["I"], lambda n: self.dale[f"{i}_{n}"]
                     E["Xe"] = E["Xe"] + src @ w("XE").T
@@ -190,22 +232,12 @@ class ReferenceNet(torch.nn.Module):
                         E["Xe"] = E["Xe"] + E["S"] @ w("EE").T
                     src = E["S"]
                     continue
-                cv = l.get("conv")
-                if cv:
-                    X[i] = X[i] + F.conv1d(src.reshape(B, ci, li), self.ff[i], stride=cv["stride"],
-                                           padding=cv["padding"]).reshape(B, -1)
-                else:
-                    X[i] = X[i] + src @ self.ff[i].T
+                X[i] = X[i] + self.ff_input(i, src)
                 if self.has_rec[i]:
-                    if cv:
-                        X[i] = X[i] + F.conv1d(S[i].reshape(B, cg, lg), self.rec[r],
-                                               padding=cv["rec_kernel"] // 2).reshape(B, -1)
-                    else:
-                        X[i] = X[i] + S[i] @ self.rec[r].T
+                    X[i] = X[i] + self.rec_input(i, r, S[i])
                     r += 1
                 # a pooling group evolves in the same step as its parent: no added delay
-                k = l.get("pool", 1)
-                src = F.max_pool1d(S[i].reshape(B, cg, lg), k).reshape(B, -1) if k > 1 else S[i]
+                src = self.pooled(i, S[i])
             Xr = Xr + src @ self.w_out.T
         V = torch.stack(outs, 1)
         flat = lambda xs: [torch.stack(x, 1) for s in xs for x in (s.values() if isinstance(s, dict) else [s])]
@@ -216,7 +248,7 @@ def _forward_nir(self, x):
     """forward() in the "nir" or "snntorch" step order. Membranes are reported before the reset."""
     B, T, _ = x.shape
     dt, dev, dt_ = self.dt, x.device, x.dtype
-    n = [g[1][0] * g[1][1] for g in self.shapes]
+    n = [math.prod(g[1]) for g in self.shapes]
     U = [torch.zeros(B, k, device=dev, dtype=dt_) for k in n]
     I = [torch.zeros_like(u) for u in U]
     S = [torch.zeros_like(u) for u in U]
@@ -228,17 +260,9 @@ def _forward_nir(self, x):
         src, r = x[:, t], 0
         for i, l in enumerate(self.layers):
             assert not l.get("dale") and not l.get("adaptation"), "the nir step order has no Dale or adaptive layers"
-            (ci, li), (cg, lg), _ = self.shapes[i]
-            cv = l.get("conv")
-            if cv:
-                a = F.conv1d(src.reshape(B, ci, li), self.ff[i], stride=cv["stride"], padding=cv["padding"]).reshape(B, -1)
-            else:
-                a = src @ self.ff[i].T
+            a = self.ff_input(i, src)
             if self.has_rec[i]:
-                if cv:
-                    a = a + F.conv1d(S[i].reshape(B, cg, lg), self.rec[r], padding=cv["rec_kernel"] // 2).reshape(B, -1)
-                else:
-                    a = a + S[i] @ self.rec[r].T
+                a = a + self.rec_input(i, r, S[i])
                 r += 1
             bm, bs = decay(dt, l["tau_mem"]), decay(dt, l["tau_syn"])
             I[i] = bs * I[i] + a
@@ -249,8 +273,7 @@ def _forward_nir(self, x):
             U[i] = u if self.step_order == "snntorch" else u * (1.0 - S[i].detach())
             spikes[i].append(S[i])
             mems[i].append(u)
-            k = l.get("pool", 1)
-            src = F.max_pool1d(S[i].reshape(B, cg, lg), k).reshape(B, -1) if k > 1 else S[i]
+            src = self.pooled(i, S[i])
         Ir = bsr * Ir + src @ self.w_out.T
         V = bmr * V + (1.0 - bmr) * Ir
         outs.append(V)

@@ -136,7 +136,7 @@ fn the_nir_package_reads_our_exports_and_we_read_its_files() {
             step_order: Default::default(),
         },
         NetworkSpec {
-            input: Shape { channels: 1, positions: 40 },
+            input: Shape::line(1, 40),
             n_out: 3,
             dt: 2e-3,
             hidden: vec![conv, LayerSpec::conv(3, 3, 1, 0, false, lif), LayerSpec::dense(5, true, lif)],

@@ -1,6 +1,7 @@
-//! Network description and parameters: any number of LIF layers, dense or 1-D convolutional, each
-//! optionally recurrent (all-to-all, or a same-size convolution within the layer) and optionally
-//! max-pooled, followed by a non-spiking readout on the flattened last layer (spec §3).
+//! Network description and parameters: any number of LIF layers, dense or convolutional (1-D over a
+//! line, 2-D over an image), each optionally recurrent (all-to-all, or a same-size convolution
+//! within the layer) and optionally max-pooled, followed by a non-spiking readout on the flattened
+//! last layer (spec §3).
 //!
 //! Parameters live in one flat `Vec<f32>` so that optimizers, gradient reduction and checkpoints see
 //! a single buffer; [`ParamLayout`] says where each connection's weights are, in the output-minor
@@ -10,7 +11,7 @@ use std::ops::Range;
 
 use crate::engine::NetworkPlan;
 use crate::error::{ensure, Result};
-use crate::layer::{ConnGeom, LayerGeom, Shape};
+use crate::layer::{Axes, ConnGeom, LayerGeom, Shape};
 use crate::neuron::{check_positive, LifParams, ReadoutParams, StepOrder, Surrogate};
 use crate::init::DaleConn;
 
@@ -24,10 +25,10 @@ pub struct LayerSpec {
     pub recurrent: bool,
     /// Neuron parameters.
     pub lif: LifParams,
-    /// `Some` for a 1-D convolutional layer.
+    /// `Some` for a convolutional layer (1-D on a line, 2-D on an image).
     pub conv: Option<ConvSpec>,
-    /// Max-pooling kernel (= stride) over positions applied to the layer's spikes before the next
-    /// layer, with no added delay (stork's `MaxPool1d` group); 1 = none.
+    /// Max-pooling kernel (= stride) along every spatial axis, applied to the layer's spikes before
+    /// the next layer, with no added delay (stork's `MaxPool1d` / `MaxPool2d` groups); 1 = none.
     pub pool: usize,
     /// `Some` for a Dale's-law layer (stork's `DalianLayer`): `size` excitatory neurons plus
     /// `n_inh` inhibitory ones, all non-negative weights.
@@ -53,17 +54,30 @@ pub struct DaleSpec {
     pub tau_inh: f64,
 }
 
-/// The feed-forward convolution of a convolutional layer (spec §2.5, §4.4).
+/// The feed-forward convolution of a convolutional layer (spec §2.5, §4.4, §4.6), per axis
+/// `[rows, columns]`: on a line (1-D) the row entries are kernel 1, stride 1, padding 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvSpec {
-    /// Kernel size.
-    pub kernel: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Zero padding on both sides.
-    pub padding: usize,
-    /// Kernel of the recurrent convolution (odd; padding (k−1)/2 keeps the size). The reference uses 5.
+    /// Kernel size per axis.
+    pub kernel: Axes,
+    /// Stride per axis.
+    pub stride: Axes,
+    /// Zero padding on both sides, per axis.
+    pub padding: Axes,
+    /// Kernel of the recurrent convolution (odd; padding (k−1)/2 keeps the size; `k × k` on an
+    /// image). The reference uses 5.
     pub rec_kernel: usize,
+}
+
+impl ConvSpec {
+    /// A 1-D convolution (kernel `[1, kernel]` and so on).
+    pub fn line(kernel: usize, stride: usize, padding: usize) -> Self {
+        ConvSpec { kernel: [1, kernel], stride: [1, stride], padding: [0, padding], rec_kernel: 5 }
+    }
+    /// A 2-D convolution with the same kernel, stride and padding along both axes.
+    pub fn square(kernel: usize, stride: usize, padding: usize) -> Self {
+        ConvSpec { kernel: [kernel; 2], stride: [stride; 2], padding: [padding; 2], rec_kernel: 5 }
+    }
 }
 
 impl LayerSpec {
@@ -75,16 +89,13 @@ impl LayerSpec {
     pub fn dale(size: usize, n_inh: usize, tau_inh: f64, recurrent: bool, lif: LifParams) -> Self {
         LayerSpec { size, recurrent, lif, conv: None, pool: 1, dale: Some(DaleSpec { n_inh, tau_inh }) }
     }
-    /// A convolutional layer of `filters` filters.
+    /// A 1-D convolutional layer of `filters` filters.
     pub fn conv(filters: usize, kernel: usize, stride: usize, padding: usize, recurrent: bool, lif: LifParams) -> Self {
-        LayerSpec {
-            size: filters,
-            recurrent,
-            lif,
-            conv: Some(ConvSpec { kernel, stride, padding, rec_kernel: 5 }),
-            pool: 1,
-            dale: None,
-        }
+        Self::conv_with(filters, ConvSpec::line(kernel, stride, padding), recurrent, lif)
+    }
+    /// A convolutional layer of `filters` filters with the convolution `conv` (1-D or 2-D).
+    pub fn conv_with(filters: usize, conv: ConvSpec, recurrent: bool, lif: LifParams) -> Self {
+        LayerSpec { size: filters, recurrent, lif, conv: Some(conv), pool: 1, dale: None }
     }
 }
 
@@ -92,7 +103,8 @@ impl LayerSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSpec {
     /// Shape of the input: channels × positions (`Shape::flat(n)` for n plain input channels; SHD
-    /// as one channel over 700 positions for a convolutional network).
+    /// as one channel over a line of 700 positions, `Shape::line(1, 700)`, for a 1-D convolutional
+    /// network; DVS frames as `Shape::image(2, 32, 32)`). The data's units are channel-major.
     pub input: Shape,
     /// Number of classes (readout units).
     pub n_out: usize,
@@ -152,7 +164,7 @@ impl NetworkSpec {
             ensure!(
                 g.output().n() > 0,
                 format!("hidden[{l}].pool"),
-                format!("pooling {} positions by {} leaves nothing", g.group.positions, g.pool)
+                format!("pooling {:?} by {} leaves nothing", g.group.dims(), g.pool)
             );
         }
         self.readout.validate().map_err(|e| e.within("readout"))?;
@@ -196,8 +208,10 @@ impl NetworkSpec {
             ensure!(d.n_inh <= MAX_UNITS, "dale.n_inh", format!("at most {MAX_UNITS}"), d.n_inh);
         }
         if let Some(c) = h.conv {
-            for (f, v) in [("conv.kernel", c.kernel), ("conv.stride", c.stride), ("conv.padding", c.padding), ("conv.rec_kernel", c.rec_kernel)] {
-                ensure!(v <= MAX_UNITS, f, format!("at most {MAX_UNITS}"), v);
+            for (f, v) in [("conv.kernel", c.kernel), ("conv.stride", c.stride), ("conv.padding", c.padding), ("conv.rec_kernel", [c.rec_kernel; 2])] {
+                for v in v {
+                    ensure!(v <= MAX_UNITS, f, format!("at most {MAX_UNITS}"), v);
+                }
             }
             ensure!(c.rec_kernel % 2 == 1, "conv.rec_kernel", "must be odd so that the recurrent convolution keeps the size", c.rec_kernel);
         }
@@ -217,6 +231,14 @@ impl NetworkSpec {
                 None => ConnGeom::Dense { n_src: input.n(), n_dst: h.size },
                 Some(c) => ConnGeom::conv(input, h.size, c.kernel, c.stride, c.padding, &field)?,
             };
+            if let ConnGeom::Conv { c_in, in_size, c_out, out_size, kernel, .. } = ff {
+                // every index of a tap table and of the weights fits 32 bits
+                let prod = |v: [usize; 4]| v.iter().map(|&x| x as u128).product::<u128>();
+                let big = prod([c_in, kernel[0], kernel[1], c_out])
+                    .max(prod([c_out, out_size[0], out_size[1], 1]))
+                    .max(prod([c_in, in_size[0], in_size[1], 1]));
+                ensure!(big < 1 << 31, field, format!("this convolution has {big} weights or units; at most 2^31 fit the event kernels"));
+            }
             if let Some(d) = h.dale {
                 let n = h.size + d.n_inh;
                 let g = LayerGeom {
@@ -237,7 +259,11 @@ impl NetworkSpec {
             } else {
                 Some(match h.conv {
                     None => ConnGeom::Dense { n_src: group.n(), n_dst: group.n() },
-                    Some(c) => ConnGeom::conv(group, h.size, c.rec_kernel, 1, c.rec_kernel / 2, &format!("hidden[{l}].conv.rec_kernel"))?,
+                    Some(c) => {
+                        let (k, p) = (c.rec_kernel, c.rec_kernel / 2);
+                        let (kernel, padding) = if group.image { ([k, k], [p, p]) } else { ([1, k], [0, p]) };
+                        ConnGeom::conv(group, h.size, kernel, [1, 1], padding, &format!("hidden[{l}].conv.rec_kernel"))?
+                    }
                 })
             };
             let g = LayerGeom { input, group, pool: h.pool.max(1), ff, rec, dale: None };
@@ -348,7 +374,7 @@ impl ParamLayout {
             rest_out: [g.fan_in(), g.n_out_features()],
             torch_shape: g.torch_shape(),
             src_position_major: match g {
-                ConnGeom::Dense { .. } => src.filter(|s| s.positions > 1 && s.channels > 1),
+                ConnGeom::Dense { .. } => src.filter(|s| s.positions() > 1 && s.channels > 1),
                 ConnGeom::Conv { .. } => None,
             },
         };

@@ -762,7 +762,7 @@ impl Network {
     /// Input channels.
     #[getter]
     fn n_in(&self) -> usize {
-        self.net.spec.input.channels * self.net.spec.input.positions
+        self.net.spec.input.n()
     }
 
     /// Classes (readout units).
@@ -994,7 +994,7 @@ fn fd_weights<'py>(
 /// Dense spike inputs `[B, T, n_in]` (0/1 of any numeric or bool dtype) as a data set for `net`,
 /// with `labels` (or zeros).
 fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: &Bound<'_, PyAny>, labels: Option<Vec<usize>>, n_steps: Option<usize>) -> PyResult<SpikeDataset> {
-    let n_in = net.spec.input.channels * net.spec.input.positions;
+    let n_in = net.spec.input.n();
     if inputs.is_instance_of::<PyList>() || inputs.is_instance_of::<pyo3::types::PyTuple>() {
         // per-sample events: (times in s, units) pairs, binned onto n_steps steps of the network's dt
         let t = n_steps.ok_or_else(|| ShapeError::new_err("inputs as per-sample (times, units) events need n_steps, the steps to bin them onto"))?;

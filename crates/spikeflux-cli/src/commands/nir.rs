@@ -11,7 +11,7 @@ use spikeflux_core::train::checkpoint;
 use spikeflux_core::Error;
 
 use super::{load_config, Overrides};
-use crate::config::{HiddenConfig, ModelConfig, ReadoutConfig, RunConfig};
+use crate::config::{HiddenConfig, ModelConfig, PerAxis, ReadoutConfig, RunConfig};
 
 /// Arguments of `spikeflux nir`.
 #[derive(clap::Args)]
@@ -230,7 +230,7 @@ pub fn config_for(mut cfg: RunConfig, spec: &NetworkSpec) -> Result<RunConfig> {
     }
     cfg.model = ModelConfig {
         dt: spec.dt,
-        input_shape: (spec.input.positions > 1).then_some([spec.input.channels, spec.input.positions]),
+        input_shape: (spec.input.positions() > 1).then(|| spec.input.dims()),
         surrogate_beta: beta,
         step_order: spec.step_order,
         hidden: spec
@@ -242,9 +242,9 @@ pub fn config_for(mut cfg: RunConfig, spec: &NetworkSpec) -> Result<RunConfig> {
                 tau_mem: h.lif.tau_mem,
                 tau_syn: h.lif.tau_syn,
                 adaptation: h.lif.adaptation,
-                kernel: h.conv.map(|c| c.kernel),
-                stride: h.conv.map_or(1, |c| c.stride),
-                padding: h.conv.map_or(0, |c| c.padding),
+                kernel: h.conv.map(|c| PerAxis::All(c.kernel[1])),
+                stride: PerAxis::All(h.conv.map_or(1, |c| c.stride[1])),
+                padding: PerAxis::All(h.conv.map_or(0, |c| c.padding[1])),
                 rec_kernel: h.conv.map_or(5, |c| c.rec_kernel),
                 pool: h.pool,
                 ei_ratio: h.dale.and_then(|d| ei_ratio(h.size, d.n_inh)),

@@ -50,36 +50,40 @@ impl RunConfig {
 
     /// The network for `n_in` inputs and `n_out` classes.
     pub fn network_spec(&self, n_in: usize, n_out: usize) -> NetworkSpec {
-        let input = match self.model.input_shape {
-            Some([c, p]) if c.checked_mul(p) == Some(n_in) => Shape { channels: c, positions: p },
+        let input = match self.model.input_shape.as_deref() {
+            Some(&[c, p]) if c.checked_mul(p) == Some(n_in) => Shape::line(c, p),
+            Some(&[c, h, w]) if c.checked_mul(h).and_then(|x| x.checked_mul(w)) == Some(n_in) => Shape::image(c, h, w),
             _ => Shape::flat(n_in),
         };
+        // whether each layer's input is an image: the network's input is, and convolutions keep it
+        let mut image = input.image;
+        let hidden = self
+            .model
+            .hidden
+            .iter()
+            .map(|h| {
+                let conv = h.kernel.map(|kernel| ConvSpec {
+                    kernel: kernel.axes(image, 1),
+                    stride: h.stride.axes(image, 1),
+                    padding: h.padding.axes(image, 0),
+                    rec_kernel: h.rec_kernel,
+                });
+                image &= conv.is_some() && h.ei_ratio.is_none();
+                LayerSpec {
+                    size: h.size,
+                    recurrent: h.recurrent,
+                    lif: LifParams { tau_mem: h.tau_mem, tau_syn: h.tau_syn, adaptation: h.adaptation },
+                    conv,
+                    pool: h.pool,
+                    dale: h.ei_ratio.map(|r| DaleSpec { n_inh: h.size / r.max(1), tau_inh: h.tau_inh.unwrap_or(5e-3) }),
+                }
+            })
+            .collect();
         NetworkSpec {
             input,
             n_out,
             dt: self.model.dt,
-            hidden: self
-                .model
-                .hidden
-                .iter()
-                .map(|h| LayerSpec {
-                    size: h.size,
-                    recurrent: h.recurrent,
-                    lif: LifParams {
-                        tau_mem: h.tau_mem,
-                        tau_syn: h.tau_syn,
-                        adaptation: h.adaptation,
-                    },
-                    conv: h.kernel.map(|kernel| ConvSpec {
-                        kernel,
-                        stride: h.stride,
-                        padding: h.padding,
-                        rec_kernel: h.rec_kernel,
-                    }),
-                    pool: h.pool,
-                    dale: h.ei_ratio.map(|r| DaleSpec { n_inh: h.size / r.max(1), tau_inh: h.tau_inh.unwrap_or(5e-3) }),
-                })
-                .collect(),
+            hidden,
             readout: ReadoutParams {
                 tau_mem: self.model.readout.tau_mem,
                 tau_syn: self.model.readout.tau_syn,

@@ -83,7 +83,8 @@ impl RunConfig {
 type Binned = Vec<(u32, u32)>;
 
 impl RunConfig {
-    /// `[data.events]`: the recordings under `dir`, through notebook 05's transforms, binarized.
+    /// `[data.events]`: the recordings under `dir`, through notebook 05's transforms, as event
+    /// counts per frame (or binarized, `counts = false`).
     fn load_events(&self, e: &super::EventsConfig, dir: &Path) -> Result<Splits> {
         use spikeflux_events::gesture::{self, Sample};
         let chain = spikeflux_events::transforms::Notebook05 {
@@ -104,8 +105,10 @@ impl RunConfig {
             let f = chain.apply(&s.events, &mut rng).map_err(|why| Error::data_file(dir, format!("sample {i} (user {}, class {}): {why}", s.user, s.class)))?;
             let per = f.step_len();
             let counts = &f.counts;
+            // a count is that many events of the unit in the step (one if binarized)
+            let times = |c: u16| if e.counts { c as usize } else { usize::from(c > 0) };
             let ev: Vec<(u32, u32)> = (0..f.steps)
-                .flat_map(|t| (0..per).filter(move |&k| counts[t * per + k] > 0).map(move |k| (t as u32, k as u32)))
+                .flat_map(|t| (0..per).flat_map(move |k| std::iter::repeat_n((t as u32, k as u32), times(counts[t * per + k]))))
                 .collect();
             splits[split].0.push(ev);
             splits[split].1.push(s.class);
@@ -136,8 +139,8 @@ impl RunConfig {
         }
         let n_in = 2 * e.size * e.size;
         let [(train_ev, train_l), (test_ev, test_l)] = splits;
-        let full = SpikeDataset::from_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, train_ev, train_l)?;
-        let test = SpikeDataset::from_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, test_ev, test_l)?;
+        let full = SpikeDataset::from_count_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, train_ev, train_l)?;
+        let test = SpikeDataset::from_count_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, test_ev, test_l)?;
         if full.is_empty() || test.is_empty() {
             return Err(Error::data_file(dir, format!("{} training and {} test samples (test users from {}): both are needed", full.len(), test.len(), e.test_users_from)).into());
         }

@@ -88,6 +88,14 @@ pub struct EventsConfig {
     pub test_users_from: u32,
     #[serde(default = "default_valid")]
     pub valid_fraction: f64,
+    /// Feed each frame's event counts (notebook 05's `ToFrame`, values above 1), or, with
+    /// `false`, binarized frames (a unit fires once however many events it had in the window).
+    #[serde(default = "yes")]
+    pub counts: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_ev_size() -> usize {
@@ -189,8 +197,10 @@ fn default_valid() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     pub dt: f64,
-    /// Input as [channels, positions] (e.g. [1, 700] for SHD into a convolution); default [n_in, 1].
-    pub input_shape: Option<[usize; 2]>,
+    /// Input as [channels, positions] (a line: [1, 700] for SHD into a 1-D convolution) or
+    /// [channels, height, width] (an image: [2, 32, 32] for DVS frames into a 2-D convolution);
+    /// default [n_in] (flat). The data's units are channel-major.
+    pub input_shape: Option<Vec<usize>>,
     #[serde(default = "default_beta")]
     pub surrogate_beta: f32,
     /// "reference" (stork's, the default) or "nir" (Norse's and snnTorch's order for NIR graphs).
@@ -215,12 +225,13 @@ pub struct HiddenConfig {
     #[serde(default = "default_tau_syn")]
     pub tau_syn: f64,
     pub adaptation: Option<Adaptation>,
-    /// Set for a convolutional layer (then `size` is the number of filters).
-    pub kernel: Option<usize>,
-    #[serde(default = "one")]
-    pub stride: usize,
-    #[serde(default)]
-    pub padding: usize,
+    /// Set for a convolutional layer (then `size` is the number of filters): one number (every
+    /// spatial axis), or [rows, columns] on an image.
+    pub kernel: Option<PerAxis>,
+    #[serde(default = "one_per_axis")]
+    pub stride: PerAxis,
+    #[serde(default = "zero_per_axis")]
+    pub padding: PerAxis,
     #[serde(default = "five")]
     pub rec_kernel: usize,
     #[serde(default = "one")]
@@ -230,6 +241,70 @@ pub struct HiddenConfig {
     pub ei_ratio: Option<usize>,
     /// Inhibitory synaptic time constant of a Dale layer (seconds; stork's default 5 ms).
     pub tau_inh: Option<f64>,
+}
+
+/// A convolution's kernel, stride or padding: one number for every spatial axis, or
+/// `[rows, columns]` per axis (images only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum PerAxis {
+    /// The same along every axis.
+    All(usize),
+    /// `[rows, columns]`.
+    Each([usize; 2]),
+}
+
+impl PerAxis {
+    /// The per-axis values for a layer whose input is an image (`[v, v]`) or a line (`[1, v]` for
+    /// kernel and stride, `[0, v]` for padding: `line_row`).
+    pub fn axes(self, image: bool, line_row: usize) -> [usize; 2] {
+        match self {
+            PerAxis::All(v) if image => [v, v],
+            PerAxis::All(v) => [line_row, v],
+            PerAxis::Each(v) => v,
+        }
+    }
+    /// Whether it is the scalar `v`.
+    pub fn is(self, v: usize) -> bool {
+        self == PerAxis::All(v)
+    }
+}
+
+impl<'de> Deserialize<'de> for PerAxis {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PerAxis;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a non-negative integer, or [rows, columns] for an image")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<PerAxis, E> {
+                usize::try_from(v).map(PerAxis::All).map_err(|_| E::custom(format!("must be non-negative, got {v}")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<PerAxis, E> {
+                usize::try_from(v).map(PerAxis::All).map_err(|_| E::custom(format!("{v} is too large")))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<PerAxis, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element::<usize>()? {
+                    v.push(x);
+                }
+                match v[..] {
+                    [a, b] => Ok(PerAxis::Each([a, b])),
+                    _ => Err(serde::de::Error::custom(format!("give [rows, columns] (2 values), got {} values", v.len()))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn one_per_axis() -> PerAxis {
+    PerAxis::All(1)
+}
+
+fn zero_per_axis() -> PerAxis {
+    PerAxis::All(0)
 }
 
 fn one() -> usize {
@@ -483,20 +558,23 @@ impl RunConfig {
                 return Err(cfg_err(&format!("train.regularizer[{k}].threshold"), "must be finite"));
             }
         }
-        if let Some([c, p]) = self.model.input_shape {
-            if c == 0 || p == 0 {
-                return Err(cfg_err("model.input_shape", "channels and positions must be at least 1"));
+        if let Some(shape) = &self.model.input_shape {
+            if !(2..=3).contains(&shape.len()) {
+                return Err(cfg_err("model.input_shape", format!("give [channels, positions] or [channels, height, width], got {} values", shape.len())));
+            }
+            if shape.contains(&0) {
+                return Err(cfg_err("model.input_shape", "every size must be at least 1"));
             }
             let n_in = self.sizes().0;
             if let Some(n) = n_in {
-                if c.checked_mul(p) != Some(n) {
-                    let units = c as u128 * p as u128;
-                    return Err(cfg_err("model.input_shape", format!("[{c}, {p}] has {units} units but the data has {n} input channels")));
+                let units: u128 = shape.iter().map(|&d| d as u128).product();
+                if units != n as u128 {
+                    return Err(cfg_err("model.input_shape", format!("{shape:?} has {units} units but the data has {n} input channels")));
                 }
             }
         }
         for (l, h) in self.model.hidden.iter().enumerate() {
-            if h.kernel.is_none() && (h.stride != 1 || h.padding != 0) {
+            if h.kernel.is_none() && !(h.stride.is(1) && h.padding.is(0)) {
                 return Err(cfg_err(&format!("model.hidden[{l}].stride"), "stride and padding need `kernel` (a convolutional layer)"));
             }
         }

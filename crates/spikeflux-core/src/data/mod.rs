@@ -1,10 +1,13 @@
 //! Spike data sets: binned events per sample, the Randman generator (spec §5.3) and the SHD HDF5
 //! reader (`datasets.md`).
 //!
-//! A sample is a list of `(step, unit)` events, sorted and de-duplicated (the input is binary:
-//! duplicates in a bin count once, as in the reference's dense conversion). This binned form is the
-//! run's event cache: files are decoded once, and every epoch reads 4 bytes per event (step and unit
-//! packed into one `u32`, so at most 65 536 steps and 65 536 channels).
+//! A sample is a list of `(step, unit)` events, sorted. Spike data are binary and de-duplicated
+//! (duplicates in a bin count once, as in the reference's dense conversion); *count* data
+//! ([`SpikeDataset::from_count_samples`]: event-camera frames, notebook 05's `ToFrame` counts) keep
+//! every event, and a unit's input at a step is the number of its events there (an event with a
+//! weight in the event-driven products). This binned form is the run's event cache: files are
+//! decoded once, and every epoch reads 4 bytes per event (step and unit packed into one `u32`, so
+//! at most 65 536 steps and 65 536 channels).
 
 pub mod files;
 pub mod h5write;
@@ -34,6 +37,9 @@ pub struct SpikeDataset {
     pub labels: Vec<usize>,
     /// Speaker of each sample, where the source has one.
     pub speakers: Option<Vec<u32>>,
+    /// Whether events may repeat: the input of a unit at a step is its number of events there
+    /// (count data) rather than 1 (binary spikes, de-duplicated).
+    pub counts: bool,
 }
 
 impl SpikeDataset {
@@ -52,6 +58,22 @@ impl SpikeDataset {
         Self::from_sample_iter(n_in, n_classes, t_steps, dt, samples, labels)
     }
 
+    /// A data set of event **counts**: as [`SpikeDataset::from_sample_iter`], but events that
+    /// repeat in a bin are all kept, and the unit's input at that step is their number.
+    ///
+    /// # Errors
+    /// As [`SpikeDataset::from_sample_iter`].
+    pub fn from_count_samples(
+        n_in: usize,
+        n_classes: usize,
+        t_steps: usize,
+        dt: f64,
+        samples: impl IntoIterator<Item = Vec<(u32, u32)>>,
+        labels: Vec<usize>,
+    ) -> Result<Self> {
+        Self::build(n_in, n_classes, t_steps, dt, samples, labels, true)
+    }
+
     /// [`SpikeDataset::from_samples`] from samples made one at a time, so that only one sample's
     /// unpacked events exist at once (the packed events take 4 bytes each).
     ///
@@ -65,6 +87,18 @@ impl SpikeDataset {
         dt: f64,
         samples: impl IntoIterator<Item = Vec<(u32, u32)>>,
         labels: Vec<usize>,
+    ) -> Result<Self> {
+        Self::build(n_in, n_classes, t_steps, dt, samples, labels, false)
+    }
+
+    fn build(
+        n_in: usize,
+        n_classes: usize,
+        t_steps: usize,
+        dt: f64,
+        samples: impl IntoIterator<Item = Vec<(u32, u32)>>,
+        labels: Vec<usize>,
+        counts: bool,
     ) -> Result<Self> {
         if t_steps > 1 << 16 || n_in > 1 << 16 {
             return Err(Error::Shape {
@@ -90,6 +124,10 @@ impl SpikeDataset {
             let start = events.len();
             events.extend(s.into_iter().map(|(t, u)| (t << 16) | u));
             events[start..].sort_unstable();
+            if counts {
+                offsets.push(events.len());
+                continue;
+            }
             let mut k = start;
             for j in start..events.len() {
                 if j == start || events[j] != events[k - 1] {
@@ -114,7 +152,7 @@ impl SpikeDataset {
                 got: l.to_string(),
             });
         }
-        Ok(SpikeDataset { n_in, n_classes, t_steps, dt, offsets, events, labels, speakers: None })
+        Ok(SpikeDataset { n_in, n_classes, t_steps, dt, offsets, events, labels, speakers: None, counts })
     }
 
     /// Number of samples.
@@ -130,6 +168,13 @@ impl SpikeDataset {
     /// Events `(step, unit)` of sample `i`, sorted by step then unit.
     pub fn events(&self, i: usize) -> impl ExactSizeIterator<Item = (u32, u32)> + '_ {
         self.events[self.offsets[i]..self.offsets[i + 1]].iter().map(|&e| (e >> 16, e & 0xffff))
+    }
+
+    /// Events of sample `i` as `(step, unit, count)`, one per distinct `(step, unit)`, sorted by
+    /// step then unit (`count` is 1 for binary data).
+    pub fn counted_events(&self, i: usize) -> impl Iterator<Item = (u32, u32, u32)> + '_ {
+        let ev = &self.events[self.offsets[i]..self.offsets[i + 1]];
+        ev.chunk_by(|a, b| a == b).map(|run| (run[0] >> 16, run[0] & 0xffff, run.len() as u32))
     }
 
     /// Total number of events.
@@ -228,7 +273,7 @@ pub fn poisson_sample(n: usize, nu: f64, dt: f64, t_steps: usize, seed: u64) -> 
         }
     }
     assert!(n <= 1 << 16 && t_steps <= 1 << 16, "poisson_sample: at most 65536 inputs and steps");
-    SpikeDataset { n_in: n, n_classes: 2, t_steps, dt, offsets: vec![0, ev.len()], events: ev, labels: vec![0], speakers: None }
+    SpikeDataset { n_in: n, n_classes: 2, t_steps, dt, offsets: vec![0, ev.len()], events: ev, labels: vec![0], speakers: None, counts: false }
 }
 
 /// Bins spike times (seconds) and units into `(step, unit)` events as the reference does: step =
@@ -270,6 +315,18 @@ mod tests {
         assert_eq!(ds.events(0).collect::<Vec<_>>(), vec![(0, 1), (1, 2)]);
         let e = SpikeDataset::from_samples(3, 2, 4, 1e-3, vec![vec![(4, 0)]], vec![0]).unwrap_err();
         assert!(e.to_string().contains("step 4"), "{e}");
+    }
+
+    #[test]
+    fn counts_keep_repeats() {
+        let s = vec![vec![(1, 2), (0, 1), (1, 2), (1, 2)]];
+        let ds = SpikeDataset::from_count_samples(3, 2, 4, 1e-3, s.clone(), vec![1]).unwrap();
+        assert!(ds.counts);
+        assert_eq!(ds.total_events(), 4);
+        assert_eq!(ds.counted_events(0).collect::<Vec<_>>(), vec![(0, 1, 1), (1, 2, 3)]);
+        assert_eq!(ds.subset(&[0]).counted_events(0).collect::<Vec<_>>(), vec![(0, 1, 1), (1, 2, 3)]);
+        let bin = SpikeDataset::from_samples(3, 2, 4, 1e-3, s, vec![1]).unwrap();
+        assert_eq!(bin.counted_events(0).collect::<Vec<_>>(), vec![(0, 1, 1), (1, 2, 1)]);
     }
 
     #[test]

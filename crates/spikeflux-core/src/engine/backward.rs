@@ -55,7 +55,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         if g.pool > 1 {
             let np = g.output().n();
             lb.gs[..len].fill(0.0);
-            linalg::maxpool_backward(g.group.channels, g.group.positions, g.pool, &lb.gp[..rows * np], &lb.pidx[..rows * np], &mut lb.gs[..len]);
+            linalg::maxpool_backward(g.group.channels, [g.group.height, g.group.width], g.pool_window(), &lb.gp[..rows * np], &lb.pidx[..rows * np], &mut lb.gs[..len]);
         }
         if let Some(ne) = g.dale {
             for (gs, gp) in lb.gs[..len].chunks_exact_mut(n).zip(lb.gp[..rows * ne].chunks_exact(ne)) {

@@ -1,11 +1,11 @@
-//! One connection's three products, whatever its kind (dense or 1-D convolution) and its source
+//! One connection's three products, whatever its kind (dense, 1-D or 2-D convolution) and its source
 //! (input events, a hidden group's spike events, or a dense buffer): the forward product
 //! `A += W·src`, the weight gradient `∂W += srcᵀ·∂A` and the input gradient `∂src = ∂A·Wᵀ`.
 //! Event-driven where the source is spikes, GEMM (faer) where it is dense.
 
 use super::workspace::LayerBuf;
 use crate::layer::{ConnGeom, LayerGeom};
-use crate::linalg::{self, Conv1d, ConvTaps, Csr};
+use crate::linalg::{self, Conv, Conv1d, ConvTaps, Csr};
 
 /// The source of a connection: the input events (channel-major units), a hidden group's spike
 /// events (position-major units) starting at a CSR row, or a dense `[rows, n_src]` buffer.
@@ -16,11 +16,17 @@ pub(super) enum Src<'a> {
     Dense(&'a [f32]),
 }
 
-pub(super) fn conv1d(g: &ConnGeom) -> Option<Conv1d> {
+/// The kernels' geometry of a convolution (`None`: dense).
+pub(super) fn conv_of(g: &ConnGeom) -> Option<Conv> {
     match *g {
-        ConnGeom::Conv { c_in, l_in, c_out, l_out, kernel, stride, padding } => {
-            Some(Conv1d { c_in, l_in, c_out, l_out, k: kernel, stride, pad: padding })
-        }
+        ConnGeom::Conv { c_in, in_size, c_out, out_size, kernel, stride, padding, .. } => Some(Conv {
+            row: Conv1d { c_in, l_in: in_size[1], c_out, l_out: out_size[1], k: kernel[1], stride: stride[1], pad: padding[1] },
+            h_in: in_size[0],
+            h_out: out_size[0],
+            kh: kernel[0],
+            sh: stride[0],
+            ph: padding[0],
+        }),
         ConnGeom::Dense { .. } => None,
     }
 }
@@ -87,7 +93,7 @@ pub(super) fn conn_weight_grad(g: &ConnGeom, taps: Option<&ConvTaps>, src: Src, 
 
 /// Prepares `wt` for [`conn_input_grad`] of connection `g` with weights `w` (convolutions only).
 pub(super) fn conn_input_grad_prepare(g: &ConnGeom, w: &[f32], wt: &mut [f32]) {
-    if let Some(cv) = conv1d(g) {
+    if let Some(cv) = conv_of(g) {
         linalg::conv_input_grad_weights(&cv, w, wt);
     }
 }
@@ -96,7 +102,7 @@ pub(super) fn conn_input_grad_prepare(g: &ConnGeom, w: &[f32], wt: &mut [f32]) {
 /// weights rearranged by [`conn_input_grad_prepare`] in `wt`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn conn_input_grad(g: &ConnGeom, ga: &[f32], w: &[f32], wt: &[f32], gx: &mut [f32], rows: usize, accumulate: bool, scratch: &mut [f32]) {
-    match conv1d(g) {
+    match conv_of(g) {
         None => linalg::gemm_nt(gx, accumulate, ga, w, rows, g.n_dst(), g.n_src()),
         Some(cv) => linalg::conv_input_grad(&cv, ga, wt, gx, accumulate, scratch),
     }

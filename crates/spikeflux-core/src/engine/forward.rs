@@ -170,7 +170,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
             if g.pool > 1 {
                 let np = g.output().n();
-                linalg::maxpool_forward(g.group.channels, g.group.positions, g.pool, st, &mut p[t * b * np..(t + 1) * b * np], &mut pidx[t * b * np..(t + 1) * b * np]);
+                linalg::maxpool_forward(g.group.channels, [g.group.height, g.group.width], g.pool_window(), st, &mut p[t * b * np..(t + 1) * b * np], &mut pidx[t * b * np..(t + 1) * b * np]);
             }
         }
         // the layer's output neurons (a Dale layer's E population)

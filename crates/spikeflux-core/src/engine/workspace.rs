@@ -3,7 +3,7 @@
 //!
 //! Buffers are time-major `[T, b, n]` (row `t·b + i` holds sample `i` at step `t`).
 
-use super::conn::conv1d;
+use super::conn::conv_of;
 use super::plan::NetworkPlan;
 use crate::data::SpikeDataset;
 use crate::layer::{ConnGeom, LayerGeom};
@@ -187,7 +187,8 @@ impl Workspace {
         self.t
     }
 
-    /// Loads samples `idx` of `ds` as time-major input events.
+    /// Loads samples `idx` of `ds` as time-major input events (value 1, or a count data set's
+    /// number of events of the unit in that step).
     ///
     /// # Panics
     /// If `idx` has more than `b_cap` samples (a caller bug, not user input).
@@ -202,7 +203,7 @@ impl Workspace {
         csr.ptr.clear();
         csr.ptr.resize(rows + 1, 0);
         for (bi, &s) in idx.iter().enumerate() {
-            for (t, _) in ds.events(s) {
+            for (t, _, _) in ds.counted_events(s) {
                 csr.ptr[t as usize * b + bi + 1] += 1;
             }
         }
@@ -216,9 +217,10 @@ impl Workspace {
         csr.val.resize(nnz, 1.0);
         let mut fill: Vec<u32> = csr.ptr[..rows].to_vec();
         for (bi, &s) in idx.iter().enumerate() {
-            for (t, u) in ds.events(s) {
+            for (t, u, c) in ds.counted_events(s) {
                 let r = t as usize * b + bi;
                 csr.idx[fill[r] as usize] = u;
+                csr.val[fill[r] as usize] = c as f32;
                 fill[r] += 1;
             }
         }
@@ -340,7 +342,7 @@ pub(super) fn estimate_bytes(plan: &NetworkPlan, n_params: usize, t: usize, b_ca
 
 /// Scratch floats and rearranged-weight floats the convolution input gradients of these layers need.
 fn conv_scratch(geoms: &[LayerGeom]) -> (usize, usize) {
-    let convs = || geoms.iter().flat_map(|g| [Some(g.ff), g.rec]).flatten().filter_map(|c| conv1d(&c));
+    let convs = || geoms.iter().flat_map(|g| [Some(g.ff), g.rec]).flatten().filter_map(|c| conv_of(&c));
     let scratch = convs().map(|c| linalg::conv_input_grad_scratch(&c)).max().unwrap_or(0);
     let wt = convs().map(|c| linalg::conv_input_grad_weights_len(&c)).max().unwrap_or(0);
     (scratch, wt)
@@ -348,7 +350,7 @@ fn conv_scratch(geoms: &[LayerGeom]) -> (usize, usize) {
 
 /// Number of weights of a connection if it is a convolution, else 0.
 fn conv_len(g: Option<&ConnGeom>) -> usize {
-    g.and_then(conv1d).map_or(0, |c| c.c_in * c.k * c.c_out)
+    g.and_then(conv_of).map_or(0, |c| c.n_weights())
 }
 
 /// Tap tables of each layer's feed-forward and recurrent convolutions. The first layer reads the
@@ -357,7 +359,7 @@ fn tap_tables(geoms: &[LayerGeom]) -> Vec<[Option<ConvTaps>; 2]> {
     geoms
         .iter()
         .enumerate()
-        .map(|(l, g)| [conv1d(&g.ff).map(|c| ConvTaps::new(c, l > 0)), g.rec.as_ref().and_then(conv1d).map(|c| ConvTaps::new(c, true))])
+        .map(|(l, g)| [conv_of(&g.ff).map(|c| ConvTaps::new(c, l > 0)), g.rec.as_ref().and_then(conv_of).map(|c| ConvTaps::new(c, true))])
         .collect()
 }
 

@@ -1,14 +1,16 @@
-//! 1-D convolutions on spikes: the geometry ([`Conv1d`]), per-unit tap tables that turn one
-//! presynaptic event into one contiguous add of weights ([`ConvTaps`], weights in a run layout),
-//! event-driven and scanning products and weight gradients, and the input gradient as one GEMM per
-//! stride phase over a Toeplitz view of a zero-padded gradient copy.
+//! 1-D and 2-D convolutions on spikes: the geometry ([`Conv`], whose rows are 1-D convolutions
+//! [`Conv1d`]), per-unit tap tables that turn one presynaptic event into one contiguous add of
+//! weights per output row ([`ConvTaps`], weights in a run layout), event-driven and scanning
+//! products and weight gradients, and the input gradient as one GEMM per stride phase over a
+//! Toeplitz view of a zero-padded gradient copy (per kernel row for 2-D).
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
 use super::{axpy, for_each_nonzero, Csr};
 
-/// Geometry of a 1-D convolution as the kernels below use it (see [`crate::layer::ConnGeom::Conv`]).
+/// Geometry of a 1-D convolution along one axis: a line convolution, or the rows (columns) of a
+/// 2-D one ([`Conv`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conv1d {
     /// Source channels.
@@ -53,65 +55,145 @@ impl Conv1d {
     }
 }
 
-/// A convolution with, for every source unit, the one contiguous **run** of weights it adds to one
-/// contiguous range of output positions (built once per workspace), so an event-driven product is a
-/// single vector add per event, with no index arithmetic.
+/// Geometry of a convolution as the kernels below use it (see [`crate::layer::ConnGeom::Conv`]):
+/// images `[h, w]` with per-axis kernel, stride and padding; a 1-D convolution has `h_in = h_out =
+/// kh = sh = 1`, `ph = 0`. Units are position-major (`(y·w + x)·c + ch`) for hidden groups and
+/// outputs, channel-major (`ch·h·w + y·w + x`) for the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv {
+    /// The convolution along each row (x axis): channels, widths, kernel columns, stride, padding.
+    pub row: Conv1d,
+    /// Source rows.
+    pub h_in: usize,
+    /// Output rows.
+    pub h_out: usize,
+    /// Kernel rows.
+    pub kh: usize,
+    /// Stride along rows.
+    pub sh: usize,
+    /// Padding along rows.
+    pub ph: usize,
+}
+
+impl Conv {
+    /// A 1-D convolution (one row).
+    pub fn line(row: Conv1d) -> Self {
+        Conv { row, h_in: 1, h_out: 1, kh: 1, sh: 1, ph: 0 }
+    }
+    /// The same geometry along the y axis (channels as in `row`).
+    fn col(&self) -> Conv1d {
+        Conv1d { l_in: self.h_in, l_out: self.h_out, k: self.kh, stride: self.sh, pad: self.ph, ..self.row }
+    }
+    /// Whether the convolution maps each source row to the output row of the same index only
+    /// (one kernel row, stride 1, no padding: every 1-D convolution).
+    fn rowwise(&self) -> bool {
+        self.kh == 1 && self.sh == 1 && self.ph == 0
+    }
+    /// Source units.
+    pub fn n_src(&self) -> usize {
+        self.h_in * self.row.n_src()
+    }
+    /// Destination units.
+    pub fn n_dst(&self) -> usize {
+        self.h_out * self.row.n_dst()
+    }
+    /// Weights `[c_in, kh, kw, c_out]`.
+    pub fn n_weights(&self) -> usize {
+        self.row.c_in * self.kh * self.row.k * self.row.c_out
+    }
+}
+
+/// One source unit's contribution in a [`ConvTaps`] table: `ny` runs of `len` floats, the first at
+/// `w` in the run-layout weights and `o` in the position-major output row; each further run is
+/// one kernel row up in the weights and one output row down.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    w: u32,
+    o: u32,
+    len: u32,
+    ny: u32,
+}
+
+/// A convolution with, for every source unit and every output row it reaches, the one contiguous
+/// **run** of weights it adds to one contiguous range of output positions in that row (built once
+/// per workspace), so an event-driven product is one vector add per event and output row (one
+/// per event for 1-D), with no index arithmetic.
 ///
-/// A unit at input position `pos` reaches outputs `o = lo..=hi` through taps `kk = pos + pad − o·stride`,
-/// which share the phase `kk mod stride`. In the *run layout* `wr[ci][phase][j'][co]` the taps of
-/// one phase are stored in descending order (`kk = phase + stride·(J − 1 − j')`, `J` taps in the
-/// phase), so a unit's taps for ascending `o` are consecutive rows: its run is `(hi − lo + 1)·c_out`
-/// floats of `wr`, added to the same number of floats of the position-major output row from
-/// `lo·c_out` on. Source units are channel-major for the data (`c·l_in + pos`) or position-major for
-/// hidden groups (`pos·c_in + c`).
+/// Along a row, a unit at input column `x` reaches output columns `o = lo..=hi` through taps
+/// `kx = x + pad − o·stride`, which share the phase `kx mod stride`. In the *run layout*
+/// `wr[ci][ky][phase][j'][co]` the taps of one phase are stored in descending order
+/// (`kx = phase + stride·(J − 1 − j')`, `J` taps in the phase), so a unit's taps for ascending `o`
+/// are consecutive rows: its run is `(hi − lo + 1)·c_out` floats of `wr`, added to the same number
+/// of floats of the position-major output row from `lo·c_out` on. Output row `oy` takes kernel row
+/// `ky = y + ph − oy·sh`: ascending output rows step down `sh` kernel rows. Source units are
+/// channel-major for the data or position-major for hidden groups.
 #[derive(Debug, Clone)]
 pub struct ConvTaps {
     /// Geometry.
-    pub geom: Conv1d,
-    /// Per unit: (offset of its run in `wr`, offset in the output row, run length), in floats.
-    runs: Vec<(u32, u32, u32)>,
-    /// Per weight `w[ci, kk, co]` in the usual layout (index `(ci·k + kk)·c_out + co`): its row in
-    /// the run layout, `(ci·k + kk) ↦ row` (times `c_out` for the offset).
+    pub geom: Conv,
+    /// Per source unit.
+    runs: Vec<Run>,
+    /// Floats between the weight runs of consecutive output rows (`sh·kw·c_out`, backwards).
+    w_step: usize,
+    /// Floats between consecutive output rows (`w_out·c_out`).
+    o_step: usize,
+    /// Per weight `w[ci, ky, kx, co]` in the usual layout (index `((ci·kh + ky)·kw + kx)·c_out + co`):
+    /// its row in the run layout, `(ci·kh + ky)·kw + kx ↦ row` (times `c_out` for the offset).
     row_of: Vec<u32>,
 }
 
 impl ConvTaps {
     /// The run table of `geom` for position-major (`pos_major`) or channel-major source units.
-    pub fn new(geom: Conv1d, pos_major: bool) -> Self {
-        let (k, s, c_out) = (geom.k, geom.stride, geom.c_out);
-        // each phase's taps and its first row within a channel's k rows
-        let taps: Vec<usize> = geom.phases().map(|p| p.taps).collect();
+    pub fn new(geom: Conv, pos_major: bool) -> Self {
+        let r = geom.row;
+        let (k, s, c_out, c_in) = (r.k, r.stride, r.c_out, r.c_in);
+        let (w_in, pos) = (r.l_in, geom.h_in * r.l_in);
+        // each phase's taps and its first row within one kernel row's k rows
+        let taps: Vec<usize> = r.phases().map(|p| p.taps).collect();
         let start: Vec<usize> = taps.iter().scan(0, |acc, &t| Some(std::mem::replace(acc, *acc + t))).collect();
-        let row = |ci: usize, kk: usize| ci * k + start[kk % s] + taps[kk % s] - 1 - kk / s;
-        let row_of = (0..geom.c_in * k).map(|r| row(r / k, r % k) as u32).collect();
+        // kernel row `kr = ci·kh + ky`
+        let row = |kr: usize, kx: usize| kr * k + start[kx % s] + taps[kx % s] - 1 - kx / s;
+        let row_of = (0..c_in * geom.kh * k).map(|i| row(i / k, i % k) as u32).collect();
+        let col = geom.col();
         let runs = (0..geom.n_src())
             .map(|u| {
-                let (ci, pos) = if pos_major { (u % geom.c_in, u / geom.c_in) } else { (u / geom.l_in, u % geom.l_in) };
-                let (mut first, mut n) = (None, 0);
-                geom.taps(pos, |kk, o| {
-                    first.get_or_insert((kk, o));
-                    n += 1;
+                let (ci, p) = if pos_major { (u % c_in, u / c_in) } else { (u / pos, u % pos) };
+                let (y, x) = (p / w_in, p % w_in);
+                let (mut first_x, mut nx) = (None, 0);
+                r.taps(x, |kx, o| {
+                    first_x.get_or_insert((kx, o));
+                    nx += 1;
                 });
-                match first {
-                    Some((kk, o)) => ((row(ci, kk) * c_out) as u32, (o * c_out) as u32, (n * c_out) as u32),
-                    None => (0, 0, 0),
+                let (mut first_y, mut ny) = (None, 0);
+                col.taps(y, |ky, oy| {
+                    first_y.get_or_insert((ky, oy));
+                    ny += 1;
+                });
+                match (first_x, first_y) {
+                    (Some((kx, ox)), Some((ky, oy))) => Run {
+                        w: (row(ci * geom.kh + ky, kx) * c_out) as u32,
+                        o: ((oy * r.l_out + ox) * c_out) as u32,
+                        len: (nx * c_out) as u32,
+                        ny: ny as u32,
+                    },
+                    _ => Run::default(),
                 }
             })
             .collect();
-        ConvTaps { geom, runs, row_of }
+        ConvTaps { geom, runs, w_step: geom.sh * k * c_out, o_step: r.l_out * c_out, row_of }
     }
 
-    /// Copies weights `w: [c_in, k, c_out]` into the run layout `wr` (same length).
+    /// Copies weights `w: [c_in, kh, kw, c_out]` into the run layout `wr` (same length).
     pub fn to_runs(&self, w: &[f32], wr: &mut [f32]) {
-        let c = self.geom.c_out;
+        let c = self.geom.row.c_out;
         for (r, &to) in self.row_of.iter().enumerate() {
             wr[to as usize * c..(to as usize + 1) * c].copy_from_slice(&w[r * c..(r + 1) * c]);
         }
     }
 
-    /// Adds a gradient `dwr` in the run layout to `dw: [c_in, k, c_out]`.
+    /// Adds a gradient `dwr` in the run layout to `dw: [c_in, kh, kw, c_out]`.
     pub fn add_runs_to(&self, dwr: &[f32], dw: &mut [f32]) {
-        let c = self.geom.c_out;
+        let c = self.geom.row.c_out;
         for (r, &from) in self.row_of.iter().enumerate() {
             for (d, &g) in dw[r * c..(r + 1) * c].iter_mut().zip(&dwr[from as usize * c..(from as usize + 1) * c]) {
                 *d += g;
@@ -119,30 +201,38 @@ impl ConvTaps {
         }
     }
 
-    /// Adds one event of unit `u` with value `x` to one position-major output row `[l_out, c_out]`.
+    /// Adds one event of unit `u` with value `x` to one position-major output `[h_out, w_out, c_out]`.
     #[inline(always)]
     fn scatter(&self, u: usize, x: f32, wr: &[f32], out: &mut [f32]) {
-        let (wo, oo, len) = self.runs[u];
-        let (w, y) = (&wr[wo as usize..(wo + len) as usize], &mut out[oo as usize..(oo + len) as usize]);
-        if x == 1.0 {
-            for (y, &wv) in y.iter_mut().zip(w) {
-                *y += wv;
+        let Run { w, o, len, ny } = self.runs[u];
+        let (w, o, len) = (w as usize, o as usize, len as usize);
+        for j in 0..ny as usize {
+            let (wo, oo) = (w - j * self.w_step, o + j * self.o_step);
+            let (w, y) = (&wr[wo..wo + len], &mut out[oo..oo + len]);
+            if x == 1.0 {
+                for (y, &wv) in y.iter_mut().zip(w) {
+                    *y += wv;
+                }
+            } else {
+                axpy(y, x, w);
             }
-        } else {
-            axpy(y, x, w);
         }
     }
 
     /// Accumulates one event's weight gradient (run layout) against one position-major gradient row.
     #[inline(always)]
     fn gather_grad(&self, u: usize, x: f32, g: &[f32], dwr: &mut [f32]) {
-        let (wo, oo, len) = self.runs[u];
-        axpy(&mut dwr[wo as usize..(wo + len) as usize], x, &g[oo as usize..(oo + len) as usize]);
+        let Run { w, o, len, ny } = self.runs[u];
+        let (w, o, len) = (w as usize, o as usize, len as usize);
+        for j in 0..ny as usize {
+            let (wo, oo) = (w - j * self.w_step, o + j * self.o_step);
+            axpy(&mut dwr[wo..wo + len], x, &g[oo..oo + len]);
+        }
     }
 }
 
 /// Event-driven convolution `out += conv(x)` from events in CSR rows `row0 ..` (units as the table
-/// was built for; weights `w` in its run layout); `out` rows are position-major `[l_out, c_out]`.
+/// was built for; weights `w` in its run layout); `out` rows are position-major `[h_out, w_out, c_out]`.
 pub fn conv_project_csr(t: &ConvTaps, x: &Csr, row0: usize, w: &[f32], out: &mut [f32]) {
     for (r, o) in out.chunks_exact_mut(t.geom.n_dst()).enumerate() {
         for (i, v) in x.row(row0 + r) {
@@ -152,15 +242,15 @@ pub fn conv_project_csr(t: &ConvTaps, x: &Csr, row0: usize, w: &[f32], out: &mut
 }
 
 /// Event-driven convolution `out += conv(x)` from a mostly-zero dense, **position-major**
-/// `x: [rows, l_in, c_in]` (a hidden group; `t` built position-major; `w` in its run layout);
-/// `out` rows are position-major `[l_out, c_out]`.
+/// `x: [rows, h_in, w_in, c_in]` (a hidden group; `t` built position-major; `w` in its run layout);
+/// `out` rows are position-major `[h_out, w_out, c_out]`.
 pub fn conv_project_scan(t: &ConvTaps, x: &[f32], w: &[f32], out: &mut [f32]) {
     for (xr, o) in x.chunks_exact(t.geom.n_src()).zip(out.chunks_exact_mut(t.geom.n_dst())) {
         for_each_nonzero(xr, |i, xi| t.scatter(i, xi, w, o));
     }
 }
 
-/// Weight gradient of a convolution from events in CSR rows `row0 ..`: `dw[ci, kk, co] += x · g[o, co]`,
+/// Weight gradient of a convolution from events in CSR rows `row0 ..`: `dw[ci, ky, kx, co] += x · g[oy, ox, co]`,
 /// with `dw` in the table's run layout ([`ConvTaps::add_runs_to`] converts it).
 pub fn conv_weight_grad_csr(t: &ConvTaps, x: &Csr, row0: usize, grad: &[f32], dw: &mut [f32]) {
     for (r, gr) in grad.chunks_exact(t.geom.n_dst()).enumerate() {
@@ -170,7 +260,7 @@ pub fn conv_weight_grad_csr(t: &ConvTaps, x: &Csr, row0: usize, grad: &[f32], dw
     }
 }
 
-/// Weight gradient of a convolution from a mostly-zero dense, position-major `x: [rows, l_in, c_in]`
+/// Weight gradient of a convolution from a mostly-zero dense, position-major `x: [rows, h_in, w_in, c_in]`
 /// (`dw` in the run layout).
 pub fn conv_weight_grad_scan(t: &ConvTaps, x: &[f32], grad: &[f32], dw: &mut [f32]) {
     for (xr, gr) in x.chunks_exact(t.geom.n_src()).zip(grad.chunks_exact(t.geom.n_dst())) {
@@ -178,7 +268,7 @@ pub fn conv_weight_grad_scan(t: &ConvTaps, x: &[f32], grad: &[f32], dw: &mut [f3
     }
 }
 
-/// Rows (samples × steps) processed per block by [`conv_input_grad`].
+/// Rows processed per block by the 1-D input gradient (samples × steps × output rows).
 pub const CONV_BLOCK: usize = 16;
 
 /// One stride phase of a convolution's input gradient: the input positions `pos` with
@@ -193,7 +283,7 @@ struct Phase {
 }
 
 impl Conv1d {
-    /// The stride phases of the input gradient (module doc of [`conv_input_grad`]).
+    /// The stride phases of the input gradient ([`row_input_grad`]).
     fn phases(&self) -> impl Iterator<Item = Phase> + '_ {
         (0..self.stride).map(move |phi| {
             let taps = if phi < self.k { (self.k - phi).div_ceil(self.stride) } else { 0 };
@@ -214,19 +304,87 @@ impl Conv1d {
 }
 
 /// Floats of the rearranged weights [`conv_input_grad_weights`] writes.
-pub fn conv_input_grad_weights_len(g: &Conv1d) -> usize {
-    g.k * g.c_out * g.c_in
+pub fn conv_input_grad_weights_len(g: &Conv) -> usize {
+    g.n_weights()
+}
+
+/// Samples × steps whose rows one 2-D input-gradient block covers: enough that a block holds at
+/// least [`CONV_BLOCK`] output rows.
+fn image_block(g: &Conv) -> usize {
+    CONV_BLOCK.div_ceil(g.h_out.max(1))
 }
 
 /// Scratch floats [`conv_input_grad`] needs for geometry `g`.
-pub fn conv_input_grad_scratch(g: &Conv1d) -> usize {
+pub fn conv_input_grad_scratch(g: &Conv) -> usize {
+    let rows = row_grad_scratch(&g.row);
+    if g.rowwise() {
+        rows
+    } else {
+        rows + image_block(g) * g.h_out * g.row.n_src()
+    }
+}
+
+/// Rearranges `w: [c_in, kh, kw, c_out]` for [`conv_input_grad`]: per kernel row, per stride phase,
+/// the phase's taps in descending order as one `[taps·c_out, c_in]` matrix. Done once per weight
+/// update, not per call.
+pub fn conv_input_grad_weights(g: &Conv, w: &[f32], wt: &mut [f32]) {
+    let r = &g.row;
+    let per_row = r.k * r.c_out * r.c_in;
+    for (ky, wt) in wt[..g.kh * per_row].chunks_exact_mut(per_row).enumerate() {
+        row_grad_weights(r, |ci, kx, co| w[((ci * g.kh + ky) * r.k + kx) * r.c_out + co], wt);
+    }
+}
+
+/// Input gradient of a convolution for every input unit of a hidden, position-major source:
+/// `gx[y, x, ci] (+)= Σ w[ci, ky, kx, co] · g[oy, ox, co]` over `oy·sh + ky − ph = y`,
+/// `ox·sw + kx − pw = x`; `wt` from [`conv_input_grad_weights`], `grad: [rows, h_out, w_out, c_out]`,
+/// `gx: [rows, h_in, w_in, c_in]`.
+///
+/// A 1-D convolution is [`row_input_grad`] over all rows. A 2-D one is, per kernel row `ky`, that
+/// 1-D input gradient of every output row (into a block buffer), whose row `oy` is then added to
+/// input row `oy·sh + ky − ph`.
+pub fn conv_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
+    let r = &g.row;
+    if g.rowwise() {
+        return row_input_grad(r, grad, wt, gx, accumulate, scratch);
+    }
+    let (ns, nd) = (g.n_src(), g.n_dst());
+    let row_in = r.n_src();
+    let per_row = r.k * r.c_out * r.c_in;
+    let nb_max = image_block(g);
+    let (tmp, scratch) = scratch.split_at_mut(nb_max * g.h_out * row_in);
+    for (gb, gxb) in grad.chunks(nb_max * nd).zip(gx.chunks_mut(nb_max * ns)) {
+        if !accumulate {
+            gxb.fill(0.0);
+        }
+        if gb.iter().all(|&v| v == 0.0) {
+            continue;
+        }
+        let nb = gb.len() / nd;
+        let tmp = &mut tmp[..nb * g.h_out * row_in];
+        for ky in 0..g.kh {
+            row_input_grad(r, gb, &wt[ky * per_row..(ky + 1) * per_row], tmp, false, scratch);
+            for (t, x) in tmp.chunks_exact(g.h_out * row_in).zip(gxb.chunks_exact_mut(ns)) {
+                for (oy, tr) in t.chunks_exact(row_in).enumerate() {
+                    let Some(y) = (oy * g.sh + ky).checked_sub(g.ph).filter(|&y| y < g.h_in) else { continue };
+                    for (d, &v) in x[y * row_in..(y + 1) * row_in].iter_mut().zip(tr) {
+                        *d += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scratch floats [`row_input_grad`] needs for geometry `g`.
+fn row_grad_scratch(g: &Conv1d) -> usize {
     let (front, lp) = g.padded_rows();
     (CONV_BLOCK * lp + front) * g.c_out + CONV_BLOCK * lp * g.c_in
 }
 
-/// Rearranges `w: [c_in, k, c_out]` for [`conv_input_grad`]: per stride phase, the phase's taps in
-/// descending order as one `[taps·c_out, c_in]` matrix. Done once per weight update, not per call.
-pub fn conv_input_grad_weights(g: &Conv1d, w: &[f32], wt: &mut [f32]) {
+/// Rearranges the weights `w(ci, kk, co)` of a 1-D convolution for [`row_input_grad`]: per stride
+/// phase, the phase's taps in descending order as one `[taps·c_out, c_in]` matrix.
+fn row_grad_weights(g: &Conv1d, w: impl Fn(usize, usize, usize) -> f32, wt: &mut [f32]) {
     let (c_in, c_out) = (g.c_in, g.c_out);
     let mut off = 0;
     for ph in g.phases() {
@@ -235,7 +393,7 @@ pub fn conv_input_grad_weights(g: &Conv1d, w: &[f32], wt: &mut [f32]) {
             for co in 0..c_out {
                 let row = &mut wt[off + (jr * c_out + co) * c_in..off + (jr * c_out + co + 1) * c_in];
                 for (ci, x) in row.iter_mut().enumerate() {
-                    *x = w[(ci * g.k + kk) * c_out + co];
+                    *x = w(ci, kk, co);
                 }
             }
         }
@@ -243,9 +401,9 @@ pub fn conv_input_grad_weights(g: &Conv1d, w: &[f32], wt: &mut [f32]) {
     }
 }
 
-/// Input gradient of a convolution (a transposed convolution) for every input unit of a hidden,
-/// position-major source: `gx[pos, ci] (+)= Σ_{kk, co} w[ci, kk, co] · g[o, co]` with
-/// `o·stride + kk − pad = pos`; `wt` from [`conv_input_grad_weights`].
+/// Input gradient of a 1-D convolution (a transposed convolution) for every input unit of
+/// position-major rows: `gx[pos, ci] (+)= Σ_{kk, co} w[ci, kk, co] · g[o, co]` with
+/// `o·stride + kk − pad = pos`; `wt` from [`row_grad_weights`].
 ///
 /// Input positions fall into `stride` phases; within a phase, position `m` takes the taps
 /// `kk = phi + stride·j` from outputs `o = m − j`, a correlation with stride 1. A block of rows is
@@ -253,7 +411,7 @@ pub fn conv_input_grad_weights(g: &Conv1d, w: &[f32], wt: &mut [f32]) {
 /// each position needs are contiguous; so each phase is **one GEMM** over a Toeplitz view of that
 /// buffer (overlapping rows, no im2col copy) with `K = taps·c_out`, and its rows are then added at
 /// their input positions. Rows between two samples' ranges are computed and dropped.
-pub fn conv_input_grad(g: &Conv1d, grad: &[f32], wt: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
+fn row_input_grad(g: &Conv1d, grad: &[f32], wt: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
     let (ns, nd, c_in, c_out, l_out) = (g.n_src(), g.n_dst(), g.c_in, g.c_out, g.l_out);
     let rows = grad.len() / nd;
     let (front, lp) = g.padded_rows();

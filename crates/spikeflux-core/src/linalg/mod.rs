@@ -187,10 +187,11 @@ mod tests {
         }
         // convolution kernels against a naive definition (hidden sources and outputs position-major)
         let cg = Conv1d { c_in: 2, l_in: 11, c_out: 3, l_out: (11 + 2 * 2 - 4) / 3 + 1, k: 4, stride: 3, pad: 2 };
+        let cv = Conv::line(cg);
         let xr: Vec<f32> = (0..2 * 11 * 2).map(|i| if i % 3 == 0 { 1.0 } else { 0.0 }).collect();
         let wc: Vec<f32> = (0..2 * 4 * 3).map(|i| (i as f32 * 0.7).cos()).collect();
         let mut oc = vec![0.0; 2 * 3 * cg.l_out];
-        let tc = ConvTaps::new(cg, true);
+        let tc = ConvTaps::new(cv, true);
         let mut wr = vec![0.0; wc.len()];
         tc.to_runs(&wc, &mut wr);
         conv_project_scan(&tc, &xr, &wr, &mut oc);
@@ -250,7 +251,7 @@ mod tests {
         let geoms = [(3, 13, 4, 5, 1, 2), (2, 68, 3, 7, 3, 0), (4, 21, 5, 7, 3, 1), (2, 11, 3, 2, 3, 1), (1, 9, 2, 9, 1, 4), (3, 5, 2, 5, 1, 2)];
         for &(c_in, l_in, c_out, k, stride, pad) in &geoms {
             let l_out = (l_in + 2 * pad - k) / stride + 1;
-            let g = Conv1d { c_in, l_in, c_out, l_out, k, stride, pad };
+            let g = Conv::line(Conv1d { c_in, l_in, c_out, l_out, k, stride, pad });
             let rows = CONV_BLOCK * 2 + 5;
             let grad: Vec<f32> = (0..rows * g.n_dst())
                 .map(|i| if (CONV_BLOCK..2 * CONV_BLOCK).contains(&(i / g.n_dst())) { 0.0 } else { (i as f32 * 0.37).sin() })
@@ -283,6 +284,149 @@ mod tests {
                 assert!((got[i] - want[i]).abs() < 1e-4, "{:?} unit {i}: {} vs {}", g, got[i], want[i]);
                 assert!((acc[i] - 1.0 - want[i]).abs() < 1e-4, "{:?} unit {i} (accumulate)", g);
             }
+        }
+    }
+
+    /// A 2-D geometry `(c_in, [h, w], c_out, kernel, stride, padding)` with its output size.
+    fn conv2(c_in: usize, size: [usize; 2], c_out: usize, k: [usize; 2], s: [usize; 2], p: [usize; 2]) -> Conv {
+        let out = |a: usize| (size[a] + 2 * p[a] - k[a]) / s[a] + 1;
+        Conv {
+            row: Conv1d { c_in, l_in: size[1], c_out, l_out: out(1), k: k[1], stride: s[1], pad: p[1] },
+            h_in: size[0],
+            h_out: out(0),
+            kh: k[0],
+            sh: s[0],
+            ph: p[0],
+        }
+    }
+
+    /// `out[r, oy, ox, co] = Σ w[ci, ky, kx, co] · x[r, y, x, ci]` by the definition (all position-major).
+    fn conv2_naive(g: &Conv, x: &[f32], w: &[f32], rows: usize) -> Vec<f32> {
+        let (r1, kw) = (g.row, g.row.k);
+        let mut out = vec![0.0f32; rows * g.n_dst()];
+        for r in 0..rows {
+            for oy in 0..g.h_out {
+                for ox in 0..r1.l_out {
+                    for ky in 0..g.kh {
+                        for kx in 0..kw {
+                            let (y, xx) = ((oy * g.sh + ky) as isize - g.ph as isize, (ox * r1.stride + kx) as isize - r1.pad as isize);
+                            if y < 0 || xx < 0 || y as usize >= g.h_in || xx as usize >= r1.l_in {
+                                continue;
+                            }
+                            for ci in 0..r1.c_in {
+                                let xv = x[r * g.n_src() + (y as usize * r1.l_in + xx as usize) * r1.c_in + ci];
+                                for co in 0..r1.c_out {
+                                    out[r * g.n_dst() + (oy * r1.l_out + ox) * r1.c_out + co] += w[((ci * g.kh + ky) * kw + kx) * r1.c_out + co] * xv;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// 2-D convolutions (square and per-axis kernels, strides, paddings; counts as event values)
+    /// against the definition: the event-driven product from CSR (channel-major units) and from a
+    /// dense scan, the weight gradient and the input gradient (its adjoint: `⟨g, conv(x)⟩ = ⟨convᵀ(g), x⟩`).
+    #[test]
+    fn conv2d_kernels_match_definition() {
+        let geoms = [
+            conv2(2, [9, 8], 3, [3, 3], [1, 1], [2, 2]),
+            conv2(3, [7, 10], 4, [3, 5], [2, 1], [1, 0]),
+            conv2(1, [6, 6], 2, [2, 2], [3, 3], [0, 1]),
+            conv2(2, [5, 4], 3, [5, 1], [1, 2], [2, 0]),
+            conv2(16, [12, 12], 8, [3, 3], [1, 1], [2, 2]),
+        ];
+        for g in geoms {
+            let rows = 3;
+            // position-major input with counts 0..3
+            let x: Vec<f32> = (0..rows * g.n_src()).map(|i| ((i * 7919) % 11) as f32).map(|v| if v < 8.0 { 0.0 } else { v - 7.0 }).collect();
+            let w: Vec<f32> = (0..g.n_weights()).map(|i| (i as f32 * 0.61).sin()).collect();
+            let want = conv2_naive(&g, &x, &w, rows);
+            // channel-major CSR of the same input
+            let (c_in, pos) = (g.row.c_in, g.h_in * g.row.l_in);
+            let mut csr = Csr { ptr: vec![0], ..Default::default() };
+            for r in 0..rows {
+                for u in 0..g.n_src() {
+                    let (ch, p) = (u / pos, u % pos);
+                    let v = x[r * g.n_src() + p * c_in + ch];
+                    if v != 0.0 {
+                        csr.idx.push(u as u32);
+                        csr.val.push(v);
+                    }
+                }
+                csr.ptr.push(csr.idx.len() as u32);
+            }
+            let (tp, tc) = (ConvTaps::new(g, true), ConvTaps::new(g, false));
+            let (mut wrp, mut wrc) = (vec![0.0; w.len()], vec![0.0; w.len()]);
+            tp.to_runs(&w, &mut wrp);
+            tc.to_runs(&w, &mut wrc);
+            let mut a = vec![0.0; want.len()];
+            conv_project_scan(&tp, &x, &wrp, &mut a);
+            let mut b = vec![0.0; want.len()];
+            conv_project_csr(&tc, &csr, 0, &wrc, &mut b);
+            for i in 0..want.len() {
+                assert!((a[i] - want[i]).abs() < 1e-4 && (b[i] - want[i]).abs() < 1e-4, "{g:?} out {i}: scan {} csr {} want {}", a[i], b[i], want[i]);
+            }
+            // weight gradient: dw = ∂⟨g, conv(x)⟩/∂w, by the definition applied to unit weights
+            let gr: Vec<f32> = (0..rows * g.n_dst()).map(|i| (i as f32 * 0.23).cos()).collect();
+            let mut dwr = vec![0.0; w.len()];
+            conv_weight_grad_scan(&tp, &x, &gr, &mut dwr);
+            let mut dw = vec![0.0; w.len()];
+            tp.add_runs_to(&dwr, &mut dw);
+            let mut dwr_c = vec![0.0; w.len()];
+            conv_weight_grad_csr(&tc, &csr, 0, &gr, &mut dwr_c);
+            let mut dw_c = vec![0.0; w.len()];
+            tc.add_runs_to(&dwr_c, &mut dw_c);
+            for k in (0..w.len()).step_by(7) {
+                let mut e = vec![0.0; w.len()];
+                e[k] = 1.0;
+                let want: f32 = conv2_naive(&g, &x, &e, rows).iter().zip(&gr).map(|(a, b)| a * b).sum();
+                assert!((dw[k] - want).abs() < 1e-3 && (dw_c[k] - want).abs() < 1e-3, "{g:?} dw[{k}]: {} {} vs {want}", dw[k], dw_c[k]);
+            }
+            // input gradient: ⟨convᵀ(g), e_u⟩ = ⟨g, conv(e_u)⟩
+            let mut wt = vec![0.0; conv_input_grad_weights_len(&g)];
+            conv_input_grad_weights(&g, &w, &mut wt);
+            let mut scratch = vec![0.0; conv_input_grad_scratch(&g)];
+            let mut gx = vec![f32::NAN; rows * g.n_src()];
+            conv_input_grad(&g, &gr, &wt, &mut gx, false, &mut scratch);
+            let mut gx_acc = vec![2.0; rows * g.n_src()];
+            conv_input_grad(&g, &gr, &wt, &mut gx_acc, true, &mut scratch);
+            for u in (0..rows * g.n_src()).step_by(5) {
+                let mut e = vec![0.0; rows * g.n_src()];
+                e[u] = 1.0;
+                let want: f32 = conv2_naive(&g, &e, &w, rows).iter().zip(&gr).map(|(a, b)| a * b).sum();
+                assert!((gx[u] - want).abs() < 1e-3, "{g:?} gx[{u}]: {} vs {want}", gx[u]);
+                assert!((gx_acc[u] - 2.0 - want).abs() < 1e-3, "{g:?} gx[{u}] (accumulate)");
+            }
+        }
+    }
+
+    /// 2-D max-pooling picks the first maximum scanning each window row by row, and routes the
+    /// gradient there.
+    #[test]
+    fn maxpool2d_first_maximum_row_by_row() {
+        // one channel, 4 × 4, windows 2 × 2: window (0,0) has its maxima at (0,1) and (1,0)
+        let x = [0., 1., 0., 0., 1., 0., 0., 2., 0., 0., 3., 3., 0., 0., 3., 0.];
+        let (mut out, mut idx) = (vec![0.0; 4], vec![0u32; 4]);
+        maxpool_forward(1, [4, 4], [2, 2], &x, &mut out, &mut idx);
+        assert_eq!(out, [1., 2., 0., 3.]);
+        assert_eq!(idx, [1, 7, 8, 10]);
+        let mut gx = vec![0.0; 16];
+        maxpool_backward(1, [4, 4], [2, 2], &[1., 2., 3., 4.], &idx, &mut gx);
+        assert_eq!((gx[1], gx[7], gx[8], gx[10]), (1., 2., 3., 4.));
+        assert_eq!(gx.iter().sum::<f32>(), 10.0);
+        // two channels, 5 × 3 floors to 2 × 1
+        let x2: Vec<f32> = (0..30).map(|i| ((i * 13) % 7) as f32).collect();
+        let (mut o2, mut i2) = (vec![0.0; 4], vec![0u32; 4]);
+        maxpool_forward(2, [5, 3], [2, 2], &x2, &mut o2, &mut i2);
+        for (j, (&o, &p)) in o2.iter().zip(&i2).enumerate() {
+            let (wy, ch) = (j / 2, j % 2);
+            let want = [0, 1].iter().flat_map(|dy| [0, 1].map(|dx| x2[((2 * wy + dy) * 3 + dx) * 2 + ch])).fold(f32::MIN, f32::max);
+            assert_eq!(o, want);
+            assert_eq!(x2[p as usize * 2 + ch], want);
         }
     }
 }

@@ -104,11 +104,7 @@ fn weights(shape: Vec<usize>, v: Vec<f32>) -> Array {
 }
 
 fn shape_of(s: Shape) -> Vec<usize> {
-    if s.positions > 1 {
-        vec![s.channels, s.positions]
-    } else {
-        vec![s.channels]
-    }
+    s.dims()
 }
 
 fn shape_array(s: &[usize]) -> Array {
@@ -122,18 +118,33 @@ fn io_node(kind: &str, s: &[usize]) -> Node {
 fn weight_node(geom: &ConnGeom, w: Vec<f32>) -> Node {
     match *geom {
         ConnGeom::Dense { .. } => Node::leaf("Linear", [("weight", weights(geom.torch_shape(), w))]),
-        ConnGeom::Conv { c_out, l_in, stride, padding, .. } => Node::leaf(
+        ConnGeom::Conv { c_out, in_size, stride, padding, image: false, .. } => Node::leaf(
             "Conv1d",
             [
                 ("weight", weights(geom.torch_shape(), w)),
                 ("bias", weights(vec![c_out], vec![0.0; c_out])),
-                ("stride", Array::int(stride as i64)),
-                ("padding", Array::int(padding as i64)),
+                ("stride", Array::int(stride[1] as i64)),
+                ("padding", Array::int(padding[1] as i64)),
                 ("dilation", Array::int(1)),
                 ("groups", Array::int(1)),
-                ("input_shape", Array::int(l_in as i64)),
+                ("input_shape", Array::int(in_size[1] as i64)),
             ],
         ),
+        ConnGeom::Conv { c_out, in_size, stride, padding, image: true, .. } => {
+            let pair = |v: [usize; 2]| Array::ints(&[v[0] as i64, v[1] as i64]);
+            Node::leaf(
+                "Conv2d",
+                [
+                    ("weight", weights(geom.torch_shape(), w)),
+                    ("bias", weights(vec![c_out], vec![0.0; c_out])),
+                    ("stride", pair(stride)),
+                    ("padding", pair(padding)),
+                    ("dilation", pair([1, 1])),
+                    ("groups", Array::int(1)),
+                    ("input_shape", pair(in_size)),
+                ],
+            )
+        }
     }
 }
 
@@ -312,7 +323,7 @@ pub fn to_graph(net: &Network, opts: &ExportOptions) -> Result<Graph> {
         g.edge(&prev, &fc);
         let shape = match geom.ff {
             ConnGeom::Dense { n_dst, .. } => vec![n_dst],
-            ConnGeom::Conv { c_out, l_out, .. } => vec![c_out, l_out],
+            ConnGeom::Conv { .. } => geom.ff.out_shape().dims(),
         };
         let c = cuba_params(disc, dt, reader_dt, h.lif.tau_syn, h.lif.tau_mem, true);
         let lif = population(true, &shape, c, h.lif.tau_syn, h.lif.tau_mem);

@@ -522,8 +522,8 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
     let in_shape = in_fields.shape("shape")?;
     let input = match in_shape[..] {
         [n] => Shape::flat(n),
-        [c, p] => Shape { channels: c, positions: p },
-        _ => return Err(Error::nir(&input_name, format!("has shape {in_shape:?}; spikeflux takes [channels] or [channels, positions] inputs"))),
+        [c, p] => Shape::line(c, p),
+        _ => return Err(Error::nir(&input_name, format!("has shape {in_shape:?}; spikeflux imports [channels] or [channels, positions] inputs (2-D convolutional graphs export but do not import yet)"))),
     };
     // the recurrent weight of population p: a weight node fed only by p and feeding only p
     let rec_of = |p: &str| -> Option<String> {
@@ -605,7 +605,7 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
         let fed = match w.conv {
             None => vec![w.shape[0]],
             Some((stride, padding)) => {
-                let l_out = (src.positions + 2 * padding).checked_sub(w.shape[2]).map(|x| x / stride + 1).unwrap_or(0);
+                let l_out = (src.width + 2 * padding).checked_sub(w.shape[2]).map(|x| x / stride + 1).unwrap_or(0);
                 vec![w.shape[0], l_out]
             }
         };
@@ -637,13 +637,11 @@ pub fn from_graph(g: &Graph, opts: &ImportOptions) -> Result<Network> {
                 if c_in != src.channels {
                     return Err(Error::nir(&cur, format!("convolves {c_in} channels but receives {}", src.channels)));
                 }
-                let l_out = (src.positions + 2 * padding).checked_sub(k).map(|x| x / stride + 1).unwrap_or(0);
+                let l_out = (src.width + 2 * padding).checked_sub(k).map(|x| x / stride + 1).unwrap_or(0);
                 if pop.shape != [c_out, l_out] {
                     return Err(Error::nir(&pop_name, format!("has shape {:?}; the convolution `{cur}` gives [{c_out}, {l_out}]", pop.shape)));
                 }
-                let mut s = LayerSpec::conv(c_out, k, stride, padding, false, lif);
-                s.conv = Some(ConvSpec { kernel: k, stride, padding, rec_kernel: 5 });
-                (s, Shape { channels: c_out, positions: l_out })
+                (LayerSpec::conv_with(c_out, ConvSpec::line(k, stride, padding), false, lif), Shape::line(c_out, l_out))
             }
         };
         scale(&mut w, &pop.gain, &pop.shape, &pop_name)?;

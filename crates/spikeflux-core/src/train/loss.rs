@@ -133,7 +133,7 @@ pub fn compute(net: &Network, opts: &Objective, ws: &mut Workspace, batch_total:
     // regularizers: counts per sample and neuron
     for (l, g) in net.plan.geoms.iter().enumerate() {
         let n = g.n();
-        let (nc, np) = (g.group.channels, g.group.positions);
+        let (nc, np) = (g.group.channels, g.group.positions());
         let bn = b * n;
         let lb = &mut ws.layers[l];
         // spike counts per sample and neuron were summed during the forward pass

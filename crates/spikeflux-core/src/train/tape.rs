@@ -73,7 +73,7 @@ impl Tape {
         let (b, t, c) = (ds.len(), ds.t_steps, net.spec.n_out);
         let slice = pool.slice;
         let sizes: Vec<usize> = net.plan.geoms.iter().map(|g| g.n()).collect();
-        let shapes: Vec<Option<Shape>> = net.plan.geoms.iter().map(|g| (g.group.positions > 1).then_some(g.group)).collect();
+        let shapes: Vec<Option<Shape>> = net.plan.geoms.iter().map(|g| (g.group.positions() > 1).then_some(g.group)).collect();
         let mut readout = vec![0.0; b * t * c];
         let mut counts: Vec<Vec<f32>> = sizes.iter().map(|&n| vec![0.0; b * n]).collect();
         let mut spikes: Vec<Vec<f32>> = if record { sizes.iter().map(|&n| vec![0.0; b * t * n]).collect() } else { Vec::new() };

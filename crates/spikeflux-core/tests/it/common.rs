@@ -24,6 +24,16 @@ pub fn random_data(n_in: usize, n_classes: usize, t: usize, n: usize, p: f64, se
     SpikeDataset::from_samples(n_in, n_classes, t, 1e-3, samples, labels).unwrap()
 }
 
+/// Like [`random_data`], with event **counts**: each `(step, unit)` repeats 1–3 times.
+pub fn random_count_data(n_in: usize, n_classes: usize, t: usize, n: usize, p: f64, seed: u64) -> SpikeDataset {
+    let mut rng = rng_for(seed, 98);
+    let bin = random_data(n_in, n_classes, t, n, p, seed);
+    let samples: Vec<Vec<(u32, u32)>> = (0..n)
+        .map(|i| bin.events(i).flat_map(|e| std::iter::repeat_n(e, 1 + (uniform(&mut rng) * 3.0) as usize)).collect())
+        .collect();
+    SpikeDataset::from_count_samples(n_in, n_classes, t, 1e-3, samples, bin.labels.clone()).unwrap()
+}
+
 /// A small network with every layer kind: recurrent adaptive, recurrent, feed-forward.
 pub fn mixed_spec(beta: f32) -> NetworkSpec {
     NetworkSpec {

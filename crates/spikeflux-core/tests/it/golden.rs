@@ -76,7 +76,7 @@ fn tensor_maps(net: &Network) -> Vec<(String, Vec<(usize, usize)>)> {
 fn matches_pytorch_autograd_reference() {
     let root: Value = serde_json::from_str(FIXTURE).unwrap();
     let cases = root["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 10);
+    assert_eq!(cases.len(), 12);
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let (n_in, n_out, t, b) = (
@@ -99,8 +99,13 @@ fn matches_pytorch_autograd_reference() {
                 let recurrent = l["recurrent"].as_bool().unwrap();
                 let mut spec = LayerSpec::dense(size, recurrent, lif);
                 if let Some(cv) = l.get("conv") {
-                    let u = |k: &str| cv[k].as_u64().unwrap() as usize;
-                    spec.conv = Some(ConvSpec { kernel: u("kernel"), stride: u("stride"), padding: u("padding"), rec_kernel: u("rec_kernel") });
+                    // a number (1-D) or [rows, columns] (2-D)
+                    let ax = |k: &str, line_row: usize| match cv[k].as_array() {
+                        Some(a) => [a[0].as_u64().unwrap() as usize, a[1].as_u64().unwrap() as usize],
+                        None => [line_row, cv[k].as_u64().unwrap() as usize],
+                    };
+                    let rec_kernel = cv["rec_kernel"].as_u64().unwrap() as usize;
+                    spec.conv = Some(ConvSpec { kernel: ax("kernel", 1), stride: ax("stride", 1), padding: ax("padding", 0), rec_kernel });
                 }
                 spec.pool = l.get("pool").map_or(1, |p| p.as_u64().unwrap() as usize);
                 if let Some(d) = l.get("dale") {
@@ -110,7 +115,13 @@ fn matches_pytorch_autograd_reference() {
             })
             .collect();
         let input = match c.get("input_shape") {
-            Some(s) => Shape { channels: s[0].as_u64().unwrap() as usize, positions: s[1].as_u64().unwrap() as usize },
+            Some(s) => {
+                let d: Vec<usize> = s.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+                match d[..] {
+                    [c, h, w] => Shape::image(c, h, w),
+                    _ => Shape::line(d[0], d[1]),
+                }
+            }
             None => Shape::flat(n_in),
         };
         let spec = NetworkSpec {
@@ -139,7 +150,13 @@ fn matches_pytorch_autograd_reference() {
             .map(|s| s.as_array().unwrap().iter().map(|e| (e[0].as_u64().unwrap() as u32, e[1].as_u64().unwrap() as u32)).collect())
             .collect();
         let labels: Vec<usize> = c["labels"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap() as usize).collect();
-        let ds = SpikeDataset::from_samples(n_in, n_out, t, 1e-3, samples, labels).unwrap();
+        // repeated events are counts (the reference feeds their number as the input value)
+        let counts = c.get("counts").is_some_and(|v| v.as_bool().unwrap());
+        let ds = if counts {
+            SpikeDataset::from_count_samples(n_in, n_out, t, 1e-3, samples, labels).unwrap()
+        } else {
+            SpikeDataset::from_samples(n_in, n_out, t, 1e-3, samples, labels).unwrap()
+        };
         let regs = c["regs"]
             .as_array()
             .unwrap()

@@ -84,7 +84,7 @@ fn convolutional_recurrent_pooled() {
         c.rec_kernel = 3;
     }
     let spec = NetworkSpec {
-        input: Shape { channels: 2, positions: 12 },
+        input: Shape::line(2, 12),
         n_out: 3,
         dt: 1e-3,
         hidden: vec![l0, LayerSpec::conv(2, 2, 1, 0, true, lif), LayerSpec::dense(4, false, lif)],
@@ -93,8 +93,8 @@ fn convolutional_recurrent_pooled() {
         step_order: Default::default(),
     };
     let net = random_weights(spec, 3.0, 12);
-    assert_eq!(net.plan.geoms[0].group, Shape { channels: 3, positions: 6 });
-    assert_eq!(net.plan.geoms[1].input, Shape { channels: 3, positions: 3 });
+    assert_eq!(net.plan.geoms[0].group, Shape::line(3, 6));
+    assert_eq!(net.plan.geoms[1].input, Shape::line(3, 3));
     let regs = vec![
         Regularizer { bound: Bound::Upper, strength: 0.3, threshold: -1.0, scope: RegScope::Channel },
         Regularizer { bound: Bound::Lower, strength: 0.2, threshold: 1.0, scope: RegScope::Population },
@@ -165,7 +165,7 @@ fn nir_step_order_convolutional() {
     let mut l0 = LayerSpec::conv(3, 4, 2, 1, true, lif);
     l0.pool = 2;
     let spec = NetworkSpec {
-        input: Shape { channels: 2, positions: 12 },
+        input: Shape::line(2, 12),
         n_out: 3,
         dt: 1e-3,
         hidden: vec![l0, LayerSpec::conv(2, 2, 1, 0, true, lif), LayerSpec::dense(4, false, lif)],
@@ -175,4 +175,37 @@ fn nir_step_order_convolutional() {
     };
     let regs = vec![Regularizer { bound: Bound::Upper, strength: 0.3, threshold: -1.0, scope: RegScope::Channel }];
     check_net(random_weights(spec, 3.0, 12), random_data(24, 3, 25, 3, 0.2, 5), LossKind::MaxOverTime, regs, 1e-3);
+}
+
+/// 2-D convolutions (notebook 05's kind: square kernel, padding 2, max-pooling 2 × 2; and per-axis
+/// kernel, stride and padding with a recurrent 2-D convolution), a dense layer on the flattened
+/// pooled image, the per-channel regularizer, on event-count inputs.
+#[test]
+fn conv2d_pooled_counts() {
+    use spikeflux_core::layer::Shape;
+    use spikeflux_core::network::{ConvSpec, LayerSpec, NetworkSpec};
+    use spikeflux_core::neuron::{LifParams, ReadoutParams, Surrogate};
+    let lif = LifParams { tau_mem: 5e-3, tau_syn: 3e-3, adaptation: None };
+    let mut l0 = LayerSpec::conv_with(3, ConvSpec::square(3, 1, 2), false, lif);
+    l0.pool = 2;
+    let l1 = LayerSpec::conv_with(2, ConvSpec { kernel: [3, 2], stride: [2, 1], padding: [1, 0], rec_kernel: 3 }, true, lif);
+    let spec = NetworkSpec {
+        input: Shape::image(2, 5, 4),
+        n_out: 3,
+        dt: 1e-3,
+        hidden: vec![l0, l1, LayerSpec::dense(4, false, lif)],
+        readout: ReadoutParams { tau_mem: 8e-3, tau_syn: 3e-3, initial_state: -1e-2 },
+        surrogate: Surrogate::SuperSpike { beta: 2.0 },
+        step_order: Default::default(),
+    };
+    let net = random_weights(spec, 3.0, 41);
+    assert_eq!(net.plan.geoms[0].group, Shape::image(3, 7, 6));
+    assert_eq!(net.plan.geoms[1].input, Shape::image(3, 3, 3));
+    assert_eq!(net.plan.geoms[1].group, Shape::image(2, 2, 2));
+    assert_eq!(net.plan.geoms[0].ff.fan_in(), 18);
+    let regs = vec![
+        Regularizer { bound: Bound::Upper, strength: 0.3, threshold: -1.0, scope: RegScope::Channel },
+        Regularizer { bound: Bound::Lower, strength: 0.2, threshold: 1.0, scope: RegScope::Population },
+    ];
+    check_net(net, random_count_data(40, 3, 25, 3, 0.15, 8), LossKind::MaxOverTime, regs, 1e-3);
 }

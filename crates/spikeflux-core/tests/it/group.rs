@@ -28,7 +28,7 @@ fn conv_spec() -> NetworkSpec {
         c.rec_kernel = 3;
     }
     NetworkSpec {
-        input: Shape { channels: 2, positions: 12 },
+        input: Shape::line(2, 12),
         n_out: 3,
         dt: 1e-3,
         hidden: vec![l0, LayerSpec::dense(4, false, lif)],

@@ -36,7 +36,7 @@ fn conv_spec() -> NetworkSpec {
     let mut c0 = LayerSpec::conv(4, 3, 2, 1, true, lif(20e-3, 10e-3));
     c0.conv.as_mut().unwrap().rec_kernel = 3;
     NetworkSpec {
-        input: Shape { channels: 2, positions: 12 },
+        input: Shape::line(2, 12),
         n_out: 3,
         dt: 2e-3,
         hidden: vec![c0, LayerSpec::conv(3, 3, 1, 0, false, lif(10e-3, 5e-3)), LayerSpec::dense(5, true, lif(20e-3, 10e-3))],

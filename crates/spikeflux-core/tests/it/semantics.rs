@@ -201,7 +201,7 @@ fn checkpoint_round_trip_with_conv_layers_and_permuted_flatten() {
     let mut l0 = LayerSpec::conv(3, 4, 2, 1, true, lif);
     l0.pool = 2;
     let spec = NetworkSpec {
-        input: Shape { channels: 2, positions: 12 },
+        input: Shape::line(2, 12),
         n_out: 3,
         dt: 1e-3,
         hidden: vec![l0, LayerSpec::dense(4, true, lif)],
@@ -228,7 +228,7 @@ fn event_driven_and_dense_paths_agree_on_a_conv_network() {
     let mut l0 = LayerSpec::conv(4, 5, 2, 1, true, lif);
     l0.pool = 2;
     let spec = NetworkSpec {
-        input: Shape { channels: 1, positions: 40 },
+        input: Shape::line(1, 40),
         n_out: 3,
         dt: 1e-3,
         hidden: vec![l0, LayerSpec::conv(6, 3, 1, 0, true, lif), LayerSpec::dense(8, true, lif)],
@@ -331,4 +331,29 @@ fn dale_layer_matches_a_direct_simulation() {
     assert!(total > 5.0 && inhibited, "the test must exercise spikes ({total}) and inhibition");
     // the readout's fan-in is the E population
     assert_eq!(net.spec.last_hidden(), ne);
+}
+
+/// Notebook 05's kind of network, small: 2-D convolutions (padding 2), 2 × 2 max-pooling, a
+/// recurrent 2-D convolution and a dense layer, on event-count inputs: the event-driven path (each
+/// input event weighted by its count, spikes as events) and the dense path (GEMMs over dense spike
+/// buffers) give the same spikes, readout and gradients.
+#[test]
+fn event_driven_and_dense_paths_agree_on_a_2d_network_with_counts() {
+    use spikeflux_core::network::ConvSpec;
+    let lif = LifParams::default();
+    let mut l0 = LayerSpec::conv_with(4, ConvSpec::square(3, 1, 2), false, lif);
+    l0.pool = 2;
+    let spec = NetworkSpec {
+        input: Shape::image(2, 8, 8),
+        n_out: 3,
+        dt: 1e-3,
+        hidden: vec![l0, LayerSpec::conv_with(5, ConvSpec { rec_kernel: 3, ..ConvSpec::square(3, 2, 1) }, true, lif), LayerSpec::dense(6, false, lif)],
+        readout: ReadoutParams::default(),
+        surrogate: Surrogate::default(),
+        step_order: Default::default(),
+    };
+    let net = random_weights(spec, 6.0, 5);
+    let data = random_count_data(128, 3, 40, 4, 0.1, 9);
+    assert!(data.counted_events(0).any(|(_, _, c)| c > 1), "the test needs counts above 1");
+    assert_paths_agree(&net, &data, 40);
 }
