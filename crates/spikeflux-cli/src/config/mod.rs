@@ -197,9 +197,9 @@ fn default_valid() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     pub dt: f64,
-    /// Input as [channels, positions] (a line: [1, 700] for SHD into a 1-D convolution) or
-    /// [channels, height, width] (an image: [2, 32, 32] for DVS frames into a 2-D convolution);
-    /// default [n_in] (flat). The data's units are channel-major.
+    /// Input as `[channels, positions]` (a line: `[1, 700]` for SHD into a 1-D convolution) or
+    /// `[channels, height, width]` (an image: `[2, 32, 32]` for DVS frames into a 2-D convolution);
+    /// default `[n_in]` (flat). The data's units are channel-major.
     pub input_shape: Option<Vec<usize>>,
     #[serde(default = "default_beta")]
     pub surrogate_beta: f32,

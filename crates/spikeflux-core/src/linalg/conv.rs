@@ -340,7 +340,7 @@ pub fn conv_input_grad_weights(g: &Conv, w: &[f32], wt: &mut [f32]) {
 /// `ox·sw + kx − pw = x`; `wt` from [`conv_input_grad_weights`], `grad: [rows, h_out, w_out, c_out]`,
 /// `gx: [rows, h_in, w_in, c_in]`.
 ///
-/// A 1-D convolution is [`row_input_grad`] over all rows. A 2-D one is, per kernel row `ky`, that
+/// A 1-D convolution is the Toeplitz-GEMM input gradient below (`row_input_grad`) over all rows. A 2-D one is, per kernel row `ky`, that
 /// 1-D input gradient of every output row (into a block buffer), whose row `oy` is then added to
 /// input row `oy·sh + ky − ph`.
 pub fn conv_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
