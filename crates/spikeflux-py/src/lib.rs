@@ -650,14 +650,16 @@ impl Network {
     }
 
     /// Runs a batch of spike trains `inputs[B, T, n_in]` (0/1; bool, uint8 or float; or a list of
-    /// per-sample `(times, units)` event arrays, times in s, binned onto `n_steps` steps) and returns
+    /// per-sample `(times, units)` event arrays, times in s, binned onto `n_steps` steps; with
+    /// `counts=True` the values are event counts, whole numbers 0 to 255, and events that repeat
+    /// in a step each count, as an event camera's frames are fed) and returns
     /// the readout's membrane traces `[B, T, n_out]` (float32), what the loss reads. With
     /// `record=True` returns a dict: `readout` (that array), and per hidden layer `spikes[l]` and
     /// `membranes[l]` `[B, T, n_l]` (the membrane U_t with the step's reset applied, as the spec's
     /// step order defines it) and `counts[l]` `[B, n_l]` (spikes per sample and neuron).
-    #[pyo3(signature = (inputs, record=false, n_steps=None))]
-    fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, record: bool, n_steps: Option<usize>) -> PyResult<Bound<'py, PyAny>> {
-        let ds = spike_inputs(py, &self.net, inputs, None, n_steps)?;
+    #[pyo3(signature = (inputs, record=false, n_steps=None, counts=false))]
+    fn run<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, record: bool, n_steps: Option<usize>, counts: bool) -> PyResult<Bound<'py, PyAny>> {
+        let ds = spike_inputs(py, &self.net, inputs, None, n_steps, counts)?;
         let (b, t, n_out) = (ds.len(), ds.t_steps, self.net.spec.n_out);
         check_tape_memory(&self.net, t, b, record)?;
         let sizes: Vec<usize> = self.net.plan.geoms.iter().map(|g| g.n()).collect();
@@ -692,11 +694,11 @@ impl Network {
     }
 
     /// Runs a batch forward and keeps its state for a backward pass from a loss of your own (what
-    /// `spikeflux.torch` builds on): `inputs[B, T, n_in]` of 0/1, and optionally `weights`, a list
+    /// `spikeflux.torch` builds on): `inputs[B, T, n_in]` of 0/1 (or counts, as in `run`), and optionally `weights`, a list
     /// of arrays in `tensor_names` order (PyTorch layout) to run with instead of the network's
     /// own. Returns a :class:`Tape`.
-    #[pyo3(signature = (inputs, weights=None, n_steps=None))]
-    fn forward_tape(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, weights: Option<&Bound<'_, PyList>>, n_steps: Option<usize>) -> PyResult<PyTape> {
+    #[pyo3(signature = (inputs, weights=None, n_steps=None, counts=false))]
+    fn forward_tape(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, weights: Option<&Bound<'_, PyList>>, n_steps: Option<usize>, counts: bool) -> PyResult<PyTape> {
         let mut net = self.net.clone();
         if let Some(ws) = weights {
             let infos = net.tensors();
@@ -707,7 +709,7 @@ impl Network {
                 read_torch_tensor(py, info, &w, &mut net.params)?;
             }
         }
-        let ds = spike_inputs(py, &net, inputs, None, n_steps)?;
+        let ds = spike_inputs(py, &net, inputs, None, n_steps, counts)?;
         let (t, b) = (ds.t_steps, ds.len());
         check_tape_memory(&net, t, b, false)?;
         let pool = &self.pool;
@@ -723,17 +725,17 @@ impl Network {
         Ok(PyTape { tape, readout, counts, net, pool: self.pool.clone() })
     }
 
-    /// The training loss of a batch (`inputs[B, T, n_in]` of 0/1, integer `labels[B]`) and its
+    /// The training loss of a batch (`inputs[B, T, n_in]` of 0/1 or counts as in `run`, integer `labels[B]`) and its
     /// gradient, as one training step computes them (the config's loss and regularizers, batch
     /// mean, surrogate gradient through the spikes): returns `(loss, {name: grad})` with the
     /// gradients in the weights' PyTorch layout, for users' own optimizers.
-    #[pyo3(signature = (inputs, labels, n_steps=None))]
-    fn loss_and_grad<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, labels: Vec<i64>, n_steps: Option<usize>) -> PyResult<(f64, Bound<'py, PyDict>)> {
+    #[pyo3(signature = (inputs, labels, n_steps=None, counts=false))]
+    fn loss_and_grad<'py>(&self, py: Python<'py>, inputs: &Bound<'py, PyAny>, labels: Vec<i64>, n_steps: Option<usize>, counts: bool) -> PyResult<(f64, Bound<'py, PyDict>)> {
         let n_out = self.net.spec.n_out;
         if let Some(l) = labels.iter().find(|&&l| l < 0 || l as usize >= n_out) {
             return Err(bad_label(*l, n_out));
         }
-        let ds = spike_inputs(py, &self.net, inputs, Some(labels.iter().map(|&l| l as usize).collect()), n_steps)?;
+        let ds = spike_inputs(py, &self.net, inputs, Some(labels.iter().map(|&l| l as usize).collect()), n_steps, counts)?;
         let (b, t) = (ds.len(), ds.t_steps);
         if b == 0 {
             return Err(ShapeError::new_err("an empty batch"));
@@ -992,8 +994,9 @@ fn fd_weights<'py>(
 }
 
 /// Dense spike inputs `[B, T, n_in]` (0/1 of any numeric or bool dtype) as a data set for `net`,
-/// with `labels` (or zeros).
-fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: &Bound<'_, PyAny>, labels: Option<Vec<usize>>, n_steps: Option<usize>) -> PyResult<SpikeDataset> {
+/// with `labels` (or zeros). With `counts`, the values are event counts per step and channel
+/// (whole numbers 0 to [`MAX_COUNT`]) and per-sample events that repeat in a step all count.
+fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: &Bound<'_, PyAny>, labels: Option<Vec<usize>>, n_steps: Option<usize>, counts: bool) -> PyResult<SpikeDataset> {
     let n_in = net.spec.input.n();
     if inputs.is_instance_of::<PyList>() || inputs.is_instance_of::<pyo3::types::PyTuple>() {
         // per-sample events: (times in s, units) pairs, binned onto n_steps steps of the network's dt
@@ -1013,7 +1016,7 @@ fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: 
         if labels.len() != b {
             return Err(ShapeError::new_err(format!("{} labels for {b} samples", labels.len())));
         }
-        return SpikeDataset::from_samples(n_in, net.spec.n_out, t, net.spec.dt, samples, labels).map_err(core_err);
+        return dataset(n_in, net.spec.n_out, t, net.spec.dt, samples, labels, counts);
     }
     let np = py.import("numpy")?;
     let a = np.call_method1("asarray", (inputs,))?;
@@ -1031,8 +1034,10 @@ fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: 
     let itemsize: usize = a.getattr("dtype")?.getattr("itemsize")?.extract()?;
     let bad = |i: usize, v: f64| {
         let (s, step, u) = (i / (t * n), i / n % t, i % n);
-        PyValueError::new_err(format!("inputs are spikes, 0 or 1; sample {s}, step {step}, channel {u} holds {v}"))
+        let what = if counts { format!("event counts, whole numbers 0 to {MAX_COUNT}") } else { "spikes, 0 or 1 (pass counts=True for event counts)".into() };
+        PyValueError::new_err(format!("inputs are {what}; sample {s}, step {step}, channel {u} holds {v}"))
     };
+    let max = if counts { MAX_COUNT } else { 1 };
     // samples in parallel (the GIL released; the arrays stay borrowed)
     let per = t * n;
     let samples: Vec<Vec<(u32, u32)>> = if kind == "b" || (kind == "u" && itemsize == 1) {
@@ -1040,25 +1045,35 @@ fn spike_inputs(py: Python<'_>, net: &spikeflux_core::network::Network, inputs: 
         let a: numpy::PyReadonlyArray3<'_, u8> = a.extract()?;
         let x = a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
         let all_zero = |c: &[u8]| c.iter().fold(0u8, |a, &v| a | v) == 0;
-        py.detach(|| sample_events(x, b, per, n, all_zero, |&v| v == 0, |&v| v == 1)).map_err(|i| bad(i, f64::from(x[i])))?
+        py.detach(|| sample_events(x, b, per, n, all_zero, |&v| v == 0, |&v| (u32::from(v) <= max).then_some(u32::from(v)))).map_err(|i| bad(i, f64::from(x[i])))?
     } else {
         let a = np.call_method1("ascontiguousarray", (a, "float32"))?;
         let a: PyReadonlyArray3<'_, f32> = a.extract()?;
         let x = a.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
         // a chunk is all zeros (±0) when its bits OR to nothing but the sign (vectorizes)
         let all_zero = |c: &[f32]| c.iter().fold(0u32, |a, &v| a | v.to_bits()) & 0x7fff_ffff == 0;
-        py.detach(|| sample_events(x, b, per, n, all_zero, |&v| v == 0.0, |&v| v == 1.0)).map_err(|i| bad(i, f64::from(x[i])))?
+        let whole = |&v: &f32| (v >= 1.0 && v <= max as f32 && v.fract() == 0.0).then_some(v as u32);
+        py.detach(|| sample_events(x, b, per, n, all_zero, |&v| v == 0.0, whole)).map_err(|i| bad(i, f64::from(x[i])))?
     };
     let labels = labels.unwrap_or_else(|| vec![0; b]);
     if labels.len() != b {
         return Err(ShapeError::new_err(format!("{} labels for {b} samples", labels.len())));
     }
-    SpikeDataset::from_samples(n, net.spec.n_out, t, net.spec.dt, samples, labels).map_err(core_err)
+    dataset(n, net.spec.n_out, t, net.spec.dt, samples, labels, counts)
+}
+
+/// The largest event count one input channel may hold in one step (`counts=True`).
+const MAX_COUNT: u32 = 255;
+
+/// A data set of spikes, or of event counts where `counts` (repeated events all kept).
+fn dataset(n: usize, n_out: usize, t: usize, dt: f64, samples: Vec<Vec<(u32, u32)>>, labels: Vec<usize>, counts: bool) -> PyResult<SpikeDataset> {
+    if counts { SpikeDataset::from_count_samples(n, n_out, t, dt, samples, labels) } else { SpikeDataset::from_samples(n, n_out, t, dt, samples, labels) }.map_err(core_err)
 }
 
 /// Each sample's events `(step, unit)` of a dense `[B, T, n]` array `x` (`b` samples of `per` =
-/// T·n values), samples in parallel, skipping 64 values at a time where `all_zero`; `Err(i)` at the
-/// first flat index holding neither zero nor one.
+/// T·n values), samples in parallel, skipping 64 values at a time where `all_zero`; a value that is
+/// not `zero` gives `count(v)` copies of its event; `Err(i)` at the first flat index whose
+/// `count` is `None`.
 fn sample_events<T: Sync>(
     x: &[T],
     b: usize,
@@ -1066,7 +1081,7 @@ fn sample_events<T: Sync>(
     n: usize,
     all_zero: impl Fn(&[T]) -> bool + Sync,
     zero: impl Fn(&T) -> bool + Sync,
-    one: impl Fn(&T) -> bool + Sync,
+    count: impl Fn(&T) -> Option<u32> + Sync,
 ) -> Result<Vec<Vec<(u32, u32)>>, usize> {
     use rayon::prelude::*;
     if per == 0 {
@@ -1083,11 +1098,11 @@ fn sample_events<T: Sync>(
                 }
                 for (k, v) in chunk.iter().enumerate() {
                     let i = c * 64 + k;
-                    if one(v) {
-                        ev.push(((i / n) as u32, (i % n) as u32));
-                    } else if !zero(v) {
-                        return Err(s * per + i);
+                    if zero(v) {
+                        continue;
                     }
+                    let k = count(v).ok_or(s * per + i)?;
+                    ev.extend(std::iter::repeat_n(((i / n) as u32, (i % n) as u32), k as usize));
                 }
             }
             Ok(ev)

@@ -61,25 +61,32 @@ def network(case):
 
 
 def inputs(case):
+    """The case's inputs [B, T, n_in]: spikes, or event counts (repeated events add up) where the
+    case has counts (pass counts=case.get("counts", False) with them)."""
     x = np.zeros((case["B"], case["T"], case["n_in"]), dtype=np.uint8)
     for i, events in enumerate(case["events"]):
         for t, u in events:
-            x[i, t, u] = 1
+            x[i, t, u] = x[i, t, u] + 1 if case.get("counts") else 1
     return x, np.array(case["labels"])
 
 
 def layer_shapes(case):
-    """(channels, positions) of each hidden layer's neurons, as PyTorch flattens them."""
-    shapes, (c, p) = [], tuple(case.get("input_shape", [case["n_in"], 1]))
+    """(channels, positions) of each hidden layer's neurons, as PyTorch flattens them: a line
+    [C, L] or an image [C, H, W] (per-axis kernel, stride and padding; pooling p x p on images)."""
+    shape = case.get("input_shape", [case["n_in"], 1])
+    c, dims = shape[0], list(shape[1:])
+    shapes = []
     for l in case["layers"]:
         if "conv" in l:
             cv = l["conv"]
-            p = (p + 2 * cv["padding"] - cv["kernel"]) // cv["stride"] + 1
+            axes = lambda v: list(v) if isinstance(v, list) else [v] * len(dims)
+            k, s, pad = axes(cv["kernel"]), axes(cv["stride"]), axes(cv["padding"])
+            dims = [(d + 2 * q - kk) // ss + 1 for d, kk, ss, q in zip(dims, k, s, pad)]
             c = l["size"]
         else:
-            c, p = l["size"], 1
-        shapes.append((c, p))
-        p //= l.get("pool", 1)
+            c, dims = l["size"], [1]
+        shapes.append((c, int(np.prod(dims))))
+        dims = [d // l.get("pool", 1) for d in dims]
     return shapes
 
 

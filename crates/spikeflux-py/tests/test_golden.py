@@ -12,7 +12,7 @@ import golden
 def test_tape_gradients_match_the_reference(case):
     net = golden.network(case)
     x, _ = golden.inputs(case)
-    tape = net.forward_tape(x)
+    tape = net.forward_tape(x, counts=case.get("counts", False))
     readout, counts = tape.readout(), tape.counts()
     golden.close(readout, case["readout"], "readout")
     assert [c.sum() for c in counts] == case["spike_counts"]
@@ -29,7 +29,8 @@ def test_tape_gradients_match_the_reference(case):
 def test_golden_cases_cover_every_layer_kind():
     names = [c["name"] for c in golden.cases()]
     assert names == ["ff-2layer", "recurrent-adaptive", "sum-and-last", "last-step", "rcsnn-small",
-                     "ff-2layer-nir", "recurrent-nir", "recurrent-snntorch", "rcsnn-small-nir"]
+                     "ff-2layer-nir", "recurrent-nir", "recurrent-snntorch", "rcsnn-small-nir",
+                     "conv2d-counts", "dvs-like"]
 
 
 def test_the_tape_equals_loss_and_grad_and_run():
@@ -100,3 +101,29 @@ def test_per_sample_event_arrays_run_as_their_dense_raster():
         net.run(events)
     with pytest.raises(spikeflux.ShapeError, match="input 0: 2 times for 1 units"):
         net.run([(np.zeros(2), np.zeros(1, dtype=np.uint32))], n_steps=5)
+
+
+def test_event_counts_are_read_only_with_counts_true():
+    case = next(c for c in golden.cases() if c.get("counts"))
+    net = golden.network(case)
+    x, y = golden.inputs(case)
+    assert x.max() > 1
+    with pytest.raises(ValueError, match="pass counts=True"):
+        net.run(x)
+    want = net.run(x, counts=True)
+    for a in (x.astype(np.float32), x.astype(np.int64), x.astype(np.float64)):
+        np.testing.assert_array_equal(net.run(a, counts=True), want)
+    # the same events as per-sample (times, units) arrays, each repeat listed: they add up only with counts
+    events = []
+    for sample in x:
+        steps, units = np.nonzero(sample)
+        reps = sample[steps, units]
+        events.append((np.repeat((steps + 0.5) * net.dt, reps), np.repeat(units, reps).astype(np.uint32)))
+    np.testing.assert_array_equal(net.run(events, n_steps=case["T"], counts=True), want)
+    np.testing.assert_array_equal(net.run(events, n_steps=case["T"]), net.run(np.minimum(x, 1)))
+    assert net.loss_and_grad(x, list(y), counts=True)[0] != net.loss_and_grad(np.minimum(x, 1), list(y))[0]
+    for bad, shown in ((256, "256"), (0.5, "0.5"), (-1, "-1"), (np.nan, "NaN")):
+        z = x.astype(np.float32)
+        z[1, 4, 2] = bad
+        with pytest.raises(ValueError, match=f"whole numbers 0 to 255; sample 1, step 4, channel 2 holds {shown}"):
+            net.run(z, counts=True)

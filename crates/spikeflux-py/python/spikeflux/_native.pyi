@@ -61,12 +61,13 @@ class Network:
     @staticmethod
     def from_nir(source: Any, config: Optional[Config] = None, dt: Optional[float] = None, discretization: Optional[str] = None, last_as_readout: bool = False, step_order: Optional[str] = None) -> "Network":
         """The network of a NIR graph (a path or an nir.NIRGraph); spikeflux's own exports come back bit for bit."""
-    def run(self, inputs: Any, record: bool = False, n_steps: Optional[int] = None) -> Any:
-        """inputs [B, T, n_in] of 0/1 -> readout membrane traces [B, T, n_out]; with record=True a
-        dict {"readout": ..., "spikes": [[B, T, n_l], ...], "membranes": [...], "counts": [[B, n_l], ...]}."""
-    def forward_tape(self, inputs: Any, weights: Optional[List[npt.ArrayLike]] = None, n_steps: Optional[int] = None) -> "Tape":
+    def run(self, inputs: Any, record: bool = False, n_steps: Optional[int] = None, counts: bool = False) -> Any:
+        """inputs [B, T, n_in] of 0/1 (with counts=True: event counts 0..255 per step and channel)
+        -> readout membrane traces [B, T, n_out]; with record=True a dict {"readout": ...,
+        "spikes": [[B, T, n_l], ...], "membranes": [...], "counts": [[B, n_l], ...]}."""
+    def forward_tape(self, inputs: Any, weights: Optional[List[npt.ArrayLike]] = None, n_steps: Optional[int] = None, counts: bool = False) -> "Tape":
         """A batch forward (optionally with other weights, in tensor_names order), kept for Tape.backward."""
-    def loss_and_grad(self, inputs: Any, labels: List[int], n_steps: Optional[int] = None) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]:
+    def loss_and_grad(self, inputs: Any, labels: List[int], n_steps: Optional[int] = None, counts: bool = False) -> Tuple[float, Dict[str, npt.NDArray[np.float32]]]:
         """The config's training loss of a batch and its gradient (PyTorch layout)."""
     @property
     def init_rates_hz(self) -> Optional[List[float]]:

@@ -27,16 +27,17 @@ __all__ = ["SpikingNetwork", "SpikingFunction"]
 
 
 class SpikingFunction(torch.autograd.Function):
-    """The engine as an autograd function: ``apply(network, x, *weights)`` returns the readout
+    """The engine as an autograd function: ``apply(network, x, counts, *weights)`` (``counts``:
+    whether ``x`` holds event counts rather than 0/1 spikes) returns the readout
     membrane ``[B, T, n_out]`` and each hidden layer's spike counts ``[B, n_l]`` (float32, in
     PyTorch's channel-major order for convolutional layers); the backward pass gives the weights'
     gradients from the gradients of all of these."""
 
     @staticmethod
-    def forward(ctx, network, x, *weights):
+    def forward(ctx, network, x, counts, *weights):
         ctx.set_materialize_grads(False)
         arrays = [w.detach().to(torch.float32).contiguous().numpy() for w in weights]
-        tape = network.forward_tape(x.detach().cpu().numpy(), arrays)
+        tape = network.forward_tape(x.detach().cpu().numpy(), arrays, counts=counts)
         ctx.tape = tape
         ctx.dtypes = [w.dtype for w in weights]
         readout = torch.from_numpy(tape.readout())
@@ -53,7 +54,7 @@ class SpikingFunction(torch.autograd.Function):
         gc = [None if c is None else c.detach().to(torch.float32).contiguous().numpy() for c in grad_counts]
         grads = tape.backward(g, gc)
         out = [torch.from_numpy(a).to(dt) for a, dt in zip(grads, ctx.dtypes)]
-        return (None, None, *out)
+        return (None, None, None, *out)
 
 
 class _Connection(torch.nn.Module):
@@ -73,8 +74,9 @@ class _Layer(torch.nn.Module):
 class SpikingNetwork(torch.nn.Module):
     """A spikeflux :class:`~spikeflux.Network` as a ``torch.nn.Module``.
 
-    ``forward(x, return_counts=False)``: ``x`` is a CPU tensor ``[B, T, n_in]`` of 0/1 (bool, any
-    integer or float dtype), returns the readout membrane traces ``[B, T, n_out]`` (float32), the
+    ``forward(x, return_counts=False, counts=False)``: ``x`` is a CPU tensor ``[B, T, n_in]`` of
+    0/1 (bool, any integer or float dtype; with ``counts=True`` event counts, whole numbers 0 to
+    255, as event-camera frames hold them), returns the readout membrane traces ``[B, T, n_out]`` (float32), the
     quantity spikeflux's losses read (e.g. ``.max(dim=1).values`` for max-over-time logits). With
     ``return_counts=True`` returns ``(readout, counts)``, ``counts[l]`` the spikes per sample and
     neuron of hidden layer l ``[B, n_l]``, for activity regularizers; gradients flow through both.
@@ -100,7 +102,7 @@ class SpikingNetwork(torch.nn.Module):
         train`` initializes it with ``seed`` (default: the config's)."""
         return cls(Network.from_config(config, seed=seed))
 
-    def forward(self, x, return_counts=False):
+    def forward(self, x, return_counts=False, counts=False):
         if not isinstance(x, torch.Tensor):
             x = torch.as_tensor(x)
         if x.requires_grad:
@@ -111,8 +113,8 @@ class SpikingNetwork(torch.nn.Module):
         if x.device.type != "cpu":
             raise ValueError(f"spikeflux runs on the CPU: move the input there (x.cpu()), got {x.device}")
         weights = [self.get_parameter(n) for n in self._names]
-        readout, *counts = SpikingFunction.apply(self.network, x, *weights)
-        return (readout, counts) if return_counts else readout
+        readout, *spike_counts = SpikingFunction.apply(self.network, x, counts, *weights)
+        return (readout, spike_counts) if return_counts else readout
 
     def to_network(self) -> Network:
         """This module's current weights as a spikeflux :class:`~spikeflux.Network` (to save as a
