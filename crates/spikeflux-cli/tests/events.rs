@@ -126,3 +126,78 @@ fn trains_on_tonics_cached_folders() {
     let out = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(out.contains("test accuracy"), "{out}");
 }
+
+/// configs/dvs-gesture.toml (notebook 05), pointed at synthetic recordings: the printed initial σ_w
+/// per layer match spec §2.6, the activation memory estimate at batch 16, T = 500 on 2 threads is
+/// under 4 GiB, and one epoch runs.
+#[test]
+fn the_notebook05_config_prints_the_spec_sigma_w_and_fits_in_4_gib() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["data", "synth-gestures", "--out", "g", "--users", "2", "--gesture-s", "1.2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(repo.join("configs/dvs-gesture.toml")).unwrap();
+    let cfg = write(dir.path(), "dvs.toml", &text.replace("dir = \"../data\"", "dir = \"g\"").replace("test_users_from = 24", "test_users_from = 2"));
+    let out = run(dir.path(), &["train", "--config", &cfg, "--dry-run", "--threads", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("2048 inputs, 11 classes, T = 500 × 2 ms"), "{err}");
+    for (name, fan_in, std) in [
+        ("hidden.0.ff.weight", 18, "1.72235"),
+        ("hidden.1.ff.weight", 144, "0.60894"),
+        ("hidden.2.ff.weight", 144, "0.60894"),
+        ("hidden.3.ff.weight", 288, "0.43059"),
+        ("readout.weight", 3872, "0.01607"),
+    ] {
+        let line = err.lines().find(|l| l.contains(&format!("init {name} "))).unwrap_or_else(|| panic!("no init line for {name}: {err}"));
+        assert!(line.contains(&format!("fan-in {fan_in:>5}")) && line.ends_with(&format!("std {std}")), "{line}");
+    }
+    let gib: f64 = err.split("estimated activation memory: ").nth(1).unwrap().split(" GiB").next().unwrap().parse().unwrap();
+    assert!(err.contains("(batch 16 × T 500, 2 threads)") && gib < 4.0, "{err}");
+    let out = run(dir.path(), &["train", "--config", &cfg, "--epochs", "1", "--threads", "2", "--out", "r"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(log_without_timings(&dir.path().join("r")).len(), 2);
+}
+
+/// Every epoch draws DropEvent and the crop anew from the downsampled recordings (train and, by
+/// default, test), seeded by (run seed, draw, split, sample): the first draw is what the loader
+/// returned, draws differ from each other, `redraw = false` and `deterministic_test = true` keep
+/// one draw, and the thread count changes nothing.
+#[test]
+fn event_transforms_are_drawn_anew_for_each_epoch_whatever_the_thread_count() {
+    use spikeflux_cli::config::RunConfig;
+    use spikeflux_core::data::SpikeDataset;
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["data", "synth-gestures", "--out", "g", "--users", "2", "--gesture-s", "0.5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let config = |extra: &str| {
+        let text = format!(
+            "[data.events]\ndir = \"g\"\nsize = 16\nn_steps = 100\ntest_users_from = 2\nvalid_fraction = 0.2\n{extra}\n\
+             [model]\ndt = 2e-3\n[[model.hidden]]\nsize = 8\n[model.readout]\ntau_mem = 0.1\n\
+             [init]\nmethod = \"fluctuation-driven\"\nnu = 5.0\nsigma_u = 1.0\nreadout = \"fluctuation-driven\"\n[train]\nepochs = 2\nbatch_size = 4\nlr = 5e-3\nseed = 3\n"
+        );
+        RunConfig::parse(&text, "test").map_err(|e| format!("{e:#}")).unwrap().load_data(dir.path()).unwrap()
+    };
+    let events = |d: &SpikeDataset| (0..d.len()).map(|i| d.events(i).collect::<Vec<_>>()).collect::<Vec<_>>();
+    let splits = config("");
+    let draws = splits.draws.as_ref().unwrap();
+    let (t0, v0) = draws.train(0).unwrap();
+    assert_eq!(events(&t0), events(&splits.train));
+    assert_eq!(events(v0.as_ref().unwrap()), events(splits.valid.as_ref().unwrap()));
+    assert_eq!(events(&draws.test(0).unwrap()), events(&splits.test));
+    let (t1, v1) = draws.train(1).unwrap();
+    assert_ne!(events(&t1), events(&t0));
+    assert_ne!(events(&v1.unwrap()), events(&v0.unwrap()));
+    assert_ne!(events(&draws.test(1).unwrap()), events(&splits.test));
+    // the same samples in the same split, only the transforms drawn again
+    assert_eq!(t1.labels, t0.labels);
+    // DropEvent keeps half the events either way
+    let ratio = t1.total_events() as f64 / t0.total_events() as f64;
+    assert!((0.8..1.25).contains(&ratio), "{ratio}");
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    assert_eq!(one.install(|| events(&draws.train(1).unwrap().0)), events(&t1));
+    let fixed = config("redraw = false\ndeterministic_test = true");
+    let d = fixed.draws.as_ref().unwrap();
+    assert_eq!(events(&d.train(5).unwrap().0), events(&fixed.train));
+    assert_eq!(events(&d.test(5).unwrap()), events(&fixed.test));
+}

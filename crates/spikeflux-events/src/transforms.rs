@@ -14,7 +14,9 @@
 //!
 //! Notebook 05 applies the whole chain at test time too, so its test score is stochastic; a caller
 //! gets the same behaviour by seeding each sample's generator by epoch, and a deterministic test
-//! by seeding it by sample alone.
+//! by seeding it by sample alone. [`Downsampled`] keeps a recording after the chain's
+//! deterministic step, compactly, so that [`Notebook05::draw`] can draw the random steps again
+//! for every epoch without reading the file again.
 
 use rand::seq::index;
 use rand::{Rng, RngExt};
@@ -170,14 +172,156 @@ impl Default for Notebook05 {
 }
 
 impl Notebook05 {
-    /// The chain on one sample, every random choice from `rng`.
+    /// The chain on one sample, every random choice from `rng`: [`Notebook05::downsampled`] then
+    /// [`Notebook05::draw`], as dense frames.
     ///
     /// # Errors
-    /// As [`to_frame`].
+    /// As [`Notebook05::downsampled`].
     pub fn apply<R: Rng + ?Sized>(&self, events: &Events, rng: &mut R) -> Result<Frames, String> {
-        let kept = drop_event(events, self.drop_p, rng);
-        let small = downsample(&kept, self.time_factor, (self.spatial_factor, self.spatial_factor));
-        let frames = to_frame(&small, self.size, self.size, self.time_window)?;
-        Ok(time_crop(&frames, self.steps, Some(rng)))
+        let d = self.downsampled(events)?;
+        let mut f = Frames::zeros(self.steps, self.size, self.size);
+        let per = f.step_len();
+        for (step, unit, count) in self.draw(&d, rng) {
+            let c = &mut f.counts[step as usize * per + unit as usize];
+            *c = c.saturating_add(count);
+        }
+        Ok(f)
+    }
+
+    /// The chain's deterministic part, done once per recording: Downsample, with each event kept
+    /// only as its (downsampled time, pixel), counted.
+    ///
+    /// # Errors
+    /// As [`Downsampled::new`].
+    pub fn downsampled(&self, events: &Events) -> Result<Downsampled, String> {
+        Downsampled::new(events, self.time_factor, (self.spatial_factor, self.spatial_factor), self.size, self.size)
+    }
+
+    /// The chain's random part on a downsampled recording, drawn anew at each call: DropEvent
+    /// (exactly `int(p·N + 0.5)` of its N events, chosen uniformly without replacement), ToFrame
+    /// (windows from the first kept event's time) and TimeCrop. Returns the cropped frames'
+    /// counts as `(step, unit, count)`, unit = `(p·H + y)·W + x` (the frame layout of [`Frames`]),
+    /// grouped by step; a `(step, unit)` may appear more than once (their counts add).
+    ///
+    /// The same draws as [`drop_event`] → [`downsample`] → [`to_frame`] → [`time_crop`] with
+    /// the same generator on the recording's events ordered by (downsampled time, unit), and so
+    /// the same distribution as that chain on the events in any order: an event is dropped or
+    /// kept whatever its place in the list.
+    pub fn draw<R: Rng + ?Sized>(&self, d: &Downsampled, rng: &mut R) -> Vec<(u32, u32, u16)> {
+        let n = d.events;
+        let p = if self.drop_p.is_nan() { 0.0 } else { self.drop_p.clamp(0.0, 1.0) };
+        let k = ((p * n as f64 + 0.5) as usize).min(n);
+        // the dropped events as a bitmap over the events in entry order
+        let mut dropped = vec![0u64; n.div_ceil(64)];
+        for i in index::sample(rng, n, k) {
+            dropped[i / 64] |= 1 << (i % 64);
+        }
+        let mut kept = Vec::with_capacity(d.counts.len());
+        let mut first = 0usize;
+        for &c in &d.counts {
+            let gone = (first..first + c as usize).filter(|&i| dropped[i / 64] >> (i % 64) & 1 == 1).count();
+            kept.push(c - gone as u16);
+            first += c as usize;
+        }
+        // the times of the first and the last kept event
+        let has = |j: usize| kept[d.offsets[j] as usize..d.offsets[j + 1] as usize].iter().any(|&c| c > 0);
+        let (Some(a), Some(b)) = ((0..d.times.len()).find(|&j| has(j)), (0..d.times.len()).rev().find(|&j| has(j))) else {
+            // nothing kept: one empty frame, cropped (padded) to `steps` empty ones
+            return Vec::new();
+        };
+        let w = self.time_window;
+        let t0 = d.times[a] as f64;
+        let frames = (((d.times[b] as f64 - t0 - w) / w).floor() + 1.0).max(1.0) as usize;
+        let start = if frames > self.steps + 1 { rng.random_range(0..frames - self.steps) } else { 0 };
+        let mut out = Vec::new();
+        for j in a..=b {
+            let t = d.times[j] as f64;
+            // the window [t0 + f·w, t0 + (f+1)·w) holding t, compared as to_frame compares
+            let mut f = ((t - t0) / w).floor().max(0.0) as usize;
+            while f > 0 && t < f as f64 * w + t0 {
+                f -= 1;
+            }
+            while t >= (f + 1) as f64 * w + t0 {
+                f += 1;
+            }
+            if f >= frames || f < start || f >= start + self.steps {
+                continue;
+            }
+            for e in d.offsets[j] as usize..d.offsets[j + 1] as usize {
+                if kept[e] > 0 {
+                    out.push(((f - start) as u32, u32::from(d.units[e]), kept[e]));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A recording after [`downsample`], kept compactly for drawing notebook 05's random transforms
+/// again and again ([`Notebook05::draw`]): its distinct downsampled times, ascending, and for each
+/// the pixels `(p·H + y)·W + x` that had events then, with their number (6 bytes per distinct
+/// (time, pixel) rather than 13 per event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downsampled {
+    times: Vec<i64>,
+    /// The entries of `times[j]` are `offsets[j]..offsets[j + 1]`.
+    offsets: Vec<u32>,
+    units: Vec<u16>,
+    counts: Vec<u16>,
+    events: usize,
+}
+
+impl Downsampled {
+    /// `events` downsampled as [`downsample`] does onto a `width × height` sensor.
+    ///
+    /// # Errors
+    /// If an event lies outside the sensor after downsampling, the sensor has more than 65 536
+    /// values per step (2 · width · height), or the recording more than 2³² events.
+    pub fn new(events: &Events, time_factor: f64, spatial_factor: (f64, f64), width: usize, height: usize) -> Result<Self, String> {
+        if 2 * width * height > 1 << 16 {
+            return Err(format!("a {width}×{height} sensor has {} values per step, more than 65536", 2 * width * height));
+        }
+        if u32::try_from(events.len()).is_err() {
+            return Err(format!("{} events: at most 2^32 per recording", events.len()));
+        }
+        let small = downsample(events, time_factor, spatial_factor);
+        let mut keys = Vec::with_capacity(small.len());
+        for i in 0..small.len() {
+            let (x, y) = (small.x[i] as usize, small.y[i] as usize);
+            if x >= width || y >= height {
+                return Err(format!("event {i} at x {x}, y {y} lies outside the {width}×{height} sensor (downsample the coordinates first)"));
+            }
+            keys.push((small.t[i], ((usize::from(small.p[i]) * height + y) * width + x) as u16));
+        }
+        keys.sort_unstable();
+        let mut d = Downsampled { times: Vec::new(), offsets: vec![0], units: Vec::new(), counts: Vec::new(), events: keys.len() };
+        for run in keys.chunk_by(|a, b| a == b) {
+            let (t, u) = run[0];
+            if d.times.last() != Some(&t) {
+                if !d.times.is_empty() {
+                    d.offsets.push(d.units.len() as u32);
+                }
+                d.times.push(t);
+            }
+            // a run longer than a u16 holds is split into entries of the same pixel
+            for part in run.chunks(usize::from(u16::MAX)) {
+                d.units.push(u);
+                d.counts.push(part.len() as u16);
+            }
+        }
+        if !d.times.is_empty() {
+            d.offsets.push(d.units.len() as u32);
+        }
+        Ok(d)
+    }
+
+    /// The number of events.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// The bytes it holds.
+    pub fn bytes(&self) -> usize {
+        self.times.len() * 12 + self.units.len() * 4
     }
 }

@@ -7,7 +7,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
-use spikeflux_events::transforms::{downsample, drop_event, time_crop, to_frame, Frames, Notebook05};
+use spikeflux_events::transforms::{downsample, drop_event, time_crop, to_frame, Downsampled, Frames, Notebook05};
 use spikeflux_events::Events;
 
 fn fixture() -> Value {
@@ -102,4 +102,52 @@ fn the_notebook05_chain_is_seeded_and_refuses_events_off_the_sensor() {
     assert!(e.contains("outside the 32×32 sensor"), "{e}");
     assert!(to_frame(&ev, 128, 128, 0.0).unwrap_err().contains("positive window"));
     assert!(to_frame(&ev, 128, 128, 1e-9).unwrap_err().contains("exceed"));
+}
+
+/// The reference chain, step by step, on the events ordered by (downsampled time, unit).
+fn reference_chain(nb: &Notebook05, ev: &Events, rng: &mut ChaCha8Rng) -> Frames {
+    let small = downsample(ev, nb.time_factor, (nb.spatial_factor, nb.spatial_factor));
+    let mut order: Vec<usize> = (0..ev.len()).collect();
+    let unit = |i: usize| ((small.p[i] as usize * nb.size + small.y[i] as usize) * nb.size) + small.x[i] as usize;
+    order.sort_by_key(|&i| (small.t[i], unit(i)));
+    let mut sorted = Events::default();
+    for &i in &order {
+        sorted.push(ev.t[i], ev.x[i], ev.y[i], ev.p[i]);
+    }
+    let kept = drop_event(&sorted, nb.drop_p, rng);
+    let frames = to_frame(&downsample(&kept, nb.time_factor, (nb.spatial_factor, nb.spatial_factor)), nb.size, nb.size, nb.time_window).unwrap();
+    time_crop(&frames, nb.steps, Some(rng))
+}
+
+#[test]
+fn drawing_from_the_downsampled_recording_equals_the_chain_step_by_step() {
+    let g = fixture();
+    let ev = events(&g["events"]);
+    for (drop_p, steps, window, seed) in [(0.5, 100, 2.0, 4), (0.0, 100, 2.0, 5), (0.3, 50, 3.0, 6), (0.9, 500, 2.0, 7), (1.0, 20, 2.0, 8), (0.5, 20, 0.7, 9)] {
+        let nb = Notebook05 { drop_p, steps, time_window: window, ..Notebook05::default() };
+        let d = nb.downsampled(&ev).unwrap();
+        assert_eq!(d.events(), ev.len());
+        assert!(d.bytes() < ev.len() * 13);
+        let want = reference_chain(&nb, &ev, &mut ChaCha8Rng::seed_from_u64(seed));
+        assert_eq!(nb.apply(&ev, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap(), want, "p {drop_p}, {steps} steps, window {window}");
+        // and again from the one downsampled copy: each draw is the chain's
+        let mut rng = ChaCha8Rng::seed_from_u64(seed + 100);
+        let mut again = ChaCha8Rng::seed_from_u64(seed + 100);
+        for _ in 0..3 {
+            let mut f = Frames::zeros(steps, 32, 32);
+            let per = f.step_len();
+            for (s, u, c) in nb.draw(&d, &mut rng) {
+                f.counts[s as usize * per + u as usize] += c;
+            }
+            assert_eq!(f, reference_chain(&nb, &ev, &mut again));
+        }
+    }
+    // redraws differ (DropEvent and the crop are random)
+    let nb = Notebook05 { steps: 100, ..Notebook05::default() };
+    let d = nb.downsampled(&ev).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    assert_ne!(nb.draw(&d, &mut rng), nb.draw(&d, &mut rng));
+    let off = Downsampled::new(&ev, 1e-3, (1.0, 1.0), 32, 32).unwrap_err();
+    assert!(off.contains("outside the 32×32 sensor"), "{off}");
+    assert!(Downsampled::new(&ev, 1e-3, (1.0, 1.0), 256, 256).unwrap_err().contains("65536"));
 }

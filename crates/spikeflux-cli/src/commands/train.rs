@@ -125,7 +125,7 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
     note!("spikeflux {}: {} ({procs})", env!("CARGO_PKG_VERSION"), cfg.name);
 
     let t0 = Instant::now();
-    let data = cfg.load_data(&base)?;
+    let mut data = cfg.load_data(&base)?;
     note!(
         "data: {} train / {} valid / {} test samples, {} inputs, {} classes, T = {} × {} ms, input rate {:.2} Hz ({:.1} s)",
         data.train.len(),
@@ -138,6 +138,16 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         data.train.mean_rate_hz(),
         t0.elapsed().as_secs_f64()
     );
+    if let Some(d) = &data.draws {
+        let e = cfg.data.events.as_ref();
+        let (redraw, fixed) = (e.is_some_and(|e| e.redraw), e.is_some_and(|e| e.deterministic_test));
+        note!(
+            "event transforms (DropEvent, crop): {} for training, {} for testing; the downsampled recordings hold {:.1} MiB",
+            if redraw { "drawn anew each epoch" } else { "one draw" },
+            if fixed { "one fixed draw" } else { "drawn anew at each evaluation" },
+            d.bytes() as f64 / (1 << 20) as f64
+        );
+    }
     let spec = cfg.checked_network_spec(data.train.n_in, data.train.n_classes, super::memory_limit(&cfg))?;
     let (mut net, inits, nu_used) = super::initialized_network(&cfg, spec, &data.train, cfg.train.seed, group.clone())?;
     if let Some(w) = &init_weights {
@@ -279,7 +289,15 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         checkpoint::save_training(&trainer.net, &trainer.optimizer, trainer.epochs_done, &ckpt, meta)?;
         Ok(())
     };
+    // the draws of the event transforms that data.train and data.test hold (README, "[data.events]")
+    let (mut train_draw, mut test_draw) = (0, 0);
     while trainer.epochs_done < epochs {
+        if let Some(d) = &data.draws {
+            if train_draw != trainer.epochs_done {
+                (data.train, data.valid) = d.train(trainer.epochs_done)?;
+                train_draw = trainer.epochs_done;
+            }
+        }
         let rec = match trainer.epoch_until(&data.train, data.valid.as_ref(), &mut |_, _| {}, &stop) {
             Ok(EpochOutcome::Done(rec)) => rec,
             Ok(EpochOutcome::Stopped { batches_done }) => {
@@ -304,6 +322,12 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         };
         train_seconds += rec.train_seconds;
         let v = rec.valid.as_ref();
+        if let Some(d) = &data.draws {
+            if test_draw != trainer.epochs_done - 1 {
+                data.test = d.test(trainer.epochs_done - 1)?;
+                test_draw = trainer.epochs_done - 1;
+            }
+        }
         let test_m = trainer.evaluate(&data.test)?;
         curve.push(plots::CurvePoint {
             epoch: rec.epoch,

@@ -16,6 +16,74 @@ pub struct Splits {
     pub train: SpikeDataset,
     pub valid: Option<SpikeDataset>,
     pub test: SpikeDataset,
+    /// For event recordings (`[data.events]`): where each epoch's transforms are drawn from
+    /// (`train`, `valid` and `test` above are the first draw).
+    pub draws: Option<EventDraws>,
+}
+
+/// Event recordings after notebook 05's deterministic transform (Downsample), kept compactly
+/// (6 bytes per distinct time and pixel), from which the random transforms (DropEvent, ToFrame's
+/// start, the crop) are drawn again for each epoch, as stork does on every pass over the data: at
+/// test time too unless `deterministic_test`. Draw `d` of sample `i` of split `s` (0 train, 1
+/// test) comes from the generator of (run seed, transform stream, d, s, i) alone, so it is the
+/// same for any thread or process count and on resume.
+pub struct EventDraws {
+    chain: spikeflux_events::transforms::Notebook05,
+    recordings: [Vec<spikeflux_events::transforms::Downsampled>; 2],
+    labels: [Vec<usize>; 2],
+    counts: bool,
+    seed: u64,
+    n_in: usize,
+    dt: f64,
+    valid_fraction: f64,
+    redraw: bool,
+    deterministic_test: bool,
+}
+
+impl EventDraws {
+    /// Draw `d` of split `s` (0 train, 1 test) as a data set.
+    fn dataset(&self, s: usize, d: usize) -> Result<SpikeDataset> {
+        use rayon::prelude::*;
+        use spikeflux_core::rng::{rng_for, stream};
+        let samples: Vec<Binned> = self.recordings[s]
+            .par_iter()
+            .enumerate()
+            .map(|(i, rec)| {
+                let tag = stream::TRANSFORM.wrapping_add((d as u64) << 40).wrapping_add((s as u64) << 32).wrapping_add(i as u64);
+                let drawn = self.chain.draw(rec, &mut rng_for(self.seed, tag));
+                // a count is that many events of the unit in the step (one if binarized)
+                let times = |c: u16| if self.counts { usize::from(c) } else { usize::from(c > 0) };
+                let mut ev: Binned = drawn.iter().flat_map(|&(t, u, c)| std::iter::repeat_n((t, u), times(c))).collect();
+                if !self.counts {
+                    // a (step, unit) drawn twice is still one spike
+                    ev.sort_unstable();
+                    ev.dedup();
+                }
+                ev
+            })
+            .collect();
+        let n_classes = spikeflux_events::gesture::CLASSES.len();
+        Ok(SpikeDataset::from_count_samples(self.n_in, n_classes, self.chain.steps, self.dt, samples, self.labels[s].clone())?)
+    }
+
+    /// The training and validation samples of epoch `epoch` (0-based): drawn anew for each
+    /// epoch, or the first draw throughout with `redraw = false`.
+    pub fn train(&self, epoch: usize) -> Result<(SpikeDataset, Option<SpikeDataset>)> {
+        let full = self.dataset(0, if self.redraw { epoch } else { 0 })?;
+        let (train, valid) = full.random_split(self.valid_fraction, self.seed);
+        Ok((train, (!valid.is_empty()).then_some(valid)))
+    }
+
+    /// The test samples of evaluation `n` (0-based; the test after epoch `n`): drawn anew for
+    /// each, or the first draw throughout with `deterministic_test`.
+    pub fn test(&self, n: usize) -> Result<SpikeDataset> {
+        self.dataset(1, if self.deterministic_test { 0 } else { n })
+    }
+
+    /// The bytes the downsampled recordings hold.
+    pub fn bytes(&self) -> usize {
+        self.recordings.iter().flatten().map(|r| r.bytes()).sum()
+    }
 }
 
 impl RunConfig {
@@ -28,7 +96,7 @@ impl RunConfig {
             let (Some(train), Some(valid), Some(test)) = (train, valid, test) else {
                 bail!("internal: split did not return three parts");
             };
-            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
+            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test, draws: None });
         }
         let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
         let code = |n_steps: usize, threshold: f64, tau_eff: f64| LatencyCode { threshold, tau_eff, dt: self.model.dt, t_steps: n_steps };
@@ -40,7 +108,7 @@ impl RunConfig {
                 .to_dataset(&c, 10)?;
             let test = images::fashion_mnist(&dir, "t10k")?.to_dataset(&c, 10)?;
             let (train, valid) = full.random_split(f.valid_fraction, self.train.seed);
-            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
+            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test, draws: None });
         }
         if let Some(f) = &self.data.digits {
             let c = code(f.n_steps, f.threshold, f.tau_eff);
@@ -51,7 +119,7 @@ impl RunConfig {
             let full = images.to_dataset(&c, 10)?;
             let (rest, test) = full.random_split(f.test_fraction, self.train.seed ^ 0x5eed);
             let (train, valid) = rest.random_split(f.valid_fraction / (1.0 - f.test_fraction), self.train.seed);
-            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test });
+            return Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test, draws: None });
         }
         if let Some(e) = &self.data.events {
             return self.load_events(e, &resolve(&e.dir));
@@ -75,7 +143,7 @@ impl RunConfig {
         if train.is_empty() {
             return Err(Error::data_file(resolve(&h.train_file), "has no training samples").into());
         }
-        Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test })
+        Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test, draws: None })
     }
 }
 
@@ -83,8 +151,9 @@ impl RunConfig {
 type Binned = Vec<(u32, u32)>;
 
 impl RunConfig {
-    /// `[data.events]`: the recordings under `dir`, through notebook 05's transforms, as event
-    /// counts per frame (or binarized, `counts = false`).
+    /// `[data.events]`: the recordings under `dir`, downsampled once, and the first draw of
+    /// notebook 05's random transforms from them, as event counts per frame (or binarized,
+    /// `counts = false`); later epochs draw again from `Splits::draws`.
     fn load_events(&self, e: &super::EventsConfig, dir: &Path) -> Result<Splits> {
         use spikeflux_events::gesture::{self, Sample};
         let chain = spikeflux_events::transforms::Notebook05 {
@@ -95,23 +164,16 @@ impl RunConfig {
             time_window: self.model.dt * 1e3,
             steps: e.n_steps,
         };
-        // the binned events and labels of the training (0) and test (1) samples; a sample is
-        // binned as soon as it is read, so only one recording's raw events are held at a time
-        let mut splits: [(Vec<Binned>, Vec<usize>); 2] = Default::default();
+        // the downsampled recordings and labels of the training (0) and test (1) samples; a
+        // sample is downsampled as soon as it is read, so only one recording's raw events are
+        // held at a time
+        let mut recordings: [Vec<spikeflux_events::transforms::Downsampled>; 2] = Default::default();
+        let mut labels: [Vec<usize>; 2] = Default::default();
         let mut bin = |s: &Sample, split: usize| -> Result<()> {
-            let i = splits[split].0.len();
-            // every sample's draws from (run seed, split, sample): the same for any thread count
-            let mut rng = spikeflux_core::rng::rng_for(self.train.seed, spikeflux_core::rng::stream::TRANSFORM + ((split as u64) << 32) + i as u64);
-            let f = chain.apply(&s.events, &mut rng).map_err(|why| Error::data_file(dir, format!("sample {i} (user {}, class {}): {why}", s.user, s.class)))?;
-            let per = f.step_len();
-            let counts = &f.counts;
-            // a count is that many events of the unit in the step (one if binarized)
-            let times = |c: u16| if e.counts { c as usize } else { usize::from(c > 0) };
-            let ev: Vec<(u32, u32)> = (0..f.steps)
-                .flat_map(|t| (0..per).flat_map(move |k| std::iter::repeat_n((t as u32, k as u32), times(counts[t * per + k]))))
-                .collect();
-            splits[split].0.push(ev);
-            splits[split].1.push(s.class);
+            let i = recordings[split].len();
+            let d = chain.downsampled(&s.events).map_err(|why| Error::data_file(dir, format!("sample {i} (user {}, class {}): {why}", s.user, s.class)))?;
+            recordings[split].push(d);
+            labels[split].push(s.class);
             Ok(())
         };
         let tonic = dir.join("ibmGestureTrain");
@@ -137,14 +199,23 @@ impl RunConfig {
                 }
             }
         }
-        let n_in = 2 * e.size * e.size;
-        let [(train_ev, train_l), (test_ev, test_l)] = splits;
-        let full = SpikeDataset::from_count_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, train_ev, train_l)?;
-        let test = SpikeDataset::from_count_samples(n_in, gesture::CLASSES.len(), e.n_steps, self.model.dt, test_ev, test_l)?;
-        if full.is_empty() || test.is_empty() {
-            return Err(Error::data_file(dir, format!("{} training and {} test samples (test users from {}): both are needed", full.len(), test.len(), e.test_users_from)).into());
+        if recordings[0].is_empty() || recordings[1].is_empty() {
+            return Err(Error::data_file(dir, format!("{} training and {} test samples (test users from {}): both are needed", recordings[0].len(), recordings[1].len(), e.test_users_from)).into());
         }
-        let (train, valid) = full.random_split(e.valid_fraction, self.train.seed);
-        Ok(Splits { train, valid: (!valid.is_empty()).then_some(valid), test })
+        let draws = EventDraws {
+            chain,
+            recordings,
+            labels,
+            counts: e.counts,
+            seed: self.train.seed,
+            n_in: 2 * e.size * e.size,
+            dt: self.model.dt,
+            valid_fraction: e.valid_fraction,
+            redraw: e.redraw,
+            deterministic_test: e.deterministic_test,
+        };
+        let (train, valid) = draws.train(0)?;
+        let test = draws.test(0)?;
+        Ok(Splits { train, valid, test, draws: Some(draws) })
     }
 }

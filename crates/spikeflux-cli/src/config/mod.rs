@@ -92,6 +92,15 @@ pub struct EventsConfig {
     /// `false`, binarized frames (a unit fires once however many events it had in the window).
     #[serde(default = "yes")]
     pub counts: bool,
+    /// Draw DropEvent and the crop anew for every epoch, as stork does on every pass over the
+    /// data (`false`: one draw, kept for the whole run).
+    #[serde(default = "yes")]
+    pub redraw: bool,
+    /// Test on one fixed draw of the transforms (the first), the same at every evaluation;
+    /// by default each evaluation draws anew, as stork's test does, so the test score is
+    /// stochastic.
+    #[serde(default)]
+    pub deterministic_test: bool,
 }
 
 fn yes() -> bool {
