@@ -13,19 +13,24 @@ pub fn maxpool_forward(c: usize, size: [usize; 2], k: [usize; 2], x: &[f32], out
         for i in 0..hp {
             for j in 0..wp {
                 let o = (i * wp + j) * c;
-                for ch in 0..c {
-                    let first = i * kh * w + j * kw;
-                    let (mut best, mut bp) = (xr[first * c + ch], first);
-                    for y in i * kh..(i + 1) * kh {
-                        for p in y * w + j * kw..y * w + (j + 1) * kw {
-                            if xr[p * c + ch] > best {
-                                best = xr[p * c + ch];
-                                bp = p;
+                let (ob, ib) = (&mut or[o..o + c], &mut ir[o..o + c]);
+                // all channels of a window at once (contiguous): the first position, then each
+                // later one row by row where it is strictly larger
+                let first = i * kh * w + j * kw;
+                ob.copy_from_slice(&xr[first * c..(first + 1) * c]);
+                ib.fill(first as u32);
+                for y in i * kh..(i + 1) * kh {
+                    for p in y * w + j * kw..y * w + (j + 1) * kw {
+                        if p == first {
+                            continue;
+                        }
+                        for ((b, bi), &v) in ob.iter_mut().zip(ib.iter_mut()).zip(&xr[p * c..(p + 1) * c]) {
+                            if v > *b {
+                                *b = v;
+                                *bi = p as u32;
                             }
                         }
                     }
-                    or[o + ch] = best;
-                    ir[o + ch] = bp as u32;
                 }
             }
         }
@@ -37,8 +42,10 @@ pub fn maxpool_backward(c: usize, size: [usize; 2], k: [usize; 2], g: &[f32], id
     let n_in = c * size[0] * size[1];
     let n_out = c * (size[0] / k[0]) * (size[1] / k[1]);
     for ((gr, ir), xr) in g.chunks_exact(n_out).zip(idx.chunks_exact(n_out)).zip(gx.chunks_exact_mut(n_in)) {
-        for (o, (&gv, &p)) in gr.iter().zip(ir).enumerate() {
-            xr[p as usize * c + o % c] += gv;
+        for (gc, ic) in gr.chunks_exact(c).zip(ir.chunks_exact(c)) {
+            for (ch, (&gv, &p)) in gc.iter().zip(ic).enumerate() {
+                xr[p as usize * c + ch] += gv;
+            }
         }
     }
 }
