@@ -259,8 +259,8 @@ impl Notebook05 {
 
 /// A recording after [`downsample`], kept compactly for drawing notebook 05's random transforms
 /// again and again ([`Notebook05::draw`]): its distinct downsampled times, ascending, and for each
-/// the pixels `(p·H + y)·W + x` that had events then, with their number (6 bytes per distinct
-/// (time, pixel) rather than 13 per event).
+/// the pixels `(p·H + y)·W + x` that had events then, with their number (4 bytes per distinct
+/// (time, pixel) and 12 per distinct time, rather than 13 per event).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Downsampled {
     times: Vec<i64>,

@@ -22,7 +22,7 @@ pub struct Splits {
 }
 
 /// Event recordings after notebook 05's deterministic transform (Downsample), kept compactly
-/// (6 bytes per distinct time and pixel), from which the random transforms (DropEvent, ToFrame's
+/// (4 bytes per distinct time and pixel, 12 per distinct time), from which the random transforms (DropEvent, ToFrame's
 /// start, the crop) are drawn again for each epoch, as stork does on every pass over the data: at
 /// test time too unless `deterministic_test`. Draw `d` of sample `i` of split `s` (0 train, 1
 /// test) comes from the generator of (run seed, transform stream, d, s, i) alone, so it is the
