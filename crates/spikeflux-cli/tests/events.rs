@@ -201,3 +201,79 @@ fn event_transforms_are_drawn_anew_for_each_epoch_whatever_the_thread_count() {
     assert_eq!(events(&d.train(5).unwrap().0), events(&fixed.train));
     assert_eq!(events(&d.test(5).unwrap()), events(&fixed.test));
 }
+
+/// IDX image and label files of `n` 28×28 images (class `i % classes`: a bright bar whose
+/// position is the class) under `dir`, named as Fashion-MNIST's (not gzipped: the reader takes both).
+fn write_idx(dir: &std::path::Path, prefix: &str, n: usize, classes: usize) {
+    let mut im = vec![0, 0, 8, 3];
+    for v in [n as u32, 28, 28] {
+        im.extend_from_slice(&v.to_be_bytes());
+    }
+    let mut lb = vec![0, 0, 8, 1];
+    lb.extend_from_slice(&(n as u32).to_be_bytes());
+    for i in 0..n {
+        let c = i % classes;
+        for y in 0..28 {
+            for x in 0..28 {
+                let bar = (4 + 6 * c..8 + 6 * c).contains(&x) && (4..24).contains(&y);
+                im.push(if bar { 200 + (i % 50) as u8 } else { 0 });
+            }
+        }
+        lb.push(c as u8);
+    }
+    std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte.gz")), im).unwrap();
+    std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte.gz")), lb).unwrap();
+}
+
+#[test]
+fn images_seen_through_saccades_are_written_as_nmnist_and_learned_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("idx");
+    std::fs::create_dir(&idx).unwrap();
+    write_idx(&idx, "train", 48, 4);
+    write_idx(&idx, "t10k", 16, 4);
+    let out = run(dir.path(), &["data", "synth-saccades", "--images", "idx", "--out", "ev", "--limit", "40"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(note.contains("Train: wrote 40 recordings") && note.contains("Test: wrote 16 recordings"), "{note}");
+    // N-MNIST's layout, read back by the ATIS reader: three saccades of 100 ms on 34 × 34
+    let files = spikeflux_events::nmnist::files(&dir.path().join("ev/Train")).unwrap();
+    assert_eq!(files.len(), 40);
+    assert_eq!(files.iter().filter(|f| f.1 == 3).count(), 10);
+    let rec = spikeflux_events::read(&files[0].0).unwrap();
+    assert!(rec.events.len() > 200 && rec.events.x.iter().chain(&rec.events.y).all(|&v| v < 34), "{}", rec.events.len());
+    assert!(rec.events.t.iter().all(|&t| (0..=300_000).contains(&t)));
+    // the same seed, the same bytes, whatever the thread count
+    let again = run(dir.path(), &["data", "synth-saccades", "--images", "idx", "--out", "ev1", "--limit", "40"]);
+    assert!(again.status.success());
+    let one = std::process::Command::new(env!("CARGO_BIN_EXE_spikeflux"))
+        .current_dir(dir.path())
+        .env("RAYON_NUM_THREADS", "1")
+        .args(["data", "synth-saccades", "--images", "idx", "--out", "ev2", "--limit", "40"])
+        .output()
+        .unwrap();
+    assert!(one.status.success());
+    for (p, _) in &files {
+        let rel = p.strip_prefix(dir.path().join("ev")).unwrap();
+        let a = std::fs::read(p).unwrap();
+        assert_eq!(a, std::fs::read(dir.path().join("ev1").join(rel)).unwrap());
+        assert_eq!(a, std::fs::read(dir.path().join("ev2").join(rel)).unwrap());
+    }
+    // [data.events] reads the layout (classes from the folders) and a small network learns the bars
+    write(
+        dir.path(),
+        "ev.toml",
+        "[data.events]\ndir = \"ev\"\nsize = 17\nsensor = 34\nn_steps = 60\ndrop_p = 0.0\nvalid_fraction = 0.0\n\
+         [model]\ndt = 5e-3\n[[model.hidden]]\nsize = 32\n[model.readout]\ntau_mem = 0.1\n\
+         [init]\nmethod = \"fluctuation-driven\"\nnu = \"data\"\nsigma_u = 1.0\nreadout = \"fluctuation-driven\"\n[train]\nepochs = 6\nbatch_size = 8\nlr = 5e-3\nseed = 3\n",
+    );
+    let out = run(dir.path(), &["train", "--config", "ev.toml", "--out", "r"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = log_without_timings(&dir.path().join("r"));
+    let last = log.last().unwrap();
+    let acc = last["test_acc"].as_f64().unwrap();
+    assert!(acc >= 0.75, "test accuracy {acc} on four bars: {last}");
+    // a stray folder in a split is named
+    std::fs::create_dir(dir.path().join("ev/Test/extra")).unwrap();
+    fails_with(&run(dir.path(), &["train", "--config", "ev.toml"]), 3, &["extra", "named 0 to 999"]);
+}

@@ -20,6 +20,8 @@ pub mod stream {
     pub const SPLIT: u64 = 0x4000_0000_0000;
     /// Event transforms (add the split's number << 32 and the sample's index).
     pub const TRANSFORM: u64 = 0x5000_0000_0000;
+    /// A simulated sensor's noise and jitter (add the split's number << 32 and the image's index).
+    pub const SENSOR: u64 = 0x6000_0000_0000;
 }
 
 /// A generator for `(seed, tag)`: SplitMix64 mixes the pair into a 64-bit ChaCha seed.

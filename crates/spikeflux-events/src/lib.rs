@@ -14,7 +14,10 @@
 //! | Prophesee EVT 2.0 / 3.0 | Metavision `.raw` | [`prophesee::evt2`], [`prophesee::evt3`] |
 //! | plain | `x, y, t, p` columns in HDF5 (root or `/events`), an NPY structured array, an NPZ archive; tonic's cached `(N, 4)` arrays | [`plain`] |
 //!
-//! [`gesture`] cuts a DVS128 Gesture recording into its labelled samples.
+//! [`gesture`] cuts a DVS128 Gesture recording into its labelled samples; [`nmnist`] lists
+//! N-MNIST's folders of samples; [`synthetic`] (moving disks, DVS128 Gesture-like) and
+//! [`saccades`] (a simulated camera making N-MNIST's three saccades over an image) make
+//! recordings to run the whole path without a download; [`transforms`] are notebook 05's.
 //!
 //! Every reader takes the whole file as bytes (`read` opens it), checks every length against the
 //! bytes that remain and every count against [`MAX_EVENTS`] *before* allocating, and refuses bad
@@ -45,9 +48,11 @@ pub mod atis;
 mod bytes;
 mod flatbuf;
 pub mod gesture;
+pub mod nmnist;
 pub mod npy;
 pub mod plain;
 pub mod prophesee;
+pub mod saccades;
 pub mod synthetic;
 pub mod transforms;
 

@@ -29,6 +29,11 @@ pub enum DataCmd {
     /// gestures (moving disks seen by a simulated DVS, with noise) and its labels CSV, laid out as
     /// the real dataset (users 1–23 train, 24–29 test).
     SynthGestures(SynthGesturesArgs),
+    /// Turn images (Fashion-MNIST or MNIST IDX files) into event recordings the way N-MNIST was
+    /// recorded: a simulated event camera (log-intensity threshold, mismatch, refractory period,
+    /// noise) making three saccades over each image, written in N-MNIST's layout
+    /// (Train/<class>/<id>.bin, Test/..., ATIS .bin) for `[data.events]`.
+    SynthSaccades(SynthSaccadesArgs),
     /// Download SHD or SSC (gzipped HDF5 from zenkelab.org), or DVS128 Gesture (tonic's archives
     /// from figshare, unpacked) with a progress bar; resumes an interrupted download, verifies the
     /// published md5 sums (SHD, DVS128 Gesture), renames into place atomically.
@@ -86,6 +91,29 @@ pub struct SynthGesturesArgs {
     pub seed: u64,
 }
 
+/// Arguments of `spikeflux data synth-saccades` (as given; validated by the command).
+#[derive(clap::Args)]
+pub struct SynthSaccadesArgs {
+    /// Folder of IDX files (`train-images-idx3-ubyte.gz`, `t10k-…`, and their labels).
+    #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
+    pub images: PathBuf,
+    /// Output folder (Train/ and Test/ are created in it).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Convert only the first N images of each split (default: all).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// The contrast threshold, log-intensity units.
+    #[arg(long, default_value_t = 0.35)]
+    pub threshold: f64,
+    /// Background events per pixel and second.
+    #[arg(long, default_value_t = 0.5)]
+    pub noise_hz: f64,
+    /// Seed (noise and jitter per image; the pixels' thresholds).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// Arguments of `spikeflux data fetch` (as given; validated by the command).
 #[derive(clap::Args)]
 pub struct FetchArgs {
@@ -136,6 +164,7 @@ pub fn run(args: DataArgs) -> Result<()> {
         DataCmd::Export(a) => export(a),
         DataCmd::SynthShd(a) => synth_shd(a),
         DataCmd::SynthGestures(a) => synth_gestures(a),
+        DataCmd::SynthSaccades(a) => synth_saccades(a),
         DataCmd::Info(a) => info(a),
         DataCmd::Split(a) => split(a),
         DataCmd::Fetch(a) => {
@@ -205,6 +234,55 @@ fn synth_gestures(args: SynthGesturesArgs) -> Result<()> {
         total += rec.events.len();
     }
     note!("wrote {users} recordings ({total} events, 11 gestures each) to {}", out.display());
+    Ok(())
+}
+
+/// Runs `spikeflux data synth-saccades`: each split's images through the simulated sensor, in
+/// parallel, each seeded by (seed, split, index) alone, so the files do not depend on the thread
+/// count; every file is written atomically, so an interrupted run leaves whole files.
+fn synth_saccades(args: SynthSaccadesArgs) -> Result<()> {
+    use rayon::prelude::*;
+    use spikeflux_core::rng::rng_for;
+    use spikeflux_core::Error;
+    use spikeflux_events::nmnist;
+    let SynthSaccadesArgs { images, out, limit, threshold, noise_hz, seed } = args;
+    let sensor = spikeflux_events::saccades::SaccadeSensor { threshold, noise_hz, sensor_seed: seed, ..Default::default() };
+    let thresholds = sensor.thresholds();
+    for (s, (prefix, split)) in [("train", nmnist::SPLITS[0]), ("t10k", nmnist::SPLITS[1])].into_iter().enumerate() {
+        let im = spikeflux_core::data::images::fashion_mnist(&images, prefix)
+            .with_context(|| "install Fashion-MNIST with `apt-get install dataset-fashion-mnist`, or give --images a folder of IDX files")?;
+        let side = (im.pixels as f64).sqrt().round() as usize;
+        if side * side != im.pixels {
+            return Err(Error::data_file(&images, format!("{} pixels per image is not a square image", im.pixels)).into());
+        }
+        let n = limit.map_or(im.labels.len(), |l| l.min(im.labels.len()));
+        let mut folders: Vec<usize> = im.labels[..n].to_vec();
+        folders.sort_unstable();
+        folders.dedup();
+        for c in folders {
+            let d = out.join(split).join(c.to_string());
+            std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+        }
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let events = (0..n)
+            .into_par_iter()
+            .map(|i| -> Result<usize> {
+                let img = &im.data[i * im.pixels..(i + 1) * im.pixels];
+                let mut rng = rng_for(seed, spikeflux_core::rng::stream::SENSOR.wrapping_add((s as u64) << 32).wrapping_add(i as u64));
+                let ev = sensor.record(img, side, &thresholds, &mut rng).map_err(|e| Error::data_file(&images, format!("image {i}: {e}")))?;
+                let path = nmnist::sample_path(&out, split, im.labels[i], i);
+                let bytes = spikeflux_events::atis::write(&ev).map_err(|e| Error::data_file(&path, e))?;
+                write_atomic(&path, &bytes)?;
+                let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if k.is_multiple_of(10_000) {
+                    note!("{split}: {k} of {n} images");
+                }
+                Ok(ev.len())
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let total: usize = events.iter().sum();
+        note!("{split}: wrote {n} recordings ({:.0} events each on average, {side} x {side} images on a {} x {} sensor) to {}", total as f64 / n.max(1) as f64, sensor.canvas, sensor.canvas, out.join(split).display());
+    }
     Ok(())
 }
 

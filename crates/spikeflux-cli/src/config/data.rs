@@ -31,6 +31,7 @@ pub struct EventDraws {
     chain: spikeflux_events::transforms::Notebook05,
     recordings: [Vec<spikeflux_events::transforms::Downsampled>; 2],
     labels: [Vec<usize>; 2],
+    n_classes: usize,
     counts: bool,
     seed: u64,
     n_in: usize,
@@ -62,8 +63,7 @@ impl EventDraws {
                 ev
             })
             .collect();
-        let n_classes = spikeflux_events::gesture::CLASSES.len();
-        Ok(SpikeDataset::from_count_samples(self.n_in, n_classes, self.chain.steps, self.dt, samples, self.labels[s].clone())?)
+        Ok(SpikeDataset::from_count_samples(self.n_in, self.n_classes, self.chain.steps, self.dt, samples, self.labels[s].clone())?)
     }
 
     /// The training and validation samples of epoch `epoch` (0-based): drawn anew for each
@@ -177,7 +177,25 @@ impl RunConfig {
             Ok(())
         };
         let tonic = dir.join("ibmGestureTrain");
-        if tonic.is_dir() {
+        let mut n_classes = gesture::CLASSES.len();
+        if spikeflux_events::nmnist::is_layout(dir) {
+            // N-MNIST's layout (Train/<class>/*.bin, Test/...): read and downsampled in parallel,
+            // kept in the listing's order
+            use rayon::prelude::*;
+            for (split, name) in spikeflux_events::nmnist::SPLITS.iter().enumerate() {
+                let files = spikeflux_events::nmnist::files(&dir.join(name))?;
+                let recs = files
+                    .par_iter()
+                    .map(|(path, _)| -> Result<_> {
+                        let ev = spikeflux_events::read(path)?.events;
+                        Ok(chain.downsampled(&ev).map_err(|why| Error::data_file(path, why))?)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                recordings[split] = recs;
+                labels[split] = files.iter().map(|f| f.1).collect();
+            }
+            n_classes = labels.iter().flatten().max().map_or(0, |&c| c + 1);
+        } else if tonic.is_dir() {
             for (split, folder) in [(0, tonic), (1, dir.join("ibmGestureTest"))] {
                 for (path, class, user) in gesture::tonic_files(&folder)? {
                     bin(&Sample { class, user, events: spikeflux_events::read(&path)?.events }, split)?;
@@ -191,7 +209,7 @@ impl RunConfig {
                 .collect();
             recs.sort();
             if recs.is_empty() {
-                return Err(Error::data_file(dir, "holds no userNN_*.aedat recordings nor tonic's ibmGestureTrain/ folder (`spikeflux data fetch dvsgesture`, or `data synth-gestures`)").into());
+                return Err(Error::data_file(dir, "holds no userNN_*.aedat recordings, nor tonic's ibmGestureTrain/ folder (`spikeflux data fetch dvsgesture`, or `data synth-gestures`), nor N-MNIST's Train/ and Test/ folders (`data synth-saccades`)").into());
             }
             for r in &recs {
                 for s in gesture::read_recording(r)? {
@@ -206,6 +224,7 @@ impl RunConfig {
             chain,
             recordings,
             labels,
+            n_classes,
             counts: e.counts,
             seed: self.train.seed,
             n_in: 2 * e.size * e.size,
