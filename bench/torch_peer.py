@@ -5,8 +5,12 @@ with seconds per epoch.
 --impl reference : the independent reference implementation of stork's semantics (tools/reference_torch.py)
 --impl snntorch  : the same network built from snnTorch's `Synaptic` neurons (reset to zero, fast-sigmoid
                    surrogate with slope 20; readout = Synaptic membrane with reset off)
---arch randman | ff | rcsnn : notebook 01's network, notebook 02's 3 x 128 feed-forward SHD network
-                   (reference, snntorch) or notebook 03's RCSNN (reference)
+--arch randman | ff | rcsnn | dvs : notebook 01's network, notebook 02's 3 x 128 feed-forward SHD network
+                   (reference, snntorch), notebook 03's RCSNN (reference) or notebook 05's convolutional
+                   DVS Gesture network (reference; inputs are event counts)
+--max-batches N  : time only the first N batches of each epoch and report seconds_per_epoch as the
+                   measured time per sample times the epoch's samples (for networks whose full epoch
+                   takes hours here); the JSON says so
 --impl spikeflux-torch : the default config's network as spikeflux's PyTorch module
                    (spikeflux.torch.SpikingNetwork, FD init), in this same PyTorch loop, loss and optimizer
 """
@@ -33,7 +37,8 @@ def dense(split, n_in, T):
         if e:
             t = torch.tensor(e[0::2])
             u = torch.tensor(e[1::2])
-            x[i, t, u] = 1.0
+            # a repeated (step, unit) is an event count (notebook 05's frames); spike data has none
+            x[i].index_put_((t, u), torch.ones(len(t)), accumulate=True)
     return x, torch.tensor(labels)
 
 
@@ -88,7 +93,8 @@ class Spikeflux(torch.nn.Module):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--impl", choices=["reference", "snntorch", "spikeflux-torch"], required=True)
-    ap.add_argument("--arch", choices=["randman", "ff", "rcsnn"], default="randman")
+    ap.add_argument("--arch", choices=["randman", "ff", "rcsnn", "dvs"], default="randman")
+    ap.add_argument("--max-batches", type=int, default=None)
     ap.add_argument("--data", required=True)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
@@ -118,6 +124,21 @@ def main():
             net.w_out.normal_(0, 320 ** -0.5)
         regs = [dict(bound="upper", strength=0.01, threshold=7.0, scope="channel")]
         channels = [16, 32, 64]
+    elif a.arch == "dvs":
+        # notebook 05 (spec §4.6), as in configs/dvs-gesture.toml: sigma_w of spec §2.6
+        if a.impl != "reference":
+            sys.exit("--arch dvs: --impl reference")
+        conv = dict(kernel=[3, 3], stride=[1, 1], padding=[2, 2], rec_kernel=3)
+        layers = [dict(size=c, recurrent=False, tau_mem=20e-3, tau_syn=10e-3, conv=conv, pool=p)
+                  for c, p in [(16, 1), (16, 2), (32, 1), (32, 2)]]
+        net = ReferenceNet(n_in, C, layers, dict(tau_mem=1.0, tau_syn=10e-3, initial_state=-1e-3), dt=dt,
+                           input_shape=(2, 32, 32))
+        with torch.no_grad():
+            for w, s in zip(net.ff, [1.72235, 0.60894, 0.60894, 0.43059]):
+                w.normal_(0, s)
+            net.w_out.normal_(0, 3872 ** -0.5)
+        regs = [dict(bound="upper", strength=0.01, threshold=10.0, scope="channel")]
+        channels = [16, 16, 32, 32]
     elif a.arch == "ff":
         # notebook 02 (spec §4.3), as in configs/shd-deep-ff.toml; the FD init's σ as spikeflux prints
         # them (`spikeflux train --dry-run`: ν = 15.8 Hz, σ_U = 1)
@@ -146,7 +167,7 @@ def main():
         net = Spikeflux(a.threads)
     else:
         net = SnnTorchNet(n_in, [128], C, dt)
-    if a.arch != "rcsnn":
+    if a.arch not in ("rcsnn", "dvs"):
         channels = None
     params = list(net.parameters())
     state = {}
@@ -154,8 +175,10 @@ def main():
     for ep in range(a.epochs):
         perm = torch.randperm(len(y))
         t0 = time.perf_counter()
-        correct = 0
-        for i in range(0, len(y), a.batch_size):
+        correct, seen = 0, 0
+        for bi, i in enumerate(range(0, len(y), a.batch_size)):
+            if a.max_batches is not None and bi >= a.max_batches:
+                break
             idx = perm[i:i + a.batch_size]
             V, spikes = net(x[idx])[:2]
             ce, reg, z = loss_fn(V, spikes, y[idx], "max-over-time", regs, channels=channels)
@@ -164,11 +187,13 @@ def main():
             (ce + reg).backward()
             smorms3_step(params, state, lr=5e-3)
             correct += (z.argmax(1) == y[idx]).sum().item()
-        times.append(time.perf_counter() - t0)
-        accs.append(correct / len(y))
+            seen += len(idx)
+        times.append((time.perf_counter() - t0) * len(y) / seen)
+        accs.append(correct / seen)
     print(json.dumps(dict(impl=a.impl, arch=a.arch, samples=len(y), seconds_per_epoch=sum(times) / len(times),
                           epoch_seconds=times, train_acc=accs, threads=a.threads,
-                          torch_threads=torch.get_num_threads(), torch=torch.__version__)))
+                          torch_threads=torch.get_num_threads(), torch=torch.__version__,
+                          timed_samples_per_epoch=seen, extrapolated=seen < len(y))))
 
 
 if __name__ == "__main__":

@@ -293,9 +293,9 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
     let (mut train_draw, mut test_draw) = (0, 0);
     while trainer.epochs_done < epochs {
         if let Some(d) = &data.draws {
-            if train_draw != trainer.epochs_done {
+            if train_draw != d.train_draw(trainer.epochs_done) {
                 (data.train, data.valid) = d.train(trainer.epochs_done)?;
-                train_draw = trainer.epochs_done;
+                train_draw = d.train_draw(trainer.epochs_done);
             }
         }
         let rec = match trainer.epoch_until(&data.train, data.valid.as_ref(), &mut |_, _| {}, &stop) {
@@ -323,9 +323,9 @@ pub fn run_with(args: TrainArgs, hooks: Hooks) -> Result<Outcome> {
         train_seconds += rec.train_seconds;
         let v = rec.valid.as_ref();
         if let Some(d) = &data.draws {
-            if test_draw != trainer.epochs_done - 1 {
+            if test_draw != d.test_draw(trainer.epochs_done - 1) {
                 data.test = d.test(trainer.epochs_done - 1)?;
-                test_draw = trainer.epochs_done - 1;
+                test_draw = d.test_draw(trainer.epochs_done - 1);
             }
         }
         let test_m = trainer.evaluate(&data.test)?;

@@ -69,7 +69,7 @@ impl EventDraws {
     /// The training and validation samples of epoch `epoch` (0-based): drawn anew for each
     /// epoch, or the first draw throughout with `redraw = false`.
     pub fn train(&self, epoch: usize) -> Result<(SpikeDataset, Option<SpikeDataset>)> {
-        let full = self.dataset(0, if self.redraw { epoch } else { 0 })?;
+        let full = self.dataset(0, self.train_draw(epoch))?;
         let (train, valid) = full.random_split(self.valid_fraction, self.seed);
         Ok((train, (!valid.is_empty()).then_some(valid)))
     }
@@ -77,7 +77,26 @@ impl EventDraws {
     /// The test samples of evaluation `n` (0-based; the test after epoch `n`): drawn anew for
     /// each, or the first draw throughout with `deterministic_test`.
     pub fn test(&self, n: usize) -> Result<SpikeDataset> {
-        self.dataset(1, if self.deterministic_test { 0 } else { n })
+        self.dataset(1, self.test_draw(n))
+    }
+
+    /// Which draw the training samples of epoch `epoch` are (0 throughout with `redraw = false`),
+    /// so that a caller holding that draw need not make it again.
+    pub fn train_draw(&self, epoch: usize) -> usize {
+        if self.redraw {
+            epoch
+        } else {
+            0
+        }
+    }
+
+    /// Which draw the test samples of evaluation `n` are (0 throughout with `deterministic_test`).
+    pub fn test_draw(&self, n: usize) -> usize {
+        if self.deterministic_test {
+            0
+        } else {
+            n
+        }
     }
 
     /// The bytes the downsampled recordings hold.
