@@ -32,7 +32,7 @@ pub enum DataCmd {
     /// Turn images (Fashion-MNIST or MNIST IDX files) into event recordings the way N-MNIST was
     /// recorded: a simulated event camera (log-intensity threshold, mismatch, refractory period,
     /// noise) making three saccades over each image, written in N-MNIST's layout
-    /// (Train/<class>/<id>.bin, Test/..., ATIS .bin) for `[data.events]`.
+    /// (`Train/<class>/<id>.bin`, `Test/...`, ATIS .bin) for `[data.events]`.
     SynthSaccades(SynthSaccadesArgs),
     /// Download SHD or SSC (gzipped HDF5 from zenkelab.org), or DVS128 Gesture (tonic's archives
     /// from figshare, unpacked) with a progress bar; resumes an interrupted download, verifies the
