@@ -16,6 +16,17 @@ pub(super) enum Src<'a> {
     Dense(&'a [f32]),
 }
 
+impl<'a> Src<'a> {
+    /// The rows `from..to` of this source (`width` units per row).
+    pub(super) fn rows(self, from: usize, to: usize, width: usize) -> Src<'a> {
+        match self {
+            Src::Events(c, r0) => Src::Events(c, r0 + from),
+            Src::Hidden(c, r0) => Src::Hidden(c, r0 + from),
+            Src::Dense(x) => Src::Dense(&x[from * width..to * width]),
+        }
+    }
+}
+
 /// The kernels' geometry of a convolution (`None`: dense).
 pub(super) fn conv_of(g: &ConnGeom) -> Option<Conv> {
     match *g {

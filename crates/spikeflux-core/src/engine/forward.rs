@@ -170,7 +170,14 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             }
             if g.pool > 1 {
                 let np = g.output().n();
-                linalg::maxpool_forward(g.group.channels, [g.group.height, g.group.width], g.pool_window(), st, &mut p[t * b * np..(t + 1) * b * np], &mut pidx[t * b * np..(t + 1) * b * np]);
+                let (size, k) = ([g.group.height, g.group.width], g.pool_window());
+                let (out, idx) = (&mut p[t * b * np..(t + 1) * b * np], &mut pidx[t * b * np..(t + 1) * b * np]);
+                if smooth {
+                    linalg::maxpool_forward(g.group.channels, size, k, st, out, idx);
+                } else {
+                    // from the step's spike events
+                    linalg::maxpool_forward_events(g.group.channels, size, k, ev, t * b, out, idx);
+                }
             }
         }
         // the layer's output neurons (a Dale layer's E population)

@@ -26,6 +26,12 @@ pub const MAX_SLICE: usize = 16;
 /// in the forward pass and read back in the backward pass, stay in the last-level cache in between.
 pub const SLICE_CACHE_BYTES: usize = 32 << 20;
 
+/// Bytes of backward-pass gradients (∂S, ∂A, ∂ of a pooled output, over all layers) that one block
+/// of steps may take when a slice's buffers do not fit in [`SLICE_CACHE_BYTES`]: the backward pass
+/// then runs block by block of steps through all layers (see [`crate::engine::backward()`]), so those
+/// gradients are produced and consumed while in cache and held only for one block.
+pub const BLOCK_CACHE_BYTES: usize = 4 << 20;
+
 /// ε̄ and ε̂ of one PSP kernel, both ways (spec §2.2).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Psp {
@@ -134,7 +140,20 @@ impl NetworkPlan {
     /// run as GEMMs over 16 rows. Measured on 2 threads (BENCHMARKS.md): RCSNN 2.7 ms/sample at 2
     /// against 3.7 at 16; 3×128 feed-forward and 128 recurrent best at 8–16.
     pub fn slice_size(&self, t_steps: usize) -> usize {
-        let per_sample = self.workspace_bytes(0, t_steps, 1).max(1);
+        let per_sample = workspace::unblocked_bytes(self, 0, t_steps, 1).max(1);
         (SLICE_CACHE_BYTES / per_sample).clamp(1, MAX_SLICE)
+    }
+
+    /// Steps per block of the backward pass for a slice of `b_cap` samples and `t_steps` steps:
+    /// all of them when the slice's buffers, gradients held for every step, fit in
+    /// [`SLICE_CACHE_BYTES`]; otherwise as many as keep one block's gradients within
+    /// [`BLOCK_CACHE_BYTES`] (at least 1). Depends on the network and the slice capacity only, never
+    /// on the thread count.
+    pub fn backward_block(&self, t_steps: usize, b_cap: usize) -> usize {
+        if workspace::unblocked_bytes(self, 0, t_steps, b_cap) <= SLICE_CACHE_BYTES {
+            return t_steps.max(1);
+        }
+        let per_step = workspace::gradient_bytes_per_step(self, b_cap).max(1);
+        (BLOCK_CACHE_BYTES / per_step).clamp(1, t_steps.max(1))
     }
 }

@@ -19,12 +19,13 @@ pub(crate) struct LayerBuf {
     pub(crate) u: Vec<f32>,
     /// Spikes `[T, b, n]`.
     pub(crate) s: Vec<f32>,
-    /// ∂A `[T, b, n]`.
+    /// ∂A of one backward block of steps `[τ, b, input width]` (`τ` = [`Workspace::block`]; with
+    /// blocks shorter than the run, one more row: the first step of the block after).
     pub(crate) ga: Vec<f32>,
-    /// ∂S from above `[T, b, n]`, completed in place.
+    /// ∂S from above of one backward block `[τ, b, n]`, completed in place.
     pub(crate) gs: Vec<f32>,
-    /// Max-pooled spikes `[T, b, n/pool]`, the first maximum's position, and ∂ of the pooled output
-    /// (empty without pooling).
+    /// Max-pooled spikes `[T, b, n/pool]` and the first maximum's position, and ∂ of the pooled
+    /// output of one backward block `[τ, b, n/pool]` (empty without pooling).
     pub(crate) p: Vec<f32>,
     pub(crate) pidx: Vec<u32>,
     pub(crate) gp: Vec<f32>,
@@ -87,6 +88,8 @@ impl SliceStats {
 pub struct Workspace {
     pub(crate) t: usize,
     pub(crate) b_cap: usize,
+    /// Steps per block of the backward pass ([`NetworkPlan::backward_block`]).
+    pub(crate) block: usize,
     pub(crate) b: usize,
     /// Input events of the slice, rows `t·b + i`.
     pub input: Csr,
@@ -108,8 +111,9 @@ pub struct Workspace {
     pub(crate) zeros: Vec<f32>,
     /// Scratch of the convolution input gradients.
     pub(crate) scratch: Vec<f32>,
-    /// A convolution's weights rearranged for its input gradient (one connection at a time).
-    pub(crate) wt: Vec<f32>,
+    /// Each hidden layer's feed-forward and recurrent convolutions' weights rearranged for their
+    /// input gradients (filled at the start of each backward pass; empty if dense).
+    pub(crate) wt: Vec<[Vec<f32>; 2]>,
     /// Tap tables of each hidden layer's feed-forward and recurrent convolutions (`None` if dense).
     pub(crate) taps: Vec<[Option<ConvTaps>; 2]>,
     /// Those convolutions' weights in the tables' run layout (filled at the start of each forward
@@ -127,7 +131,23 @@ impl Workspace {
     /// Buffers for `t` steps and up to `b_cap` samples of a network with plan `plan` and `n_params`
     /// parameters.
     pub fn for_plan(plan: &NetworkPlan, n_params: usize, t: usize, b_cap: usize) -> Self {
-        let z = Sizes::new(plan, t, b_cap);
+        Self::from_sizes(plan, n_params, t, b_cap, Sizes::new(plan, t, b_cap))
+    }
+
+    /// Like [`Workspace::new`], with backward blocks of `block` steps instead of
+    /// [`NetworkPlan::backward_block`]'s (for tests and tuning; the gradients agree up to rounding,
+    /// summed in another order).
+    pub fn with_backward_block(net: &Network, t: usize, b_cap: usize, block: usize) -> Self {
+        let block = block.clamp(1, t.max(1));
+        Self::from_sizes(&net.plan, net.layout.total, t, b_cap, Sizes::with_block(&net.plan, t, b_cap, block))
+    }
+
+    /// Steps per block of the backward pass.
+    pub fn backward_block(&self) -> usize {
+        self.block
+    }
+
+    fn from_sizes(plan: &NetworkPlan, n_params: usize, t: usize, b_cap: usize, z: Sizes) -> Self {
         let layers = z
             .layers
             .iter()
@@ -135,11 +155,11 @@ impl Workspace {
                 a: vec![0.0; l.full_in],
                 u: vec![0.0; l.full],
                 s: vec![0.0; l.full],
-                ga: vec![0.0; l.full_in],
-                gs: vec![0.0; l.full],
+                ga: vec![0.0; l.block_in],
+                gs: vec![0.0; l.block],
                 p: vec![0.0; l.pooled],
                 pidx: vec![0; l.pooled],
-                gp: vec![0.0; l.pooled],
+                gp: vec![0.0; l.block_pooled],
                 ev: Csr::default(),
                 s_full: false,
                 i: vec![0.0; l.per],
@@ -155,6 +175,7 @@ impl Workspace {
         Workspace {
             t,
             b_cap,
+            block: z.block,
             b: 0,
             input: Csr::default(),
             labels: Vec::with_capacity(b_cap),
@@ -170,7 +191,7 @@ impl Workspace {
             stats: SliceStats::default(),
             zeros: vec![0.0; z.zeros],
             scratch: vec![0.0; z.scratch],
-            wt: vec![0.0; z.wt],
+            wt: z.wt.iter().map(|r| r.map(|n| vec![0.0; n])).collect(),
             wr: z.runs.iter().map(|r| r.map(|n| vec![0.0; n])).collect(),
             dwr: vec![0.0; z.runs.iter().flatten().copied().max().unwrap_or(0)],
             taps: tap_tables(&plan.geoms),
@@ -286,45 +307,69 @@ struct Sizes {
     readout_per: usize,
     /// Zeros `[b, max input width]`.
     zeros: usize,
-    /// Convolution input-gradient scratch and rearranged weights.
+    /// Steps per backward block.
+    block: usize,
+    /// Convolution input-gradient scratch, and the rearranged weights of each layer's feed-forward
+    /// and recurrent convolution (0: dense).
     scratch: usize,
-    wt: usize,
+    wt: Vec<[usize; 2]>,
     /// Weights of each layer's feed-forward and recurrent convolution (0: dense).
     runs: Vec<[usize; 2]>,
 }
 
 /// Element counts of one hidden layer's buffers.
 struct LayerSizes {
-    /// `[T, b, n]`: membrane, spikes, ∂S.
+    /// `[T, b, n]`: membrane, spikes.
     full: usize,
-    /// `[T, b, input width]`: accumulated input and ∂A.
+    /// `[T, b, input width]`: accumulated input.
     full_in: usize,
+    /// `[τ, b, n]`: ∂S of a backward block.
+    block: usize,
+    /// `[τ (+1), b, input width]`: ∂A of a backward block.
+    block_in: usize,
     /// `[b, n]`: state and adjoint carries, counts.
     per: usize,
     /// `[T, b, output]` of a pooled or Dale layer (0 otherwise).
     pooled: usize,
+    /// `[τ, b, output]`: its gradient in a backward block.
+    block_pooled: usize,
 }
 
 impl Sizes {
+    /// What a workspace allocates: backward blocks of [`NetworkPlan::backward_block`] steps.
     fn new(plan: &NetworkPlan, t: usize, b_cap: usize) -> Self {
+        Self::with_block(plan, t, b_cap, plan.backward_block(t, b_cap))
+    }
+
+    /// With backward blocks of `block` steps (`t`: one block, every step's gradient held).
+    fn with_block(plan: &NetworkPlan, t: usize, b_cap: usize, block: usize) -> Self {
         let geoms = &plan.geoms;
+        // a block shorter than the run also holds ∂A of the next block's first step
+        let block_in = if block < t { block + 1 } else { t };
         let layers = geoms
             .iter()
-            .map(|g| LayerSizes {
-                full: t * b_cap * g.n(),
-                full_in: t * b_cap * g.n_input(),
-                per: b_cap * g.n(),
-                pooled: if g.dense_output() { t * b_cap * g.output().n() } else { 0 },
+            .map(|g| {
+                let out = if g.dense_output() { b_cap * g.output().n() } else { 0 };
+                LayerSizes {
+                    full: t * b_cap * g.n(),
+                    full_in: t * b_cap * g.n_input(),
+                    block: block * b_cap * g.n(),
+                    block_in: block_in * b_cap * g.n_input(),
+                    per: b_cap * g.n(),
+                    pooled: t * out,
+                    block_pooled: block * out,
+                }
             })
             .collect();
-        let (scratch, wt) = conv_scratch(geoms);
+        let scratch = conv_scratch(geoms);
         Sizes {
             layers,
+            block,
             readout: t * b_cap * plan.n_out,
             readout_per: b_cap * plan.n_out,
             zeros: b_cap * geoms.iter().map(|g| g.n_input()).max().unwrap_or(0),
             scratch,
-            wt,
+            wt: geoms.iter().map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).collect(),
             runs: geoms.iter().map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).collect(),
         }
     }
@@ -334,18 +379,35 @@ impl Sizes {
 /// the input events aside; the run-layout weight gradient is counted as large as all run-layout
 /// weights together (an upper bound).
 pub(super) fn estimate_bytes(plan: &NetworkPlan, n_params: usize, t: usize, b_cap: usize) -> usize {
-    let z = Sizes::new(plan, t, b_cap);
-    let layers: usize = z.layers.iter().map(|l| 4 * (3 * l.full + 2 * l.full_in + 2 * l.pooled + 8 * l.per) + 4 * l.pooled).sum();
-    let runs: usize = z.runs.iter().flatten().sum::<usize>() * 2;
-    layers + 4 * (4 * z.readout + 3 * z.readout_per + n_params + z.zeros + z.scratch + z.wt + runs)
+    Sizes::new(plan, t, b_cap).bytes(n_params)
 }
 
-/// Scratch floats and rearranged-weight floats the convolution input gradients of these layers need.
-fn conv_scratch(geoms: &[LayerGeom]) -> (usize, usize) {
+/// [`estimate_bytes`] with every step's gradient held (one backward block): what decides the slice
+/// size and whether the backward pass runs in blocks.
+pub(super) fn unblocked_bytes(plan: &NetworkPlan, n_params: usize, t: usize, b_cap: usize) -> usize {
+    Sizes::with_block(plan, t, b_cap, t).bytes(n_params)
+}
+
+/// Bytes of the gradients one step of a backward block holds over all layers (∂S, ∂A, ∂ of the
+/// pooled output) for `b_cap` samples.
+pub(super) fn gradient_bytes_per_step(plan: &NetworkPlan, b_cap: usize) -> usize {
+    let z = Sizes::with_block(plan, 1, b_cap, 1);
+    z.layers.iter().map(|l| 4 * (l.block + l.block_in + l.block_pooled)).sum()
+}
+
+impl Sizes {
+    fn bytes(&self, n_params: usize) -> usize {
+        let layers: usize = self.layers.iter().map(|l| 4 * (2 * l.full + l.full_in + l.block + l.block_in + l.pooled + l.block_pooled + 8 * l.per) + 4 * l.pooled).sum();
+        let runs: usize = self.runs.iter().flatten().sum::<usize>() * 2;
+        let wt: usize = self.wt.iter().flatten().sum();
+        layers + 4 * (4 * self.readout + 3 * self.readout_per + n_params + self.zeros + self.scratch + wt + runs)
+    }
+}
+
+/// Scratch floats the convolution input gradients of these layers need.
+fn conv_scratch(geoms: &[LayerGeom]) -> usize {
     let convs = || geoms.iter().flat_map(|g| [Some(g.ff), g.rec]).flatten().filter_map(|c| conv_of(&c));
-    let scratch = convs().map(|c| linalg::conv_input_grad_scratch(&c)).max().unwrap_or(0);
-    let wt = convs().map(|c| linalg::conv_input_grad_weights_len(&c)).max().unwrap_or(0);
-    (scratch, wt)
+    convs().map(|c| linalg::conv_input_grad_scratch(&c)).max().unwrap_or(0)
 }
 
 /// Number of weights of a connection if it is a convolution, else 0.

@@ -30,6 +30,7 @@ fn check_net(net0: Network, data: spikeflux_core::data::SpikeDataset, loss: Loss
     let mut ws = Workspace::new(&net0, data.t_steps, 4);
     ws.load(&data, &[0, 1, 2]);
     let (_, g) = loss_and_grad(&net0, &opts, &obj, &mut ws);
+    assert_blocks_agree(&net0, &data, &obj);
     let mut rng = rng_for(3, 3);
     for t in net0.tensors() {
         let (name, range) = (t.name, t.range);
@@ -47,6 +48,37 @@ fn check_net(net0: Network, data: spikeflux_core::data::SpikeDataset, loss: Loss
         let err = (fd - analytic).abs() / (fd.abs().max(analytic.abs()) + 1e-6);
         assert!(analytic.abs() > 1e-4, "{name}: gradient vanishes ({analytic}); the check would be vacuous");
         assert!(err < 2e-2, "{loss:?} {name}: finite difference {fd} vs backprop {analytic} (rel err {err})");
+    }
+}
+
+/// The backward pass run in blocks of steps (all layers per block, latest block first) gives the
+/// gradient of one block over all steps, up to summation order, in smooth mode (dense products) and
+/// in spiking mode (event-driven ones), with blocks that divide the steps and ones that do not.
+fn assert_blocks_agree(net: &Network, data: &spikeflux_core::data::SpikeDataset, obj: &Objective) {
+    let t = data.t_steps;
+    for mode in [SpikeMode::Smooth, SpikeMode::Spiking] {
+        let opts = EngineOptions { mode, ..Default::default() };
+        let grad = |block: usize| {
+            let mut ws = Workspace::with_backward_block(net, t, 4, block);
+            assert_eq!(ws.backward_block(), block.min(t));
+            ws.load(data, &[0, 1, 2]);
+            loss_and_grad(net, &opts, obj, &mut ws).1
+        };
+        let whole = grad(t);
+        // (a silent layer gives zero gradients above it in spiking mode; in smooth mode none is zero)
+        let zero = net.tensors().into_iter().filter(|tn| whole[tn.range.clone()].iter().all(|&x| x == 0.0)).map(|tn| tn.name).collect::<Vec<_>>();
+        assert!(zero.is_empty() || mode == SpikeMode::Spiking, "{mode:?}: gradients of {zero:?} zero");
+        assert!(whole.iter().any(|&x| x != 0.0), "{mode:?}: the gradient is zero; the comparison would be vacuous");
+        for block in [1, 4, 7] {
+            let g = grad(block);
+            for tn in net.tensors() {
+                let scale = whole[tn.range.clone()].iter().fold(0.0f32, |m, x| m.max(x.abs()));
+                for i in tn.range.clone() {
+                    let err = (g[i] - whole[i]).abs();
+                    assert!(err <= 1e-5 * scale, "{mode:?}, blocks of {block}: {}[{}] = {} against {} in one block", tn.name, i - tn.range.start, g[i], whole[i]);
+                }
+            }
+        }
     }
 }
 
