@@ -97,9 +97,29 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
+/// The input gradients of notebook 05's convolutions (3×3, stride 1, padding 2) over 64
+/// sample-steps; throughput in multiply-adds of the products (`h_in·w_in·9·c_in·c_out` per image).
+fn conv_input_grads(c: &mut Criterion) {
+    use spikeflux_core::linalg::*;
+    let mut g = c.benchmark_group("conv_input_grad");
+    let rows = 64;
+    for (name, c_in, size, c_out) in [("conv2-16x34-16", 16, 34, 16), ("conv3-16x18-32", 16, 18, 32), ("conv4-32x20-32", 32, 20, 32)] {
+        let geom = Conv { row: Conv1d { c_in, l_in: size, c_out, l_out: size + 2, k: 3, stride: 1, pad: 2 }, h_in: size, h_out: size + 2, kh: 3, sh: 1, ph: 2 };
+        let w: Vec<f32> = (0..geom.n_weights()).map(|i| (i as f32 * 0.61).sin()).collect();
+        let mut wt = vec![0.0; conv_input_grad_weights_len(&geom)];
+        conv_input_grad_weights(&geom, &w, &mut wt);
+        let grad: Vec<f32> = (0..rows * geom.n_dst()).map(|i| (i as f32 * 0.23).cos()).collect();
+        let mut gx = vec![0.0; rows * geom.n_src()];
+        let mut scratch = vec![0.0; conv_input_grad_scratch(&geom)];
+        g.throughput(Throughput::Elements((rows * size * size * 9 * c_in * c_out) as u64));
+        g.bench_function(name, |b| b.iter(|| conv_input_grad(&geom, &grad, &wt, &mut gx, false, &mut scratch)));
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(3));
-    targets = kernels
+    targets = kernels, conv_input_grads
 }
 criterion_main!(benches);

@@ -369,7 +369,7 @@ impl Sizes {
             readout_per: b_cap * plan.n_out,
             zeros: b_cap * geoms.iter().map(|g| g.n_input()).max().unwrap_or(0),
             scratch,
-            wt: geoms.iter().map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).collect(),
+            wt: geoms.iter().map(|g| [grad_weights_len(Some(&g.ff)), grad_weights_len(g.rec.as_ref())]).collect(),
             runs: geoms.iter().map(|g| [conv_len(Some(&g.ff)), conv_len(g.rec.as_ref())]).collect(),
         }
     }
@@ -413,6 +413,11 @@ fn conv_scratch(geoms: &[LayerGeom]) -> usize {
 /// Number of weights of a connection if it is a convolution, else 0.
 fn conv_len(g: Option<&ConnGeom>) -> usize {
     g.and_then(conv_of).map_or(0, |c| c.n_weights())
+}
+
+/// Floats of a convolution's weights rearranged for its input gradient (0 for other connections).
+fn grad_weights_len(g: Option<&ConnGeom>) -> usize {
+    g.and_then(conv_of).map_or(0, |c| linalg::conv_input_grad_weights_len(&c))
 }
 
 /// Tap tables of each layer's feed-forward and recurrent convolutions. The first layer reads the
