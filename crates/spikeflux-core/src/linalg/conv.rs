@@ -366,7 +366,7 @@ pub fn conv_input_grad_scratch(g: &Conv) -> usize {
     } else if g.winograd() {
         let (th, tw) = g.tiles();
         let cap = block_tiles(g);
-        (2 * th + 2) * (2 * tw + 2) * g.row.c_out + 16 * (plane(cap, g.row.c_out) + plane(cap, g.row.c_in)) + 4 * g.row.c_in
+        (2 * th + 2) * (2 * tw + 2) * g.row.c_out + 16 * (plane(cap, g.row.c_out) + plane(cap, g.row.c_in))
     } else if g.unit_stride_2d() {
         let (hp, wp) = g.padded_image();
         hp * wp * (g.row.c_out + g.row.c_in)
@@ -544,7 +544,7 @@ fn winograd_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accum
     let cap = block_tiles(g);
     let (gp, rest) = scratch.split_at_mut(hp * wp * c_out);
     let (v, rest) = rest.split_at_mut(16 * plane(cap, c_out));
-    let (m, out) = rest.split_at_mut(16 * plane(cap, c_in));
+    let m = &mut rest[..16 * plane(cap, c_in)];
     // padded index q = o + front (front = 2 − pad; negative pads drop gradient rows/columns)
     let front_y = 2 - g.ph as isize;
     let front_x = 2 - r.pad as isize;
@@ -580,7 +580,7 @@ fn winograd_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accum
         for k0 in (0..per_image).step_by(cap) {
             let k1 = (k0 + cap).min(per_image);
             if rows + (k1 - k0) > cap {
-                winograd_block(g, &pieces[..np], rows, wt, v, m, &mut out[..4 * c_in], gx, accumulate);
+                winograd_block(g, &pieces[..np], rows, wt, v, m, gx, accumulate);
                 (np, rows) = (0, 0);
             }
             // v[ξ][row][co]
@@ -600,14 +600,14 @@ fn winograd_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accum
         }
     }
     if rows > 0 {
-        winograd_block(g, &pieces[..np], rows, wt, v, m, &mut out[..4 * c_in], gx, accumulate);
+        winograd_block(g, &pieces[..np], rows, wt, v, m, gx, accumulate);
     }
 }
 
 /// One block of [`winograd_input_grad`]: the 16 GEMMs `m[ξ] = v[ξ]·U[ξ]` over the block's `rows`
 /// tiles, then the output transform of each piece's tiles into its image of `gx`.
 #[allow(clippy::too_many_arguments)]
-fn winograd_block(g: &Conv, pieces: &[(usize, usize, usize)], rows: usize, wt: &[f32], v: &[f32], m: &mut [f32], out: &mut [f32], gx: &mut [f32], accumulate: bool) {
+fn winograd_block(g: &Conv, pieces: &[(usize, usize, usize)], rows: usize, wt: &[f32], v: &[f32], m: &mut [f32], gx: &mut [f32], accumulate: bool) {
     let (ns, c_in, c_out, w_in) = (g.n_src(), g.row.c_in, g.row.c_out, g.row.l_in);
     let tw = g.tiles().1;
     let cap = block_tiles(g);
@@ -626,24 +626,51 @@ fn winograd_block(g: &Conv, pieces: &[(usize, usize, usize)], rows: usize, wt: &
             let (ny, nx) = ((g.h_in - y0).min(2), (w_in - x0).min(2));
             let mt = &m[row * c_in..];
             row += 1;
+            let at = (y0 * w_in + x0) * c_in;
+            let tile = Tile { pitch: w_in * c_in, ny, nx, accumulate };
             for c0 in (0..c_in - c_in % LANES).step_by(LANES) {
-                winograd_output_tile::<LANES>(mt, pm, c0, c_in, out);
+                winograd_output_tile::<LANES>(mt, pm, c0, c_in, xi, at, tile);
             }
             for c0 in c_in - c_in % LANES..c_in {
-                winograd_output_tile::<1>(mt, pm, c0, c_in, out);
+                winograd_output_tile::<1>(mt, pm, c0, c_in, xi, at, tile);
             }
-            for dy in 0..ny {
-                for dx in 0..nx {
-                    let o = &out[(2 * dy + dx) * c_in..][..c_in];
-                    let d = &mut xi[((y0 + dy) * w_in + x0 + dx) * c_in..][..c_in];
-                    if accumulate {
-                        for (d, &o) in d.iter_mut().zip(o) {
-                            *d += o;
-                        }
-                    } else {
-                        d.copy_from_slice(o);
-                    }
+        }
+    }
+}
+
+/// Where [`winograd_output_tile`] writes: `ny × nx` of the tile's 2×2 positions (fewer at the
+/// image's bottom and right edges), rows `pitch` floats apart, added or copied.
+#[derive(Clone, Copy)]
+struct Tile {
+    pitch: usize,
+    ny: usize,
+    nx: usize,
+    accumulate: bool,
+}
+
+/// The Winograd output transform `Aᵀ·m·A` of channels `c0..c0 + L` of one tile's products
+/// `mt[ξ·step..][..c]`, written (or added) to `gx[at + dy·pitch + dx·c + c0..][..L]`.
+#[inline(always)]
+fn winograd_output_tile<const L: usize>(mt: &[f32], step: usize, c0: usize, c: usize, gx: &mut [f32], at: usize, tile: Tile) {
+    // rows: s[0][b] = m[0][b] + m[1][b] + m[2][b], s[1][b] = m[1][b] − m[2][b] − m[3][b]
+    let (mut s0, mut s1) = ([[0.0f32; L]; 4], [[0.0f32; L]; 4]);
+    for b in 0..4 {
+        let p = b * step + c0;
+        let [m0, m1, m2, m3] = [lanes::<L>(mt, p), lanes::<L>(mt, p + 4 * step), lanes::<L>(mt, p + 8 * step), lanes::<L>(mt, p + 12 * step)];
+        s0[b] = add(add(m0, m1, 1.0), m2, 1.0);
+        s1[b] = add(add(m1, m2, -1.0), m3, -1.0);
+    }
+    // columns: y[r][0] = s[r][0] + s[r][1] + s[r][2], y[r][1] = s[r][1] − s[r][2] − s[r][3]
+    for (dy, sr) in [s0, s1].iter().enumerate().take(tile.ny) {
+        let y = [add(add(sr[0], sr[1], 1.0), sr[2], 1.0), add(add(sr[1], sr[2], -1.0), sr[3], -1.0)];
+        for (dx, y) in y.iter().enumerate().take(tile.nx) {
+            let d = &mut gx[at + dy * tile.pitch + dx * c + c0..][..L];
+            if tile.accumulate {
+                for (d, &v) in d.iter_mut().zip(y) {
+                    *d += v;
                 }
+            } else {
+                d.copy_from_slice(y);
             }
         }
     }
@@ -686,26 +713,6 @@ fn winograd_input_tile<const L: usize>(gp: &[f32], pitch: usize, at: usize, vt: 
     }
 }
 
-/// The Winograd output transform `Aᵀ·m·A` of channels `c0..c0 + L` of one tile's products
-/// `mt[ξ·step..][..c]` into `out[(2·dy + dx)·c + c0..][..L]`.
-#[inline(always)]
-fn winograd_output_tile<const L: usize>(mt: &[f32], step: usize, c0: usize, c: usize, out: &mut [f32]) {
-    // rows: s[0][b] = m[0][b] + m[1][b] + m[2][b], s[1][b] = m[1][b] − m[2][b] − m[3][b]
-    let (mut s0, mut s1) = ([[0.0f32; L]; 4], [[0.0f32; L]; 4]);
-    for b in 0..4 {
-        let p = b * step + c0;
-        let [m0, m1, m2, m3] = [lanes::<L>(mt, p), lanes::<L>(mt, p + 4 * step), lanes::<L>(mt, p + 8 * step), lanes::<L>(mt, p + 12 * step)];
-        s0[b] = add(add(m0, m1, 1.0), m2, 1.0);
-        s1[b] = add(add(m1, m2, -1.0), m3, -1.0);
-    }
-    // columns: y[r][0] = s[r][0] + s[r][1] + s[r][2], y[r][1] = s[r][1] − s[r][2] − s[r][3]
-    for (r, sr) in [s0, s1].iter().enumerate() {
-        let y0 = add(add(sr[0], sr[1], 1.0), sr[2], 1.0);
-        let y1 = add(add(sr[1], sr[2], -1.0), sr[3], -1.0);
-        out[2 * r * c + c0..][..L].copy_from_slice(&y0);
-        out[(2 * r + 1) * c + c0..][..L].copy_from_slice(&y1);
-    }
-}
 
 /// Scratch floats [`row_input_grad`] needs for geometry `g`.
 fn row_grad_scratch(g: &Conv1d) -> usize {
