@@ -7,7 +7,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
-use super::{all_zero, axpy, for_each_nonzero, Csr};
+use super::{all_zero, axpy, for_each_nonzero, winograd, Csr};
 
 /// Geometry of a 1-D convolution along one axis: a line convolution, or the rows (columns) of a
 /// 2-D one ([`Conv`]).
@@ -306,7 +306,7 @@ impl Conv1d {
 /// Floats of the rearranged weights [`conv_input_grad_weights`] writes.
 pub fn conv_input_grad_weights_len(g: &Conv) -> usize {
     if g.winograd() {
-        16 * g.row.c_in * g.row.c_out
+        winograd::weights_len(g)
     } else {
         g.n_weights()
     }
@@ -329,33 +329,10 @@ impl Conv {
     fn padded_image(&self) -> (usize, usize) {
         (self.h_in + self.kh - 1, self.row.l_in + self.row.k - 1)
     }
-    /// Whether the input gradient goes through [`winograd_input_grad`] (3×3 kernel, stride 1).
+    /// Whether the input gradient goes through the Winograd products (module `winograd`: 3×3 kernel, stride 1).
     fn winograd(&self) -> bool {
-        self.unit_stride_2d() && self.kh == 3 && self.row.k == 3
+        winograd::applies(self)
     }
-    /// Winograd tiles of the input gradient: `[⌈h_in/2⌉, ⌈w_in/2⌉]` tiles of 2×2 input positions.
-    fn tiles(&self) -> (usize, usize) {
-        (self.h_in.div_ceil(2), self.row.l_in.div_ceil(2))
-    }
-}
-
-/// Tiles per block of [`winograd_input_grad`] (rows of its GEMMs): whole images, as many as make
-/// at least 256 tiles, for images of up to 512 tiles; pieces of 256 tiles of larger ones (so the
-/// block's transforms, `16·tiles·(c_out + c_in)` floats, stay near the L2 cache).
-fn block_tiles(g: &Conv) -> usize {
-    let (th, tw) = g.tiles();
-    let per_image = (th * tw).max(1);
-    if per_image <= 512 {
-        per_image * 256usize.div_ceil(per_image)
-    } else {
-        256
-    }
-}
-
-/// Floats between the planes `ξ` of a block's transforms with `c` channels: the block's `cap`
-/// tiles and one cache line more, so that the 16 planes do not fall into the same cache sets.
-fn plane(cap: usize, c: usize) -> usize {
-    cap * c + 16
 }
 
 /// Scratch floats [`conv_input_grad`] needs for geometry `g`.
@@ -364,9 +341,7 @@ pub fn conv_input_grad_scratch(g: &Conv) -> usize {
     if g.rowwise() {
         rows
     } else if g.winograd() {
-        let (th, tw) = g.tiles();
-        let cap = block_tiles(g);
-        (2 * th + 2) * (2 * tw + 2) * g.row.c_out + 16 * (plane(cap, g.row.c_out) + plane(cap, g.row.c_in))
+        winograd::scratch_len(g)
     } else if g.unit_stride_2d() {
         let (hp, wp) = g.padded_image();
         hp * wp * (g.row.c_out + g.row.c_in)
@@ -377,12 +352,12 @@ pub fn conv_input_grad_scratch(g: &Conv) -> usize {
 
 /// Rearranges `w: [c_in, kh, kw, c_out]` for [`conv_input_grad`]: per kernel row, per stride phase,
 /// the phase's taps in descending order as one `[taps·c_out, c_in]` matrix; for a 3×3 kernel with
-/// stride 1, the Winograd transform of the flipped kernel (`[16, c_out, c_in]`, see
-/// [`winograd_input_grad`]). Done once per weight update, not per call.
+/// stride 1, the Winograd transform of the flipped kernel (`[36, c_out, c_in]`, see
+/// the module `winograd`). Done once per weight update, not per call.
 pub fn conv_input_grad_weights(g: &Conv, w: &[f32], wt: &mut [f32]) {
     let r = &g.row;
     if g.winograd() {
-        return winograd_weights(g, w, wt);
+        return winograd::weights(g, w, wt);
     }
     let per_row = r.k * r.c_out * r.c_in;
     for (ky, wt) in wt[..g.kh * per_row].chunks_exact_mut(per_row).enumerate() {
@@ -404,7 +379,7 @@ pub fn conv_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accum
         return row_input_grad(r, grad, wt, gx, accumulate, scratch);
     }
     if g.winograd() {
-        return winograd_input_grad(g, grad, wt, gx, accumulate, scratch);
+        return winograd::input_grad(g, grad, wt, gx, accumulate, scratch);
     }
     if g.unit_stride_2d() {
         return image_input_grad(g, grad, wt, gx, accumulate, scratch);
@@ -500,219 +475,6 @@ fn image_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accumula
         }
     }
 }
-
-/// The Winograd F(2×2, 3×3) kernel transform `U[ξ] = G·f·Gᵀ` (`ξ = 4a + b`) of the flipped kernel
-/// `f[j][i] = w[ci, 2 − j, 2 − i, co]` for every `(co, ci)`, written `wt[ξ][co][ci]`;
-/// `G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]`.
-fn winograd_weights(g: &Conv, w: &[f32], wt: &mut [f32]) {
-    let (c_in, c_out) = (g.row.c_in, g.row.c_out);
-    let gt = |v: [f32; 3]| [v[0], 0.5 * (v[0] + v[1] + v[2]), 0.5 * (v[0] - v[1] + v[2]), v[2]];
-    for co in 0..c_out {
-        for ci in 0..c_in {
-            let f = |j: usize, i: usize| w[((ci * 3 + 2 - j) * 3 + 2 - i) * c_out + co];
-            // rows: G·f (4×3), then columns: (G·f)·Gᵀ (4×4)
-            let cols: [[f32; 4]; 3] = std::array::from_fn(|i| gt([f(0, i), f(1, i), f(2, i)]));
-            for a in 0..4 {
-                let u = gt([cols[0][a], cols[1][a], cols[2][a]]);
-                for (b, &v) in u.iter().enumerate() {
-                    wt[((4 * a + b) * c_out + co) * c_in + ci] = v;
-                }
-            }
-        }
-    }
-}
-
-
-/// [`conv_input_grad`] of a 3×3 convolution with stride 1 by Winograd's minimal filtering
-/// F(2×2, 3×3) (Lavin & Gray 2016): the input gradient is the correlation
-/// `gx[y, x] = Σ_{j, i < 3} gp[y + j, x + i]·f[j][i]` of the zero-padded gradient image `gp` (as in
-/// [`image_input_grad`], padded on to `[2·th + 2, 2·tw + 2]` for `th × tw` tiles) with the flipped
-/// kernel `f`. Each 2×2 tile of input positions reads a 4×4 patch `d` of `gp` and is
-/// `Aᵀ·[U ⊙ (Bᵀ·d·B)]·A`: per element `ξ` of the 4×4 transform one GEMM of all the block's tiles
-/// (`M = tiles`, `K = c_out`, `N = c_in`) against the transformed kernel `U[ξ]`
-/// ([`winograd_weights`]): 16 products per tile instead of 36, 2.25× fewer multiply-adds than the
-/// direct products. `Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]`,
-/// `Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]`. Exact in real arithmetic; in f32 it rounds differently
-/// from the direct sum (relative differences of order 1e-7 of the gradient's scale).
-fn winograd_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accumulate: bool, scratch: &mut [f32]) {
-    let r = &g.row;
-    let (ns, nd, c_in, c_out) = (g.n_src(), g.n_dst(), r.c_in, r.c_out);
-    let w_out = r.l_out;
-    let (th, tw) = g.tiles();
-    let (hp, wp) = (2 * th + 2, 2 * tw + 2);
-    let per_image = th * tw;
-    let cap = block_tiles(g);
-    let (gp, rest) = scratch.split_at_mut(hp * wp * c_out);
-    let (v, rest) = rest.split_at_mut(16 * plane(cap, c_out));
-    let m = &mut rest[..16 * plane(cap, c_in)];
-    // padded index q = o + front (front = 2 − pad; negative pads drop gradient rows/columns)
-    let front_y = 2 - g.ph as isize;
-    let front_x = 2 - r.pad as isize;
-    let ox0 = (-front_x).max(0) as usize;
-    let ox1 = (w_out as isize).min(wp as isize - front_x).max(ox0 as isize) as usize;
-    let qx0 = (ox0 as isize + front_x) as usize;
-    let in_place = front_y == 0 && front_x == 0 && hp == g.h_out && wp == w_out;
-    // the block's pieces: (image, first tile, end tile), their tiles in rows 0..rows of v and m
-    let mut pieces = [(0usize, 0usize, 0usize); 256];
-    let (mut np, mut rows) = (0, 0);
-    for (i, gi) in grad.chunks_exact(nd).enumerate() {
-        if all_zero(gi) {
-            if !accumulate {
-                gx[i * ns..(i + 1) * ns].fill(0.0);
-            }
-            continue;
-        }
-        // the padded gradient: the gradient itself where it has that shape (padding 2, even sizes)
-        let gp: &[f32] = if in_place {
-            gi
-        } else {
-            gp.fill(0.0);
-            for (qy, row) in gp.chunks_exact_mut(wp * c_out).enumerate() {
-                let oy = qy as isize - front_y;
-                if oy < 0 || oy >= g.h_out as isize {
-                    continue;
-                }
-                let src = &gi[(oy as usize * w_out + ox0) * c_out..(oy as usize * w_out + ox1) * c_out];
-                row[qx0 * c_out..qx0 * c_out + src.len()].copy_from_slice(src);
-            }
-            gp
-        };
-        for k0 in (0..per_image).step_by(cap) {
-            let k1 = (k0 + cap).min(per_image);
-            if rows + (k1 - k0) > cap {
-                winograd_block(g, &pieces[..np], rows, wt, v, m, gx, accumulate);
-                (np, rows) = (0, 0);
-            }
-            // v[ξ][row][co]
-            for k in k0..k1 {
-                let (y0, x0) = (2 * (k / tw), 2 * (k % tw));
-                let (at, vt) = ((y0 * wp + x0) * c_out, &mut v[(rows + k - k0) * c_out..]);
-                for c0 in (0..c_out - c_out % LANES).step_by(LANES) {
-                    winograd_input_tile::<LANES>(gp, wp * c_out, at + c0, vt, plane(cap, c_out), c0, c_out);
-                }
-                for c0 in c_out - c_out % LANES..c_out {
-                    winograd_input_tile::<1>(gp, wp * c_out, at + c0, vt, plane(cap, c_out), c0, c_out);
-                }
-            }
-            pieces[np] = (i, k0, k1);
-            np += 1;
-            rows += k1 - k0;
-        }
-    }
-    if rows > 0 {
-        winograd_block(g, &pieces[..np], rows, wt, v, m, gx, accumulate);
-    }
-}
-
-/// One block of [`winograd_input_grad`]: the 16 GEMMs `m[ξ] = v[ξ]·U[ξ]` over the block's `rows`
-/// tiles, then the output transform of each piece's tiles into its image of `gx`.
-#[allow(clippy::too_many_arguments)]
-fn winograd_block(g: &Conv, pieces: &[(usize, usize, usize)], rows: usize, wt: &[f32], v: &[f32], m: &mut [f32], gx: &mut [f32], accumulate: bool) {
-    let (ns, c_in, c_out, w_in) = (g.n_src(), g.row.c_in, g.row.c_out, g.row.l_in);
-    let tw = g.tiles().1;
-    let cap = block_tiles(g);
-    let (pv, pm) = (plane(cap, c_out), plane(cap, c_in));
-    for xi in 0..16 {
-        let a = MatRef::from_row_major_slice(&v[xi * pv..xi * pv + rows * c_out], rows, c_out);
-        let b = MatRef::from_row_major_slice(&wt[xi * c_out * c_in..(xi + 1) * c_out * c_in], c_out, c_in);
-        let dst = MatMut::from_row_major_slice_mut(&mut m[xi * pm..xi * pm + rows * c_in], rows, c_in);
-        matmul(dst, Accum::Replace, a, b, 1.0f32, Par::Seq);
-    }
-    let mut row = 0;
-    for &(i, k0, k1) in pieces {
-        let xi = &mut gx[i * ns..(i + 1) * ns];
-        for k in k0..k1 {
-            let (y0, x0) = (2 * (k / tw), 2 * (k % tw));
-            let (ny, nx) = ((g.h_in - y0).min(2), (w_in - x0).min(2));
-            let mt = &m[row * c_in..];
-            row += 1;
-            let at = (y0 * w_in + x0) * c_in;
-            let tile = Tile { pitch: w_in * c_in, ny, nx, accumulate };
-            for c0 in (0..c_in - c_in % LANES).step_by(LANES) {
-                winograd_output_tile::<LANES>(mt, pm, c0, c_in, xi, at, tile);
-            }
-            for c0 in c_in - c_in % LANES..c_in {
-                winograd_output_tile::<1>(mt, pm, c0, c_in, xi, at, tile);
-            }
-        }
-    }
-}
-
-/// Where [`winograd_output_tile`] writes: `ny × nx` of the tile's 2×2 positions (fewer at the
-/// image's bottom and right edges), rows `pitch` floats apart, added or copied.
-#[derive(Clone, Copy)]
-struct Tile {
-    pitch: usize,
-    ny: usize,
-    nx: usize,
-    accumulate: bool,
-}
-
-/// The Winograd output transform `Aᵀ·m·A` of channels `c0..c0 + L` of one tile's products
-/// `mt[ξ·step..][..c]`, written (or added) to `gx[at + dy·pitch + dx·c + c0..][..L]`.
-#[inline(always)]
-fn winograd_output_tile<const L: usize>(mt: &[f32], step: usize, c0: usize, c: usize, gx: &mut [f32], at: usize, tile: Tile) {
-    // rows: s[0][b] = m[0][b] + m[1][b] + m[2][b], s[1][b] = m[1][b] − m[2][b] − m[3][b]
-    let (mut s0, mut s1) = ([[0.0f32; L]; 4], [[0.0f32; L]; 4]);
-    for b in 0..4 {
-        let p = b * step + c0;
-        let [m0, m1, m2, m3] = [lanes::<L>(mt, p), lanes::<L>(mt, p + 4 * step), lanes::<L>(mt, p + 8 * step), lanes::<L>(mt, p + 12 * step)];
-        s0[b] = add(add(m0, m1, 1.0), m2, 1.0);
-        s1[b] = add(add(m1, m2, -1.0), m3, -1.0);
-    }
-    // columns: y[r][0] = s[r][0] + s[r][1] + s[r][2], y[r][1] = s[r][1] − s[r][2] − s[r][3]
-    for (dy, sr) in [s0, s1].iter().enumerate().take(tile.ny) {
-        let y = [add(add(sr[0], sr[1], 1.0), sr[2], 1.0), add(add(sr[1], sr[2], -1.0), sr[3], -1.0)];
-        for (dx, y) in y.iter().enumerate().take(tile.nx) {
-            let d = &mut gx[at + dy * tile.pitch + dx * c + c0..][..L];
-            if tile.accumulate {
-                for (d, &v) in d.iter_mut().zip(y) {
-                    *d += v;
-                }
-            } else {
-                d.copy_from_slice(y);
-            }
-        }
-    }
-}
-
-/// Channels per group in the Winograd transforms (one AVX2 register of f32).
-const LANES: usize = 8;
-
-/// `L` floats of `x` from `at` on.
-#[inline(always)]
-fn lanes<const L: usize>(x: &[f32], at: usize) -> [f32; L] {
-    let x = &x[at..at + L];
-    std::array::from_fn(|k| x[k])
-}
-
-/// Lane-wise `x ± y`.
-#[inline(always)]
-fn add<const L: usize>(x: [f32; L], y: [f32; L], sign: f32) -> [f32; L] {
-    std::array::from_fn(|k| x[k] + sign * y[k])
-}
-
-/// The Winograd input transform `Bᵀ·d·B` of channels `c0..c0 + L` of the 4×4 patch of the padded
-/// gradient `gp` (row pitch `pitch` floats, `c` floats per position) whose first element, channel
-/// `c0`, is at `at`; into `vt[ξ·step + c0..][..L]`.
-#[inline(always)]
-fn winograd_input_tile<const L: usize>(gp: &[f32], pitch: usize, at: usize, vt: &mut [f32], step: usize, c0: usize, c: usize) {
-    // t = Bᵀ·d along the rows, column by column: t0 = d0 − d2, t1 = d1 + d2, t2 = d2 − d1, t3 = d1 − d3
-    let mut t = [[[0.0f32; L]; 4]; 4];
-    for (col, tc) in t.iter_mut().enumerate() {
-        let p = at + col * c;
-        let [d0, d1, d2, d3] = [lanes::<L>(gp, p), lanes::<L>(gp, p + pitch), lanes::<L>(gp, p + 2 * pitch), lanes::<L>(gp, p + 3 * pitch)];
-        *tc = [add(d0, d2, -1.0), add(d1, d2, 1.0), add(d2, d1, -1.0), add(d1, d3, -1.0)];
-    }
-    // v = t·B along the columns, t[col][a] → v[a][b]
-    for a in 0..4 {
-        let v = [add(t[0][a], t[2][a], -1.0), add(t[1][a], t[2][a], 1.0), add(t[2][a], t[1][a], -1.0), add(t[1][a], t[3][a], -1.0)];
-        for (b, vb) in v.iter().enumerate() {
-            vt[(4 * a + b) * step + c0..][..L].copy_from_slice(vb);
-        }
-    }
-}
-
 
 /// Scratch floats [`row_input_grad`] needs for geometry `g`.
 fn row_grad_scratch(g: &Conv1d) -> usize {

@@ -1,6 +1,6 @@
 //! Products used by the engine: event-driven (spike) products and a thin wrapper over faer's GEMM
-//! (here), 1-D convolutions with their tap tables and Toeplitz input gradient ([`conv`]), max-pooling
-//! ([`pool`]).
+//! (here), 1-D convolutions with their tap tables and Toeplitz input gradient ([`conv`]), the
+//! Winograd input gradient of 3×3 ones (`winograd`), max-pooling ([`pool`]).
 //!
 //! Weights are stored input-major, `w: [n_in, n_out]` row-major, so that one presynaptic spike adds
 //! one contiguous row of `w` to the postsynaptic input. All products here run sequentially: the engine
@@ -11,6 +11,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 
 pub mod conv;
 pub mod pool;
+mod winograd;
 
 pub use conv::*;
 pub use pool::*;
@@ -349,8 +350,9 @@ mod tests {
             conv2(3, [7, 6], 2, [3, 3], [1, 1], [1, 1]),
             conv2(2, [5, 7], 3, [3, 2], [1, 1], [0, 3]),
             conv2(2, [6, 5], 4, [2, 4], [1, 1], [3, 1]),
-            // an image of more Winograd tiles (24 × 23) than one block holds
-            conv2(1, [48, 46], 2, [3, 3], [1, 1], [1, 1]),
+            // an image of more Winograd tiles (17 × 17) than one block holds, odd channel counts
+            conv2(1, [68, 66], 3, [3, 3], [1, 1], [1, 1]),
+            conv2(11, [9, 7], 9, [3, 3], [1, 1], [2, 2]),
         ];
         for g in geoms {
             let rows = 3;
