@@ -46,7 +46,10 @@ pub(super) fn conv_of(g: &ConnGeom) -> Option<Conv> {
 /// events, or (smooth mode and the dense path) its dense spike buffer.
 pub(super) fn output_of<'a>(lb: &'a LayerBuf, g: &LayerGeom, rows: usize, dense: bool) -> Src<'a> {
     let n = g.output().n();
-    if g.dense_output() {
+    if g.dense_output() && g.pool > 1 && g.dale.is_none() && !dense {
+        // the pooled spikes as events (the forward pass pools from events off the dense path)
+        Src::Hidden(&lb.pev, 0)
+    } else if g.dense_output() {
         Src::Dense(&lb.p[..rows * n])
     } else if dense {
         Src::Dense(&lb.s[..rows * n])

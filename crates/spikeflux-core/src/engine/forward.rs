@@ -53,11 +53,13 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         lb.s_full = keep_s;
         let d = net.plan.layers[l].decays;
         let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
-        let (p, pidx) = (&mut lb.p, &mut lb.pidx);
-        ev.ptr.clear();
-        ev.ptr.push(0);
-        ev.idx.clear();
-        ev.val.clear();
+        let (p, pidx, pev) = (&mut lb.p, &mut lb.pidx, &mut lb.pev);
+        for e in [&mut *ev, &mut *pev] {
+            e.ptr.clear();
+            e.ptr.push(0);
+            e.idx.clear();
+            e.val.clear();
+        }
         let (ist, qst, cnt) = (&mut lb.i[..bn], &mut lb.q[..bn], &mut lb.cnt[..bn]);
         ist.fill(0.0);
         qst.fill(0.0);
@@ -176,7 +178,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                     linalg::maxpool_forward(g.group.channels, size, k, st, out, idx);
                 } else {
                     // from the step's spike events
-                    linalg::maxpool_forward_events(g.group.channels, size, k, ev, t * b, out, idx);
+                    linalg::maxpool_forward_events(g.group.channels, size, k, ev, t * b, out, idx, pev);
                 }
             }
         }

@@ -32,6 +32,9 @@ pub(crate) struct LayerBuf {
     /// The spikes as events per row `t·b + i` (built during the forward pass unless in smooth
     /// mode), so later products need not scan the spike buffer again.
     pub(crate) ev: Csr,
+    /// The max-pooled spikes as events per row `t·b + i` (built from `ev` by the event-driven
+    /// forward pass of a pooled layer), the next layer's and the readout's source on that path.
+    pub(crate) pev: Csr,
     /// Whether `s` holds every step's spikes. The event-driven path writes each step's spikes into
     /// two alternating slots only (the events are the record); [`Workspace::spikes`] rebuilds `s`
     /// from the events when asked.
@@ -161,6 +164,7 @@ impl Workspace {
                 pidx: vec![0; l.pooled],
                 gp: vec![0.0; l.block_pooled],
                 ev: Csr::default(),
+                pev: Csr::default(),
                 s_full: false,
                 i: vec![0.0; l.per],
                 q: vec![0.0; l.per],

@@ -1,7 +1,7 @@
 //! Max-pooling over positions with kernel = stride (stork's `MaxPool1d` and `MaxPool2d` groups),
 //! forward and backward.
 
-use super::Csr;
+use super::{for_each_nonzero, Csr};
 
 /// Max-pooling with kernel = stride `k = [k_h, k_w]` (floor) on position-major rows
 /// `[h, w, c] → [h/k_h, w/k_w, c]` (`size = [h, w]`; a line is `[1, l]` with `k = [1, k]`);
@@ -43,8 +43,10 @@ pub fn maxpool_forward(c: usize, size: [usize; 2], k: [usize; 2], x: &[f32], out
 /// units in ascending order, as the forward pass records spikes; the rest zeros) into
 /// `out`/`idx` rows `[h/k_h, w/k_w, c]`. The same outputs and indices — a window's first maximum
 /// in scan order, its first position if all are zero — from one fill per row and one comparison
-/// per event instead of a scan of every input.
-pub fn maxpool_forward_events(c: usize, size: [usize; 2], k: [usize; 2], ev: &Csr, row0: usize, out: &mut [f32], idx: &mut [u32]) {
+/// per event instead of a scan of every input. The non-zero outputs are appended to `pooled` as
+/// one event row per output row (ascending units), for products that take events.
+#[allow(clippy::too_many_arguments)]
+pub fn maxpool_forward_events(c: usize, size: [usize; 2], k: [usize; 2], ev: &Csr, row0: usize, out: &mut [f32], idx: &mut [u32], pooled: &mut Csr) {
     let ([h, w], [kh, kw]) = (size, k);
     let (hp, wp) = (h / kh, w / kw);
     let n_out = c * hp * wp;
@@ -69,6 +71,11 @@ pub fn maxpool_forward_events(c: usize, size: [usize; 2], k: [usize; 2], ev: &Cs
                 }
             }
         }
+        for_each_nonzero(or, |o, v| {
+            pooled.idx.push(o as u32);
+            pooled.val.push(v);
+        });
+        pooled.ptr.push(pooled.idx.len() as u32);
     }
 }
 
@@ -110,9 +117,19 @@ mod tests {
             let (mut out, mut idx) = (vec![0.0; rows * n_out], vec![0; rows * n_out]);
             maxpool_forward(c, size, k, &x, &mut out, &mut idx);
             let (mut out_e, mut idx_e) = (vec![9.0; rows * n_out], vec![9; rows * n_out]);
-            maxpool_forward_events(c, size, k, &ev, 0, &mut out_e, &mut idx_e);
+            let mut pooled = Csr { ptr: vec![0], ..Default::default() };
+            maxpool_forward_events(c, size, k, &ev, 0, &mut out_e, &mut idx_e, &mut pooled);
             assert_eq!(out, out_e, "{c} {size:?} {k:?}");
             assert_eq!(idx, idx_e, "{c} {size:?} {k:?}");
+            // the pooled events are the non-zero outputs, row by row
+            let mut dense = vec![0.0; rows * n_out];
+            assert_eq!(pooled.ptr.len(), rows + 1);
+            for r in 0..rows {
+                for (o, v) in pooled.row(r) {
+                    dense[r * n_out + o] = v;
+                }
+            }
+            assert_eq!(dense, out, "{c} {size:?} {k:?} (pooled events)");
             assert!(out.contains(&2.5) && out.contains(&0.0));
         }
     }
