@@ -431,13 +431,7 @@ fn image_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accumula
     let per_row = r.k * c_out * c_in;
     let (gp, op) = scratch.split_at_mut(hp * wp * c_out);
     let op = &mut op[..hp * wp * c_in];
-    // padded index q = o + front; `front` may be negative (padding beyond the kernel)
-    let front_y = (g.kh - 1) as isize - g.ph as isize;
-    let front_x = (r.k - 1) as isize - r.pad as isize;
-    // output columns kept in each padded row, and where they land
-    let ox0 = (-front_x).max(0) as usize;
-    let ox1 = (w_out as isize).min(wp as isize - front_x).max(ox0 as isize) as usize;
-    let qx0 = (ox0 as isize + front_x) as usize;
+    let front = [(g.kh - 1) as isize - g.ph as isize, (r.k - 1) as isize - r.pad as isize];
     let m_rows = (g.h_in - 1) * wp + w_in;
     for (gi, xi) in grad.chunks_exact(nd).zip(gx.chunks_exact_mut(ns)) {
         if all_zero(gi) {
@@ -446,15 +440,7 @@ fn image_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accumula
             }
             continue;
         }
-        gp.fill(0.0);
-        for (qy, row) in gp.chunks_exact_mut(wp * c_out).enumerate() {
-            let oy = qy as isize - front_y;
-            if oy < 0 || oy >= g.h_out as isize {
-                continue;
-            }
-            let src = &gi[(oy as usize * w_out + ox0) * c_out..(oy as usize * w_out + ox1) * c_out];
-            row[qx0 * c_out..qx0 * c_out + src.len()].copy_from_slice(src);
-        }
+        let gp = padded_image(gi, [g.h_out, w_out], c_out, front, [hp, wp], gp);
         for j in 0..g.kh {
             let a = MatRef::from_row_major_slice_with_stride(&gp[j * wp * c_out..], m_rows, r.k * c_out, c_out);
             let ky = g.kh - 1 - j;
@@ -474,6 +460,32 @@ fn image_input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], accumula
             }
         }
     }
+}
+
+/// One image's gradient `gi: [h_out, w_out, c]` zero-padded to `[hp, wp, c]` with `front` rows
+/// and columns before it (position-major): `gi` itself where it already has that shape, else a
+/// copy into `gp`. A negative `front` (padding beyond the kernel) drops the gradient rows or
+/// columns before it, which reach no input; those past `[hp, wp]` are dropped too.
+pub(super) fn padded_image<'a>(gi: &'a [f32], out: [usize; 2], c: usize, front: [isize; 2], padded: [usize; 2], gp: &'a mut [f32]) -> &'a [f32] {
+    let ([h_out, w_out], [fy, fx], [hp, wp]) = (out, front, padded);
+    if fy == 0 && fx == 0 && hp == h_out && wp == w_out {
+        return gi;
+    }
+    let gp = &mut gp[..hp * wp * c];
+    gp.fill(0.0);
+    // output columns kept in each padded row, and where they land
+    let ox0 = (-fx).max(0) as usize;
+    let ox1 = (w_out as isize).min(wp as isize - fx).max(ox0 as isize) as usize;
+    let qx0 = (ox0 as isize + fx) as usize;
+    for (qy, row) in gp.chunks_exact_mut(wp * c).enumerate() {
+        let oy = qy as isize - fy;
+        if oy < 0 || oy >= h_out as isize {
+            continue;
+        }
+        let src = &gi[(oy as usize * w_out + ox0) * c..(oy as usize * w_out + ox1) * c];
+        row[qx0 * c..qx0 * c + src.len()].copy_from_slice(src);
+    }
+    gp
 }
 
 /// Scratch floats [`row_input_grad`] needs for geometry `g`.

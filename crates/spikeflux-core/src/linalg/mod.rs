@@ -350,6 +350,8 @@ mod tests {
             conv2(3, [7, 6], 2, [3, 3], [1, 1], [1, 1]),
             conv2(2, [5, 7], 3, [3, 2], [1, 1], [0, 3]),
             conv2(2, [6, 5], 4, [2, 4], [1, 1], [3, 1]),
+            // padding k − 1: the gradient image is its own padded image (no copy)
+            conv2(2, [5, 6], 3, [2, 4], [1, 1], [1, 3]),
             // an image of more Winograd tiles (17 × 17) than one block holds, odd channel counts
             conv2(1, [68, 66], 3, [3, 3], [1, 1], [1, 1]),
             conv2(11, [9, 7], 9, [3, 3], [1, 1], [2, 2]),

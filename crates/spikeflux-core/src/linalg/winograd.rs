@@ -26,6 +26,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
+use super::conv::padded_image;
 use super::{all_zero, Conv};
 
 /// Input positions per tile side.
@@ -118,13 +119,8 @@ pub(super) fn input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], acc
     let (gp, rest) = scratch.split_at_mut(hp * wp * c_out);
     let (v, rest) = rest.split_at_mut(XI * plane(cap, c_out));
     let m = &mut rest[..XI * plane(cap, c_in)];
-    // padded index q = o + front (front = 2 − pad; negative pads drop gradient rows/columns)
-    let front_y = 2 - g.ph as isize;
-    let front_x = 2 - r.pad as isize;
-    let ox0 = (-front_x).max(0) as usize;
-    let ox1 = (w_out as isize).min(wp as isize - front_x).max(ox0 as isize) as usize;
-    let qx0 = (ox0 as isize + front_x) as usize;
-    let in_place = front_y == 0 && front_x == 0 && hp == g.h_out && wp == w_out;
+    // 2 − pad zero rows and columns before the gradient (the 3×3 kernel's reach)
+    let front = [2 - g.ph as isize, 2 - r.pad as isize];
     // the block's pieces: (image, first tile, end tile), their tiles in rows 0..rows of v and m
     let mut pieces = [(0usize, 0usize, 0usize); BLOCK_TILES];
     let (mut np, mut rows) = (0, 0);
@@ -135,21 +131,7 @@ pub(super) fn input_grad(g: &Conv, grad: &[f32], wt: &[f32], gx: &mut [f32], acc
             }
             continue;
         }
-        // the padded gradient: the gradient itself where it has that shape
-        let gp: &[f32] = if in_place {
-            gi
-        } else {
-            gp.fill(0.0);
-            for (qy, row) in gp.chunks_exact_mut(wp * c_out).enumerate() {
-                let oy = qy as isize - front_y;
-                if oy < 0 || oy >= g.h_out as isize {
-                    continue;
-                }
-                let src = &gi[(oy as usize * w_out + ox0) * c_out..(oy as usize * w_out + ox1) * c_out];
-                row[qx0 * c_out..qx0 * c_out + src.len()].copy_from_slice(src);
-            }
-            gp
-        };
+        let gp = padded_image(gi, [g.h_out, w_out], c_out, front, [hp, wp], gp);
         for k0 in (0..per_image).step_by(cap) {
             let k1 = (k0 + cap).min(per_image);
             if rows + (k1 - k0) > cap {
