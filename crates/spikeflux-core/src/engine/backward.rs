@@ -18,7 +18,7 @@
 //! `Vᵀ ∂A_{t+1}` to `∂S_t`, `∂V = Σ_t S_tᵀ ∂A_{t+1}`, and the reset `S_t = H(Ũ_t − 1)` is read
 //! from the stored pre-reset membrane of the same step.
 
-use super::conn::{conn_input_grad, conn_input_grad_prepare, conn_weight_grad, output_of, Src};
+use super::conn::{conn_input_grad, conn_input_grad_prepare, conn_weight_grad, output_of, pools_events, Src};
 use super::workspace::Workspace;
 use super::{EngineOptions, Pass};
 use crate::linalg;
@@ -104,9 +104,14 @@ fn layer_block(net: &Network, opts: &EngineOptions, ws: &mut Workspace, l: usize
     let [wt_ff, wt_rec] = &ws.wt[l];
     if g.pool > 1 {
         let np = g.output().n();
-        lb.gs[..len].fill(0.0);
-        let pidx = &lb.pidx[t0 * b * np..t1 * b * np];
-        linalg::maxpool_backward(g.group.channels, [g.group.height, g.group.width], g.pool_window(), &lb.gp[..rows_blk * np], pidx, &mut lb.gs[..len]);
+        let (c, size, k) = (g.group.channels, [g.group.height, g.group.width], g.pool_window());
+        if pools_events(g, dense) {
+            linalg::maxpool_backward_events(c, size, k, &lb.gp[..rows_blk * np], &lb.pev, &lb.parg, t0 * b, &mut lb.gs[..len]);
+        } else {
+            lb.gs[..len].fill(0.0);
+            let pidx = &lb.pidx[t0 * b * np..t1 * b * np];
+            linalg::maxpool_backward(c, size, k, &lb.gp[..rows_blk * np], pidx, &mut lb.gs[..len]);
+        }
     }
     if let Some(ne) = g.dale {
         for (gs, gp) in lb.gs[..len].chunks_exact_mut(n).zip(lb.gp[..rows_blk * ne].chunks_exact(ne)) {

@@ -42,11 +42,19 @@ pub(super) fn conv_of(g: &ConnGeom) -> Option<Conv> {
     }
 }
 
+/// Whether pooled layer `g` pools its spike events into events (`LayerBuf::pev` and `parg`, what
+/// [`output_of`] hands on) rather than its dense spikes into `p` and `pidx`: on the event-driven
+/// path (not `dense`, so not in smooth mode) of a layer without Dale's law. The backward pass
+/// follows the same choice.
+pub(super) fn pools_events(g: &LayerGeom, dense: bool) -> bool {
+    g.pool > 1 && g.dale.is_none() && !dense
+}
+
 /// What layer `lb` passes on: its pooled output or a Dale layer's E spikes (dense), its spike
 /// events, or (smooth mode and the dense path) its dense spike buffer.
 pub(super) fn output_of<'a>(lb: &'a LayerBuf, g: &LayerGeom, rows: usize, dense: bool) -> Src<'a> {
     let n = g.output().n();
-    if g.dense_output() && g.pool > 1 && g.dale.is_none() && !dense {
+    if pools_events(g, dense) {
         // the pooled spikes as events (the forward pass pools from events off the dense path)
         Src::Hidden(&lb.pev, 0)
     } else if g.dense_output() {

@@ -10,7 +10,7 @@
 //! recurrent product of step `t−1`'s spikes is added to `A_t` before step `t`'s neuron update, which
 //! reads `A_t` in the same step ([`lif::step_nir`]); the stored membrane is the pre-reset `Ũ_t`.
 
-use super::conn::{conn_forward, output_of, Src};
+use super::conn::{conn_forward, output_of, pools_events, Src};
 use super::workspace::{SliceStats, Workspace};
 use super::{EngineOptions, Pass};
 use crate::linalg;
@@ -53,13 +53,17 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         lb.s_full = keep_s;
         let d = net.plan.layers[l].decays;
         let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
-        let (p, pidx, pev) = (&mut lb.p, &mut lb.pidx, &mut lb.pev);
+        let (p, pidx, pev, parg) = (&mut lb.p, &mut lb.pidx, &mut lb.pev, &mut lb.parg);
+        let (pval, pat) = (&mut lb.pval, &mut lb.pat);
         for e in [&mut *ev, &mut *pev] {
             e.ptr.clear();
             e.ptr.push(0);
             e.idx.clear();
             e.val.clear();
         }
+        parg.clear();
+        // spikes pooled as events (the next layer's source, `output_of`), or densely
+        let pool_events = pools_events(g, dense);
         let (ist, qst, cnt) = (&mut lb.i[..bn], &mut lb.q[..bn], &mut lb.cnt[..bn]);
         ist.fill(0.0);
         qst.fill(0.0);
@@ -173,12 +177,12 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             if g.pool > 1 {
                 let np = g.output().n();
                 let (size, k) = ([g.group.height, g.group.width], g.pool_window());
-                let (out, idx) = (&mut p[t * b * np..(t + 1) * b * np], &mut pidx[t * b * np..(t + 1) * b * np]);
-                if smooth {
-                    linalg::maxpool_forward(g.group.channels, size, k, st, out, idx);
-                } else {
+                if pool_events {
                     // from the step's spike events
-                    linalg::maxpool_forward_events(g.group.channels, size, k, ev, t * b, out, idx, pev);
+                    linalg::maxpool_forward_events(g.group.channels, size, k, ev, t * b, b, pval, pat, pev, parg);
+                } else {
+                    let (out, idx) = (&mut p[t * b * np..(t + 1) * b * np], &mut pidx[t * b * np..(t + 1) * b * np]);
+                    linalg::maxpool_forward(g.group.channels, size, k, st, out, idx);
                 }
             }
         }

@@ -24,7 +24,8 @@ pub(crate) struct LayerBuf {
     pub(crate) ga: Vec<f32>,
     /// ∂S from above of one backward block `[τ, b, n]`, completed in place.
     pub(crate) gs: Vec<f32>,
-    /// Max-pooled spikes `[T, b, n/pool]` and the first maximum's position, and ∂ of the pooled
+    /// Max-pooled spikes `[T, b, n/pool]` and the first maximum's position (in smooth mode and on
+    /// the dense path; the event-driven path records `pev` and `parg` instead), and ∂ of the pooled
     /// output of one backward block `[τ, b, n/pool]` (empty without pooling).
     pub(crate) p: Vec<f32>,
     pub(crate) pidx: Vec<u32>,
@@ -35,6 +36,11 @@ pub(crate) struct LayerBuf {
     /// The max-pooled spikes as events per row `t·b + i` (built from `ev` by the event-driven
     /// forward pass of a pooled layer), the next layer's and the readout's source on that path.
     pub(crate) pev: Csr,
+    /// The position of each pooled event's first maximum (parallel to `pev.idx`), and the
+    /// event-driven pooling's scratch of one pooled row `[n/pool]` (`pval` all zero between rows).
+    pub(crate) parg: Vec<u32>,
+    pub(crate) pval: Vec<f32>,
+    pub(crate) pat: Vec<u32>,
     /// Whether `s` holds every step's spikes. The event-driven path writes each step's spikes into
     /// two alternating slots only (the events are the record); [`Workspace::spikes`] rebuilds `s`
     /// from the events when asked.
@@ -165,6 +171,9 @@ impl Workspace {
                 gp: vec![0.0; l.block_pooled],
                 ev: Csr::default(),
                 pev: Csr::default(),
+                parg: Vec::new(),
+                pval: vec![0.0; l.pooled_row],
+                pat: vec![0; l.pooled_row],
                 s_full: false,
                 i: vec![0.0; l.per],
                 q: vec![0.0; l.per],
@@ -337,6 +346,8 @@ struct LayerSizes {
     pooled: usize,
     /// `[τ, b, output]`: its gradient in a backward block.
     block_pooled: usize,
+    /// `[output]` of a pooled layer (0 otherwise): the event-driven pooling's row scratch.
+    pooled_row: usize,
 }
 
 impl Sizes {
@@ -362,6 +373,7 @@ impl Sizes {
                     per: b_cap * g.n(),
                     pooled: t * out,
                     block_pooled: block * out,
+                    pooled_row: if g.pool > 1 { g.output().n() } else { 0 },
                 }
             })
             .collect();
@@ -401,7 +413,7 @@ pub(super) fn gradient_bytes_per_step(plan: &NetworkPlan, b_cap: usize) -> usize
 
 impl Sizes {
     fn bytes(&self, n_params: usize) -> usize {
-        let layers: usize = self.layers.iter().map(|l| 4 * (2 * l.full + l.full_in + l.block + l.block_in + l.pooled + l.block_pooled + 8 * l.per) + 4 * l.pooled).sum();
+        let layers: usize = self.layers.iter().map(|l| 4 * (2 * l.full + l.full_in + l.block + l.block_in + l.pooled + l.block_pooled + 8 * l.per) + 4 * l.pooled + 8 * l.pooled_row).sum();
         let runs: usize = self.runs.iter().flatten().sum::<usize>() * 2;
         let wt: usize = self.wt.iter().flatten().sum();
         layers + 4 * (4 * self.readout + 3 * self.readout_per + n_params + self.zeros + self.scratch + wt + runs)
