@@ -55,6 +55,9 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
             conn_input_grad_prepare(rg, &net.params[r], wt_rec);
         }
     }
+    // whether each layer's regularizer gradient (the same for every step) is non-zero: skipped
+    // when no count exceeds its bound
+    let reg: Vec<bool> = geoms.iter().zip(&ws.layers).map(|(g, lb)| lb.dcnt[..b * g.n()].iter().any(|&x| x != 0.0)).collect();
     let tau = ws.block.clamp(1, t_steps.max(1));
     for k in (0..t_steps.div_ceil(tau)).rev() {
         let steps = Steps { t0: k * tau, t1: ((k + 1) * tau).min(t_steps) };
@@ -65,7 +68,7 @@ pub fn backward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let w = &net.params[net.layout.readout.clone()];
         conn_input_grad(&ro, &ws.rga[steps.t0 * bc..steps.t1 * bc], w, &[], gout, rows_blk, false, &mut ws.scratch);
         for l in (0..geoms.len()).rev() {
-            layer_block(net, opts, ws, l, steps);
+            layer_block(net, opts, ws, l, steps, reg[l]);
         }
     }
 }
@@ -87,7 +90,7 @@ impl Steps {
 /// the layer above through its pooling, already in the block's buffers), the neuron adjoint from
 /// `t1 − 1` down to `t0`, the block's share of the weight gradients, and `∂x` of the same steps
 /// into the layer below's block buffers. Block buffers hold step `t` in row `t − t0`.
-fn layer_block(net: &Network, opts: &EngineOptions, ws: &mut Workspace, l: usize, steps: Steps) {
+fn layer_block(net: &Network, opts: &EngineOptions, ws: &mut Workspace, l: usize, steps: Steps, reg: bool) {
     let (spec, geoms, sur) = (&net.spec, &net.plan.geoms, net.spec.surrogate);
     let Pass { t_steps, b, dense, smooth, .. } = Pass::of(opts, ws);
     let nir = spec.step_order.same_step();
@@ -120,9 +123,8 @@ fn layer_block(net: &Network, opts: &EngineOptions, ws: &mut Workspace, l: usize
         }
     }
     let bn_in = b * g.n_input();
-    // the regularizer gradient is the same for every step (added in the time loop, where ∂S_t is
-    // in cache; skipped when no count exceeds its bound)
-    let reg = lb.dcnt[..bn].iter().any(|&x| x != 0.0);
+    // (`reg`: the regularizer gradient, the same for every step, is added in the time loop, where
+    // ∂S_t is in cache)
     let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
     let (cgu, cgi, cgq, cgs) = (&mut lb.c_gu[..bn], &mut lb.c_gi[..bn], &mut lb.c_gq[..bn], &mut lb.c_gs[..bn]);
     let adaptive = d.a != 0.0 && g.dale.is_none();
@@ -151,7 +153,17 @@ fn layer_block(net: &Network, opts: &EngineOptions, ws: &mut Workspace, l: usize
             lb.ga[j * bn_in..(j + 1) * bn_in].copy_from_slice(cgi);
             continue;
         }
+        let last = t + 1 == t_steps;
+        // S_{t+1} = H(U_t − 1) resets U_{t+1} (spiking mode, not after the last step)
+        let reset = !(smooth || opts.mode == SpikeMode::NoReset || last);
         let ga_t = &mut lb.ga[j * bn_in..(j + 1) * bn_in];
+        if g.dale.is_none() && rec.is_none() && !adaptive {
+            // ∂A_t, the regularizer and the adjoint in one pass
+            let add = reg.then(|| &lb.dcnt[..bn]);
+            let carry = LifAdjointState { gu: &mut *cgu, gi: &mut *cgi, gq: &mut *cgq, gs: &mut *cgs };
+            lif::adjoint_input(&lb.u[off_u..off_u + bn], &lb.gs[off..off + bn], add, reset, carry, ga_t, d, sur);
+            continue;
+        }
         if g.dale.is_some() {
             // ∂A^exc_t = ∂E_{t+1}, ∂A^inh_t = ∂J_{t+1}
             for ((row, ge), gj) in ga_t.chunks_exact_mut(2 * n).zip(cgi.chunks_exact(n)).zip(cgq.chunks_exact(n)) {
@@ -174,9 +186,6 @@ fn layer_block(net: &Network, opts: &EngineOptions, ws: &mut Workspace, l: usize
                 *gv += q;
             }
         }
-        let last = t + 1 == t_steps;
-        // S_{t+1} = H(U_t − 1) resets U_{t+1} (spiking mode, not after the last step)
-        let reset = !(smooth || opts.mode == SpikeMode::NoReset || last);
         lif::adjoint(
             &lb.u[off_u..off_u + bn],
             &lb.gs[off..off + bn],

@@ -294,6 +294,47 @@ pub fn adjoint(
         }
         return;
     }
+    adjoint_adaptive(u, gs, reset, LifAdjointState { gu: cgu, gi: cgi, gq: cgq, gs: cgs }, d, sur);
+}
+
+/// [`adjoint`] without adaptation, fused with the two passes around it: writes `∂A_t = ∂I_{t+1}`
+/// (the current carry, before the step) into `ga` and takes `∂S_t` as `gs + add` (`add`: the
+/// regularizer's gradient, the same every step). Equal to `ga.copy_from_slice(gi)`, adding `add`
+/// to `gs`, then [`adjoint`], in one pass over the neurons.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn adjoint_input(u: &[f32], gs: &[f32], add: Option<&[f32]>, reset: bool, carry: LifAdjointState, ga: &mut [f32], d: Decays, sur: Surrogate) {
+    debug_assert_eq!(d.a, 0.0, "adjoint_input is for neurons without adaptation");
+    match add {
+        Some(add) => adjoint_input_rows::<true>(u, gs, add, reset, carry, ga, d, sur),
+        None => adjoint_input_rows::<false>(u, gs, gs, reset, carry, ga, d, sur),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn adjoint_input_rows<const ADD: bool>(u: &[f32], gs: &[f32], add: &[f32], reset: bool, carry: LifAdjointState, ga: &mut [f32], d: Decays, sur: Surrogate) {
+    let LifAdjointState { gu: cgu, gi: cgi, gs: cgs, .. } = carry;
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
+    let n = u.len();
+    let (gs, add, ga, cgu, cgi, cgs) = (&gs[..n], &add[..n], &mut ga[..n], &mut cgu[..n], &mut cgi[..n], &mut cgs[..n]);
+    for j in 0..n {
+        let u = u[j];
+        let sn = if reset && u > 1.0 { 1.0 } else { 0.0 };
+        let gun = cgu[j] * (1.0 - sn);
+        let sg = sur.grad(u - 1.0);
+        ga[j] = cgi[j];
+        cgu[j] = dm * gun + sg * cgs[j];
+        cgi[j] = dm1 * gun + ds * cgi[j];
+        cgs[j] = if ADD { gs[j] + add[j] } else { gs[j] };
+    }
+}
+
+/// [`adjoint`] with adaptation.
+#[inline]
+fn adjoint_adaptive(u: &[f32], gs: &[f32], reset: bool, carry: LifAdjointState, d: Decays, sur: Surrogate) {
+    let LifAdjointState { gu: cgu, gi: cgi, gq: cgq, gs: cgs } = carry;
+    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
     for j in 0..u.len() {
         let sn = if reset && u[j] > 1.0 { 1.0 } else { 0.0 };
         let gun = cgu[j] * (1.0 - sn);
