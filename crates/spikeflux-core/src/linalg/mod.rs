@@ -355,6 +355,8 @@ mod tests {
             // an image of more Winograd tiles (17 × 17) than one block holds, odd channel counts
             conv2(1, [68, 66], 3, [3, 3], [1, 1], [1, 1]),
             conv2(11, [9, 7], 9, [3, 3], [1, 1], [2, 2]),
+            // a full group of 16 channels (AVX-512) or two of 8, then the rest, both ways
+            conv2(17, [6, 9], 18, [3, 3], [1, 1], [1, 1]),
         ];
         for g in geoms {
             let rows = 3;

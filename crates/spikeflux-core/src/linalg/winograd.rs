@@ -9,7 +9,7 @@
 //! a 6×6 patch `d` of `gp` and is `Aᵀ·[U ⊙ (Bᵀ·d·B)]·A`, the `⊙` summed over `c_out`: per element `ξ`
 //! of the 6×6 transform, one GEMM of all tiles of a block (`M = tiles`, `K = c_out`, `N = c_in`)
 //! against the transformed kernel `U[ξ] = G·f·Gᵀ` (made once per weight update). The transforms run
-//! over 8 channels at a time.
+//! over 16 or 8 channels at a time.
 //!
 //! ```text
 //! Bᵀ = [4  0 −5  0 1 0]    G = [ 1/4     0    0 ]    Aᵀ = [1 1  1 1  1 0]
@@ -35,8 +35,10 @@ const M: usize = 4;
 const A: usize = 6;
 const XI: usize = A * A;
 
-/// Channels per group in the transforms (one AVX2 register of f32).
-const LANES: usize = 8;
+/// Channels per group in the transforms: one vector register of f32, 16 with AVX-512 (whose
+/// 64-byte stores also halve the store instructions into the transform planes; 4 % faster d5
+/// epochs, BENCHMARKS.md), else 8. Each channel's arithmetic is the same in any group.
+const LANES: usize = if cfg!(target_feature = "avx512f") { 16 } else { 8 };
 
 /// Tiles a block holds at least (the rows of its GEMMs), in whole images.
 const BLOCK_TILES: usize = 128;
