@@ -89,7 +89,9 @@ impl Steps {
 /// The backward pass of hidden layer `l` over the steps of one block: `∂S` of those steps (from
 /// the layer above through its pooling, already in the block's buffers), the neuron adjoint from
 /// `t1 − 1` down to `t0`, the block's share of the weight gradients, and `∂x` of the same steps
-/// into the layer below's block buffers. Block buffers hold step `t` in row `t − t0`.
+/// into the layer below's block buffers. Block buffers hold step `t` in row `t − t0`. With `reg`,
+/// the regularizer's gradient (the same every step) is added to `∂S_t` in the time loop, where it
+/// is in cache.
 fn layer_block(net: &Network, opts: &EngineOptions, ws: &mut Workspace, l: usize, steps: Steps, reg: bool) {
     let (spec, geoms, sur) = (&net.spec, &net.plan.geoms, net.spec.surrogate);
     let Pass { t_steps, b, dense, smooth, .. } = Pass::of(opts, ws);
@@ -123,8 +125,6 @@ fn layer_block(net: &Network, opts: &EngineOptions, ws: &mut Workspace, l: usize
         }
     }
     let bn_in = b * g.n_input();
-    // (`reg`: the regularizer gradient, the same for every step, is added in the time loop, where
-    // ∂S_t is in cache)
     let rec = net.layout.rec[l].clone().map(|r| &net.params[r]);
     let (cgu, cgi, cgq, cgs) = (&mut lb.c_gu[..bn], &mut lb.c_gi[..bn], &mut lb.c_gq[..bn], &mut lb.c_gs[..bn]);
     let adaptive = d.a != 0.0 && g.dale.is_none();

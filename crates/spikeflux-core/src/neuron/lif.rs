@@ -294,7 +294,18 @@ pub fn adjoint(
         }
         return;
     }
-    adjoint_adaptive(u, gs, reset, LifAdjointState { gu: cgu, gi: cgi, gq: cgq, gs: cgs }, d, sur);
+    for j in 0..u.len() {
+        let sn = if reset && u[j] > 1.0 { 1.0 } else { 0.0 };
+        let gun = cgu[j] * (1.0 - sn);
+        let sg = sur.grad(u[j] - 1.0);
+        let gu = dm * gun + sg * cgs[j];
+        let gi = dm1 * gun + ds * cgi[j];
+        let gq = -d.a * dm1 * gun + d.ada * cgq[j];
+        cgu[j] = gu;
+        cgi[j] = gi;
+        cgq[j] = gq;
+        cgs[j] = gs[j];
+    }
 }
 
 /// [`adjoint`] without adaptation, fused with the two passes around it: writes `∂A_t = ∂I_{t+1}`
@@ -327,25 +338,6 @@ fn adjoint_input_rows<const ADD: bool>(u: &[f32], gs: &[f32], add: &[f32], reset
         cgu[j] = dm * gun + sg * cgs[j];
         cgi[j] = dm1 * gun + ds * cgi[j];
         cgs[j] = if ADD { gs[j] + add[j] } else { gs[j] };
-    }
-}
-
-/// [`adjoint`] with adaptation.
-#[inline]
-fn adjoint_adaptive(u: &[f32], gs: &[f32], reset: bool, carry: LifAdjointState, d: Decays, sur: Surrogate) {
-    let LifAdjointState { gu: cgu, gi: cgi, gq: cgq, gs: cgs } = carry;
-    let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
-    for j in 0..u.len() {
-        let sn = if reset && u[j] > 1.0 { 1.0 } else { 0.0 };
-        let gun = cgu[j] * (1.0 - sn);
-        let sg = sur.grad(u[j] - 1.0);
-        let gu = dm * gun + sg * cgs[j];
-        let gi = dm1 * gun + ds * cgi[j];
-        let gq = -d.a * dm1 * gun + d.ada * cgq[j];
-        cgu[j] = gu;
-        cgi[j] = gi;
-        cgq[j] = gq;
-        cgs[j] = gs[j];
     }
 }
 
