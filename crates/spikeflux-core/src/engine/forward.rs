@@ -9,6 +9,10 @@
 //! `V_t = β_m V_{t−1} + (1−β_m) I_{t−1}` two steps after its input. In [`StepOrder::Nir`] the
 //! recurrent product of step `t−1`'s spikes is added to `A_t` before step `t`'s neuron update, which
 //! reads `A_t` in the same step ([`lif::step_nir`]); the stored membrane is the pre-reset `Ũ_t`.
+//!
+//! Every step's membrane is kept for the backward pass (the membrane history, the largest buffer of
+//! a slice), except with [`EngineOptions::forward_only`], where each layer's membrane lives in two
+//! alternating step slots like its spikes on the event-driven path.
 
 use super::conn::{conn_forward, output_of, pools_events, Src};
 use super::workspace::{SliceStats, Workspace};
@@ -50,6 +54,9 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         // spikes of every step (dense products need them), or of the last two steps only
         let keep_s = !stepwise;
         let sslot = |t: usize| if keep_s { t * bn } else { (t % 2) * bn };
+        // membranes of every step (the backward pass and the reports read them), or of the last
+        // two steps only when no backward pass follows
+        let uslot = |t: usize| if opts.forward_only { (t % 2) * bn } else { t * bn };
         lb.s_full = keep_s;
         let d = net.plan.layers[l].decays;
         let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
@@ -94,16 +101,15 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 }
             }
             {
-                let (uh, ut) = u.split_at_mut(off);
+                let zeros = &ws.zeros[..bn];
+                let (up, ucur) = prev_and_cur(u, (t > 0).then(|| uslot(t - 1)), uslot(t), bn, zeros);
                 let so = sslot(t);
                 let (sh, st) = s.split_at_mut(so);
-                let zeros = &ws.zeros[..bn];
                 if nir {
-                    let up = if t > 0 { &uh[off - bn..] } else { zeros };
                     let at = &a[slot(t)..slot(t) + bn];
                     let cur = &mut st[..bn];
                     if fused {
-                        let rows = up.chunks_exact(n).zip(at.chunks_exact(n)).zip(ut[..bn].chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
+                        let rows = up.chunks_exact(n).zip(at.chunks_exact(n)).zip(ucur.chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
                         for ((((upr, apr), ur), sr), (ir, cr)) in rows.zip(ist.chunks_exact_mut(n).zip(cnt.chunks_exact_mut(n))) {
                             lif::step_row_spiking_nir(upr, apr, ur, sr, ir, d, delayed, |k| {
                                 ev.idx.push(k as u32);
@@ -113,12 +119,12 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                             ev.ptr.push(ev.idx.len() as u32);
                         }
                     } else {
-                        lif::step_nir(up, at, &mut ut[..bn], cur, ist, d, opts.mode, sur, delayed);
+                        lif::step_nir(up, at, ucur, cur, ist, d, opts.mode, sur, delayed);
                     }
                 } else if g.dale.is_some() {
                     let zeros_in = &ws.zeros[..bn_in];
-                    let (up, ap) = if t > 0 { (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn_in]) } else { (zeros, zeros_in) };
-                    dale::step(up, ap, &mut ut[..bn], &mut st[..bn], LifState { i: ist, q: qst }, n, d, opts.mode, sur);
+                    let ap = if t > 0 { &a[slot(t - 1)..slot(t - 1) + bn_in] } else { zeros_in };
+                    dale::step(up, ap, ucur, &mut st[..bn], LifState { i: ist, q: qst }, n, d, opts.mode, sur);
                 } else {
                     // the previous step's spikes: just before this slot, or in the other slot after it
                     let (cur, after) = st.split_at_mut(bn);
@@ -129,10 +135,10 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                     } else {
                         &after[..bn]
                     };
-                    let (up, ap) = if t > 0 { (&uh[off - bn..], &a[slot(t - 1)..slot(t - 1) + bn]) } else { (zeros, zeros) };
+                    let ap = if t > 0 { &a[slot(t - 1)..slot(t - 1) + bn] } else { zeros };
                     if fused {
                         // spiking, no adaptation: the step and its events in one pass
-                        let rows = up.chunks_exact(n).zip(ap.chunks_exact(n)).zip(ut[..bn].chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
+                        let rows = up.chunks_exact(n).zip(ap.chunks_exact(n)).zip(ucur.chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
                         for ((((upr, apr), ur), sr), (ir, cr)) in rows.zip(ist.chunks_exact_mut(n).zip(cnt.chunks_exact_mut(n))) {
                             lif::step_row_spiking(upr, apr, ur, sr, ir, d, |k| {
                                 ev.idx.push(k as u32);
@@ -142,7 +148,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                             ev.ptr.push(ev.idx.len() as u32);
                         }
                     } else {
-                        lif::step(up, ap, sp, &mut ut[..bn], cur, LifState { i: ist, q: qst }, d, opts.mode, sur);
+                        lif::step(up, ap, sp, ucur, cur, LifState { i: ist, q: qst }, d, opts.mode, sur);
                     }
                 }
                 if fused {
@@ -202,3 +208,18 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
     ws.stats = SliceStats { spikes, samples: b, ..Default::default() };
 }
 
+/// The previous step's `len` values at `prev` in `buf` (`None`: `zeros`, before the first step) and
+/// this step's at `cur`, from one buffer of step slots.
+fn prev_and_cur<'a>(buf: &'a mut [f32], prev: Option<usize>, cur: usize, len: usize, zeros: &'a [f32]) -> (&'a [f32], &'a mut [f32]) {
+    match prev {
+        None => (zeros, &mut buf[cur..cur + len]),
+        Some(p) if p < cur => {
+            let (head, tail) = buf.split_at_mut(cur);
+            (&head[p..p + len], &mut tail[..len])
+        }
+        Some(p) => {
+            let (head, tail) = buf.split_at_mut(p);
+            (&tail[..len], &mut head[cur..cur + len])
+        }
+    }
+}

@@ -42,6 +42,10 @@ pub struct EngineOptions {
     /// event-driven path computes each layer's feed-forward input step by step into two reused
     /// slots, so the input is produced and consumed while in cache.
     pub keep_input: bool,
+    /// No backward pass follows and nothing reads [`Workspace::membrane`]: the forward pass keeps
+    /// each layer's membrane for the last two steps only instead of every step, so it writes no
+    /// membrane history (evaluations, a forward pass whose backward recomputes it).
+    pub forward_only: bool,
 }
 
 

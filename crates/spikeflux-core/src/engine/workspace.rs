@@ -304,7 +304,8 @@ impl Workspace {
             .collect()
     }
 
-    /// Membrane of hidden layer `l`, `[T, b, n_l]` (valid after [`super::forward()`]).
+    /// Membrane of hidden layer `l`, `[T, b, n_l]` (valid after [`super::forward()`] without
+    /// [`EngineOptions::forward_only`](super::EngineOptions::forward_only)).
     pub fn membrane(&self, l: usize) -> &[f32] {
         let n = self.layers[l].cnt.len() / self.b_cap;
         &self.layers[l].u[..self.t * self.b * n]

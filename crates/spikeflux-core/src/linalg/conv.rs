@@ -472,18 +472,23 @@ pub(super) fn padded_image<'a>(gi: &'a [f32], out: [usize; 2], c: usize, front: 
         return gi;
     }
     let gp = &mut gp[..hp * wp * c];
-    gp.fill(0.0);
     // output columns kept in each padded row, and where they land
     let ox0 = (-fx).max(0) as usize;
     let ox1 = (w_out as isize).min(wp as isize - fx).max(ox0 as isize) as usize;
     let qx0 = (ox0 as isize + fx) as usize;
+    // each padded row written once: its copied columns, zeros around them
     for (qy, row) in gp.chunks_exact_mut(wp * c).enumerate() {
         let oy = qy as isize - fy;
         if oy < 0 || oy >= h_out as isize {
+            row.fill(0.0);
             continue;
         }
         let src = &gi[(oy as usize * w_out + ox0) * c..(oy as usize * w_out + ox1) * c];
-        row[qx0 * c..qx0 * c + src.len()].copy_from_slice(src);
+        let (left, rest) = row.split_at_mut(qx0 * c);
+        let (mid, right) = rest.split_at_mut(src.len());
+        left.fill(0.0);
+        mid.copy_from_slice(src);
+        right.fill(0.0);
     }
     gp
 }

@@ -210,6 +210,8 @@ pub fn run_batch(
     if slots.len() < slices.len() {
         slots.resize_with(slices.len(), || (vec![0.0; pool.n_params], SliceStats::default()));
     }
+    // without a backward pass, no membrane history
+    let opts = &EngineOptions { forward_only: !backward, ..*opts };
     slots[..slices.len()].par_iter_mut().zip(slices.par_iter()).for_each(|(slot, sl)| {
         let mut ws = pool.take();
         ws.load(ds, sl);

@@ -88,10 +88,12 @@ impl Tape {
         deal(&mut spikes, |l| slice * t * sizes[l], &mut outs, |o| &mut o.spikes);
         deal(&mut membranes, |l| slice * t * sizes[l], &mut outs, |o| &mut o.membranes);
         let pool = &*pool;
+        // the backward pass runs the forward pass again; without a record, no membrane history
+        let first = EngineOptions { forward_only: !record, ..*opts };
         outs.par_iter_mut().zip(slices.par_iter()).for_each(|(out, sl)| {
             let mut ws = pool.take();
             ws.load(&ds, sl);
-            forward(net, opts, &mut ws);
+            forward(net, &first, &mut ws);
             let bs = sl.len();
             gather(&ws.rv, t, bs, c, None, out.readout);
             for (l, &n) in sizes.iter().enumerate() {
@@ -105,7 +107,7 @@ impl Tape {
             }
             pool.give(ws);
         });
-        Ok(Tape { opts: *opts, ds, slice, n_out: c, sizes, shapes, readout, counts, spikes, membranes })
+        Ok(Tape { opts: EngineOptions { forward_only: false, ..*opts }, ds, slice, n_out: c, sizes, shapes, readout, counts, spikes, membranes })
     }
 
     /// Samples in the batch.

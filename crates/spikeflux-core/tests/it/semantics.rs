@@ -171,6 +171,28 @@ fn assert_paths_agree(net: &Network, data: &SpikeDataset, t: usize) {
     for (x, y) in a.grads.iter().zip(&b.grads) {
         assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{x} vs {y}");
     }
+    assert_forward_only_agrees(net, data, t);
+}
+
+/// A forward pass without membrane history (`forward_only`) gives the same spikes, counts and
+/// readout, bit for bit, as one that keeps every step's membrane, on both paths and in both modes.
+fn assert_forward_only_agrees(net: &Network, data: &SpikeDataset, t: usize) {
+    use spikeflux_core::neuron::SpikeMode;
+    for mode in [SpikeMode::Spiking, SpikeMode::Smooth] {
+        for path in [ProjectionPath::Auto, ProjectionPath::Dense] {
+            let full = EngineOptions { mode, path, ..Default::default() };
+            let mut a = Workspace::new(net, t, 4);
+            a.load(data, &[0, 1, 2, 3]);
+            let mut b = a.clone();
+            engine::forward(net, &full, &mut a);
+            engine::forward(net, &EngineOptions { forward_only: true, ..full }, &mut b);
+            assert_eq!(a.stats, b.stats, "{mode:?} {path:?}");
+            assert_eq!(a.rv, b.rv, "{mode:?} {path:?}: readout");
+            for l in 0..net.plan.geoms.len() {
+                assert_eq!(a.spikes(l), b.spikes(l), "{mode:?} {path:?}: layer {l}");
+            }
+        }
+    }
 }
 
 #[test]
