@@ -167,7 +167,7 @@ pub fn step(
 /// block that also yields a bit mask of its spikes). Calls `on_spike(k)` for each neuron `k` that
 /// spikes, in ascending order. The spikes are also written to `s` (1 or 0) with `write_s`; without
 /// it `s` is left untouched, for callers whose record of the spikes is the events (one memory
-/// stream fewer: ~15 % faster steps on notebook 05's layers, BENCHMARKS.md).
+/// stream fewer; notebook 05's training 5.9 % faster, BENCHMARKS.md).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], write_s: bool, ist: &mut [f32], d: Decays, on_spike: impl FnMut(usize)) {
