@@ -61,7 +61,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
         let d = net.plan.layers[l].decays;
         let (a, u, s, ev) = (&mut lb.a, &mut lb.u, &mut lb.s, &mut lb.ev);
         let (p, pidx, pev, parg) = (&mut lb.p, &mut lb.pidx, &mut lb.pev, &mut lb.parg);
-        let (pval, pat) = (&mut lb.pval, &mut lb.pat);
+        let (pval, pat, ptarget) = (&mut lb.pval, &mut lb.pat, &lb.ptarget);
         for e in [&mut *ev, &mut *pev] {
             e.ptr.clear();
             e.ptr.push(0);
@@ -185,7 +185,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                 let (size, k) = ([g.group.height, g.group.width], g.pool_window());
                 if pool_events {
                     // from the step's spike events
-                    linalg::maxpool_forward_events(g.group.channels, size, k, ev, t * b, b, pval, pat, pev, parg);
+                    linalg::maxpool_forward_events(g.group.channels, size, k, ptarget, ev, t * b, b, pval, pat, pev, parg);
                 } else {
                     let (out, idx) = (&mut p[t * b * np..(t + 1) * b * np], &mut pidx[t * b * np..(t + 1) * b * np]);
                     linalg::maxpool_forward(g.group.channels, size, k, st, out, idx);

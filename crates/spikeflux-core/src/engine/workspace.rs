@@ -41,6 +41,8 @@ pub(crate) struct LayerBuf {
     pub(crate) parg: Vec<u32>,
     pub(crate) pval: Vec<f32>,
     pub(crate) pat: Vec<u32>,
+    /// The pooled output of each neuron `[n]` ([`linalg::pool_targets`]; empty without pooling).
+    pub(crate) ptarget: Vec<u32>,
     /// Whether `s` holds every step's spikes. The event-driven path writes each step's spikes into
     /// two alternating slots only (the events are the record); [`Workspace::spikes`] rebuilds `s`
     /// from the events when asked.
@@ -160,7 +162,8 @@ impl Workspace {
         let layers = z
             .layers
             .iter()
-            .map(|l| LayerBuf {
+            .zip(&plan.geoms)
+            .map(|(l, g)| LayerBuf {
                 a: vec![0.0; l.full_in],
                 u: vec![0.0; l.full],
                 s: vec![0.0; l.full],
@@ -174,6 +177,7 @@ impl Workspace {
                 parg: Vec::new(),
                 pval: vec![0.0; l.pooled_row],
                 pat: vec![0; l.pooled_row],
+                ptarget: if g.pool > 1 { linalg::pool_targets(g.group.channels, [g.group.height, g.group.width], g.pool_window()) } else { Vec::new() },
                 s_full: false,
                 i: vec![0.0; l.per],
                 q: vec![0.0; l.per],
@@ -349,6 +353,8 @@ struct LayerSizes {
     block_pooled: usize,
     /// `[output]` of a pooled layer (0 otherwise): the event-driven pooling's row scratch.
     pooled_row: usize,
+    /// `[n]` of a pooled layer (0 otherwise): its neurons' pooled outputs.
+    pool_units: usize,
 }
 
 impl Sizes {
@@ -375,6 +381,7 @@ impl Sizes {
                     pooled: t * out,
                     block_pooled: block * out,
                     pooled_row: if g.pool > 1 { g.output().n() } else { 0 },
+                    pool_units: if g.pool > 1 { g.n() } else { 0 },
                 }
             })
             .collect();
@@ -414,7 +421,7 @@ pub(super) fn gradient_bytes_per_step(plan: &NetworkPlan, b_cap: usize) -> usize
 
 impl Sizes {
     fn bytes(&self, n_params: usize) -> usize {
-        let layers: usize = self.layers.iter().map(|l| 4 * (2 * l.full + l.full_in + l.block + l.block_in + l.pooled + l.block_pooled + 8 * l.per) + 4 * l.pooled + 8 * l.pooled_row).sum();
+        let layers: usize = self.layers.iter().map(|l| 4 * (2 * l.full + l.full_in + l.block + l.block_in + l.pooled + l.block_pooled + 8 * l.per) + 4 * l.pooled + 8 * l.pooled_row + 4 * l.pool_units).sum();
         let runs: usize = self.runs.iter().flatten().sum::<usize>() * 2;
         let wt: usize = self.wt.iter().flatten().sum();
         layers + 4 * (4 * self.readout + 3 * self.readout_per + n_params + self.zeros + self.scratch + wt + runs)

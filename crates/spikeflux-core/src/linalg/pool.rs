@@ -39,6 +39,25 @@ pub fn maxpool_forward(c: usize, size: [usize; 2], k: [usize; 2], x: &[f32], out
     }
 }
 
+/// The pooled output `(i·w_p + j)·c + ch` of each input unit `pos·c + ch` of `[h, w, c]` rows
+/// (`pos = y·w + x`, `i = y/k_h`, `j = x/k_w`), or `u32::MAX` for the units of the rows and
+/// columns the floor cuts off: what [`maxpool_forward_events`] looks up per event instead of
+/// dividing four times. Made once per workspace.
+pub fn pool_targets(c: usize, size: [usize; 2], k: [usize; 2]) -> Vec<u32> {
+    let ([h, w], [kh, kw]) = (size, k);
+    let (hp, wp) = (h / kh, w / kw);
+    let mut map = Vec::with_capacity(c * h * w);
+    for y in 0..h {
+        for x in 0..w {
+            let (i, j) = (y / kh, x / kw);
+            for ch in 0..c {
+                map.push(if i < hp && j < wp { ((i * wp + j) * c + ch) as u32 } else { u32::MAX });
+            }
+        }
+    }
+    map
+}
+
 /// [`maxpool_forward`] of non-negative rows given as events, producing events: rows
 /// `row0..row0 + rows` of `ev` (position-major units in ascending order, as the forward pass records
 /// spikes; the rest zeros) are pooled into `[h/k_h, w/k_w, c]` rows appended to `pooled` (its
@@ -46,26 +65,23 @@ pub fn maxpool_forward(c: usize, size: [usize; 2], k: [usize; 2], x: &[f32], out
 /// order appended to `arg` (parallel to `pooled.idx`). Outputs that pool no event are zero and
 /// their first maximum is the window's first position, which [`maxpool_backward_events`] knows
 /// without a record. One comparison per event and one scan of `val` per row: no dense output, no
-/// per-output index.
+/// per-output index. `targets` is [`pool_targets`] of the same geometry.
 ///
 /// `val` and `at` are the scratch of one output row (`c·(h/k_h)·(w/k_w)` each); `val` must be all
 /// zero on entry and is left so.
 #[allow(clippy::too_many_arguments)]
-pub fn maxpool_forward_events(c: usize, size: [usize; 2], k: [usize; 2], ev: &Csr, row0: usize, rows: usize, val: &mut [f32], at: &mut [u32], pooled: &mut Csr, arg: &mut Vec<u32>) {
+pub fn maxpool_forward_events(c: usize, size: [usize; 2], k: [usize; 2], targets: &[u32], ev: &Csr, row0: usize, rows: usize, val: &mut [f32], at: &mut [u32], pooled: &mut Csr, arg: &mut Vec<u32>) {
     let ([h, w], [kh, kw]) = (size, k);
-    let (hp, wp) = (h / kh, w / kw);
-    let n_out = c * hp * wp;
-    let (val, at) = (&mut val[..n_out], &mut at[..n_out]);
+    let n_out = c * (h / kh) * (w / kw);
+    let (val, at, targets) = (&mut val[..n_out], &mut at[..n_out], &targets[..c * h * w]);
     for r in 0..rows {
         // ascending units are ascending positions: within a window, scan order
         for (u, v) in ev.row(row0 + r) {
-            let (pos, ch) = (u / c, u % c);
-            let (i, j) = ((pos / w) / kh, (pos % w) / kw);
-            if i < hp && j < wp {
-                let o = (i * wp + j) * c + ch;
-                if v > val[o] {
-                    val[o] = v;
-                    at[o] = pos as u32;
+            let o = targets[u] as usize;
+            if let Some(vo) = val.get_mut(o) {
+                if v > *vo {
+                    *vo = v;
+                    at[o] = (u / c) as u32;
                 }
             }
         }
@@ -177,7 +193,7 @@ mod tests {
             ev1.ptr.extend(ev.ptr[1..].iter().map(|p| p + 1));
             ev1.idx.extend(&ev.idx);
             ev1.val.extend(&ev.val);
-            maxpool_forward_events(c, size, k, &ev1, 1, rows, &mut val, &mut at, &mut pooled, &mut arg);
+            maxpool_forward_events(c, size, k, &pool_targets(c, size, k), &ev1, 1, rows, &mut val, &mut at, &mut pooled, &mut arg);
             assert!(val.iter().all(|&v| v == 0.0), "scratch left non-zero: {c} {size:?} {k:?}");
             let (mut dense, mut dense_idx) = (vec![0.0; rows * n_out], Vec::new());
             assert_eq!(pooled.ptr.len(), rows + 1);
@@ -210,7 +226,7 @@ mod tests {
             let (mut val, mut at) = (vec![0.0; n_out], vec![0; n_out]);
             let mut pooled = Csr { ptr: vec![0], ..Default::default() };
             let mut arg = Vec::new();
-            maxpool_forward_events(c, size, k, &ev, 0, rows, &mut val, &mut at, &mut pooled, &mut arg);
+            maxpool_forward_events(c, size, k, &pool_targets(c, size, k), &ev, 0, rows, &mut val, &mut at, &mut pooled, &mut arg);
             let g: Vec<f32> = (0..rows * n_out).map(|_| uniform(&mut rng) as f32 - 0.5).collect();
             let mut want = vec![0.0; rows * n_in];
             maxpool_backward(c, size, k, &g, &idx, &mut want);
