@@ -111,7 +111,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                     if fused {
                         let rows = up.chunks_exact(n).zip(at.chunks_exact(n)).zip(ucur.chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
                         for ((((upr, apr), ur), sr), (ir, cr)) in rows.zip(ist.chunks_exact_mut(n).zip(cnt.chunks_exact_mut(n))) {
-                            lif::step_row_spiking_nir(upr, apr, ur, sr, keep_s, ir, d, delayed, |k| {
+                            lif::step_row_spiking_nir(upr, apr, ur, keep_s.then_some(sr), ir, d, delayed, |k| {
                                 ev.idx.push(k as u32);
                                 ev.val.push(1.0);
                                 cr[k] += 1.0;
@@ -140,7 +140,7 @@ pub fn forward(net: &Network, opts: &EngineOptions, ws: &mut Workspace) {
                         // spiking, no adaptation: the step and its events in one pass
                         let rows = up.chunks_exact(n).zip(ap.chunks_exact(n)).zip(ucur.chunks_exact_mut(n)).zip(cur.chunks_exact_mut(n));
                         for ((((upr, apr), ur), sr), (ir, cr)) in rows.zip(ist.chunks_exact_mut(n).zip(cnt.chunks_exact_mut(n))) {
-                            lif::step_row_spiking(upr, apr, ur, sr, keep_s, ir, d, |k| {
+                            lif::step_row_spiking(upr, apr, ur, keep_s.then_some(sr), ir, d, |k| {
                                 ev.idx.push(k as u32);
                                 ev.val.push(1.0);
                                 cr[k] += 1.0;

@@ -165,12 +165,12 @@ pub fn step(
 /// The LIF step of spiking neurons without adaptation ([`step`]'s equations with `a = 0` and
 /// the reset), fused with the event extraction: one row of `n` neurons, 16 at a time (a vectorized
 /// block that also yields a bit mask of its spikes). Calls `on_spike(k)` for each neuron `k` that
-/// spikes, in ascending order. The spikes are also written to `s` (1 or 0) with `write_s`; without
-/// it `s` is left untouched, for callers whose record of the spikes is the events (one memory
-/// stream fewer; notebook 05's training 5.9 % faster, BENCHMARKS.md).
+/// spikes, in ascending order. The spikes are also written to `s` (1 or 0) where given; callers
+/// whose record of the spikes is the events pass `None` (one memory stream fewer; notebook 05's
+/// training 5.9 % faster, BENCHMARKS.md).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], write_s: bool, ist: &mut [f32], d: Decays, on_spike: impl FnMut(usize)) {
+pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: Option<&mut [f32]>, ist: &mut [f32], d: Decays, on_spike: impl FnMut(usize)) {
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
     let one = |up: f32, ap: f32, u: &mut f32, i: &mut f32| -> bool {
         let st = if up > 1.0 { 1.0 } else { 0.0 };
@@ -178,16 +178,15 @@ pub fn step_row_spiking(up: &[f32], ap: &[f32], u: &mut [f32], s: &mut [f32], wr
         *i = ds * *i + ap;
         up > 1.0
     };
-    if write_s {
-        rows_in_blocks::<true>(up, ap, u, s, ist, one, on_spike);
-    } else {
-        rows_in_blocks::<false>(up, ap, u, s, ist, one, on_spike);
+    match s {
+        Some(s) => rows_in_blocks::<true>(up, ap, u, s, ist, one, on_spike),
+        None => rows_in_blocks::<false>(up, ap, u, &mut [], ist, one, on_spike),
     }
 }
 
 /// Runs `one(up, a, u, i) -> spiked` over one row, 16 neurons at a time, each block's spikes
 /// gathered in a bit mask and passed to `on_spike(k)` in ascending `k` (no branch per neuron), and
-/// with `S` written to `s` as 1 or 0; the shared driver of [`step_row_spiking`] and
+/// with `S` written to `s` as 1 or 0 (`s` unused, and may be empty, without `S`); the shared driver of [`step_row_spiking`] and
 /// [`step_row_spiking_nir`].
 #[inline(always)]
 fn rows_in_blocks<const S: bool>(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], ist: &mut [f32], one: impl Fn(f32, f32, &mut f32, &mut f32) -> bool, mut on_spike: impl FnMut(usize)) {
@@ -197,7 +196,7 @@ fn rows_in_blocks<const S: bool>(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [
     let (ac, _) = a[..n].as_chunks::<K>();
     let (uc, _) = u.as_chunks_mut::<K>();
     let (ic, _) = ist[..n].as_chunks_mut::<K>();
-    let s = if S { &mut s[..n] } else { &mut s[..0] };
+    let s = if S { &mut s[..n] } else { s };
     let (sc, _) = s.as_chunks_mut::<K>();
     let full = uc.len() * K;
     for (bi, (((upb, ab), ub), ib)) in upc.iter().zip(ac).zip(uc.iter_mut()).zip(ic.iter_mut()).enumerate() {
@@ -265,10 +264,10 @@ pub fn step_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], i: &mut [f3
 
 /// [`step_nir`] for spiking neurons, fused with the event extraction like [`step_row_spiking`]: one
 /// row of `n` neurons, `on_spike(k)` for each neuron `k` that spikes in this step, in ascending order,
-/// the spikes written to `s` with `write_s`.
+/// the spikes written to `s` where given.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32], write_s: bool, ist: &mut [f32], d: Decays, delayed: bool, on_spike: impl FnMut(usize)) {
+pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: Option<&mut [f32]>, ist: &mut [f32], d: Decays, delayed: bool, on_spike: impl FnMut(usize)) {
     let (dm, dm1, ds) = (d.mem, 1.0 - d.mem, d.syn);
     // the step after a spike: the membrane starts from 0 and takes the new current, or (snnTorch's
     // delayed reset) is zeroed whole
@@ -279,10 +278,9 @@ pub fn step_row_spiking_nir(up: &[f32], a: &[f32], u: &mut [f32], s: &mut [f32],
         *u = un;
         un > 1.0
     };
-    if write_s {
-        rows_in_blocks::<true>(up, a, u, s, ist, one, on_spike);
-    } else {
-        rows_in_blocks::<false>(up, a, u, s, ist, one, on_spike);
+    match s {
+        Some(s) => rows_in_blocks::<true>(up, a, u, s, ist, one, on_spike),
+        None => rows_in_blocks::<false>(up, a, u, &mut [], ist, one, on_spike),
     }
 }
 
